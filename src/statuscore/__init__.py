@@ -1,0 +1,34 @@
+"""statuscore: uptime checks with honest state, retries that only retry what may pass,
+and alerts that arrive exactly when an outage starts and ends.
+
+    import statuscore
+    result = statuscore.check_sync("https://www.sefaria.org/api/texts/Genesis.1.1")
+    print(result.status, result.latency_ms, result.error)
+"""
+
+from __future__ import annotations
+
+from .alerts.base import AlertSink, Delivery
+from .api import check, check_many, check_sync
+from .checks.base import CheckContext, CheckType
+from .clock import Clock, SystemClock
+from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url
+from .errors import ConfigError, FieldError, PluginError
+from .hookspecs import hookimpl
+from .model import Alert, Attempt, CheckResult, Monitor, Status, Transition, TransitionKind
+from .plugins import PluginRegistry, load_registry
+from .scheduler import Scheduler
+from .schema import Duration
+from .state import MonitorState, advance
+from .store import MemoryStore, Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
+    "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MemoryStore",
+    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "Scheduler", "Status",
+    "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
+    "check_sync", "hookimpl", "load_config", "load_monitors", "load_registry",
+    "make_monitor", "monitor_for_url",
+]

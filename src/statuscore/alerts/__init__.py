@@ -1,0 +1,1 @@
+"""Alert sinks (Slack, webhook, plugins') and the notifier that delivers their queue."""

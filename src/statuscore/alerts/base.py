@@ -1,0 +1,71 @@
+"""What an alert sink is: a pure message builder plus one delivery call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Mapping
+
+import aiohttp
+
+from ..model import Transition
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How one delivery went. `retry_after` is the receiver's Retry-After, in seconds."""
+
+    ok: bool
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class AlertSink:
+    """Base for sinks: set `name` and `Config`, write `render` (pure) and `deliver`.
+
+    `render` runs when the transition is recorded, so the stored payload is exactly
+    what is sent even after a restart. `deliver` reports failures as a `Delivery`
+    (it may raise aiohttp errors; the notifier treats those as retryable).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any, *, instance_name: str, status_page_url: str = "") -> None:
+        self.config = config
+        self.instance_name = instance_name
+        self.status_page_url = status_page_url
+
+    def wants(self, transition: Transition) -> bool:
+        return transition.notify
+
+    def render(self, transition: Transition) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        raise NotImplementedError
+
+
+def delivery_from_status(status: int, headers: Mapping[str, str], body: str) -> Delivery:
+    """The common HTTP verdict: 2xx delivered; anything else kept for a retry."""
+    if 200 <= status < 300:
+        return Delivery(ok=True)
+    snippet = " ".join(body.split())[:120]
+    return Delivery(ok=False, error=f"HTTP {status}" + (f": {snippet}" if snippet else ""),
+                    retry_after=parse_retry_after(headers.get("Retry-After")))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    now = now or datetime.now(when.tzinfo)
+    return max(0.0, (when - now).total_seconds())

@@ -1,0 +1,111 @@
+"""Delivers queued alerts from the store: at least once, in order per sink, and
+patiently: a failing sink is retried with backoff (or its Retry-After), never dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from datetime import timedelta
+from typing import Mapping
+
+import aiohttp
+import backoff
+
+from ..clock import Clock, SystemClock
+from ..model import Alert
+from ..store import Store
+from .base import AlertSink, Delivery
+
+log = logging.getLogger("statuscore.alerts")
+
+DELIVERY_TIMEOUT = 20.0
+MAX_RETRY_DELAY = 600.0
+
+
+def retry_delay(attempts: int, retry_after: float | None) -> float:
+    """Seconds before try `attempts + 1`: exponential (1, 2, 4 ... 600 s), or longer
+    when the receiver asked for it with Retry-After."""
+    delays = backoff.expo(base=2, factor=1, max_value=MAX_RETRY_DELAY)
+    next(delays)  # backoff's generators start by yielding None for their priming send()
+    delay = next(itertools.islice(delays, attempts - 1, None))
+    return max(float(delay), retry_after or 0.0)
+
+
+class Notifier:
+    """Works through `store.pending_alerts()`; wake it when new alerts are recorded."""
+
+    def __init__(self, store: Store, sinks: Mapping[str, AlertSink], session: aiohttp.ClientSession,
+                 clock: Clock | None = None) -> None:
+        self.store = store
+        self.sinks = dict(sinks)
+        self.session = session
+        self.clock = clock or SystemClock()
+        self.sent = 0
+        self.failed = 0
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def deliver_due(self) -> float | None:
+        """Send what is due now; returns seconds until the next retry is due, if any."""
+        now = self.clock.now()
+        blocked: set[str] = set()
+        next_due: float | None = None
+        for alert in await self.store.pending_alerts(now, limit=500):
+            if alert.sink in blocked:
+                continue
+            if alert.next_try is not None and alert.next_try > now:
+                blocked.add(alert.sink)  # later alerts to this sink wait behind this one
+                wait = (alert.next_try - now).total_seconds()
+                next_due = wait if next_due is None else min(next_due, wait)
+                continue
+            sink = self.sinks.get(alert.sink)
+            if sink is None:
+                blocked.add(alert.sink)
+                log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
+                continue
+            outcome = await self._deliver(sink, alert)
+            if outcome.ok:
+                self.sent += 1
+                await self.store.mark_delivered(alert.id, self.clock.now())
+                log.info("alert delivered: %s %s via %s", alert.monitor, alert.kind, alert.sink)
+                continue
+            self.failed += 1
+            attempts = alert.attempts + 1
+            delay = retry_delay(attempts, outcome.retry_after)
+            await self.store.mark_failed(alert.id, attempts=attempts, error=outcome.error or "failed",
+                                         next_try=self.clock.now() + timedelta(seconds=delay))
+            log.warning("alert to %s for %s failed (try %d: %s); next try in %.0f s",
+                        alert.sink, alert.monitor, attempts, outcome.error, delay)
+            blocked.add(alert.sink)
+            next_due = delay if next_due is None else min(next_due, delay)
+        return next_due
+
+    async def _deliver(self, sink: AlertSink, alert: Alert) -> Delivery:
+        try:
+            async with asyncio.timeout(DELIVERY_TIMEOUT):
+                return await sink.deliver(alert.payload, self.session)
+        except (asyncio.TimeoutError, TimeoutError):
+            return Delivery(ok=False, error=f"no answer within {DELIVERY_TIMEOUT:.0f} s")
+        except aiohttp.ClientError as exc:
+            return Delivery(ok=False, error=f"{type(exc).__name__}: {exc}".split("\n")[0][:200])
+        except Exception as exc:  # a sink plugin's bug must not stop other alerts
+            log.exception("sink %s raised", alert.sink)
+            return Delivery(ok=False, error=f"sink error: {type(exc).__name__}: {exc}")
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver until `stopping` is set; wakes on new alerts and on retry times."""
+        while not stopping.is_set():
+            self._wake.clear()
+            try:
+                wait = await self.deliver_due()
+            except Exception:  # the store may be briefly unreachable: try again soon
+                log.exception("alert delivery round failed")
+                wait = 5.0
+            waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
+            done, pending = await asyncio.wait(waiters, timeout=wait if wait is not None else 60.0,
+                                               return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()

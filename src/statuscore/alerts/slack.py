@@ -1,0 +1,138 @@
+"""Slack sink: Block Kit messages through slack_sdk's AsyncWebhookClient.
+
+The message design follows Sefaria's plan: a header with the service, fields for
+status, since, HTTP code, error and retries (recovery: downtime and response time), a
+context line linking the status page, and a `text` fallback for notifications.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+import aiohttp
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from ..durations import format_duration
+from ..errors import FieldError
+from ..hookspecs import hookimpl
+from ..model import Transition, TransitionKind
+from .base import AlertSink, Delivery, delivery_from_status
+
+# slack_sdk logs the webhook URL at DEBUG; the URL is a secret, so its logger stays quiet.
+_quiet_sdk_log = logging.getLogger("statuscore.alerts.slack_sdk")
+_quiet_sdk_log.setLevel(logging.WARNING)
+_quiet_sdk_log.propagate = False
+
+_ICONS = {
+    TransitionKind.DOWN: "🔴", TransitionKind.REMINDER: "🔴", TransitionKind.RECOVERED: "🟢",
+    TransitionKind.DEGRADED: "🟡", TransitionKind.IMPROVED: "🟢", TransitionKind.FLAPPING: "🟠",
+}
+_TITLES = {
+    TransitionKind.DOWN: "Service Down", TransitionKind.REMINDER: "Still Down",
+    TransitionKind.RECOVERED: "Service Recovered", TransitionKind.DEGRADED: "Service Degraded",
+    TransitionKind.IMPROVED: "Service Performance Normal", TransitionKind.FLAPPING: "Service Flapping",
+    TransitionKind.SETTLED: "Service Settled",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackConfig:
+    webhook_url: str
+    channel: str = ""
+    username: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.webhook_url.startswith("https://") and not self.webhook_url.startswith("http://"):
+            raise FieldError("webhook_url", "expected the https:// URL of a Slack incoming webhook "
+                                            "(set SLACK_WEBHOOK_URL)")
+
+    def __repr__(self) -> str:  # never print the secret URL
+        return f"SlackConfig(channel={self.channel!r})"
+
+
+def format_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def render_slack_message(transition: Transition, *, status_page_url: str = "",
+                         channel: str = "") -> dict[str, Any]:
+    """The Block Kit payload for one transition; pure, so it is tested on its own."""
+    result = transition.result
+    kind = transition.kind
+    if kind is TransitionKind.SETTLED:
+        icon = "🔴" if transition.current.is_failure else "🟢"
+    else:
+        icon = _ICONS.get(kind, "🔵")
+    title = f"{icon}  {_TITLES.get(kind, kind.value.title())}: {transition.monitor}"
+    fields = [("Status", transition.current.value.upper())]
+    if kind in (TransitionKind.DOWN, TransitionKind.REMINDER):
+        fields.append(("Since", format_time(transition.since)))
+        if kind is TransitionKind.REMINDER and transition.duration is not None:
+            fields.append(("Down for", f"~{format_duration(transition.duration)}"))
+        fields.append(("HTTP Code", str(result.status_code) if result.status_code else "none"))
+        fields.append(("Error", result.error or "unknown"))
+        failed = result.attempts if result.status.is_failure else 0
+        fields.append(("Retries", f"{failed}/{result.max_attempts} failed"))
+    elif kind is TransitionKind.RECOVERED:
+        fields.append(("Recovered", format_time(transition.at)))
+        if transition.duration is not None:
+            fields.append(("Downtime", f"~{format_duration(transition.duration)}"))
+        fields.append(("Response", f"{result.latency_ms}ms"))
+    elif kind is TransitionKind.FLAPPING:
+        fields.append(("Flapping since", format_time(transition.since)))
+        fields.append(("Alerts", "paused until it settles"))
+    elif kind is TransitionKind.SETTLED:
+        fields.append(("Settled at", format_time(transition.at)))
+    else:
+        fields.append(("Response", f"{result.latency_ms}ms"))
+        if result.error:
+            fields.append(("Detail", result.error))
+    text = f"{title} ({', '.join(f'{k}: {v}' for k, v in fields)})"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*{name}:*\n{_clip(_escape(value), 1900)}"} for name, value in fields
+        ]},
+    ]
+    if status_page_url:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"Status Page: <{status_page_url}|{_escape(status_page_url)}>"}]})
+        text += f" Status Page: {status_page_url}"
+    payload: dict[str, Any] = {"text": _clip(text, 3000), "blocks": blocks}
+    if channel:
+        payload["channel"] = channel
+    return payload
+
+
+class SlackSink(AlertSink):
+    name = "slack"
+    Config = SlackConfig
+
+    def render(self, transition: Transition) -> dict[str, Any]:
+        payload = render_slack_message(transition, status_page_url=self.status_page_url,
+                                       channel=self.config.channel)
+        if self.config.username:
+            payload["username"] = self.config.username
+        return payload
+
+    async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        client = AsyncWebhookClient(self.config.webhook_url, session=session, timeout=15,
+                                    logger=_quiet_sdk_log, retry_handlers=[])
+        response = await client.send_dict(dict(payload))
+        return delivery_from_status(response.status_code, response.headers or {}, response.body or "")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@hookimpl
+def statuscore_alert_sinks() -> list[type]:
+    return [SlackSink]

@@ -1,0 +1,53 @@
+"""Checking from another program: `await check(url)`, `check_sync(url)`, `check_many(...)`.
+
+These run the check with its retries and conditions and return the verdict; they keep
+no state and send no alerts (use `Scheduler` for that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Iterable
+
+import aiohttp
+
+from .config import monitor_for_url
+from .model import CheckResult, Monitor
+from .plugins import PluginRegistry, default_registry
+from .scheduler import build_runner
+from .clock import utcnow
+from .session import new_session
+
+
+async def check(monitor_or_url: Monitor | str, *, session: aiohttp.ClientSession | None = None,
+                registry: PluginRegistry | None = None) -> CheckResult:
+    """Check one monitor (or a bare URL, as an http check) once."""
+    results = await check_many([monitor_or_url], session=session, registry=registry)
+    return results[0]
+
+
+async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50,
+                     session: aiohttp.ClientSession | None = None,
+                     registry: PluginRegistry | None = None) -> list[CheckResult]:
+    """Check several at once (at most `concurrency` in flight); results in input order."""
+    registry = registry or default_registry()
+    resolved = [m if isinstance(m, Monitor) else monitor_for_url(m, registry=registry) for m in monitors]
+    runners = [build_runner(m, registry) for m in resolved]
+    own = session is None
+    active = session or new_session(limit=concurrency)
+    slots = asyncio.Semaphore(concurrency)
+
+    async def one(runner):  # type: ignore[no-untyped-def]
+        async with slots:
+            return await runner.run(active, utcnow)
+
+    try:
+        return list(await asyncio.gather(*(one(r) for r in runners)))
+    finally:
+        if own:
+            await active.close()
+
+
+def check_sync(monitor_or_url: Monitor | str, **kwargs) -> CheckResult:  # type: ignore[no-untyped-def]
+    """`check` for code without an event loop (scripts, notebooks without await)."""
+    return asyncio.run(check(monitor_or_url, **kwargs))

@@ -1,0 +1,60 @@
+"""What a check type is, and what it gets to work with.
+
+A check type only probes (the blackbox_exporter shape): the runner in
+`statuscore.attempt` owns the deadline, turns exceptions into reasons, measures the
+duration and evaluates conditions. So `run` is usually a dozen lines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import aiohttp
+
+from ..model import Attempt, Monitor
+
+
+@dataclass
+class CheckContext:
+    """Handed to `CheckType.run`: the shared session, the deadline and a logger.
+
+    Set `phase` as the check moves on ("waiting for headers", "polling task 7 (2/10)"):
+    when the deadline passes, the timeout reason says where the time ran out.
+    """
+
+    session: aiohttp.ClientSession
+    monitor: Monitor
+    deadline: float
+    log: logging.Logger | logging.LoggerAdapter[Any]
+    phase: str = "connecting"
+
+    def remaining(self) -> float:
+        """Seconds left before the monitor's timeout, by the event loop's clock."""
+        return max(0.0, self.deadline - asyncio.get_running_loop().time())
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait inside a check (between polls); the deadline still cuts it short."""
+        await asyncio.sleep(min(seconds, self.remaining()))
+
+
+class CheckType:
+    """Base for check types: set `name` and `Config`, write `run`.
+
+    `Config` is a frozen dataclass validated at load time by `statuscore.schema`
+    (raise `statuscore.FieldError(key, message)` from `__post_init__` for rules the
+    annotations cannot say). `condition_subjects` names extra values the check reports
+    in `Attempt.values` that conditions may test (e.g. `days_left`).
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    condition_subjects: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    async def run(self, ctx: CheckContext) -> Attempt:
+        raise NotImplementedError

@@ -1,0 +1,121 @@
+"""What the HTTP-speaking check types share: request options, TLS, capped reads."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from ..errors import FieldError
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestConfig:
+    """The keys every HTTP check type accepts."""
+
+    url: str
+    method: str = "GET"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    json: Any = None
+    verify_tls: bool = True
+    ca_file: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    def __post_init__(self) -> None:
+        check_url("url", self.url)
+        object.__setattr__(self, "method", self.method.upper())
+        if self.method not in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+            raise FieldError("method", f"unknown HTTP method {self.method!r}")
+        if self.body is not None and self.json is not None:
+            raise FieldError("json", "give either body or json, not both")
+        if self.max_body_bytes <= 0:
+            raise FieldError("max_body_bytes", "must be a positive number of bytes")
+
+    def request_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"headers": self.headers, "ssl": tls_option(self.verify_tls, self.ca_file)}
+        if self.json is not None:
+            kwargs["data"] = json.dumps(self.json)
+            kwargs["headers"] = {"Content-Type": "application/json", **self.headers}
+        elif self.body is not None:
+            kwargs["data"] = self.body
+        return kwargs
+
+
+def check_url(key: str, url: str) -> None:
+    """Reject at load time what can never be fetched."""
+    try:
+        parsed = URL(url.replace("{task_id}", "x"))
+    except ValueError as exc:
+        raise FieldError(key, f"not a URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FieldError(key, f"expected an http:// or https:// URL, got {url!r}")
+
+
+def tls_option(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:
+    """aiohttp's `ssl=`: verified by default; a private CA when given; off when asked."""
+    if not verify:
+        return False
+    if ca_file:
+        return _context_for(ca_file)
+    return True
+
+
+@lru_cache(maxsize=64)
+def _context_for(ca_file: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=ca_file)
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of the body, and whether it was cut.
+
+    Stops reading at the cap: leaving the response context then closes the
+    connection, so a huge or endless body is never buffered whole.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+        room = limit - size
+        if len(chunk) > room:
+            chunks.append(chunk[:room])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+def status_problem(response: aiohttp.ClientResponse, expected: str) -> str:
+    reason = f" {response.reason}" if response.reason else ""
+    return f"HTTP {response.status}{reason} (expected {expected})"
+
+
+def lookup_path(document: Any, path: str) -> Any:
+    """`document` at a dotted path ("data.task.id", "items.0"); None when absent."""
+    current = document
+    for step in path.split(".") if path else []:
+        if isinstance(current, dict):
+            current = current.get(step)
+        elif isinstance(current, list) and step.lstrip("-").isdigit():
+            index = int(step)
+            current = current[index] if -len(current) <= index < len(current) else None
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+def parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+

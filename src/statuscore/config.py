@@ -1,0 +1,293 @@
+"""monitors.toml -> validated Monitors and alert sinks.
+
+    status_page_url = "https://status.example.org"
+    [defaults]
+    interval = "60s"
+    timeout = "10s"
+    [[alert]]
+    type = "slack"
+    webhook_url = "${SLACK_WEBHOOK_URL}"
+    [[monitor]]
+    name = "Website"
+    url = "https://example.org/health"
+    conditions = ["status == 200", "latency < 2s"]
+
+Every problem is found here, at load time, and named by file, monitor and key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from .conditions import ConditionSyntaxError, parse_condition
+from .alerts.base import AlertSink
+from .errors import ConfigError, FieldError
+from .model import Monitor
+from .plugins import PluginRegistry, default_registry
+from .schema import Duration, build_config
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorPolicy:
+    """The keys every monitor accepts whatever its type (and `[defaults]` may set)."""
+
+    type: str = "http"
+    group: str = ""
+    description: str = ""
+    interval: Duration = 60.0
+    timeout: Duration = 10.0
+    retries: int = 3
+    retry_delay: Duration = 10.0
+    retry_backoff: Literal["fixed", "exponential"] = "fixed"
+    failure_threshold: int = 1
+    success_threshold: int = 1
+    degraded_over: Duration | None = None
+    conditions: tuple[str, ...] = ()
+    reminder_every: Duration | None = None
+    flap_threshold: int = 5
+    flap_window: Duration = 3600.0
+    notify_degraded: bool = False
+    maintenance: bool = False
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.interval < 1:
+            raise FieldError("interval", "must be at least 1s")
+        if self.timeout <= 0:
+            raise FieldError("timeout", "must be more than 0s")
+        if not 0 <= self.retries <= 10:
+            raise FieldError("retries", "must be between 0 and 10")
+        for key in ("failure_threshold", "success_threshold"):
+            if getattr(self, key) < 1:
+                raise FieldError(key, "must be at least 1")
+        if self.flap_threshold < 0:
+            raise FieldError("flap_threshold", "must be 0 (off) or more")
+
+
+_POLICY_KEYS = {f.name for f in fields(MonitorPolicy)}
+_IDENTITY_KEYS = {"name", "slug"}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    path: str
+    monitors: tuple[Monitor, ...]
+    sinks: tuple[AlertSink, ...]
+    status_page_url: str
+
+
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
+                registry: PluginRegistry | None = None) -> LoadedConfig:
+    """Read and validate a monitors.toml; raises ConfigError naming file, monitor, key."""
+    env = os.environ if env is None else env
+    registry = registry or default_registry()
+    file = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=file) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TOML syntax error: {exc}", file=file) from None
+    try:
+        return _load(raw, file, env, registry)
+    except ConfigError as exc:
+        raise exc.located(file=file) from None
+
+
+def load_monitors(path: str | os.PathLike[str], **kwargs: Any) -> list[Monitor]:
+    """Just the monitors of a monitors.toml (the library API's entry point)."""
+    return list(load_config(path, **kwargs).monitors)
+
+
+def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
+          registry: PluginRegistry) -> LoadedConfig:
+    unknown = sorted(set(raw) - _TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; "
+                          f"monitors go in [[monitor]] tables)", key=unknown[0])
+    raw = {key: value if key == "monitor" else _substitute_env(value, env, key)
+           for key, value in raw.items()}
+    status_page_url = env.get("STATUS_PAGE_URL") or raw.get("status_page_url", "")
+    if not isinstance(status_page_url, str):
+        raise ConfigError("expected a string", key="status_page_url")
+    defaults = _table(raw.get("defaults", {}), "defaults")
+    defaults = _env_defaults(defaults, env)
+    unknown = sorted(set(defaults) - _POLICY_KEYS)
+    if unknown:
+        raise ConfigError(f"not allowed in [defaults] (allowed: {', '.join(sorted(_POLICY_KEYS))})",
+                          key=f"defaults.{unknown[0]}")
+    tables = raw.get("monitor", [])
+    if not isinstance(tables, list):
+        raise ConfigError("write monitors as [[monitor]] tables", key="monitor")
+    monitors: list[Monitor] = []
+    names: set[str] = set()
+    slugs: dict[str, str] = {}
+    for index, table in enumerate(tables):
+        table = _table(table, f"monitor[{index}]")
+        try:
+            table = _substitute_env(table, env, "")
+        except ConfigError as exc:
+            name = table.get("name") if isinstance(table.get("name"), str) else f"number {index + 1}"
+            raise exc.located(monitor=name) from None
+        monitor = _build_monitor(table, defaults, index, registry)
+        if monitor is None:
+            continue
+        if monitor.name in names:
+            raise ConfigError("duplicate monitor name", monitor=monitor.name, key="name")
+        if monitor.slug in slugs:
+            raise ConfigError(f"slug {monitor.slug!r} is already used by monitor {slugs[monitor.slug]!r}",
+                              monitor=monitor.name, key="slug")
+        names.add(monitor.name)
+        slugs[monitor.slug] = monitor.name
+        monitors.append(monitor)
+    sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url)
+    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url)
+
+
+def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
+                   registry: PluginRegistry) -> Monitor | None:
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)",
+                          key="name")
+    try:
+        merged = {**defaults, **table}
+        policy_raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
+        policy: MonitorPolicy = build_config(MonitorPolicy, policy_raw)
+        if not policy.enabled:
+            return None
+        provided = registry.check_type(policy.type)
+        if provided is None:
+            known = ", ".join(sorted(registry.check_types)) or "none"
+            raise ConfigError(f"unknown check type {policy.type!r} (installed: {known})", key="type")
+        check_cls = provided.cls
+        type_raw = {k: v for k, v in table.items() if k not in _POLICY_KEYS | _IDENTITY_KEYS}
+        try:
+            options = build_config(check_cls.Config, type_raw)
+        except ConfigError as exc:
+            if exc.message.startswith("unknown key"):
+                known = sorted({f.name for f in fields(check_cls.Config)} | _POLICY_KEYS | _IDENTITY_KEYS)
+                raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(known)})",
+                                  key=exc.key) from None
+            raise
+        conditions = []
+        extra = check_cls.condition_subjects
+        for number, text in enumerate(policy.conditions):
+            try:
+                conditions.append(parse_condition(text, extra))
+            except ConditionSyntaxError as exc:
+                raise ConfigError(f"{exc} in {text!r}", key=f"conditions[{number}]") from None
+        slug = table.get("slug", slugify(name))
+        if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+            raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
+        values = {f.name: getattr(policy, f.name) for f in fields(MonitorPolicy)
+                  if f.name not in ("enabled", "conditions")}
+        return Monitor(name=name.strip(), slug=slug, options=options,
+                       conditions=tuple(conditions), **values)
+    except ConfigError as exc:
+        raise exc.located(monitor=name) from None
+
+
+def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
+                 status_page_url: str) -> list[AlertSink]:
+    if not isinstance(tables, list):
+        raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
+    tables = [dict(_table(t, f"alert[{i}]")) for i, t in enumerate(tables)]
+    slack_url = env.get("SLACK_WEBHOOK_URL", "")
+    slack_tables = [t for t in tables if t.get("type") == "slack"]
+    if slack_url and not slack_tables:
+        tables.append({"type": "slack"})
+        slack_tables = tables[-1:]
+    for table in slack_tables:
+        if slack_url and not table.get("webhook_url"):
+            table["webhook_url"] = slack_url
+        if env.get("SLACK_CHANNEL") and "channel" not in table:
+            table["channel"] = env["SLACK_CHANNEL"]
+    sinks: list[AlertSink] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        sink_type = table.pop("type", None)
+        instance = table.pop("name", sink_type)
+        key = f"alert[{index}]"
+        provided = registry.sinks.get(sink_type) if isinstance(sink_type, str) else None
+        if provided is None:
+            known = ", ".join(sorted(registry.sinks))
+            raise ConfigError(f"unknown alert type {sink_type!r} (installed: {known})", key=f"{key}.type")
+        if instance in seen:
+            raise ConfigError(f"two alert sinks are named {instance!r}; give one a `name`", key=f"{key}.name")
+        seen.add(instance)
+        try:
+            config = build_config(provided.cls.Config, table)
+        except ConfigError as exc:
+            raise exc.located(key_prefix=key) from None
+        sinks.append(provided.cls(config, instance_name=instance, status_page_url=status_page_url))
+    return sinks
+
+
+def _env_defaults(defaults: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """HEALTH_CHECK_INTERVAL and HEALTH_CHECK_RETRIES override [defaults]."""
+    merged = dict(defaults)
+    if env.get("HEALTH_CHECK_INTERVAL"):
+        value = env["HEALTH_CHECK_INTERVAL"].strip()
+        merged["interval"] = float(value) if value.replace(".", "", 1).isdigit() else value
+    if env.get("HEALTH_CHECK_RETRIES"):
+        value = env["HEALTH_CHECK_RETRIES"].strip()
+        if not value.isdigit():
+            raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {value!r}",
+                              key="defaults.retries")
+        merged["retries"] = int(value)
+    return merged
+
+
+def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:
+    """`${NAME}` and `${NAME:-default}` in every string, so secrets stay out of the file."""
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env and env[name] != "":
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"environment variable {name} is not set (write ${{{name}:-default}} "
+                              f"for a fallback)", key=key or None)
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: _substitute_env(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"expected a table, got {type(value).__name__}", key=key)
+    return value
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug or "monitor"
+
+
+def make_monitor(*, registry: PluginRegistry | None = None, **table: Any) -> Monitor:
+    """A Monitor from keyword arguments, validated exactly like a [[monitor]] table:
+    `make_monitor(name="API", url="https://...", conditions=["status == 200"])`."""
+    monitor = _build_monitor(dict(table), {}, 0, registry or default_registry())
+    if monitor is None:
+        raise ConfigError("the monitor is disabled (enabled = false)", monitor=table.get("name"))
+    return monitor
+
+
+def monitor_for_url(url: str, *, registry: PluginRegistry | None = None, **policy: Any) -> Monitor:
+    """An http monitor for a bare URL (`statuscore check https://...`, `check(url)`)."""
+    return make_monitor(registry=registry, name=url, slug=slugify(url)[:60] or "url", url=url, **policy)

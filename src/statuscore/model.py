@@ -1,0 +1,169 @@
+"""The values that flow through statuscore: monitors in, results and transitions out.
+
+Everything here is a frozen dataclass so a result can be handed to a store, a sink and
+a plugin hook at once without anyone changing it under the others. Times are aware UTC
+datetimes; durations are float seconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from .conditions import Condition
+
+class Status(str, enum.Enum):
+    """What a monitor is, ordered by how bad it is for the people using it."""
+
+    UP = "up"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    MAINTENANCE = "maintenance"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_failure(self) -> bool:
+        return self is Status.DOWN
+
+    @property
+    def is_good(self) -> bool:
+        return self in (Status.UP, Status.DEGRADED)
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """One thing to watch: its check type's validated config plus the policy around it."""
+
+    name: str
+    type: str
+    options: Any
+    slug: str
+    group: str = ""
+    description: str = ""
+    interval: float = 60.0
+    timeout: float = 10.0
+    retries: int = 3
+    retry_delay: float = 10.0
+    retry_backoff: str = "fixed"
+    failure_threshold: int = 1
+    success_threshold: int = 1
+    degraded_over: float | None = None
+    conditions: tuple[Condition, ...] = ()
+    reminder_every: float | None = None
+    flap_threshold: int = 5
+    flap_window: float = 3600.0
+    notify_degraded: bool = False
+    maintenance: bool = False
+
+    @property
+    def max_attempts(self) -> int:
+        return self.retries + 1
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one try of a check saw. A check type returns this; the runner adds timing.
+
+    `ok` is the check type's own verdict (e.g. the status code was expected);
+    `retryable` says whether trying again could help (connection errors, timeouts, 5xx).
+    `values` carries anything extra a check measured (a TLS plugin's `days_left`), which
+    conditions can test by name.
+    """
+
+    ok: bool
+    latency: float = 0.0
+    status_code: int | None = None
+    error: str | None = None
+    retryable: bool = False
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one scheduled check, after retries and conditions."""
+
+    monitor: str
+    slug: str
+    status: Status
+    checked_at: datetime
+    latency: float
+    status_code: int | None = None
+    error: str | None = None
+    attempts: int = 1
+    max_attempts: int = 1
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def latency_ms(self) -> int:
+        return round(self.latency * 1000)
+
+    def as_dict(self, type_name: str = "") -> dict[str, Any]:
+        """The shape `statuscore check --json` prints, one object per monitor."""
+        return {
+            "name": self.monitor,
+            "slug": self.slug,
+            "type": type_name,
+            "status": self.status.value,
+            "latency_ms": self.latency_ms,
+            "status_code": self.status_code,
+            "error": self.error,
+            "attempts": self.attempts,
+            "checked_at": self.checked_at.isoformat(),
+        }
+
+
+class TransitionKind(str, enum.Enum):
+    """Why a transition matters; sinks pick their message by this."""
+
+    DOWN = "down"
+    RECOVERED = "recovered"
+    DEGRADED = "degraded"
+    IMPROVED = "improved"
+    REMINDER = "reminder"
+    FLAPPING = "flapping"
+    SETTLED = "settled"
+    MAINTENANCE = "maintenance"
+    MAINTENANCE_ENDED = "maintenance_ended"
+    FIRST = "first"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A change a person may need to hear about.
+
+    `since` is when the monitor entered `previous` (for a recovery: when the outage
+    began), `duration` how long `previous` lasted (the downtime of a recovery).
+    `notify` is False for changes that are recorded but never alerted (maintenance,
+    repeats while flapping, a monitor's first UP).
+    """
+
+    monitor: str
+    slug: str
+    kind: TransitionKind
+    previous: Status
+    current: Status
+    at: datetime
+    since: datetime
+    duration: float | None
+    result: CheckResult
+    notify: bool = True
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A rendered message waiting for one sink. `id` is stable so re-queuing dedupes."""
+
+    id: str
+    sink: str
+    monitor: str
+    kind: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    attempts: int = 0
+    next_try: datetime | None = None
+    last_error: str | None = None

@@ -1,0 +1,277 @@
+"""Runs every monitor on its interval, in one asyncio loop, through the whole pipeline:
+check (with retries) -> state machine -> store (result, state, transitions, alerts in one
+call) -> notifier. Designed for 10,000 monitors in one process: a heap of due times,
+one shared session, a concurrency limit, and first checks spread over an interval so a
+restart does not hit every target at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+from collections import deque
+from typing import Callable, Iterable, Sequence
+
+import aiohttp
+
+from .alerts.base import AlertSink
+from .alerts.notifier import Notifier
+from .clock import Clock, SystemClock
+from .errors import PluginError
+from .model import Alert, CheckResult, Monitor, Transition
+from .plugins import PluginRegistry, default_registry
+from .retry import CheckRunner
+from .session import new_session
+from .state import MonitorState, advance
+from .store import MemoryStore, Store
+
+log = logging.getLogger("statuscore.scheduler")
+
+ResultHook = Callable[[CheckResult], None]
+TransitionHook = Callable[[Transition], None]
+START_RATE = 50.0  # first checks per second, at most, when spreading the first round
+
+
+def build_runner(monitor: Monitor, registry: PluginRegistry) -> CheckRunner:
+    provided = registry.check_type(monitor.type)
+    if provided is None:
+        raise PluginError(f"monitor {monitor.name!r}: check type {monitor.type!r} is not installed")
+    return CheckRunner(monitor, provided.cls(monitor.options))
+
+
+class Scheduler:
+    """Checks `monitors` forever (or for `duration` seconds) until `stop()`.
+
+    Hooks: `on_result(result)` after every check, `on_transition(transition)` after
+    every state change; plugins' `statuscore_on_transition` is called too. Pass a
+    `clock` (see `statuscore.testing.FakeClock`) to run through virtual time.
+    """
+
+    def __init__(self, monitors: Iterable[Monitor], *, store: Store | None = None,
+                 sinks: Sequence[AlertSink] = (), registry: PluginRegistry | None = None,
+                 clock: Clock | None = None, concurrency: int = 100, keepalive: bool = True,
+                 session: aiohttp.ClientSession | None = None,
+                 on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
+                 seed: int | None = None) -> None:
+        self.registry = registry or default_registry()
+        self.runners = [build_runner(m, self.registry) for m in monitors]
+        self.store: Store = store if store is not None else MemoryStore()
+        self.sinks = {sink.instance_name: sink for sink in sinks}
+        self.clock: Clock = clock or SystemClock()
+        self.concurrency = concurrency
+        self.keepalive = keepalive
+        self.on_result = on_result
+        self.on_transition = on_transition
+        self.states: dict[str, MonitorState] = {}
+        self.checks_done = 0
+        self.lag_samples: deque[float] = deque(maxlen=200_000)
+        self.session: aiohttp.ClientSession | None = session
+        self.notifier: Notifier | None = None
+        self._own_session = session is None
+        self._random = random.Random(seed)
+        self._heap: list[tuple[float, int, int]] = []
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping: asyncio.Event | None = None
+        self._sleeper: asyncio.Future[None] | None = None
+        self._sleep_until: float | None = None
+        self._interrupted = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    @property
+    def monitors(self) -> list[Monitor]:
+        return [runner.monitor for runner in self.runners]
+
+    async def start(self) -> None:
+        """Open the session and restore every monitor's state from the store."""
+        if self._loop is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.concurrency)
+        if self.session is None:
+            self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
+        self.notifier = Notifier(self.store, self.sinks, self.session, self.clock)
+        restored = await self.store.load_states()
+        self.states = {r.monitor.slug: restored[r.monitor.slug] for r in self.runners
+                       if r.monitor.slug in restored}
+        if restored:
+            log.info("restored the state of %d monitors", len(self.states))
+
+    def stop(self) -> None:
+        """Stop scheduling; in-flight checks finish (each within its timeout)."""
+        if self._stopping is not None:
+            self._stopping.set()
+        self._interrupt_sleep()
+
+    def request_stop(self) -> None:
+        """`stop()` from another thread (the web server's shutdown, a signal handler)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.stop)
+
+    async def run(self, duration: float | None = None) -> None:
+        """Check on schedule until `stop()`, or for `duration` seconds of the clock."""
+        await self.start()
+        assert self._stopping is not None and self.notifier is not None
+        started = self.clock.monotonic()
+        stop_at = None if duration is None else started + duration
+        self._schedule_first_round(started)
+        notifier_task = asyncio.ensure_future(self.notifier.run(self._stopping))
+        virtual = getattr(self.clock, "virtual", False)
+        try:
+            while not self._stopping.is_set():
+                now = self.clock.monotonic()
+                if stop_at is not None and now >= stop_at:
+                    break
+                await self._launch_due(now)
+                if virtual and self._inflight:
+                    # Virtual time only moves when every check has finished, as in
+                    # trio's autojump clock: tests stay deterministic.
+                    await asyncio.wait(set(self._inflight))
+                    continue
+                now = self.clock.monotonic()
+                delay = self._heap[0][0] - now if self._heap else 3600.0
+                if stop_at is not None:
+                    delay = min(delay, stop_at - now)
+                if delay > 0:
+                    await self._sleep(delay)
+        finally:
+            await self._shutdown(notifier_task)
+
+    async def check_once(self) -> list[CheckResult]:
+        """Every monitor once through the whole pipeline (store, alerts, hooks)."""
+        await self.start()
+        results = await asyncio.gather(*(self._process(index) for index in range(len(self.runners))))
+        assert self.notifier is not None
+        await self.notifier.deliver_due()
+        return list(results)
+
+    async def close(self) -> None:
+        if self._own_session and self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    def _schedule_first_round(self, now: float) -> None:
+        count = len(self.runners)
+        for index, runner in enumerate(self.runners):
+            spread = min(runner.monitor.interval, count / START_RATE)
+            offset = spread * (index + self._random.random()) / max(count, 1)
+            heapq.heappush(self._heap, (now + offset, index, index))
+
+    async def _launch_due(self, now: float) -> None:
+        assert self._slots is not None
+        while self._heap and self._heap[0][0] <= now:
+            due, seq, index = heapq.heappop(self._heap)
+            await self._slots.acquire()
+            self.lag_samples.append(self.clock.monotonic() - due)
+            task = asyncio.ensure_future(self._run_slot(index, due))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _run_slot(self, index: int, due: float) -> None:
+        """One scheduled check; the monitor is due again only once this one is done,
+        so a slow check with retries never overlaps its own next run."""
+        assert self._slots is not None
+        try:
+            await self._process(index)
+        except Exception:
+            log.exception("check of %s failed unexpectedly", self.runners[index].monitor.name)
+        finally:
+            self._slots.release()
+            now = self.clock.monotonic()
+            next_due = due + self.runners[index].monitor.interval
+            if next_due < now:  # overran its interval: go again now, once, not in a burst
+                next_due = now
+            heapq.heappush(self._heap, (next_due, index, index))
+            if self._sleep_until is not None and next_due < self._sleep_until:
+                self._interrupt_sleep()
+
+    async def _process(self, index: int) -> CheckResult:
+        runner = self.runners[index]
+        monitor = runner.monitor
+        assert self.session is not None
+        result = await runner.run(self.session, self.clock.now)
+        self.checks_done += 1
+        state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
+        self.states[monitor.slug] = state
+        alerts = [alert for transition in transitions for alert in self._alerts_for(transition)]
+        await self.store.record(result, state, transitions, alerts)
+        for transition in transitions:
+            log.info("%s: %s -> %s (%s)", monitor.name, transition.previous.value,
+                     transition.current.value, transition.kind.value)
+            self.registry.notify_transition(transition)
+            _call_hook(self.on_transition, transition)
+        if alerts and self.notifier is not None:
+            self.notifier.wake()
+        _call_hook(self.on_result, result)
+        return result
+
+    def _alerts_for(self, transition: Transition) -> list[Alert]:
+        alerts = []
+        for sink in self.sinks.values():
+            if not sink.wants(transition):
+                continue
+            try:
+                payload = sink.render(transition)
+            except Exception:
+                log.exception("sink %s could not render an alert for %s", sink.instance_name,
+                              transition.monitor)
+                continue
+            alerts.append(Alert(
+                id=f"{transition.slug}:{transition.kind.value}:{transition.at.isoformat()}:"
+                   f"{sink.instance_name}",
+                sink=sink.instance_name, monitor=transition.monitor, kind=transition.kind.value,
+                payload=payload, created_at=transition.at,
+            ))
+        return alerts
+
+    async def _sleep(self, delay: float) -> None:
+        """Sleep by the clock; `stop()` or an earlier due time cuts it short."""
+        self._sleep_until = self.clock.monotonic() + delay
+        self._sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        try:
+            await self._sleeper
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
+        finally:
+            self._sleeper = None
+            self._sleep_until = None
+            self._interrupted = False
+
+    def _interrupt_sleep(self) -> None:
+        if self._sleeper is not None and not self._sleeper.done():
+            self._interrupted = True
+            self._sleeper.cancel()
+
+    async def _shutdown(self, notifier_task: asyncio.Future[None]) -> None:
+        assert self._stopping is not None
+        self._stopping.set()
+        if self._inflight:
+            grace = max(r.monitor.timeout * r.monitor.max_attempts + r.monitor.retry_delay * r.monitor.retries
+                        for r in self.runners)
+            done, pending = await asyncio.wait(set(self._inflight), timeout=min(grace, 30.0))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(notifier_task, return_exceptions=True)
+        if self.notifier is not None:  # one last round, so a fresh alert is not left behind
+            try:
+                async with asyncio.timeout(5.0):
+                    await self.notifier.deliver_due()
+            except Exception:
+                log.warning("alerts still queued at shutdown are kept in the store")
+        await self.close()
+        self._loop = None
+
+
+def _call_hook(hook: Callable[[object], None] | None, value: object) -> None:
+    if hook is None:
+        return
+    try:
+        hook(value)
+    except Exception:
+        log.exception("hook %r failed", hook)

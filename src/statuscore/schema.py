@@ -1,0 +1,112 @@
+"""Turn a TOML table into a check type's frozen config dataclass, or say precisely why not.
+
+Check types (built-in or third-party) declare `Config` as a frozen dataclass with plain
+annotations; this module is the one place that knows how TOML values map onto them,
+so every plugin's errors read the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Annotated, Any, Literal, Mapping, Union
+
+from .durations import parse_duration
+from .errors import ConfigError, FieldError
+
+DURATION = "duration"
+Duration = Annotated[float, DURATION]
+"""Annotate a config field with this to accept "10s", "500ms", "2m" (stored as seconds)."""
+
+_MISSING = dataclasses.MISSING
+
+
+def build_config(cls: type, raw: Mapping[str, Any]) -> Any:
+    """An instance of dataclass `cls` from `raw`; ConfigError names the offending key."""
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a dataclass")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"unknown key (known keys: {known})", key=unknown[0])
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name in raw:
+            try:
+                values[name] = convert(hints[name], raw[name])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(exc), key=name) from None
+        elif spec.default is _MISSING and spec.default_factory is _MISSING:
+            raise ConfigError("required key is missing", key=name)
+    try:
+        return cls(**values)
+    except FieldError as exc:
+        raise ConfigError(exc.message, key=exc.key) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def convert(annotation: Any, value: Any) -> Any:
+    """`value` checked and converted to `annotation`; ValueError says what was expected."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        if DURATION in args[1:]:
+            return parse_duration(value)
+        return convert(args[0], value)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return convert(option, value)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0] if len(errors) == 1 else " or ".join(errors))
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ValueError(f"expected one of {allowed}, got {value!r}")
+        return value
+    if origin in (tuple, list):
+        item_type = args[0] if args else Any
+        items = value if isinstance(value, list) else [value]
+        converted = [convert(item_type, item) for item in items]
+        return tuple(converted) if origin is tuple else converted
+    if origin in (dict, Mapping, typing.Mapping) or annotation in (dict, Mapping):
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a table, got {_kind(value)}")
+        value_type = args[1] if len(args) == 2 else Any
+        return {str(k): convert(value_type, v) for k, v in value.items()}
+    return _convert_scalar(annotation, value)
+
+
+def _convert_scalar(annotation: Any, value: Any) -> Any:
+    if annotation is Any:
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {_kind(value)}")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected a whole number, got {_kind(value)}")
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"expected a number, got {_kind(value)}")
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, got {_kind(value)}")
+        return value
+    raise TypeError(f"config fields of type {annotation!r} are not supported")
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "a table"}
+    return f"{names.get(type(value), type(value).__name__)} ({value!r})"

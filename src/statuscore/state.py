@@ -1,0 +1,143 @@
+"""Per-monitor state machine: results in, transitions out. Pure: no I/O, no clock.
+
+People are told about changes, not about every failed check: a monitor goes DOWN after
+`failure_threshold` failed runs in a row and back after `success_threshold` good ones;
+MAINTENANCE is recorded but never alerted; a monitor that keeps flipping is reported
+once as flapping instead of once per flip, and once more when it settles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .model import CheckResult, Monitor, Status, Transition, TransitionKind
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """What the store keeps per monitor so a restart neither repeats nor loses an alert."""
+
+    status: Status = Status.UNKNOWN
+    since: datetime | None = None
+    consecutive_failures: int = 0
+    consecutive_successes: int = 0
+    failing_since: datetime | None = None
+    last_result: CheckResult | None = None
+    last_alert_at: datetime | None = None
+    flips: tuple[datetime, ...] = ()
+    flapping: bool = False
+
+
+def advance(state: MonitorState, result: CheckResult,
+            monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
+    """The state after `result`, and the transitions it caused (usually none)."""
+    now = result.checked_at
+    observed = result.status
+    if observed is Status.MAINTENANCE:
+        if state.status is Status.MAINTENANCE:
+            return replace(state, last_result=result), []
+        new = MonitorState(status=Status.MAINTENANCE, since=now, last_result=result,
+                           flips=state.flips)
+        return new, [_transition(state.status, new, result, TransitionKind.MAINTENANCE,
+                                 since=now, duration=_seconds_since(state.since, now),
+                                 notify=False)]
+
+    failed = observed is Status.DOWN
+    counted = replace(
+        state,
+        consecutive_failures=state.consecutive_failures + 1 if failed else 0,
+        consecutive_successes=0 if failed else state.consecutive_successes + 1,
+        failing_since=(state.failing_since or now) if failed else None,
+        last_result=result,
+    )
+    target = _target_status(counted, observed, monitor)
+    if target is state.status:
+        return _unchanged(counted, result, monitor)
+
+    kind, notify = _classify(state.status, target, monitor)
+    new_since = counted.failing_since if target is Status.DOWN and counted.failing_since else now
+    new = replace(counted, status=target, since=new_since)
+    flapping_started = False
+    if kind in (TransitionKind.DOWN, TransitionKind.RECOVERED):
+        new, notify, flapping_started = _track_flapping(new, now, monitor)
+    if notify or flapping_started:
+        new = replace(new, last_alert_at=now)
+    if kind is TransitionKind.RECOVERED:
+        since, duration = state.since or now, _seconds_since(state.since, now)
+    else:
+        since, duration = new_since, _seconds_since(state.since, now)
+    transitions = [_transition(state.status, new, result, kind, since=since,
+                               duration=duration, notify=notify)]
+    if flapping_started:
+        transitions.append(_transition(state.status, new, result, TransitionKind.FLAPPING,
+                                       since=new.flips[0], duration=None, notify=True))
+    return new, transitions
+
+
+def _target_status(state: MonitorState, observed: Status, monitor: Monitor) -> Status:
+    if observed is Status.DOWN:
+        if state.status is not Status.DOWN and state.consecutive_failures >= monitor.failure_threshold:
+            return Status.DOWN
+        return state.status
+    if state.status is Status.DOWN and state.consecutive_successes < monitor.success_threshold:
+        return Status.DOWN
+    return observed
+
+
+def _classify(previous: Status, current: Status, monitor: Monitor) -> tuple[TransitionKind, bool]:
+    if current is Status.DOWN:
+        return TransitionKind.DOWN, True
+    if previous is Status.DOWN:
+        return TransitionKind.RECOVERED, True
+    if previous is Status.UNKNOWN:
+        return TransitionKind.FIRST, False
+    if previous is Status.MAINTENANCE:
+        return TransitionKind.MAINTENANCE_ENDED, False
+    if current is Status.DEGRADED:
+        return TransitionKind.DEGRADED, monitor.notify_degraded
+    return TransitionKind.IMPROVED, monitor.notify_degraded
+
+
+def _unchanged(state: MonitorState, result: CheckResult,
+               monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
+    now = result.checked_at
+    if state.flapping and (not state.flips or
+                           (now - state.flips[-1]).total_seconds() >= monitor.flap_window):
+        settled = replace(state, flapping=False, flips=(), last_alert_at=now)
+        first_flip = state.flips[0] if state.flips else now
+        return settled, [_transition(state.status, settled, result, TransitionKind.SETTLED,
+                                     since=first_flip, duration=None, notify=True)]
+    if state.status is Status.DOWN and monitor.reminder_every and not state.flapping:
+        last = state.last_alert_at or state.since or now
+        if (now - last).total_seconds() >= monitor.reminder_every:
+            reminded = replace(state, last_alert_at=now)
+            return reminded, [_transition(state.status, reminded, result, TransitionKind.REMINDER,
+                                          since=state.since or now,
+                                          duration=_seconds_since(state.since, now), notify=True)]
+    return state, []
+
+
+def _track_flapping(state: MonitorState, now: datetime,
+                    monitor: Monitor) -> tuple[MonitorState, bool, bool]:
+    """(state, notify this change?, flapping just started?) for a DOWN<->good change."""
+    recent = tuple(t for t in state.flips if (now - t).total_seconds() < monitor.flap_window)
+    flips = recent + (now,)
+    if state.flapping:
+        return replace(state, flips=flips), False, False
+    if monitor.flap_threshold and len(flips) > monitor.flap_threshold:
+        return replace(state, flips=flips, flapping=True), False, True
+    return replace(state, flips=flips), True, False
+
+
+def _seconds_since(start: datetime | None, now: datetime) -> float | None:
+    return (now - start).total_seconds() if start else None
+
+
+def _transition(previous: Status, new: MonitorState, result: CheckResult, kind: TransitionKind,
+                *, since: datetime, duration: float | None, notify: bool) -> Transition:
+    return Transition(
+        monitor=result.monitor, slug=result.slug, kind=kind, previous=previous,
+        current=new.status, at=result.checked_at, since=since, duration=duration,
+        result=result, notify=notify,
+    )

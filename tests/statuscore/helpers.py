@@ -1,0 +1,21 @@
+"""Small builders shared by the statuscore tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from statuscore import CheckResult, Status, make_monitor
+
+T0 = datetime(2026, 2, 8, 14, 23, tzinfo=timezone.utc)
+
+
+def monitor(**policy):
+    policy.setdefault("url", "http://127.0.0.1:9/")
+    return make_monitor(name=policy.pop("name", "sefaria.org"), **policy)
+
+
+def result(status: Status, minute: float = 0, *, code: int | None = 200, error: str | None = None,
+           attempts: int = 1, max_attempts: int = 4, name: str = "sefaria.org") -> CheckResult:
+    return CheckResult(monitor=name, slug="sefaria-org", status=status,
+                       checked_at=T0 + timedelta(minutes=minute), latency=0.234,
+                       status_code=code, error=error, attempts=attempts, max_attempts=max_attempts)

@@ -1,0 +1,123 @@
+"""The state machine: pure, so every path is walked without an event loop."""
+
+from __future__ import annotations
+
+from statuscore import MonitorState, Status, TransitionKind, advance
+from tests.statuscore.helpers import T0, monitor, result
+
+UP, DOWN, DEGRADED, MAINT = Status.UP, Status.DOWN, Status.DEGRADED, Status.MAINTENANCE
+
+
+def walk(mon, statuses, state=None):
+    """Feed one result a minute; return the final state and every transition."""
+    state = state or MonitorState()
+    seen = []
+    for minute, status in enumerate(statuses):
+        state, transitions = advance(state, result(status, minute), mon)
+        seen.extend(transitions)
+    return state, seen
+
+
+def test_state_initializes_from_a_restored_state():
+    restored = MonitorState(status=DOWN, since=T0)
+    state, transitions = advance(restored, result(DOWN, 5), monitor())
+    assert transitions == []
+    assert state.status is DOWN and state.since == T0
+
+
+def test_state_detects_up_to_down():
+    _, transitions = walk(monitor(), [UP, DOWN])
+    assert [t.kind for t in transitions] == [TransitionKind.FIRST, TransitionKind.DOWN]
+    down = transitions[-1]
+    assert (down.previous, down.current, down.notify) == (UP, DOWN, True)
+    assert down.since == result(DOWN, 1).checked_at
+
+
+def test_state_detects_down_to_up_with_downtime():
+    _, transitions = walk(monitor(), [UP, DOWN, DOWN, DOWN, DOWN, UP])
+    recovered = transitions[-1]
+    assert recovered.kind is TransitionKind.RECOVERED
+    assert recovered.duration == 4 * 60
+    assert recovered.since == result(DOWN, 1).checked_at
+    assert recovered.notify
+
+
+def test_state_no_transition_when_stable():
+    _, transitions = walk(monitor(), [UP, UP, UP, UP])
+    assert [t.kind for t in transitions] == [TransitionKind.FIRST]
+    assert not transitions[0].notify
+
+
+def test_first_check_down_alerts():
+    _, transitions = walk(monitor(), [DOWN])
+    assert [(t.kind, t.notify) for t in transitions] == [(TransitionKind.DOWN, True)]
+
+
+def test_failure_threshold_waits_for_consecutive_failures_and_dates_the_outage_from_the_first():
+    mon = monitor(failure_threshold=3)
+    state, transitions = walk(mon, [UP, DOWN, DOWN, UP, DOWN, DOWN, DOWN])
+    downs = [t for t in transitions if t.kind is TransitionKind.DOWN]
+    assert len(downs) == 1
+    assert downs[0].at == result(DOWN, 6).checked_at
+    assert downs[0].since == result(DOWN, 4).checked_at
+    assert state.since == result(DOWN, 4).checked_at
+
+
+def test_success_threshold_keeps_it_down_until_enough_good_runs():
+    _, transitions = walk(monitor(success_threshold=2), [UP, DOWN, UP, DOWN, UP, UP])
+    kinds = [t.kind for t in transitions]
+    assert kinds == [TransitionKind.FIRST, TransitionKind.DOWN, TransitionKind.RECOVERED]
+
+
+def test_degraded_is_recorded_but_not_alerted_by_default():
+    _, transitions = walk(monitor(), [UP, DEGRADED, UP])
+    assert [(t.kind, t.notify) for t in transitions[1:]] == [
+        (TransitionKind.DEGRADED, False), (TransitionKind.IMPROVED, False)]
+    _, noisy = walk(monitor(notify_degraded=True), [UP, DEGRADED])
+    assert noisy[-1].notify
+
+
+def test_down_from_degraded_alerts_and_recovery_to_degraded_alerts():
+    _, transitions = walk(monitor(), [DEGRADED, DOWN, DEGRADED])
+    assert [(t.kind, t.notify) for t in transitions[1:]] == [
+        (TransitionKind.DOWN, True), (TransitionKind.RECOVERED, True)]
+
+
+def test_maintenance_never_alerts():
+    _, transitions = walk(monitor(), [UP, MAINT, MAINT, UP])
+    assert [(t.kind, t.notify) for t in transitions[1:]] == [
+        (TransitionKind.MAINTENANCE, False), (TransitionKind.MAINTENANCE_ENDED, False)]
+
+
+def test_down_after_maintenance_alerts():
+    _, transitions = walk(monitor(), [UP, MAINT, DOWN])
+    assert (transitions[-1].kind, transitions[-1].notify) == (TransitionKind.DOWN, True)
+
+
+def test_reminders_while_down():
+    _, transitions = walk(monitor(reminder_every="30m"), [UP] + [DOWN] * 65)
+    reminders = [t for t in transitions if t.kind is TransitionKind.REMINDER]
+    assert [(t.at - T0).total_seconds() / 60 for t in reminders] == [31, 61]
+    assert reminders[0].duration == 30 * 60
+
+
+def test_no_reminders_unless_asked():
+    _, transitions = walk(monitor(), [UP] + [DOWN] * 200)
+    assert not [t for t in transitions if t.kind is TransitionKind.REMINDER]
+
+
+def test_flapping_is_reported_once_not_every_flip_and_again_when_settled():
+    mon = monitor(flap_threshold=3, flap_window="30m")
+    flips = [UP] + [DOWN, UP] * 6 + [UP] * 40
+    state, transitions = walk(mon, flips)
+    notified = [t.kind for t in transitions if t.notify]
+    assert notified == [TransitionKind.DOWN, TransitionKind.RECOVERED, TransitionKind.DOWN,
+                        TransitionKind.FLAPPING, TransitionKind.SETTLED]
+    settled = transitions[-1]
+    assert settled.current is UP
+    assert not state.flapping
+
+
+def test_flapping_off_with_zero_threshold():
+    _, transitions = walk(monitor(flap_threshold=0), [UP] + [DOWN, UP] * 10)
+    assert sum(1 for t in transitions if t.notify) == 20

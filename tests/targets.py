@@ -1,0 +1,246 @@
+"""Local targets on 127.0.0.1 for the check-type integration tests: well-behaved ones
+and every hostile kind a monitor must survive (hangs, resets, garbage, huge bodies,
+redirect loops, bad certificates, silent streams, tasks that never finish)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import itertools
+import socket
+import ssl
+import struct
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+HOST = "127.0.0.1"
+SEQUENCES = web.AppKey("sequences", dict)
+TASKS = web.AppKey("tasks", dict)
+HITS = web.AppKey("hits", dict)
+
+
+def make_target_app() -> web.Application:
+    app = web.Application()
+    app[SEQUENCES] = {}
+    app[TASKS] = {}
+    app[HITS] = {}
+    ids = itertools.count(1)
+
+    def hit(request: web.Request) -> None:
+        app[HITS][request.path] = app[HITS].get(request.path, 0) + 1
+
+    async def ok(request: web.Request) -> web.Response:
+        hit(request)
+        return web.json_response({"he": ["בראשית"], "state": "ok", "items": [{"id": 1}]})
+
+    async def status(request: web.Request) -> web.Response:
+        hit(request)
+        return web.Response(status=int(request.match_info["code"]), text="status page")
+
+    async def sequence(request: web.Request) -> web.Response:
+        """Answers the codes a test queued (e.g. [503, 503, 200]), then the last forever."""
+        hit(request)
+        codes = app[SEQUENCES].setdefault(request.match_info["name"], [200])
+        code = codes.pop(0) if len(codes) > 1 else codes[0]
+        return web.json_response({"code": code}, status=code)
+
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(float(request.query.get("delay", "0.3")))
+        return web.json_response({"slow": True})
+
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(3600)
+        return web.Response()
+
+    async def hang_body(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": "100000"})
+        await response.prepare(request)
+        await response.write(b"x" * 1000)
+        await asyncio.sleep(3600)
+        return response
+
+    async def huge(request: web.Request) -> web.StreamResponse:
+        """An endless body: a check that buffered it whole would never finish."""
+        response = web.StreamResponse()
+        await response.prepare(request)
+        chunk = b"y" * 65536
+        for _ in range(100_000):  # 6.5 GB at most; the client hangs up long before
+            await response.write(chunk)
+        return response
+
+    async def redirect(request: web.Request) -> web.Response:
+        target = {"a": "/loop/b", "b": "/loop/a"}[request.match_info["step"]]
+        raise web.HTTPFound(target)
+
+    async def chain(request: web.Request) -> web.Response:
+        remaining = int(request.match_info["n"])
+        if remaining == 0:
+            return web.json_response({"arrived": True})
+        raise web.HTTPFound(f"/chain/{remaining - 1}")
+
+    async def sse_ok(request: web.Request) -> web.StreamResponse:
+        response = await _sse_start(request)
+        await response.write(b": welcome\n\nevent: endpoint\ndata: /messages/?session_id=1\n\n")
+        await asyncio.sleep(3600)
+        return response
+
+    async def sse_silent(request: web.Request) -> web.StreamResponse:
+        response = await _sse_start(request)
+        await asyncio.sleep(3600)
+        return response
+
+    async def sse_pings(request: web.Request) -> web.StreamResponse:
+        """Keep-alive comments forever and never an event."""
+        response = await _sse_start(request)
+        for _ in range(1_000_000):
+            await response.write(b": ping " + b"." * 1000 + b"\n\n")
+        return response
+
+    async def sse_wrong_type(request: web.Request) -> web.Response:
+        return web.Response(text="<html>not a stream</html>", content_type="text/html")
+
+    async def submit(request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        if kind == "noid":
+            return web.json_response({"status": "queued"}, status=202)
+        if kind == "error":
+            return web.json_response({"error": "overloaded"}, status=503)
+        task_id = f"{kind}-{next(ids)}"
+        app[TASKS][task_id] = 0
+        return web.json_response({"task_id": task_id}, status=202)
+
+    async def task(request: web.Request) -> web.Response:
+        task_id = request.match_info["task_id"]
+        polls = app[TASKS].get(task_id, 0) + 1
+        app[TASKS][task_id] = polls
+        kind = task_id.split("-")[0]
+        if kind == "ok":
+            return web.json_response({"state": "SUCCESS" if polls >= 2 else "STARTED"})
+        if kind == "fail":
+            return web.json_response({"state": "FAILURE"})
+        return web.json_response({"state": "PENDING"})
+
+    app.router.add_get("/ok", ok)
+    app.router.add_route("*", "/status/{code}", status)
+    app.router.add_get("/sequence/{name}", sequence)
+    app.router.add_get("/slow", slow)
+    app.router.add_get("/hang", hang)
+    app.router.add_get("/hang-body", hang_body)
+    app.router.add_get("/huge", huge)
+    app.router.add_get("/loop/{step}", redirect)
+    app.router.add_get("/chain/{n}", chain)
+    app.router.add_get("/sse/ok", sse_ok)
+    app.router.add_get("/sse/silent", sse_silent)
+    app.router.add_get("/sse/pings", sse_pings)
+    app.router.add_get("/sse/wrong-type", sse_wrong_type)
+    app.router.add_post("/submit/{kind}", submit)
+    app.router.add_get("/task/{task_id}", task)
+    return app
+
+
+def hello_app() -> web.Application:
+    """The smallest target: GET / answers 200 "hi" (for TLS tests)."""
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hi")
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    return app
+
+
+async def _sse_start(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    return response
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    """Serve `app` on an ephemeral port; yields its base URL."""
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0, ssl_context=ssl_context)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    scheme = "https" if ssl_context else "http"
+    try:
+        yield f"{scheme}://{HOST}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def raw_tcp(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> AsyncIterator[str]:
+    """A TCP server that speaks whatever `handler` writes: for broken HTTP."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        await handler(reader, writer)
+
+    server = await asyncio.start_server(tracked, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.close()
+        for writer in writers:
+            writer.transport.abort()
+        await server.wait_closed()
+
+
+async def reset_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read the request, then abort with an RST (SO_LINGER 0)."""
+    await reader.readuntil(b"\r\n\r\n")
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"\x00\xff\xfeSMTP ready? \x1b[31m not http at all\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(3600)
+
+
+def refused_url() -> str:
+    """A URL on a port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port = sock.getsockname()[1]
+    return f"http://{HOST}:{port}/"
+
+
+def self_signed_context(tmp_path) -> ssl.SSLContext:  # type: ignore[no-untyped-def]
+    """A server context with a truly self-signed certificate for 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "self.pem", tmp_path / "self.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
