@@ -244,3 +244,33 @@ def self_signed_context(tmp_path) -> ssl.SSLContext:  # type: ignore[no-untyped-
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
+
+
+class SlackShapedServer:
+    """A local stand-in for Slack's incoming webhook: records every message and can
+    be told to answer 429 (with Retry-After) or 500 first, as Slack does under load."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.failures: list[tuple[int, dict[str, str]]] = []
+        self.requests = 0
+        self.app = web.Application()
+        self.app.router.add_post("/services/T000/B000/XXXX", self._post)
+
+    def fail_next(self, status: int, headers: dict[str, str] | None = None) -> None:
+        self.failures.append((status, headers or {}))
+
+    async def _post(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        payload = await request.json()
+        if self.failures:
+            status, headers = self.failures.pop(0)
+            return web.Response(status=status, text="rate_limited" if status == 429 else "oops",
+                                headers=headers)
+        self.messages.append(payload)
+        return web.Response(text="ok")
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        async with serve_app(self.app) as base:
+            yield f"{base}/services/T000/B000/XXXX"

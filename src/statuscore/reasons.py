@@ -29,21 +29,21 @@ def describe_exception(exc: BaseException, *, phase: str, timeout: float,
     if isinstance(exc, aiohttp.TooManyRedirects):
         return _redirect_message(exc), False
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        if phase == "waiting for headers":
+        if phase.startswith(("waiting for headers", "connecting")):
             return "server closed the connection without answering", True
-        return f"server closed the connection {phase}", True
+        return f"server closed the connection while {phase}", True
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return f"response body broken {phase}: {_first_line(exc)}", True
+        return f"response body broken while {phase}: {_first_line(exc)}", True
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"invalid HTTP response: {_first_line(exc.message)}", True
+        return f"invalid HTTP response: {_parser_message(exc.message)}", True
     if isinstance(exc, aiohttp.InvalidURL):
         return f"invalid URL: {exc.url}", False
     if isinstance(exc, aiohttp.ClientOSError):
         return _os_message(exc, phase), True
     if isinstance(exc, ConnectionResetError):
-        return f"connection reset by peer {phase}", True
+        return f"connection reset by peer while {phase}", True
     if isinstance(exc, aiohttp.ClientError):
-        return f"HTTP client error {phase}: {_first_line(exc)}", True
+        return f"HTTP client error while {phase}: {_first_line(exc)}", True
     return f"plugin error: {check_type}: {type(exc).__name__}: {_first_line(exc)}", False
 
 
@@ -61,10 +61,10 @@ def _connect_message(exc: aiohttp.ClientConnectorError) -> str:
 
 def _os_message(exc: aiohttp.ClientOSError, phase: str) -> str:
     if exc.errno == errno.ECONNRESET:
-        return f"connection reset by peer {phase}"
+        return f"connection reset by peer while {phase}"
     if exc.errno == errno.EPIPE:
-        return f"connection broken (broken pipe) {phase}"
-    return f"network error {phase}: {exc.strerror or _first_line(exc)}"
+        return f"connection broken (broken pipe) while {phase}"
+    return f"network error while {phase}: {exc.strerror or _first_line(exc)}"
 
 
 def _redirect_message(exc: aiohttp.TooManyRedirects) -> str:
@@ -88,6 +88,15 @@ def _ssl_message(exc: aiohttp.ClientSSLError) -> str:
     if isinstance(inner, ssl.SSLError) and inner.reason:
         return inner.reason.replace("_", " ").lower()
     return _first_line(inner or exc)
+
+
+def _parser_message(message: str) -> str:
+    """aiohttp's parser errors span lines ("Bad status line:\n  Expected HTTP/..."):
+    keep the words, drop the byte dump."""
+    words = [line.strip().rstrip(":") for line in message.splitlines()
+             if line.strip() and not line.strip().startswith(("b'", 'b"', "^"))]
+    text = ": ".join(words)
+    return _first_line(text[0].lower() + text[1:]) if text else "unreadable"
 
 
 def _first_line(exc: object, limit: int = 160) -> str:

@@ -35,6 +35,11 @@ class CheckContext:
         """Seconds left before the monitor's timeout, by the event loop's clock."""
         return max(0.0, self.deadline - asyncio.get_running_loop().time())
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> CheckContext:
+        # A live handle (session, loop): copying it is meaningless. Request recorders
+        # that deep-copy request kwargs (aioresponses) get the same object back.
+        return self
+
     async def sleep(self, seconds: float) -> None:
         """Wait inside a check (between polls); the deadline still cuts it short."""
         await asyncio.sleep(min(seconds, self.remaining()))

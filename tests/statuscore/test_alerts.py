@@ -1,0 +1,169 @@
+"""Alert messages (pure builders) and their delivery through real local receivers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from statuscore import MemoryStore, Status, TransitionKind, advance, MonitorState
+from statuscore.alerts.base import parse_retry_after
+from statuscore.alerts.notifier import Notifier
+from statuscore.alerts.slack import SlackConfig, SlackSink, render_slack_message
+from statuscore.alerts.webhook import WebhookConfig, WebhookSink, render_webhook_payload
+from statuscore.model import Alert
+from statuscore.session import new_session
+from statuscore.testing import FakeClock
+from tests.statuscore.helpers import T0, monitor, result
+from tests.targets import SlackShapedServer, serve_app
+
+
+def went_down():
+    mon = monitor()
+    state, _ = advance(MonitorState(), result(Status.UP, 0), mon)
+    _, transitions = advance(state, result(Status.DOWN, 1, code=503, error="HTTP 503 Service Unavailable",
+                                           attempts=4), mon)
+    return transitions[0]
+
+
+def recovered():
+    mon = monitor()
+    state = MonitorState(status=Status.DOWN, since=T0)
+    _, transitions = advance(state, result(Status.UP, 4), mon)
+    return transitions[0]
+
+
+def texts(payload):
+    found = [payload["text"]]
+    for block in payload["blocks"]:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found += [f["text"] for f in block.get("fields", [])]
+        found += [e["text"] for e in block.get("elements", [])]
+    return "\n".join(found)
+
+
+def test_alert_uses_block_kit_with_text_fallback():
+    payload = render_slack_message(went_down(), status_page_url="https://status.sefaria.org")
+    assert [b["type"] for b in payload["blocks"]] == ["header", "section", "context"]
+    assert payload["text"].startswith("🔴  Service Down: sefaria.org")
+
+
+def test_down_alert_includes_service_code_error_since_retries_and_link():
+    all_text = texts(render_slack_message(went_down(), status_page_url="https://status.sefaria.org"))
+    for expected in ("sefaria.org", "*Status:*\nDOWN", "*HTTP Code:*\n503",
+                     "*Error:*\nHTTP 503 Service Unavailable", "*Since:*\n2026-02-08 14:24:00 UTC",
+                     "*Retries:*\n4/4 failed", "<https://status.sefaria.org|https://status.sefaria.org>"):
+        assert expected in all_text
+
+
+def test_recovery_alert_has_downtime_and_response_time():
+    payload = render_slack_message(recovered())
+    all_text = texts(payload)
+    assert payload["blocks"][0]["text"]["text"] == "🟢  Service Recovered: sefaria.org"
+    assert "*Downtime:*\n~4 min" in all_text
+    assert "*Response:*\n234ms" in all_text
+    assert "*Recovered:*\n2026-02-08 14:27:00 UTC" in all_text
+
+
+def test_channel_and_escaping():
+    transition = went_down()
+    payload = render_slack_message(transition, channel="#sefaria-down")
+    assert payload["channel"] == "#sefaria-down"
+    hostile = transition.__class__(**{**transition.__dict__, "result": result(
+        Status.DOWN, 1, error="<script>&</script>")})
+    assert "&lt;script&gt;&amp;&lt;/script&gt;" in texts(render_slack_message(hostile))
+
+
+def test_webhook_payload_is_flat_json():
+    payload = render_webhook_payload(recovered(), status_page_url="https://s.test")
+    assert payload["event"] == "recovered" and payload["status"] == "up"
+    assert payload["previous"] == "down" and payload["duration_s"] == 240
+    assert payload["latency_ms"] == 234 and payload["status_page_url"] == "https://s.test"
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("30") == 30
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
+                             now=T0.replace(year=2015, month=10, day=21, hour=7, minute=27)) == 60
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def queued(sink_name: str, transition) -> Alert:
+    return Alert(id=f"a:{transition.kind.value}", sink=sink_name, monitor=transition.monitor,
+                 kind=transition.kind.value, payload=render_slack_message(transition),
+                 created_at=transition.at)
+
+
+async def test_slack_429_then_200_delivers_exactly_once():
+    slack = SlackShapedServer()
+    slack.fail_next(429, {"Retry-After": "7"})
+    clock = FakeClock()
+    store = MemoryStore()
+    async with slack.running() as url:
+        sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
+        async with new_session() as session:
+            notifier = Notifier(store, {"slack": sink}, session, clock)
+            store.queue([queued("slack", went_down())])
+            wait = await notifier.deliver_due()
+            assert wait == 7.0  # Retry-After honoured over the 1 s backoff
+            assert slack.messages == [] and len(store.alerts) == 1
+            clock.advance(3)
+            assert await notifier.deliver_due() == 4.0  # not due yet: nothing sent
+            assert slack.requests == 1
+            clock.advance(4)
+            assert await notifier.deliver_due() is None
+            assert await notifier.deliver_due() is None
+    assert slack.requests == 2
+    assert len(slack.messages) == 1
+    assert slack.messages[0]["text"].startswith("🔴  Service Down")
+    assert store.alerts == {} and list(store.delivered) == ["a:down"]
+
+
+async def test_failing_sink_keeps_order_and_never_drops():
+    slack = SlackShapedServer()
+    for _ in range(3):
+        slack.fail_next(500)
+    clock = FakeClock()
+    store = MemoryStore()
+    async with slack.running() as url:
+        sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
+        async with new_session() as session:
+            notifier = Notifier(store, {"slack": sink}, session, clock)
+            store.queue([queued("slack", went_down()), queued("slack", recovered())])
+            delays = []
+            for _ in range(4):
+                delays.append(await notifier.deliver_due())
+                clock.advance(delays[-1] or 0)
+    assert delays == [1.0, 2.0, 4.0, None]
+    assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down", "🟢  Service Recovered"]
+
+
+async def test_unreachable_receiver_is_retried_later():
+    clock = FakeClock()
+    store = MemoryStore()
+    sink = WebhookSink(WebhookConfig(url="http://127.0.0.1:9/hook"), instance_name="hook")
+    async with new_session() as session:
+        notifier = Notifier(store, {"hook": sink}, session, clock)
+        store.queue([queued("hook", went_down())])
+        assert await notifier.deliver_due() == 1.0
+    alert = store.alerts["a:down"]
+    assert alert.attempts == 1 and "ClientConnectorError" in alert.last_error
+    assert alert.next_try == clock.now() + timedelta(seconds=1)
+
+
+async def test_webhook_sink_posts_json_with_headers():
+    from aiohttp import web
+
+    received = []
+
+    async def hook(request):
+        received.append((request.headers["X-Token"], await request.json()))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with serve_app(app) as base:
+        sink = WebhookSink(WebhookConfig(url=f"{base}/hook", headers={"X-Token": "t"}), instance_name="hook")
+        async with new_session() as session:
+            delivery = await sink.deliver(sink.render(recovered()), session)
+    assert delivery.ok
+    assert received[0][0] == "t" and received[0][1]["event"] == TransitionKind.RECOVERED.value

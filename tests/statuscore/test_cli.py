@@ -1,0 +1,115 @@
+"""The `statuscore` command as a person (or a deploy script) runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+
+from statuscore.cli import main
+from tests.targets import garbage, raw_tcp, refused_url, reset_connection
+
+
+async def statuscore(*args: str, env: dict | None = None) -> tuple[int, str, str]:
+    import os
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "statuscore", *args, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()
+
+
+def write_monitors(tmp_path, monitors: list[tuple[str, str, str]], extra: str = "") -> str:
+    lines = ["[defaults]", 'timeout = "1s"', "retries = 0", extra]
+    for name, kind, url in monitors:
+        lines += ["[[monitor]]", f'name = "{name}"', f'type = "{kind}"', f'url = "{url}"']
+    path = tmp_path / "monitors.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+async def test_check_all_up_exits_0_with_a_table(target, tmp_path):
+    base, _ = target
+    path = write_monitors(tmp_path, [("Site", "http", f"{base}/ok"), ("MCP", "sse", f"{base}/sse/ok")])
+    code, out, err = await statuscore("check", path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == ["STATUS", "MONITOR", "TYPE", "LATENCY", "CODE", "TRIES", "REASON"]
+    assert lines[1].startswith("UP") and "Site" in lines[1] and "200" in lines[1]
+
+
+async def test_check_json_and_exit_1_when_anything_is_down(target, tmp_path):
+    base, _ = target
+    path = write_monitors(tmp_path, [("Site", "http", f"{base}/ok"), ("Broken", "http", f"{base}/status/500")])
+    code, out, _ = await statuscore("check", "--json", path)
+    assert code == 1
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["status"] for r in rows] == ["up", "down"]
+    assert set(rows[0]) == {"name", "slug", "type", "status", "latency_ms", "status_code", "error",
+                            "attempts", "checked_at"}
+    assert rows[1]["error"] == "HTTP 500 Internal Server Error (expected 2xx)"
+
+
+async def test_check_a_bare_url(target):
+    base, _ = target
+    code, out, _ = await statuscore("check", f"{base}/ok")
+    assert code == 0 and "UP" in out
+
+
+async def test_config_error_exits_2_naming_file_monitor_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[monitor]]\nname = "Linker"\nurl = "https://x.test/"\ntimeout = "soon"\n')
+    code, out, err = await statuscore("check", str(path))
+    assert code == 2
+    assert err.strip() == (f"error: {path}: monitor 'Linker': key 'timeout': expected a duration like "
+                           f"\"10s\", \"500ms\", \"2m\" or \"1h\", got 'soon'")
+    code, _, err = await statuscore("validate", str(path))
+    assert code == 2 and "key 'timeout'" in err
+
+
+def test_validate_and_plugins(capsys):
+    assert main(["validate", "examples/local.toml"]) == 0
+    assert "4 monitor(s)" in capsys.readouterr().out
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    for name in ("http", "two_phase", "sse", "slack", "webhook"):
+        assert any(line.split()[2:3] == [name] or line.split()[1:2] == [name] for line in out.splitlines())
+    assert "statuscore 0.1.0" in out
+
+
+async def test_every_hostile_target_is_down_within_timeout_and_memory_stays_small(target, tmp_path):
+    """The issue's promise: a broken target of every kind gives DOWN with a clear reason
+    within timeout + 1 s, and the process stays under 100 MB."""
+    base, _ = target
+    async with raw_tcp(reset_connection) as reset_base, raw_tcp(garbage) as garbage_base:
+        hostile = [
+            ("500", "http", f"{base}/status/500"), ("404", "http", f"{base}/status/404"),
+            ("slow", "http", f"{base}/slow?delay=5"), ("hang", "http", f"{base}/hang"),
+            ("hang mid-body", "http", f"{base}/hang-body"), ("refused", "http", refused_url()),
+            ("reset", "http", f"{reset_base}/"), ("garbage", "http", f"{garbage_base}/"),
+            ("redirect loop", "http", f"{base}/loop/a"), ("sse wrong type", "sse", f"{base}/sse/wrong-type"),
+            ("sse silent", "sse", f"{base}/sse/silent"),
+        ]
+        path = write_monitors(tmp_path, hostile, 'conditions = []')
+        path_text = open(path).read().replace("conditions = []\n", "")
+        open(path, "w").write(path_text)
+        started = time.monotonic()
+        code, out, err = await statuscore("check", "--json", path)
+        elapsed = time.monotonic() - started
+    rows = {row["name"]: row for row in map(json.loads, out.splitlines())}
+    assert code == 1, err
+    assert all(row["status"] == "down" for row in rows.values())
+    assert all(row["latency_ms"] <= 2000 for row in rows.values())
+    assert elapsed < 1 + 1 + 5  # timeout + 1 s, plus the interpreter's start-up
+    reasons = {name: row["error"] for name, row in rows.items()}
+    assert reasons["hang"] == "timed out after 1.0 s waiting for headers"
+    assert reasons["hang mid-body"] == "timed out after 1.0 s reading the body"
+    assert reasons["redirect loop"] == "redirect loop"
+    assert reasons["garbage"] == "invalid HTTP response: bad status line: Expected HTTP/, RTSP/ or ICE/"
+    assert reasons["sse silent"] == "timed out after 1.0 s waiting for the first event"
+    print("\n".join(f"{name:>15}: {reason}" for name, reason in reasons.items()))
+    max_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert max_rss_mb < 100

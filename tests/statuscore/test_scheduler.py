@@ -1,0 +1,154 @@
+"""The scheduler through virtual time: real checks against local servers, a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from statuscore import (Attempt, CheckType, MemoryStore, MonitorState, Scheduler, Status,
+                        TransitionKind, hookimpl, load_registry, make_monitor)
+from statuscore.alerts.slack import SlackConfig, SlackSink
+from statuscore.testing import FakeClock
+from tests.targets import SEQUENCES, SlackShapedServer, serve_app
+
+
+def http_monitor(base: str, name: str, path: str, **policy):
+    policy.setdefault("retries", 0)
+    policy.setdefault("interval", "60s")
+    return make_monitor(name=name, url=f"{base}{path}", **policy)
+
+
+async def test_outage_is_alerted_exactly_once_when_it_starts_and_ends(target):
+    base, app = target
+    app[SEQUENCES]["site"] = [200] * 3 + [503] * 4 + [200]
+    slack = SlackShapedServer()
+    clock = FakeClock()
+    transitions = []
+    async with slack.running() as hook:
+        sink = SlackSink(SlackConfig(webhook_url=hook), instance_name="slack",
+                         status_page_url="https://status.test")
+        scheduler = Scheduler([http_monitor(base, "Site", "/sequence/site")], sinks=[sink],
+                              clock=clock, on_transition=transitions.append)
+        await scheduler.run(duration=10 * 60)
+    assert [t.kind for t in transitions] == [TransitionKind.FIRST, TransitionKind.DOWN,
+                                             TransitionKind.RECOVERED]
+    assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down", "🟢  Service Recovered"]
+    assert transitions[-1].duration == 4 * 60
+    assert scheduler.checks_done == 10
+
+
+async def test_every_monitor_runs_once_per_interval_and_lag_is_zero_in_virtual_time(target):
+    base, _ = target
+    monitors = [http_monitor(base, f"m{i}", "/ok", interval="10s") for i in range(50)]
+    counts: dict[str, int] = {}
+    scheduler = Scheduler(monitors, clock=FakeClock(),
+                          on_result=lambda r: counts.__setitem__(r.slug, counts.get(r.slug, 0) + 1))
+    await scheduler.run(duration=60)
+    assert set(counts.values()) == {6}
+    assert max(scheduler.lag_samples) == 0
+
+
+async def test_concurrency_limit_is_respected():
+    active = {"now": 0, "max": 0}
+
+    async def slow(request):
+        active["now"] += 1
+        active["max"] = max(active["max"], active["now"])
+        await asyncio.sleep(0.3)
+        active["now"] -= 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", slow)
+    async with serve_app(app) as base:
+        monitors = [http_monitor(base, f"m{i}", "/") for i in range(20)]
+        # Real time here: the first round is spread over 0.4 s and every answer takes
+        # 0.3 s, so without the limit about 15 checks would be in flight at once.
+        scheduler = Scheduler(monitors, concurrency=4,
+                              on_result=lambda r: scheduler.checks_done >= 20 and scheduler.stop())
+        await asyncio.wait_for(scheduler.run(), 10)
+    assert scheduler.checks_done == 20
+    assert active["max"] == 4
+
+
+async def test_restart_resumes_state_so_recovery_during_downtime_alerts_once(target):
+    base, _ = target
+    store = MemoryStore()
+    monitor = http_monitor(base, "Site", "/ok")
+    store.states[monitor.slug] = MonitorState(status=Status.DOWN, since=FakeClock().now())
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        sink = SlackSink(SlackConfig(webhook_url=hook), instance_name="slack")
+        scheduler = Scheduler([monitor], store=store, sinks=[sink], clock=FakeClock())
+        results = await scheduler.check_once()
+    assert results[0].status is Status.UP
+    assert [m["text"].split(":")[0] for m in slack.messages] == ["🟢  Service Recovered"]
+    assert store.alerts == {}
+
+
+async def test_graceful_stop_in_real_time(target):
+    base, _ = target
+    scheduler = Scheduler([http_monitor(base, "Site", "/ok", interval="1h")])
+    scheduler_task = asyncio.ensure_future(scheduler.run())
+    while scheduler.checks_done == 0:
+        await asyncio.sleep(0.01)
+    started = time.monotonic()
+    scheduler.stop()
+    await asyncio.wait_for(scheduler_task, 2)
+    assert time.monotonic() - started < 1
+    assert scheduler.session is None
+
+
+class Exploding(CheckType):
+    name = "exploding"
+
+    from dataclasses import dataclass as _dataclass
+
+    @_dataclass(frozen=True)
+    class Config:
+        message: str = "boom"
+
+    async def run(self, ctx):
+        raise RuntimeError(self.config.message)
+
+
+class ExplodingPlugin:
+    seen: list = []
+
+    @hookimpl
+    def statuscore_check_types(self):
+        return [Exploding]
+
+    @hookimpl
+    def statuscore_on_transition(self, transition):
+        self.seen.append(transition.kind)
+        raise ValueError("observers may be buggy too")
+
+
+async def test_plugin_that_raises_is_down_and_never_stops_the_others(target):
+    base, _ = target
+    plugin = ExplodingPlugin()
+    registry = load_registry(autoload=False, extra_plugins=(plugin,))
+    broken = make_monitor(registry=registry, name="Broken", type="exploding", message="no socket",
+                          retries=0)
+    fine = make_monitor(registry=registry, name="Fine", url=f"{base}/ok", retries=0)
+    results = {}
+    scheduler = Scheduler([broken, fine], registry=registry, clock=FakeClock(),
+                          on_result=lambda r: results.__setitem__(r.monitor, r))
+    await scheduler.run(duration=120)
+    assert results["Broken"].status is Status.DOWN
+    assert results["Broken"].error == "plugin error: exploding: RuntimeError: no socket"
+    assert results["Fine"].status is Status.UP
+    assert scheduler.checks_done == 4
+    assert TransitionKind.DOWN in plugin.seen
+
+
+def test_attempt_is_a_frozen_value():
+    import dataclasses
+
+    import pytest
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Attempt(ok=True).ok = False  # type: ignore[misc]
