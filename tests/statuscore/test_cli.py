@@ -113,3 +113,33 @@ async def test_every_hostile_target_is_down_within_timeout_and_memory_stays_smal
     print("\n".join(f"{name:>15}: {reason}" for name, reason in reasons.items()))
     max_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert max_rss_mb < 100
+
+
+async def test_run_checks_on_schedule_alerts_and_stops_cleanly_on_ctrl_c(target, tmp_path):
+    import os
+    import signal
+
+    from tests.targets import SlackShapedServer
+
+    base, app = target
+    from tests.targets import SEQUENCES
+
+    app[SEQUENCES]["site"] = [500]
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        path = write_monitors(tmp_path, [("Site", "http", f"{base}/sequence/site")], 'interval = "1s"')
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "statuscore", "run", path, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "SLACK_WEBHOOK_URL": hook})
+        lines = []
+        while len([line for line in lines if "DOWN" in line]) < 2:
+            lines.append((await asyncio.wait_for(process.stdout.readline(), 10)).decode())
+        process.send_signal(signal.SIGINT)
+        rest, err = await asyncio.wait_for(process.communicate(), 10)
+    output = "".join(lines) + rest.decode()
+    assert process.returncode == 0, err.decode()
+    assert "running 1 monitor(s); alerts: slack" in output
+    assert "-> Site: unknown -> down (down)" in output
+    assert output.rstrip().endswith("stopped")
+    assert hook not in output + err.decode()  # the webhook URL is a secret
+    assert len(slack.messages) == 1
