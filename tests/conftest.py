@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from statuscore.testing import FakeClock
 from tests import aioresponses_shim
 from tests.targets import make_target_app, serve_app
 
 aioresponses_shim.install()
-os.environ.setdefault("STATUSCORE_DISABLE_PLUGIN_AUTOLOAD", "")
-
-pytest_plugins = ["statuscore.testing"]
 
 
 @pytest.fixture
@@ -21,6 +17,11 @@ async def target():
     app = make_target_app()
     async with serve_app(app) as base_url:
         yield base_url, app
+
+
+@pytest.fixture
+def fake_clock():
+    return FakeClock()
 
 
 @pytest.fixture

@@ -5,17 +5,16 @@ redirect loops, bad certificates, silent streams, tasks that never finish)."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import itertools
 import socket
-import ssl
 import struct
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator
 
 from aiohttp import web
 
-HOST = "127.0.0.1"
+from statuscore.testing import HOST, Handler, serve_app, serve_tcp
+
 SEQUENCES = web.AppKey("sequences", dict)
 TASKS = web.AppKey("tasks", dict)
 HITS = web.AppKey("hits", dict)
@@ -157,38 +156,10 @@ async def _sse_start(request: web.Request) -> web.StreamResponse:
 
 
 @asynccontextmanager
-async def serve_app(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    """Serve `app` on an ephemeral port; yields its base URL."""
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, HOST, 0, ssl_context=ssl_context)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    scheme = "https" if ssl_context else "http"
-    try:
-        yield f"{scheme}://{HOST}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
-async def raw_tcp(handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> AsyncIterator[str]:
-    """A TCP server that speaks whatever `handler` writes: for broken HTTP."""
-    writers: list[asyncio.StreamWriter] = []
-
-    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writers.append(writer)
-        await handler(reader, writer)
-
-    server = await asyncio.start_server(tracked, HOST, 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+async def raw_tcp(handler: Handler) -> AsyncIterator[str]:
+    """A TCP server that speaks whatever `handler` writes (broken HTTP); yields its URL."""
+    async with serve_tcp(handler) as port:
         yield f"http://{HOST}:{port}"
-    finally:
-        server.close()
-        for writer in writers:
-            writer.transport.abort()
-        await server.wait_closed()
 
 
 async def reset_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -216,34 +187,6 @@ def refused_url() -> str:
         sock.bind((HOST, 0))
         port = sock.getsockname()[1]
     return f"http://{HOST}:{port}/"
-
-
-def self_signed_context(tmp_path) -> ssl.SSLContext:  # type: ignore[no-untyped-def]
-    """A server context with a truly self-signed certificate for 127.0.0.1."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    import ipaddress
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "self.pem", tmp_path / "self.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-    return context
 
 
 class SlackShapedServer:

@@ -50,6 +50,8 @@ def judge(attempt: Attempt, monitor: Monitor) -> tuple[Status, str | None]:
         for condition in monitor.conditions:
             if not condition.evaluate(observed):
                 return Status.DOWN, condition.describe_failure(observed)
+    if attempt.warning:
+        return Status.DEGRADED, attempt.warning
     if monitor.degraded_over is not None and attempt.latency > monitor.degraded_over:
         return Status.DEGRADED, (f"slow: answered in {format_duration(attempt.latency)} "
                                  f"(degraded over {format_duration(monitor.degraded_over)})")

@@ -70,7 +70,8 @@ class Attempt:
     `ok` is the check type's own verdict (e.g. the status code was expected);
     `retryable` says whether trying again could help (connection errors, timeouts, 5xx).
     `values` carries anything extra a check measured (a TLS plugin's `days_left`), which
-    conditions can test by name.
+    conditions can test by name. `warning` marks a success that deserves attention (a
+    certificate expiring soon): the monitor is DEGRADED with that reason.
     """
 
     ok: bool
@@ -78,6 +79,7 @@ class Attempt:
     status_code: int | None = None
     error: str | None = None
     retryable: bool = False
+    warning: str | None = None
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)

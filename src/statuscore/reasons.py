@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 import ssl
 
 import aiohttp
@@ -40,10 +41,23 @@ def describe_exception(exc: BaseException, *, phase: str, timeout: float,
         return f"invalid URL: {exc.url}", False
     if isinstance(exc, aiohttp.ClientOSError):
         return _os_message(exc, phase), True
-    if isinstance(exc, ConnectionResetError):
-        return f"connection reset by peer while {phase}", True
     if isinstance(exc, aiohttp.ClientError):
         return f"HTTP client error while {phase}: {_first_line(exc)}", True
+    # Raw-socket errors, for check types that speak TCP or TLS themselves.
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verify failed: {_cert_message(exc)}", False
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {(exc.reason or _first_line(exc)).replace('_', ' ').lower()}", True
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused", True
+    if isinstance(exc, ConnectionResetError):
+        return f"connection reset by peer while {phase}", True
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return f"connection closed by the server while {phase}", True
+    if isinstance(exc, socket.gaierror):
+        return f"DNS lookup failed: {exc.strerror or exc}", True
+    if isinstance(exc, OSError):
+        return f"network error while {phase}: {exc.strerror or _first_line(exc)}", True
     return f"plugin error: {check_type}: {type(exc).__name__}: {_first_line(exc)}", False
 
 

@@ -58,6 +58,8 @@ def convert(annotation: Any, value: Any) -> Any:
             return parse_duration(value)
         return convert(args[0], value)
     if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None  # only reachable from code: TOML has no null
         options = [a for a in args if a is not type(None)]
         errors = []
         for option in options:

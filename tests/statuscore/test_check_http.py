@@ -9,7 +9,8 @@ import pytest
 import trustme
 
 from statuscore import Status, check, make_monitor
-from tests.targets import HITS, SEQUENCES, garbage, hello_app, raw_tcp, refused_url, reset_connection, self_signed_context, serve_app, silent
+from statuscore.testing import self_signed_server_context
+from tests.targets import HITS, SEQUENCES, garbage, hello_app, raw_tcp, refused_url, reset_connection, serve_app, silent
 
 
 def http(url: str, **options):
@@ -170,7 +171,7 @@ async def test_redirect_not_followed_when_asked(target):
 
 
 async def test_self_signed_certificate_is_down(tmp_path):
-    async with serve_app(hello_app(), self_signed_context(tmp_path)) as base:
+    async with serve_app(hello_app(), self_signed_server_context(tmp_path)) as base:
         result = await check(http(f"{base}/", retries=2))
     assert result.status is Status.DOWN
     assert result.error == "TLS certificate verify failed: self-signed certificate"

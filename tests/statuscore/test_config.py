@@ -84,7 +84,7 @@ headers = { Authorization = "Bearer ${API_TOKEN}" }
     ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nretries = "3"\n', "A", "retries", "expected a whole number"),
     ('[[monitor]]\nname = "A"\nurl = "ftp://a.test/"\n', "A", "url", "expected an http:// or https:// URL"),
     ('[[monitor]]\nname = "A"\n', "A", "url", "required key is missing"),
-    ('[[monitor]]\nname = "A"\ntype = "gopher"\nurl = "https://a.test/"\n', "A", "type", "unknown check type 'gopher' (installed: http, sse, two_phase)"),
+    ('[[monitor]]\nname = "A"\ntype = "gopher"\nurl = "https://a.test/"\n', "A", "type", "unknown check type 'gopher' (installed: http, "),
     ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\n[[monitor]]\nname = "A"\nurl = "https://b.test/"\n', "A", "name", "duplicate monitor name"),
     ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nconditions = ["status == 200", "latency < 2"]\n', "A", "conditions[1]", "column 11: latency compares with a duration"),
     ('[[monitor]]\nname = "L"\ntype = "two_phase"\nurl = "https://a.test/"\npoll_url = "https://a.test/t"\n', "L", "poll_url", "must contain {task_id}"),
