@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from statuscore import MemoryStore, Status, TransitionKind, advance, MonitorState
@@ -93,25 +94,28 @@ def queued(sink_name: str, transition) -> Alert:
                  created_at=transition.at)
 
 
+@asynccontextmanager
+async def slack_notifier(slack: SlackShapedServer, *transitions):
+    """A notifier with a fake clock whose store already holds alerts for `transitions`."""
+    store = MemoryStore()
+    store.queue([queued("slack", transition) for transition in transitions])
+    async with slack.running() as url, new_session() as session:
+        sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
+        yield Notifier(store, {"slack": sink}, session, FakeClock()), store
+
+
 async def test_slack_429_then_200_delivers_exactly_once():
     slack = SlackShapedServer()
     slack.fail_next(429, {"Retry-After": "7"})
-    clock = FakeClock()
-    store = MemoryStore()
-    async with slack.running() as url:
-        sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
-        async with new_session() as session:
-            notifier = Notifier(store, {"slack": sink}, session, clock)
-            store.queue([queued("slack", went_down())])
-            wait = await notifier.deliver_due()
-            assert wait == 7.0  # Retry-After honoured over the 1 s backoff
-            assert slack.messages == [] and len(store.alerts) == 1
-            clock.advance(3)
-            assert await notifier.deliver_due() == 4.0  # not due yet: nothing sent
-            assert slack.requests == 1
-            clock.advance(4)
-            assert await notifier.deliver_due() is None
-            assert await notifier.deliver_due() is None
+    async with slack_notifier(slack, went_down()) as (notifier, store):
+        assert await notifier.deliver_due() == 7.0  # Retry-After honoured over the 1 s backoff
+        assert slack.messages == [] and len(store.alerts) == 1
+        notifier.clock.advance(3)
+        assert await notifier.deliver_due() == 4.0  # not due yet: nothing sent
+        assert slack.requests == 1
+        notifier.clock.advance(4)
+        assert await notifier.deliver_due() is None
+        assert await notifier.deliver_due() is None
     assert slack.requests == 2
     assert len(slack.messages) == 1
     assert slack.messages[0]["text"].startswith("🔴  Service Down")
@@ -122,17 +126,11 @@ async def test_failing_sink_keeps_order_and_never_drops():
     slack = SlackShapedServer()
     for _ in range(3):
         slack.fail_next(500)
-    clock = FakeClock()
-    store = MemoryStore()
-    async with slack.running() as url:
-        sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
-        async with new_session() as session:
-            notifier = Notifier(store, {"slack": sink}, session, clock)
-            store.queue([queued("slack", went_down()), queued("slack", recovered())])
-            delays = []
-            for _ in range(4):
-                delays.append(await notifier.deliver_due())
-                clock.advance(delays[-1] or 0)
+    async with slack_notifier(slack, went_down(), recovered()) as (notifier, _):
+        delays = []
+        for _ in range(4):
+            delays.append(await notifier.deliver_due())
+            notifier.clock.advance(delays[-1] or 0)
     assert delays == [1.0, 2.0, 4.0, None]
     assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down", "🟢  Service Recovered"]
 
