@@ -38,6 +38,9 @@ class Store(Protocol):
                           error: str) -> None:
         """Delivery failed; offer it again at `next_try`."""
 
+    async def close(self) -> None:
+        """Write anything still queued; called once the scheduler has stopped."""
+
 
 class MemoryStore:
     """The Store for a single process with no database (the CLI, tests, notebooks).
@@ -81,3 +84,6 @@ class MemoryStore:
         if alert is not None:
             self.alerts[alert_id] = replace(alert, attempts=attempts, next_try=next_try,
                                             last_error=error)
+
+    async def close(self) -> None:
+        """Nothing to write: everything already lives in memory."""

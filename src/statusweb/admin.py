@@ -1,0 +1,106 @@
+"""`statusweb-admin`: set up and look after a statusweb database.
+
+    statusweb-admin initdb development.ini
+    statusweb-admin run-checks development.ini [--once]
+    statusweb-admin cleanup development.ini [--days N] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from statuscore import ConfigError, PluginError
+
+from .clock import utcnow
+from .models import get_engine
+from .settings import RunnerSettings, load_ini_settings
+
+log = logging.getLogger("statusweb.admin")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="statusweb-admin", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    initdb = commands.add_parser("initdb", help="create or upgrade the tables (alembic upgrade head)")
+    initdb.add_argument("config")
+    initdb.set_defaults(handler=_initdb)
+    run = commands.add_parser("run-checks", help="run the checks as their own process")
+    run.add_argument("config")
+    run.add_argument("--once", action="store_true", help="check every monitor once, then exit")
+    run.set_defaults(handler=_run_checks)
+    clean = commands.add_parser("cleanup", help="delete raw check results past the retention period")
+    clean.add_argument("config")
+    clean.add_argument("--days", type=int, help="keep this many days (default: the ini's or 60)")
+    clean.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    clean.set_defaults(handler=_cleanup)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, PluginError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"error: the database did not answer: {str(exc).splitlines()[0]}\n"
+              f"Check sqlalchemy.url in {args.config} (or DATABASE_URL) and that the server is up.",
+              file=sys.stderr)
+        return 3
+
+
+def _runner_settings(config_uri: str) -> RunnerSettings:
+    settings, here = load_ini_settings(config_uri)
+    return RunnerSettings.from_settings(settings, here)
+
+
+def _initdb(args: argparse.Namespace) -> int:
+    from .migrations import upgrade
+
+    settings, _ = load_ini_settings(args.config)
+    url = settings.get("sqlalchemy.url")
+    if not url:
+        raise ValueError(f"no database: set sqlalchemy.url in {args.config} or DATABASE_URL")
+    upgrade(get_engine(url))
+    print("database is at the newest schema")
+    return 0
+
+
+def _run_checks(args: argparse.Namespace) -> int:
+    from .runner import Runner
+
+    runner = Runner(_runner_settings(args.config))
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, runner.stop)
+        results = await runner.run(once=args.once)
+        if args.once:
+            for result in results:
+                print(f"{result.status.value:<9} {result.monitor}: {result.latency_ms} ms "
+                      f"{result.error or ''}".rstrip())
+        return 0
+
+    return asyncio.run(main())
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from .retention import cleanup
+
+    settings = _runner_settings(args.config)
+    days = args.days if args.days is not None else settings.retention_days
+    count = cleanup(get_engine(settings.database_url), days=days, now=utcnow(), dry_run=args.dry_run,
+                    progress=lambda line: print(line, flush=True))
+    print(f"{'would delete' if args.dry_run else 'deleted'} {count} check results")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""/healthz: 200 while the database answers and the runner's heartbeat is fresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.response import Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from .models import get_engine
+from .runner import heartbeat_age
+
+
+def healthz(request: Request) -> Response:
+    engine = request.registry["statusweb.engine"]
+    limit = 3 * float(request.registry.settings.get("statusweb.heartbeat_interval", 10))
+    try:
+        age = heartbeat_age(engine)
+    except SQLAlchemyError:
+        return _answer(503, "database unreachable")
+    if age is None:
+        return _answer(503, "runner has not started")
+    if age > limit:
+        return _answer(503, f"runner heartbeat is {age:.0f} s old (limit {limit:.0f} s)")
+    return _answer(200, f"ok: runner beat {age:.0f} s ago")
+
+
+def _answer(status: int, text: str) -> Response:
+    return Response(text + "\n", status=status, content_type="text/plain",
+                    cache_control="no-store")
+
+
+def includeme(config: Configurator) -> None:
+    settings: dict[str, Any] = config.get_settings()
+    if "statusweb.engine" not in config.registry:
+        config.registry["statusweb.engine"] = get_engine(settings["sqlalchemy.url"])
+    config.add_route("healthz", "/healthz")
+    config.add_view(healthz, route_name="healthz")

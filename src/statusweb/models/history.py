@@ -1,0 +1,51 @@
+"""Check history: raw results (kept for the retention period) and the hourly and daily
+rollups that every page reads instead, kept up to date as results are recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base, UTCDateTime
+
+
+class CheckResultRow(Base):
+    __tablename__ = "check_result"
+    __table_args__ = (Index("ix_check_result_service_id_checked_at", "service_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class _Rollup:
+    """Counts per status and latency figures (over UP and DEGRADED results) for one
+    service and one bucket. `latency_histogram` holds counts per latency band (see
+    `statusweb.rollups.LATENCY_BANDS_MS`) so p95 stays exact to the band as rows merge."""
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    up_count: Mapped[int] = mapped_column(Integer, default=0)
+    degraded_count: Mapped[int] = mapped_column(Integer, default=0)
+    down_count: Mapped[int] = mapped_column(Integer, default=0)
+    maintenance_count: Mapped[int] = mapped_column(Integer, default=0)
+    latency_count: Mapped[int] = mapped_column(Integer, default=0)
+    latency_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_max_ms: Mapped[int] = mapped_column(Integer, default=0)
+    latency_p95_ms: Mapped[int] = mapped_column(Integer, default=0)
+    latency_histogram: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RollupHourly(_Rollup, Base):
+    __tablename__ = "rollup_hourly"
+
+
+class RollupDaily(_Rollup, Base):
+    __tablename__ = "rollup_daily"

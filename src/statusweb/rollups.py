@@ -1,0 +1,114 @@
+"""Hourly and daily rollups: what pages read instead of raw history.
+
+A rollup is a sum, so adding a batch of results to it gives exactly what recomputing
+it from the raw rows would. Latency percentiles come from a histogram over fixed bands
+(kept in the row), so p95 stays right as rows merge; it is reported as the band's
+upper edge (or the bucket's max, in the last band).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Iterable
+
+LATENCY_BANDS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+_STATUS_FIELDS = {"up": "up_count", "degraded": "degraded_count", "down": "down_count",
+                  "maintenance": "maintenance_count"}
+
+
+def hour_bucket(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def day_bucket(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class RollupTotals:
+    """One bucket's figures while they are being added up."""
+
+    up_count: int = 0
+    degraded_count: int = 0
+    down_count: int = 0
+    maintenance_count: int = 0
+    latency_count: int = 0
+    latency_sum_ms: int = 0
+    latency_max_ms: int = 0
+    histogram: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BANDS_MS) + 1))
+
+    def add(self, status: str, latency_ms: int) -> None:
+        name = _STATUS_FIELDS.get(status)
+        if name is None:
+            return
+        setattr(self, name, getattr(self, name) + 1)
+        if status in ("up", "degraded"):
+            self.latency_count += 1
+            self.latency_sum_ms += latency_ms
+            self.latency_max_ms = max(self.latency_max_ms, latency_ms)
+            self.histogram[bisect_left(LATENCY_BANDS_MS, latency_ms)] += 1
+
+    def merge(self, other: RollupTotals) -> None:
+        for name in _STATUS_FIELDS.values():
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.latency_count += other.latency_count
+        self.latency_sum_ms += other.latency_sum_ms
+        self.latency_max_ms = max(self.latency_max_ms, other.latency_max_ms)
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+
+    @property
+    def p95_ms(self) -> int:
+        if not self.latency_count:
+            return 0
+        needed = 0.95 * self.latency_count
+        seen = 0
+        for band, count in enumerate(self.histogram):
+            seen += count
+            if seen >= needed:
+                edge = LATENCY_BANDS_MS[band] if band < len(LATENCY_BANDS_MS) else self.latency_max_ms
+                return min(edge, self.latency_max_ms)
+        return self.latency_max_ms
+
+    def as_columns(self) -> dict[str, object]:
+        return {
+            "up_count": self.up_count, "degraded_count": self.degraded_count,
+            "down_count": self.down_count, "maintenance_count": self.maintenance_count,
+            "latency_count": self.latency_count, "latency_sum_ms": self.latency_sum_ms,
+            "latency_max_ms": self.latency_max_ms, "latency_p95_ms": self.p95_ms,
+            "latency_histogram": " ".join(map(str, self.histogram)),
+        }
+
+    @classmethod
+    def from_columns(cls, row: object) -> RollupTotals:
+        histogram = [int(n) for n in str(getattr(row, "latency_histogram") or "").split()]
+        if len(histogram) != len(LATENCY_BANDS_MS) + 1:
+            histogram = [0] * (len(LATENCY_BANDS_MS) + 1)
+        return cls(**{name: getattr(row, name) for name in _STATUS_FIELDS.values()},
+                   latency_count=getattr(row, "latency_count"),
+                   latency_sum_ms=getattr(row, "latency_sum_ms"),
+                   latency_max_ms=getattr(row, "latency_max_ms"), histogram=histogram)
+
+
+def totals_by_bucket(rows: Iterable[tuple[int, datetime, str, int]],
+                     bucket_of: Callable[[datetime], datetime]) -> dict[tuple[int, datetime], RollupTotals]:
+    """(service_id, checked_at, status, latency_ms) rows summed per (service, bucket)."""
+    totals: dict[tuple[int, datetime], RollupTotals] = {}
+    for service_id, checked_at, status, latency_ms in rows:
+        key = (service_id, bucket_of(checked_at))
+        if key not in totals:
+            totals[key] = RollupTotals()
+        totals[key].add(status, latency_ms)
+    return totals
+
+
+def uptime_percent(up: int, degraded: int, down: int) -> float | None:
+    """Share of checked time that was usable; maintenance is not counted either way."""
+    counted = up + degraded + down
+    return None if counted == 0 else 100.0 * (up + degraded) / counted
+
+
+def days_ago(now: datetime, days: int) -> datetime:
+    return day_bucket(now) - timedelta(days=days - 1)
+

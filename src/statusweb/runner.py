@@ -1,0 +1,119 @@
+"""The runner: statuscore's scheduler with a SqlStore, a heartbeat and daily retention.
+
+`statusweb-admin run-checks` runs it as its own process (the separate scheduler the
+original plan recommends); the web app can run the same thing in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from statuscore import CheckResult, Scheduler, load_config
+
+from .clock import utcnow
+from .models import RunnerHeartbeat, get_engine, get_session_factory
+from .retention import cleanup, next_cleanup_time
+from .settings import RunnerSettings
+from .sql import insert_ignoring_duplicates
+from .store import SqlStore
+
+log = logging.getLogger("statusweb.runner")
+
+HEARTBEAT_NAME = "runner"
+
+
+class Runner:
+    """Checks every monitor of `settings.monitors_path`, recording into the database."""
+
+    def __init__(self, settings: RunnerSettings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or get_engine(settings.database_url)
+        self.config = load_config(settings.monitors_path)
+        self.store = SqlStore(self.engine)
+        self.scheduler: Scheduler | None = None
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.started_at = utcnow()
+
+    async def run(self, *, once: bool = False) -> list[CheckResult]:
+        await self._sync_services()
+        self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store)
+        background = [asyncio.ensure_future(self._beat_forever())]
+        try:
+            if once:
+                return await self.scheduler.check_once()
+            background.append(asyncio.ensure_future(self._cleanup_daily()))
+            await self.scheduler.run()
+            return []
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self.scheduler.close()
+            await self.store.close()
+            await asyncio.to_thread(self._beat)
+
+    def stop(self) -> None:
+        """Thread-safe: ask the scheduler to stop; `run` returns once in-flight checks end."""
+        if self.scheduler is not None:
+            self.scheduler.request_stop()
+
+    async def _sync_services(self) -> None:
+        """Sync monitors into `service`, waiting for the database if it is not up yet."""
+        delay = 1.0
+        while True:
+            try:
+                await asyncio.to_thread(self.store.sync_services, self.config.monitors)
+                return
+            except SQLAlchemyError as exc:
+                log.error("database unreachable at start (%s); retrying in %.0f s",
+                          str(exc).splitlines()[0][:200], delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self._beat)
+            except SQLAlchemyError as exc:
+                log.warning("heartbeat not written: %s", str(exc).splitlines()[0][:200])
+            await asyncio.sleep(self.settings.heartbeat_interval)
+
+    def _beat(self) -> None:
+        now = utcnow()
+        values = {"holder": self.holder, "started_at": self.started_at, "beat_at": now,
+                  "interval_s": int(self.settings.heartbeat_interval),
+                  "monitors": len(self.config.monitors)}
+        with get_session_factory(self.engine).begin() as session:
+            insert_ignoring_duplicates(session, RunnerHeartbeat, [{"name": HEARTBEAT_NAME, **values}])
+            row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    async def _cleanup_daily(self) -> None:
+        while True:
+            now = utcnow()
+            wait = (next_cleanup_time(now, self.settings.cleanup_hour_utc) - now).total_seconds()
+            await asyncio.sleep(wait)
+            try:
+                deleted = await asyncio.to_thread(cleanup, self.engine, days=self.settings.retention_days,
+                                                  now=utcnow())
+                log.info("daily cleanup deleted %d check results older than %d days", deleted,
+                         self.settings.retention_days)
+            except SQLAlchemyError as exc:
+                log.error("daily cleanup failed: %s", exc)
+
+
+def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
+    """Seconds since the runner last beat, or None if it never has."""
+    with get_session_factory(engine)() as session:
+        row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
+        if row is None:
+            return None
+        return ((now or utcnow()) - row.beat_at).total_seconds()

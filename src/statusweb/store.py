@@ -1,0 +1,334 @@
+"""statuscore's `Store` on SQLAlchemy, for one runner per database.
+
+Writes are batched: `record` only queues, and a flusher writes everything queued in ONE
+transaction (raw results, the rollups they change, each monitor's new state, the alerts
+its transitions caused) at least once a second, and at once when an alert is waiting.
+
+An alert is offered to the notifier only once it is committed with the state that
+caused it, so a crash can never leave an alert sent whose cause was not recorded (which
+would make the next run send it again). While the database is unreachable the runner
+keeps going: results queue up to `max_buffered` (the oldest are dropped past that, and
+counted), states and alerts are kept in memory and alerts are delivered from there; all
+of it is written once the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from statuscore import Alert, CheckResult, Monitor, MonitorState, Status, Transition
+
+from .clock import utcnow
+from .models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
+                     get_session_factory)
+from .rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket
+from .sql import insert_ignoring_duplicates
+
+log = logging.getLogger("statusweb.store")
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass
+class _QueuedAlert:
+    alert: Alert
+    persisted: bool
+    delivered_at: datetime | None = None
+
+
+class SqlStore:
+    """Implements `statuscore.Store`; see the module docstring for the guarantees."""
+
+    def __init__(self, engine: Engine, *, flush_interval: float = 1.0, max_buffered: int = 100_000,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.session_factory = get_session_factory(engine)
+        self.flush_interval = flush_interval
+        self.max_buffered = max_buffered
+        self.now = now
+        self.service_ids: dict[str, int] = {}
+        self.database_ok = True
+        self.dropped_results = 0
+        self.batches_written = 0
+        self._results: list[CheckResult] = []
+        self._states: dict[str, MonitorState] = {}
+        self._alerts: OrderedDict[str, _QueuedAlert] = OrderedDict()
+        self._outbox_updates: dict[str, dict[str, Any]] = {}
+        self._lock: asyncio.Lock | None = None
+        self._wake: asyncio.Event | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- start-up (synchronous: called before the event loop runs checks) --------------
+
+    def sync_services(self, monitors: Sequence[Monitor]) -> dict[str, int]:
+        """Make `service` match monitors.toml: add new slugs, update names and groups,
+        hide retired ones (never delete: their history stays)."""
+        now = self.now()
+        with self.session_factory.begin() as session:
+            existing = {service.slug: service for service in session.scalars(select(Service))}
+            for position, monitor in enumerate(monitors):
+                values = {"name": monitor.name, "type": monitor.type, "position": position,
+                          "group_name": monitor.group, "description": monitor.description,
+                          "hidden": False}
+                service = existing.pop(monitor.slug, None)
+                if service is None:
+                    session.add(Service(slug=monitor.slug, created_at=now, updated_at=now, **values))
+                elif any(getattr(service, key) != value for key, value in values.items()):
+                    for key, value in values.items():
+                        setattr(service, key, value)
+                    service.updated_at = now
+            for retired in existing.values():
+                if not retired.hidden:
+                    retired.hidden = True
+                    retired.updated_at = now
+        with self.session_factory() as session:
+            self.service_ids = {slug: id_ for slug, id_ in session.execute(select(Service.slug, Service.id))}
+        return self.service_ids
+
+    # -- the Store protocol --------------------------------------------------------------
+
+    async def load_states(self) -> dict[str, MonitorState]:
+        """Every service's saved state and every undelivered alert; starts the flusher."""
+        states, alerts = await asyncio.to_thread(self._load)
+        for alert in alerts:
+            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+        self._start_flusher()
+        return states
+
+    async def record(self, result: CheckResult, state: MonitorState,
+                     transitions: Sequence[Transition], alerts: Sequence[Alert]) -> None:
+        self._start_flusher()
+        self._results.append(result)
+        self._states[result.slug] = state
+        if len(self._results) > self.max_buffered:
+            overflow = len(self._results) - self.max_buffered
+            del self._results[:overflow]
+            self.dropped_results += overflow
+            if self.dropped_results % 1000 < overflow:
+                log.error("database unreachable: %d check results dropped so far (buffer bound %d); "
+                          "states and alerts are kept", self.dropped_results, self.max_buffered)
+        for alert in alerts:
+            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=False))
+        if alerts:
+            assert self._wake is not None
+            self._wake.set()  # write now, so the alert can go out
+
+    async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
+        ready = [queued.alert for queued in self._alerts.values()
+                 if queued.delivered_at is None and (queued.persisted or not self.database_ok)]
+        return ready[:limit]
+
+    async def mark_delivered(self, alert_id: str, at: datetime) -> None:
+        queued = self._alerts.get(alert_id)
+        if queued is None:
+            return
+        if not queued.persisted:  # delivered during an outage: stored delivered when written
+            queued.delivered_at = at
+            return
+        del self._alerts[alert_id]
+        try:
+            await asyncio.to_thread(self._write_outbox_updates, {alert_id: {"delivered_at": at}})
+        except SQLAlchemyError as exc:
+            self._note_outage(exc)
+            self._outbox_updates[alert_id] = {"delivered_at": at}
+
+    async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime, error: str) -> None:
+        queued = self._alerts.get(alert_id)
+        if queued is None:
+            return
+        queued.alert = replace(queued.alert, attempts=attempts, next_try=next_try, last_error=error)
+        if queued.persisted:
+            self._outbox_updates[alert_id] = {"attempts": attempts, "next_try": next_try,
+                                              "last_error": error[:MAX_ERROR_CHARS]}
+
+    async def close(self) -> None:
+        """Stop the flusher and write what is queued (if the database lets us)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        await self.flush()
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def flush(self) -> bool:
+        """Write everything queued in one transaction; False when the database failed."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            results, self._results = self._results, []
+            states, self._states = self._states, {}
+            new_alerts = [q for q in self._alerts.values() if not q.persisted]
+            updates, self._outbox_updates = self._outbox_updates, {}
+            if not (results or states or new_alerts or updates):
+                return True
+            try:
+                await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates)
+            except SQLAlchemyError as exc:
+                self._note_outage(exc)
+                self._results[:0] = results
+                self._states = {**states, **self._states}
+                self._outbox_updates = {**updates, **self._outbox_updates}
+                return False
+            for queued in new_alerts:
+                queued.persisted = True
+                if queued.delivered_at is not None:
+                    self._alerts.pop(queued.alert.id, None)
+            self.batches_written += 1
+            if not self.database_ok:
+                log.warning("database reachable again: wrote %d buffered results", len(results))
+            self.database_ok = True
+            return True
+
+    def _note_outage(self, exc: SQLAlchemyError) -> None:
+        if self.database_ok:
+            log.error("database unreachable (%s); checks and alerts go on, results are buffered",
+                      str(exc).splitlines()[0][:200])
+        self.database_ok = False
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None:
+            self._wake = asyncio.Event()
+            self._flusher = asyncio.ensure_future(self._flush_forever())
+
+    async def _flush_forever(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+            if not await self.flush():
+                await asyncio.sleep(self.flush_interval * 2)  # let a sick database breathe
+
+    def _write_batch(self, results: list[CheckResult], states: dict[str, MonitorState],
+                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]]) -> None:
+        now = self.now()
+        rows = [_result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
+        with self.session_factory.begin() as session:
+            if rows:
+                session.execute(insert(CheckResultRow), rows)
+                samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"])
+                           for row in rows]
+                _add_to_rollups(session, RollupHourly, totals_by_bucket(samples, hour_bucket))
+                _add_to_rollups(session, RollupDaily, totals_by_bucket(samples, day_bucket))
+            _save_states(session, {self.service_ids[slug]: state for slug, state in states.items()
+                                   if slug in self.service_ids}, now)
+            insert_ignoring_duplicates(session, AlertOutbox, [_outbox_row(q) for q in alerts])
+            _apply_outbox_updates(session, updates)
+
+    def _write_outbox_updates(self, updates: dict[str, dict[str, Any]]) -> None:
+        with self.session_factory.begin() as session:
+            _apply_outbox_updates(session, updates)
+
+    def _load(self) -> tuple[dict[str, MonitorState], list[Alert]]:
+        with self.session_factory() as session:
+            rows = session.execute(select(Service.slug, ServiceState).join(ServiceState)).all()
+            states = {slug: _state_from_row(slug, row) for slug, row in rows}
+            outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.delivered_at.is_(None))
+                                     .order_by(AlertOutbox.created_at, AlertOutbox.id)).all()
+            return states, [_alert_from_row(row) for row in outbox]
+
+
+def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
+    return {"service_id": service_id, "checked_at": result.checked_at, "status": result.status.value,
+            "latency_ms": result.latency_ms, "status_code": result.status_code,
+            "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
+            "attempts": result.attempts}
+
+
+def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
+    """Add a batch's totals to the stored rows: a sum, so it equals a recomputation."""
+    if not totals:
+        return
+    service_ids = {service_id for service_id, _ in totals}
+    buckets = {bucket for _, bucket in totals}
+    existing = {(row.service_id, row.bucket): row for row in session.scalars(
+        select(model).where(model.service_id.in_(service_ids), model.bucket.in_(buckets)))}
+    for key, batch in totals.items():
+        row = existing.get(key)
+        if row is None:
+            session.add(model(service_id=key[0], bucket=key[1], **batch.as_columns()))
+            continue
+        merged = RollupTotals.from_columns(row)
+        merged.merge(batch)
+        for name, value in merged.as_columns().items():
+            setattr(row, name, value)
+
+
+def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
+    if not states:
+        return
+    existing = {row.service_id: row for row in session.scalars(
+        select(ServiceState).where(ServiceState.service_id.in_(states)))}
+    for service_id, state in states.items():
+        row = existing.get(service_id)
+        if row is None:
+            row = ServiceState(service_id=service_id)
+            session.add(row)
+        last = state.last_result
+        values = {
+            "status": state.status.value, "since": state.since,
+            "consecutive_failures": state.consecutive_failures,
+            "consecutive_successes": state.consecutive_successes,
+            "failing_since": state.failing_since, "last_alert_at": state.last_alert_at,
+            "flapping": state.flapping, "flips": " ".join(t.isoformat() for t in state.flips),
+            "last_checked_at": last.checked_at if last else None,
+            "last_status": last.status.value if last else None,
+            "last_latency_ms": last.latency_ms if last else None,
+            "last_status_code": last.status_code if last else None,
+            "last_error": last.error[:MAX_ERROR_CHARS] if last and last.error else None,
+            "last_attempts": last.attempts if last else None,
+            "last_max_attempts": last.max_attempts if last else None,
+            "updated_at": now,
+        }
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def _state_from_row(slug: str, row: ServiceState) -> MonitorState:
+    last = None
+    if row.last_checked_at is not None and row.last_status is not None:
+        last = CheckResult(monitor=slug, slug=slug, status=Status(row.last_status),
+                           checked_at=row.last_checked_at, latency=(row.last_latency_ms or 0) / 1000,
+                           status_code=row.last_status_code, error=row.last_error,
+                           attempts=row.last_attempts or 1, max_attempts=row.last_max_attempts or 1)
+    return MonitorState(
+        status=Status(row.status), since=row.since, consecutive_failures=row.consecutive_failures,
+        consecutive_successes=row.consecutive_successes, failing_since=row.failing_since,
+        last_result=last, last_alert_at=row.last_alert_at, flapping=row.flapping,
+        flips=tuple(datetime.fromisoformat(t) for t in row.flips.split()),
+    )
+
+
+def _outbox_row(queued: _QueuedAlert) -> dict[str, Any]:
+    alert = queued.alert
+    return {"id": alert.id, "sink": alert.sink, "monitor": alert.monitor, "kind": alert.kind,
+            "payload": json.dumps(alert.payload), "created_at": alert.created_at,
+            "attempts": alert.attempts, "next_try": alert.next_try, "last_error": alert.last_error,
+            "delivered_at": queued.delivered_at}
+
+
+def _alert_from_row(row: AlertOutbox) -> Alert:
+    return Alert(id=row.id, sink=row.sink, monitor=row.monitor, kind=row.kind,
+                 payload=json.loads(row.payload), created_at=row.created_at,
+                 attempts=row.attempts, next_try=row.next_try, last_error=row.last_error)
+
+
+def _apply_outbox_updates(session: Any, updates: dict[str, dict[str, Any]]) -> None:
+    for alert_id, values in updates.items():
+        session.execute(update(AlertOutbox).where(AlertOutbox.id == alert_id).values(**values))
+
+
+
