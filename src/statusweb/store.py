@@ -67,6 +67,7 @@ class SqlStore:
         self._lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- start-up (synchronous: called before the event loop runs checks) --------------
 
@@ -154,7 +155,11 @@ class SqlStore:
     async def close(self) -> None:
         """Stop the flusher and write what is queued (if the database lets us)."""
         if self._flusher is not None:
-            self._flusher.cancel()
+            # A flag, not cancel(): on Python 3.11 a cancellation that races a wake-up
+            # can be swallowed by the wait, and the flusher would run on.
+            self._closing = True
+            assert self._wake is not None
+            self._wake.set()
             await asyncio.gather(self._flusher, return_exceptions=True)
             self._flusher = None
         await self.flush()
@@ -203,14 +208,17 @@ class SqlStore:
 
     async def _flush_forever(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._closing:
             try:
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(self.flush_interval):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
+            if self._closing:
+                return
             if not await self.flush():
-                await asyncio.sleep(self.flush_interval * 2)  # let a sick database breathe
+                await _pause(self.flush_interval * 2, self._wake)  # let a sick database breathe
 
     def _write_batch(self, results: list[CheckResult], states: dict[str, MonitorState],
                      alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]]) -> None:
@@ -239,6 +247,15 @@ class SqlStore:
             outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.delivered_at.is_(None))
                                      .order_by(AlertOutbox.created_at, AlertOutbox.id)).all()
             return states, [_alert_from_row(row) for row in outbox]
+
+
+async def _pause(seconds: float, wake: asyncio.Event) -> None:
+    """Sleep, but wake early when asked (to close)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        pass
 
 
 def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:

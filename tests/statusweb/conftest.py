@@ -1,0 +1,106 @@
+"""Database fixtures: every database test runs on SQLite and on the real PostgreSQL.
+
+Each test run creates its own PostgreSQL database (and drops it afterwards, and drops
+ones left by runs that were killed), so parallel or interrupted runs never collide.
+With CI set, an unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import OperationalError
+
+from statusweb.migrations import upgrade
+from statusweb.models import Base, get_engine
+
+PG_URL = os.environ.get("STATUS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PREFIX = "statusweb_test_"
+
+
+def _admin_engine() -> Engine:
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+
+def create_pg_database() -> URL:
+    """A new, empty PostgreSQL database for this process; skips (or fails on CI) when
+    the server is unreachable."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            _drop_orphans(connection)
+            name = f"{PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        message = f"PostgreSQL unreachable at {make_url(PG_URL).render_as_string()}: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set, so this fails the run)")
+        pytest.skip(message)
+    finally:
+        admin.dispose()
+    return make_url(PG_URL).set(database=name)
+
+
+def drop_pg_database(url: URL) -> None:
+    admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _drop_orphans(connection) -> None:  # type: ignore[no-untyped-def]
+    """Drop test databases whose process is gone (a run that was killed)."""
+    names = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                               {"p": PREFIX + "%"}).scalars()
+    for name in list(names):
+        pid = name[len(PREFIX):].split("_")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_engine(request, tmp_path_factory):
+    """One migrated database per backend for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'statusweb.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_url").render_as_string(hide_password=False)
+    engine = get_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(migrated_engine):
+    """The backend's database, emptied before the test."""
+    with migrated_engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return migrated_engine
+
+
+@pytest.fixture
+def db_url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)

@@ -1,0 +1,109 @@
+"""SqlStore: batched, transactional, restart-safe; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from statuscore import MonitorState, Status
+from statusweb.models import AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState, get_session_factory
+from statusweb.store import SqlStore
+from tests.statusweb.helpers import T0, alert_for, monitors, record_through_state_machine, result
+
+
+def count(engine, model) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+async def test_record_writes_results_state_rollups_and_alerts_in_one_batch(engine):
+    store = SqlStore(engine, flush_interval=3600)
+    (site,) = monitors("Site")
+    store.sync_services([site])
+    await store.load_states()
+    alerts = await record_through_state_machine(store, site, [Status.UP, Status.UP, Status.DOWN, Status.UP])
+    assert [a.kind for a in alerts] == ["down", "recovered"]
+    assert count(engine, CheckResultRow) == 0  # queued, not yet written
+    assert await store.pending_alerts(T0) == []  # not offered before it is durable
+    assert await store.flush()
+    assert store.batches_written == 1
+    assert count(engine, CheckResultRow) == 4
+    with get_session_factory(engine)() as session:
+        state = session.scalars(select(ServiceState)).one()
+        assert (state.status, state.last_status, state.consecutive_successes) == ("up", "up", 1)
+        daily = session.scalars(select(RollupDaily)).one()
+        assert (daily.up_count, daily.down_count, daily.latency_count, daily.latency_sum_ms) == (3, 1, 3, 360)
+        assert count(engine, RollupHourly) == 1
+    assert [a.kind for a in await store.pending_alerts(T0)] == ["down", "recovered"]
+    await store.close()
+
+
+async def test_restart_restores_states_and_undelivered_alerts_only(engine):
+    (site,) = monitors("Site")
+    first = SqlStore(engine, flush_interval=3600)
+    first.sync_services([site])
+    await first.load_states()
+    down, recovered = await record_through_state_machine(first, site, [Status.UP, Status.DOWN, Status.UP])
+    await first.flush()
+    await first.mark_delivered(down.id, T0)
+    await first.close()
+
+    second = SqlStore(engine)
+    second.sync_services([site])
+    states = await second.load_states()
+    assert states[site.slug].status is Status.UP
+    assert states[site.slug].last_result.status is Status.UP
+    assert states[site.slug].flips == tuple(MonitorState().flips) + states[site.slug].flips
+    assert [a.id for a in await second.pending_alerts(T0)] == [recovered.id]
+    await second.close()
+
+
+async def test_requeued_alert_ids_are_ignored(engine):
+    (site,) = monitors("Site")
+    store = SqlStore(engine, flush_interval=3600)
+    store.sync_services([site])
+    await store.load_states()
+    alert = alert_for(site.slug, "down", T0)
+    for _ in range(2):
+        await store.record(result(site.slug, Status.DOWN, T0), MonitorState(status=Status.DOWN), [], [alert])
+        await store.flush()
+        store._alerts.clear()  # as after a restart: only the database knows it
+    assert count(engine, AlertOutbox) == 1
+    await store.close()
+
+
+async def test_failed_delivery_is_kept_with_its_next_try(engine):
+    (site,) = monitors("Site")
+    store = SqlStore(engine, flush_interval=3600)
+    store.sync_services([site])
+    await store.load_states()
+    alert = alert_for(site.slug, "down", T0)
+    await store.record(result(site.slug, Status.DOWN, T0), MonitorState(status=Status.DOWN), [], [alert])
+    await store.flush()
+    await store.mark_failed(alert.id, attempts=2, next_try=T0 + timedelta(seconds=4), error="HTTP 429")
+    await store.flush()
+    with get_session_factory(engine)() as session:
+        row = session.get(AlertOutbox, alert.id)
+        assert (row.attempts, row.next_try, row.last_error, row.delivered_at) == (
+            2, T0 + timedelta(seconds=4), "HTTP 429", None)
+    await store.close()
+
+
+async def test_services_are_synced_by_slug_and_retired_ones_hidden_with_history_kept(engine):
+    store = SqlStore(engine, flush_interval=3600)
+    store.sync_services(monitors("Website", "Linker", "MCP"))
+    await store.load_states()
+    await store.record(result("mcp", Status.UP, T0), MonitorState(status=Status.UP), [], [])
+    await store.flush()
+    from statuscore import make_monitor
+
+    renamed = make_monitor(name="The Website", slug="website", url="http://127.0.0.1:9/")
+    store.sync_services([monitors("Linker")[0], renamed, *monitors("Export")])
+    with get_session_factory(engine)() as session:
+        services = {s.slug: s for s in session.scalars(select(Service))}
+    assert services["website"].name == "The Website" and services["website"].position == 1
+    assert services["linker"].position == 0
+    assert services["mcp"].hidden and not services["export"].hidden
+    assert count(engine, CheckResultRow) == 1  # the retired service's history stays
+    await store.close()
