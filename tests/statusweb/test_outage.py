@@ -1,0 +1,158 @@
+"""A real database outage while checks run: a cut TCP proxy in front of PostgreSQL, or
+the SQLite file moved away. Checks and alerts go on; results are buffered to a bound
+(the excess counted); everything is written once the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.pool import NullPool
+
+from statuscore import MonitorState, Scheduler, Status, make_monitor
+from statuscore.alerts.slack import SlackConfig, SlackSink
+from statuscore.testing import FakeClock
+from statusweb.models import AlertOutbox, CheckResultRow, ServiceState, get_engine, get_session_factory
+from statusweb.store import SqlStore
+from tests.statusweb.helpers import T0, monitors, result
+from tests.targets import SEQUENCES, SlackShapedServer
+
+
+class CuttableProxy:
+    """Forwards 127.0.0.1:<port> to a database; `cut()` drops every connection and
+    refuses new ones, `restore()` listens again on the same port."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.server: asyncio.AbstractServer | None = None
+        self.transports: list[asyncio.WriteTransport] = []
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    async def _handle(self, client_reader, client_writer) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self.transports += [client_writer.transport, upstream_writer.transport]
+        await asyncio.gather(self._pipe(client_reader, upstream_writer),
+                             self._pipe(upstream_reader, client_writer))
+
+    async def restore(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for transport in self.transports:
+            transport.abort()
+        self.transports.clear()
+        await self.server.wait_closed()
+
+
+@asynccontextmanager
+async def cuttable_engine(engine, tmp_path):
+    """(engine that can lose its database, cut, restore) for the backend of `engine`."""
+    if engine.dialect.name == "postgresql":
+        proxy = CuttableProxy(engine.url.port or 5432)
+        await proxy.restore()
+        url = engine.url.set(host="127.0.0.1", port=proxy.port)
+        flaky = get_engine(url.render_as_string(hide_password=False), poolclass=NullPool)
+        yield flaky, proxy.cut, proxy.restore
+        await proxy.cut()
+    else:
+        path = engine.url.database
+        flaky = get_engine(f"sqlite:///file:{path}?mode=rw&uri=true", poolclass=NullPool)
+        moved = [(f"{path}{suffix}", str(tmp_path / f"away{suffix}")) for suffix in ("", "-wal", "-shm")]
+
+        async def cut():
+            for here, away in moved:
+                if os.path.exists(here):
+                    os.rename(here, away)
+
+        async def restore():
+            for here, away in moved:
+                if os.path.exists(away):
+                    os.rename(away, here)
+
+        yield flaky, cut, restore
+        await restore()
+    flaky.dispose()
+
+
+def rows(engine, model) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+async def test_outage_buffers_to_a_bound_keeps_alerting_and_writes_on_return(engine, tmp_path, target):
+    base, app = target
+    app[SEQUENCES]["site"] = [503]
+    slack = SlackShapedServer()
+    async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore), slack.running() as hook:
+        store = SqlStore(flaky, flush_interval=3600, max_buffered=5)
+        site = make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)
+        await asyncio.to_thread(store.sync_services, [site])  # the proxy runs on this loop
+        sink = SlackSink(SlackConfig(webhook_url=hook), instance_name="slack")
+        scheduler = Scheduler([site], store=store, sinks=[sink], clock=FakeClock())
+        await scheduler.start()
+
+        await cut()
+        await store.record(result("site", Status.UP, T0), MonitorState(status=Status.UP), [], [])
+        assert not await store.flush()
+        assert not store.database_ok
+
+        results = await scheduler.check_once()  # DOWN, alerted while the database is away
+        assert results[0].status is Status.DOWN
+        assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down"]
+        for minute in range(1, 9):
+            await store.record(result("site", Status.DOWN, T0.replace(minute=minute)),
+                               MonitorState(status=Status.DOWN), [], [])
+        assert store.dropped_results == 10 - 5
+        assert rows(engine, CheckResultRow) == 0
+
+        await restore()
+        assert await store.flush()
+        assert store.database_ok
+        assert rows(engine, CheckResultRow) == 5
+        with get_session_factory(engine)() as session:
+            assert session.scalars(select(ServiceState.status)).one() == "down"
+            outbox = session.scalars(select(AlertOutbox)).one()
+            assert outbox.kind == "down" and outbox.delivered_at is not None
+        assert await store.pending_alerts(T0) == []
+        await scheduler.close()
+        await store.close()
+    assert len(slack.messages) == 1
+
+
+async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
+    from statusweb.runner import Runner
+    from statusweb.settings import RunnerSettings
+
+    (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n'
+                                            'retries = 0\ntimeout = "200ms"\n')
+    async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
+        await cut()
+        runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
+                        engine=flaky)
+        run = asyncio.ensure_future(runner.run(once=True))
+        await asyncio.sleep(1.5)
+        assert not run.done()  # still waiting for the database, not crashed
+        await restore()
+        results = await asyncio.wait_for(run, 10)
+    assert results[0].status is Status.DOWN
+    assert rows(engine, CheckResultRow) == 1

@@ -1,0 +1,94 @@
+"""The runner survives kill -9: `statusweb-admin run-checks` as a real process, killed
+ten times at random moments while an outage starts and ends, sends exactly one DOWN
+and one RECOVERED message."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import time
+
+import pytest
+
+from tests.targets import SEQUENCES, SlackShapedServer
+
+
+def write_config(tmp_path, db_url: str, target_url: str) -> str:
+    monitors = tmp_path / "monitors.toml"
+    monitors.write_text(f'''
+status_page_url = "https://status.test"
+[[monitor]]
+name = "Site"
+url = "{target_url}"
+interval = "1s"
+timeout = "1s"
+retries = 0
+''')
+    ini = tmp_path / "runner.ini"
+    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
+                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 1\n")
+    return str(ini)
+
+
+class RunnerProcess:
+    def __init__(self, ini: str, hook: str, log_path) -> None:
+        self.ini = ini
+        self.env = {**os.environ, "SLACK_WEBHOOK_URL": hook}
+        self.log = open(log_path, "ab")
+        self.process: asyncio.subprocess.Process | None = None
+        self.kills = 0
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "statusweb.admin", "run-checks", self.ini, env=self.env,
+            stdout=self.log, stderr=self.log)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no cleanup of any kind
+        await self.process.wait()
+        self.kills += 1
+        self.log.write(b"\n===== SIGKILL =====\n")
+        self.log.flush()
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        self.process.terminate()
+        return await asyncio.wait_for(self.process.wait(), 30)
+
+
+@pytest.mark.slow
+async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(db_url, tmp_path, target):
+    base, app = target
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    app[SEQUENCES]["site"] = [200]
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        runner = RunnerProcess(write_config(tmp_path, db_url, f"{base}/sequence/site"), hook,
+                               tmp_path / "runner.log")
+        await runner.start()
+        await asyncio.sleep(2)
+
+        async def phase(code: int, kills: int, settle: float) -> None:
+            app[SEQUENCES]["site"] = [code]
+            for _ in range(kills):
+                await asyncio.sleep(rng.uniform(0.2, 2.0))
+                await runner.kill()
+                await runner.start()
+            await asyncio.sleep(settle)  # a runner that lives long enough to see the state
+
+        await phase(200, kills=3, settle=0.5)
+        await phase(503, kills=4, settle=3.0)
+        await phase(200, kills=3, settle=0.0)
+        deadline = time.monotonic() + 30
+        while len(slack.messages) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3)  # room for a duplicate to show itself
+        assert await runner.stop() == 0
+    kinds = [message["text"].split(":")[0] for message in slack.messages]
+    log_tail = (tmp_path / "runner.log").read_text()[-3000:]
+    assert runner.kills == 10
+    assert kinds == ["🔴  Service Down", "🟢  Service Recovered"], f"seed {seed}\n{log_tail}"
