@@ -19,8 +19,9 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: $(STAMP)
-	$(PY) -m statuscore.demo & demo=$$!; trap "kill $$demo" EXIT INT TERM; sleep 1; \
-	$(VENV)/bin/statuscore run examples/local.toml
+	$(VENV)/bin/statusweb-admin initdb development.ini
+	$(VENV)/bin/statusweb-admin create-user development.ini admin --role admin --if-none
+	$(VENV)/bin/pserve development.ini
 
 check-demo: $(STAMP)
 	$(PY) -m statuscore.demo & demo=$$!; trap "kill $$demo" EXIT; sleep 1; \

@@ -77,6 +77,7 @@ class Scheduler:
         self._sleeper: asyncio.Future[None] | None = None
         self._sleep_until: float | None = None
         self._interrupted = False
+        self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
 
@@ -107,7 +108,9 @@ class Scheduler:
         self._interrupt_sleep()
 
     def request_stop(self) -> None:
-        """`stop()` from another thread (the web server's shutdown, a signal handler)."""
+        """`stop()` from another thread (the web server's shutdown, a signal handler);
+        before the scheduler has started, it makes `run` return at once."""
+        self._stop_requested = True
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.stop)
 
@@ -118,6 +121,8 @@ class Scheduler:
         started = self.clock.monotonic()
         stop_at = None if duration is None else started + duration
         self._schedule_first_round(started)
+        if self._stop_requested:
+            self._stopping.set()
         notifier_task = asyncio.ensure_future(self.notifier.run(self._stopping))
         virtual = getattr(self.clock, "virtual", False)
         try:

@@ -40,6 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     clean.add_argument("--days", type=int, help="keep this many days (default: the ini's or 60)")
     clean.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     clean.set_defaults(handler=_cleanup)
+    user = commands.add_parser("create-user", help="add a person who may post incidents")
+    user.add_argument("config")
+    user.add_argument("name")
+    user.add_argument("--role", choices=["admin", "editor"], default="editor")
+    user.add_argument("--if-none", action="store_true",
+                      help="only when there is no user yet; without a password set, one is generated and printed")
+    user.set_defaults(handler=_create_user)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -99,6 +106,43 @@ def _cleanup(args: argparse.Namespace) -> int:
     count = cleanup(get_engine(settings.database_url), days=days, now=utcnow(), dry_run=args.dry_run,
                     progress=lambda line: print(line, flush=True))
     print(f"{'would delete' if args.dry_run else 'deleted'} {count} check results")
+    return 0
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+    import secrets
+
+    from sqlalchemy import func, select
+
+    from .models import User, get_session_factory
+
+    settings, _ = load_ini_settings(args.config)
+    engine = get_engine(settings["sqlalchemy.url"])
+    with get_session_factory(engine).begin() as session:
+        if args.if_none and session.scalar(select(func.count()).select_from(User)):
+            return 0
+        if session.scalar(select(User).where(User.name == args.name)) is not None:
+            raise ValueError(f"user {args.name!r} exists already")
+        password = os.environ.get("STATUSWEB_ADMIN_PASSWORD", "")
+        generated = False
+        if not password and args.if_none:
+            password, generated = secrets.token_urlsafe(12), True
+        elif not password:
+            if not sys.stdin.isatty():
+                raise ValueError("set STATUSWEB_ADMIN_PASSWORD, or run this on a terminal to type it")
+            password = getpass.getpass(f"password for {args.name}: ")
+            if password != getpass.getpass("again: "):
+                raise ValueError("the two passwords differ; nothing was saved")
+        if len(password) < 8:
+            raise ValueError("a password needs at least 8 characters; nothing was saved")
+        user = User(name=args.name, role=args.role, created_at=utcnow())
+        user.set_password(password)
+        session.add(user)
+    print(f"created {args.role} {args.name!r}")
+    if generated:
+        print(f"its password (shown once, not stored anywhere in clear): {password}")
     return 0
 
 

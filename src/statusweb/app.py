@@ -11,6 +11,14 @@ from .settings import apply_environment
 
 def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
     settings = apply_environment(settings)
+    settings.setdefault("statusweb.here", global_config.get("here", "."))
     with Configurator(settings=settings) as config:
-        config.include(".health")  # /healthz: the meta-monitor's question
+        config.include("pyramid_chameleon")  # .pt templates
+        config.include(".models")  # request.dbsession inside pyramid_tm's transaction
+        config.include(".routes")  # every URL, in one file
+        config.include(".security")  # security headers on every response
+        config.include(".page_cache")  # a few seconds of cache, ETag and 304 for public pages
+        config.include(".runner_thread")  # the checks, in this process when statusweb.runner = true
+        config.scan(".views")
+        config.scan(".health")
         return config.make_wsgi_app()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pyramid.config import Configurator
 from pyramid.request import Request
 from pyramid.response import Response
+from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
-from .models import get_engine
 from .runner import heartbeat_age
 
 
+@view_config(route_name="healthz")
 def healthz(request: Request) -> Response:
     engine = request.registry["statusweb.engine"]
     limit = 3 * float(request.registry.settings.get("statusweb.heartbeat_interval", 10))
@@ -30,11 +28,3 @@ def healthz(request: Request) -> Response:
 def _answer(status: int, text: str) -> Response:
     return Response(text + "\n", status=status, content_type="text/plain",
                     cache_control="no-store")
-
-
-def includeme(config: Configurator) -> None:
-    settings: dict[str, Any] = config.get_settings()
-    if "statusweb.engine" not in config.registry:
-        config.registry["statusweb.engine"] = get_engine(settings["sqlalchemy.url"])
-    config.add_route("healthz", "/healthz")
-    config.add_view(healthz, route_name="healthz")

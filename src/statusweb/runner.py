@@ -20,6 +20,7 @@ from statuscore import CheckResult, Scheduler, load_config
 from .clock import utcnow
 from .models import RunnerHeartbeat, get_engine, get_session_factory
 from .retention import cleanup, next_cleanup_time
+from .runner_lock import lock_for
 from .settings import RunnerSettings
 from .sql import insert_ignoring_duplicates
 from .store import SqlStore
@@ -40,8 +41,37 @@ class Runner:
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.started_at = utcnow()
+        self.lock = lock_for(self.engine)
+        shortest = min((m.interval for m in self.config.monitors), default=60.0)
+        self.standby_poll = max(0.2, min(5.0, shortest / 2))  # takes over within an interval
+        self._stop_requested = False
 
     async def run(self, *, once: bool = False) -> list[CheckResult]:
+        if not await self._hold_lock():
+            return []
+        try:
+            return await self._run_holding_lock(once)
+        finally:
+            self.lock.release()
+
+    async def _hold_lock(self) -> bool:
+        """Become the one runner for this database, standing by while another is."""
+        said = False
+        while not self._stop_requested:
+            try:
+                if await asyncio.to_thread(self.lock.try_acquire):
+                    if said:
+                        log.warning("the other runner is gone: taking over")
+                    return True
+            except SQLAlchemyError as exc:
+                log.error("cannot reach the database for the runner lock: %s", str(exc).splitlines()[0])
+            if not said:
+                log.warning("another runner holds the lock for this database: standing by")
+                said = True
+            await asyncio.sleep(self.standby_poll)
+        return False
+
+    async def _run_holding_lock(self, once: bool) -> list[CheckResult]:
         await self._sync_services()
         self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store)
         background = [asyncio.ensure_future(self._beat_forever())]
@@ -61,6 +91,7 @@ class Runner:
 
     def stop(self) -> None:
         """Thread-safe: ask the scheduler to stop; `run` returns once in-flight checks end."""
+        self._stop_requested = True
         if self.scheduler is not None:
             self.scheduler.request_stop()
 

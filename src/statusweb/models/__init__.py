@@ -10,12 +10,17 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .history import CheckResultRow, RollupDaily, RollupHourly
+from .incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
+                       IncidentNotEditable, IncidentUpdate)
 from .meta import Base, UTCDateTime
 from .runtime import AlertOutbox, RunnerHeartbeat
 from .service import Service, ServiceState
+from .user import ROLES, User
 
-__all__ = ["AlertOutbox", "Base", "CheckResultRow", "RollupDaily", "RollupHourly", "RunnerHeartbeat",
-           "Service", "ServiceState", "UTCDateTime", "get_engine", "get_session_factory"]
+__all__ = ["COMPONENT_STATUSES", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
+           "AlertOutbox", "Base", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
+           "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServiceState", "User",
+           "UTCDateTime", "get_engine", "get_session_factory"]
 
 
 def get_engine(url: str, **kwargs: Any) -> Engine:
@@ -49,3 +54,32 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
 
 def get_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory: sessionmaker, transaction_manager: Any, request: Any = None) -> Any:
+    """A session joined to pyramid_tm's transaction: committed or rolled back with the request."""
+    import zope.sqlalchemy
+
+    session = session_factory(info={"request": request})
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def includeme(config: Any) -> None:
+    """request.dbsession, one per request, inside pyramid_tm's explicit transaction."""
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    engine = config.registry.get("statusweb.engine") or get_engine(settings["sqlalchemy.url"])
+    config.registry["statusweb.engine"] = engine
+    session_factory = get_session_factory(engine)
+    config.registry["dbsession_factory"] = session_factory
+
+    def dbsession(request: Any) -> Any:
+        session = request.environ.get("app.dbsession")
+        if session is None:  # tests may hand in their own session through the environ
+            session = get_tm_session(session_factory, request.tm, request=request)
+        return session
+
+    config.add_request_method(dbsession, reify=True)

@@ -1,0 +1,1 @@
+"""Views: plain functions returning dicts for templates (or Responses through the cache)."""

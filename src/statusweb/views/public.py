@@ -1,0 +1,86 @@
+"""The public pages: status, history, one incident, one service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..charts import latency_chart
+from ..clock import utcnow
+from ..models import Incident, Service
+from ..page_cache import cached
+from ..status_page import build_status_page, hourly_latency, service_rows, active_incidents
+
+HISTORY_DAYS = 90
+HISTORY_PAGE_SIZE = 20
+
+
+def _page(template: str, values: dict[str, Any], request: Request) -> Response:
+    return render_to_response(f"statusweb:templates/{template}", values, request=request)
+
+
+@view_config(route_name="status")
+@cached
+def status(request: Request) -> Response:
+    page = build_status_page(request.dbsession, utcnow())
+    return _page("status.pt", {"page": page, "title": page.banner.text}, request)
+
+
+@view_config(route_name="history")
+@cached
+def history(request: Request) -> Response:
+    now = utcnow()
+    try:
+        number = max(1, int(request.params.get("page", "1")))
+    except ValueError:
+        number = 1
+    since = now - timedelta(days=HISTORY_DAYS)
+    query = select(Incident).where(Incident.deleted.is_(False), Incident.created_at >= since)
+    total = request.dbsession.scalar(select(func.count()).select_from(query.subquery()))
+    incidents = request.dbsession.scalars(
+        query.options(selectinload(Incident.updates)).order_by(Incident.created_at.desc())
+        .offset((number - 1) * HISTORY_PAGE_SIZE).limit(HISTORY_PAGE_SIZE)).all()
+    pages = max(1, -(-total // HISTORY_PAGE_SIZE))
+    return _page("history.pt", {"incidents": incidents, "number": min(number, pages), "pages": pages,
+                                "title": "Incident history", "days": HISTORY_DAYS}, request)
+
+
+@view_config(route_name="incident")
+@cached
+def incident(request: Request) -> Response:
+    found = request.dbsession.scalars(
+        select(Incident).where(Incident.id == int(request.matchdict["id"]), Incident.deleted.is_(False))
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+    if found is None:
+        raise HTTPNotFound("no such incident")
+    names = dict(request.dbsession.execute(select(Service.id, Service.name)).tuples().all())
+    affected = [(names.get(a.service_id, "?"), a.component_status) for a in found.affected]
+    return _page("incident.pt", {"incident": found, "affected": affected, "title": found.title}, request)
+
+
+@view_config(route_name="service")
+@cached
+def service(request: Request) -> Response:
+    now = utcnow()
+    found = request.dbsession.scalars(
+        select(Service).where(Service.slug == request.matchdict["slug"], Service.hidden.is_(False))
+        .options(selectinload(Service.state))).first()
+    if found is None:
+        raise HTTPNotFound("no such service")
+    (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now)
+    chart = latency_chart(hourly_latency(request.dbsession, found.id, now))
+    return _page("service.pt", {"row": row, "chart": chart, "title": found.name}, request)
+
+
+@view_config(context=HTTPNotFound, renderer="statusweb:templates/not_found.pt")
+def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
+    request.response.status_int = 404
+    return {"title": "Not found", "message": str(exc.detail or "This page does not exist.")}
