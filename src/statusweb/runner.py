@@ -148,3 +148,10 @@ def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
         if row is None:
             return None
         return ((now or utcnow()) - row.beat_at).total_seconds()
+
+
+def heartbeat_holder(engine: Engine) -> str:
+    """host:pid of the runner that beat last ("" if none has)."""
+    with get_session_factory(engine)() as session:
+        row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
+        return row.holder if row is not None else ""

@@ -104,3 +104,23 @@ def engine(migrated_engine):
 @pytest.fixture
 def db_url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def make_testapp(db_url):
+    """A webtest app over the test database (no runner thread); settings may be overridden."""
+    from webtest import TestApp
+
+    from statusweb import main
+
+    def build(**overrides):
+        settings = {"sqlalchemy.url": db_url, "statusweb.runner": "false",
+                    "statusweb.page_cache_seconds": "0", **overrides}
+        return TestApp(main({"here": "."}, **settings))
+
+    return build
+
+
+@pytest.fixture
+def testapp(make_testapp):
+    return make_testapp()

@@ -92,3 +92,33 @@ async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(
     log_tail = (tmp_path / "runner.log").read_text()[-3000:]
     assert runner.kills == 10
     assert kinds == ["🔴  Service Down", "🟢  Service Recovered"], f"seed {seed}\n{log_tail}"
+
+
+async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target):
+    from statusweb.runner import heartbeat_holder
+
+    base, _ = target
+    ini = write_config(tmp_path, db_url, f"{base}/ok")
+    first = RunnerProcess(ini, "http://127.0.0.1:9/unused", tmp_path / "first.log")
+    second = RunnerProcess(ini, "http://127.0.0.1:9/unused", tmp_path / "second.log")
+    await first.start()
+    holder = await _wait_for(lambda: heartbeat_holder(engine), 20)
+    assert holder.endswith(f":{first.process.pid}")
+    await second.start()
+    await _wait_for(lambda: "standing by" in (tmp_path / "second.log").read_text(), 20)
+    assert heartbeat_holder(engine).endswith(f":{first.process.pid}")
+    await first.kill()
+    started = time.monotonic()
+    await _wait_for(lambda: heartbeat_holder(engine).endswith(f":{second.process.pid}"), 10)
+    assert time.monotonic() - started < 2 * 1.0 + 1.5  # within two intervals (1 s), plus start-up slack
+    assert await second.stop() == 0
+
+
+async def _wait_for(condition, seconds: float):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not true within {seconds} s")
