@@ -80,7 +80,7 @@ def service(request: Request) -> Response:
     return _page("service.pt", {"row": row, "chart": chart, "title": found.name}, request)
 
 
-@view_config(context=HTTPNotFound, renderer="statusweb:templates/not_found.pt")
+@view_config(context=HTTPNotFound, renderer="statusweb:templates/not_found.pt", require_csrf=False)
 def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
     request.response.status_int = 404
     return {"title": "Not found", "message": str(exc.detail or "This page does not exist.")}

@@ -1,0 +1,94 @@
+"""Form reading for the admin: every field checked, every problem named, nothing saved
+unless all of it is right (the view re-renders the form with the errors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from .models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
+
+
+@dataclass
+class Form:
+    """Submitted values (as typed, to refill the form) and errors by field name."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def text(self, params: Mapping[str, str], name: str, *, required: bool = True,
+             max_length: int = 200) -> str:
+        value = params.get(name, "").strip()
+        self.values[name] = value
+        if required and not value:
+            self.errors[name] = "This is needed."
+        elif len(value) > max_length:
+            self.errors[name] = f"At most {max_length} characters."
+        return value
+
+    def choice(self, params: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+        value = params.get(name, "")
+        self.values[name] = value
+        if value not in choices:
+            self.errors[name] = f"Choose one of: {', '.join(choices)}."
+        return value
+
+    def moment(self, params: Mapping[str, str], name: str) -> datetime | None:
+        """An optional UTC date and time as a datetime-local input sends it."""
+        value = params.get(name, "").strip()
+        self.values[name] = value
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        except ValueError:
+            self.errors[name] = "Write a date and time like 2026-02-08T14:30 (UTC)."
+            return None
+
+
+def read_incident(params: Mapping[str, str], service_ids: list[int], *, creating: bool) -> tuple[Form, dict[int, str]]:
+    """The incident form; `affected` maps service id -> component status."""
+    form = Form()
+    form.text(params, "title")
+    form.choice(params, "impact", IMPACTS)
+    form.text(params, "root_cause", required=False, max_length=5000)
+    if creating:
+        form.choice(params, "status", INCIDENT_STATUSES)
+        form.text(params, "body", max_length=10_000)
+        form.moment(params, "eta")
+    affected = {}
+    for service_id in service_ids:
+        key = f"service-{service_id}"
+        value = params.get(key, "")
+        form.values[key] = value
+        if value and value not in COMPONENT_STATUSES:
+            form.errors[key] = "Unknown component status."
+        elif value:
+            affected[service_id] = value
+    return form, affected
+
+
+def read_update(params: Mapping[str, str]) -> Form:
+    form = Form()
+    form.choice(params, "status", INCIDENT_STATUSES)
+    form.text(params, "body", max_length=10_000)
+    form.moment(params, "eta")
+    form.text(params, "root_cause", required=False, max_length=5000)
+    return form
+
+
+def read_user(params: Mapping[str, str]) -> Form:
+    form = Form()
+    form.text(params, "name", max_length=100)
+    form.choice(params, "role", ("admin", "editor"))
+    password = params.get("password", "")
+    if len(password) < 8:
+        form.errors["password"] = "At least 8 characters."
+    elif password != params.get("password_again", ""):
+        form.errors["password_again"] = "The two passwords differ."
+    return form

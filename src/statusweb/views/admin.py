@@ -1,0 +1,230 @@
+"""The incident admin: dashboard, incidents, check history, users."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import view_config, view_defaults
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..clock import utcnow
+from ..forms import Form, read_incident, read_update, read_user
+from ..models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
+                      Incident, IncidentNotEditable, Service, ServiceState, User)
+from ..runner import heartbeat_age
+
+CHECKS_PAGE_SIZE = 50
+CHECK_STATUSES = ("up", "degraded", "down", "maintenance")
+
+
+def _services(request: Request) -> list[Service]:
+    return list(request.dbsession.scalars(select(Service).where(Service.hidden.is_(False))
+                                          .order_by(Service.position)))
+
+
+def _public_pages_changed(request: Request) -> None:
+    request.registry["statusweb.page_cache"].clear()
+
+
+def _no_store(request: Request) -> None:
+    request.response.cache_control = "no-store"
+
+
+@view_config(route_name="admin", renderer="statusweb:templates/admin/dashboard.pt", permission="edit")
+def dashboard(request: Request) -> dict[str, Any]:
+    _no_store(request)
+    session = request.dbsession
+    by_status = dict(session.execute(select(ServiceState.status, func.count()).join(Service)
+                                     .where(Service.hidden.is_(False)).group_by(ServiceState.status)).tuples().all())
+    active = session.scalar(select(func.count()).select_from(Incident)
+                            .where(Incident.status != "resolved", Incident.deleted.is_(False)))
+    return {"title": "Admin", "by_status": by_status, "active": active,
+            "heartbeat_age": heartbeat_age(request.registry["statusweb.engine"])}
+
+
+@view_defaults(permission="edit")
+class IncidentViews:
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        _no_store(request)
+
+    def _incident(self) -> Incident:
+        found = self.request.dbsession.scalars(
+            select(Incident).where(Incident.id == int(self.request.matchdict["id"]), Incident.deleted.is_(False))
+            .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+        if found is None:
+            raise HTTPNotFound("no such incident")
+        return found
+
+    def _form_page(self, form: Form, incident: Incident | None) -> dict[str, Any]:
+        return {"title": incident.title if incident else "New incident", "form": form, "incident": incident,
+                "services": _services(self.request), "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
+                "components": COMPONENT_STATUSES}
+
+    @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt")
+    def list(self) -> dict[str, Any]:
+        incidents = self.request.dbsession.scalars(
+            select(Incident).where(Incident.deleted.is_(False))
+            .order_by((Incident.status == "resolved").asc(), Incident.created_at.desc()).limit(200)).all()
+        return {"title": "Incidents", "incidents": incidents}
+
+    @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
+                 request_method="GET")
+    def new(self) -> dict[str, Any]:
+        return self._form_page(Form(values={"impact": "minor", "status": "investigating"}), None)
+
+    @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
+                 request_method="POST")
+    def create(self) -> Any:
+        services = _services(self.request)
+        form, affected = read_incident(self.request.POST, [s.id for s in services], creating=True)
+        if not form.ok:
+            self.request.response.status_int = 400
+            return self._form_page(form, None)
+        now = utcnow()
+        values = form.values
+        incident = Incident(title=values["title"], impact=values["impact"], status="investigating",
+                            root_cause=values["root_cause"], created_at=now, updated_at=now, deleted=False)
+        incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
+        incident.post_update(status=values["status"], body=values["body"], at=now,
+                             author=self.request.identity.name, eta=form.moment(self.request.POST, "eta"))
+        self.request.dbsession.add(incident)
+        self.request.dbsession.flush()
+        _public_pages_changed(self.request)
+        return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+
+    @view_config(route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt",
+                 request_method="GET")
+    def edit(self) -> dict[str, Any]:
+        incident = self._incident()
+        values = {"title": incident.title, "impact": incident.impact, "root_cause": incident.root_cause,
+                  **{f"service-{a.service_id}": a.component_status for a in incident.affected}}
+        return {**self._form_page(Form(values=values), incident), "update": Form(values={"status": incident.status})}
+
+    @view_config(route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt",
+                 request_method="POST")
+    def save(self) -> Any:
+        incident = self._incident()
+        services = _services(self.request)
+        form, affected = read_incident(self.request.POST, [s.id for s in services], creating=False)
+        if not form.ok:
+            self.request.response.status_int = 400
+            return {**self._form_page(form, incident), "update": Form(values={"status": incident.status})}
+        incident.title, incident.impact = form.values["title"], form.values["impact"]
+        incident.root_cause = form.values["root_cause"]
+        incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
+        incident.updated_at = utcnow()
+        _public_pages_changed(self.request)
+        return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+
+    @view_config(route_name="admin_incident_update", renderer="statusweb:templates/admin/incident_form.pt",
+                 request_method="POST")
+    def post_update(self) -> Any:
+        incident = self._incident()
+        update = read_update(self.request.POST)
+        if incident.status == "resolved":
+            update.errors["status"] = "This incident is resolved and cannot be reopened; open a new one."
+        if not update.ok:
+            self.request.response.status_int = 400
+            values = {"title": incident.title, "impact": incident.impact, "root_cause": incident.root_cause,
+                      **{f"service-{a.service_id}": a.component_status for a in incident.affected}}
+            return {**self._form_page(Form(values=values), incident), "update": update}
+        try:
+            incident.post_update(status=update.values["status"], body=update.values["body"], at=utcnow(),
+                                 author=self.request.identity.name, eta=update.moment(self.request.POST, "eta"))
+        except IncidentNotEditable:  # raced with another editor resolving it
+            raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+        if update.values["root_cause"]:
+            incident.root_cause = update.values["root_cause"]
+        _public_pages_changed(self.request)
+        return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+
+    @view_config(route_name="admin_incidents_resolve", request_method="POST")
+    def resolve_many(self) -> HTTPSeeOther:
+        ids = [int(value) for value in self.request.POST.getall("id") if value.isdigit()]
+        now = utcnow()
+        for incident in self.request.dbsession.scalars(select(Incident).where(Incident.id.in_(ids))):
+            if incident.is_active:
+                incident.post_update(status="resolved", body="Marked as resolved.", at=now,
+                                     author=self.request.identity.name)
+        _public_pages_changed(self.request)
+        return HTTPSeeOther(self.request.route_url("admin_incidents"))
+
+
+@view_config(route_name="admin_checks", renderer="statusweb:templates/admin/checks.pt", permission="edit")
+def check_history(request: Request) -> dict[str, Any]:
+    """Read-only raw history with filters; keyset pagination (newest first, `before` an id)
+    so the thousandth page costs what the first does, over millions of rows."""
+    _no_store(request)
+    session = request.dbsession
+    services = list(session.scalars(select(Service).order_by(Service.position)))
+    form = Form()
+    params = request.GET
+    slug = params.get("service", "")
+    status = params.get("status", "")
+    form.values.update(service=slug, status=status)
+    since = _day(form, params, "from")
+    until = _day(form, params, "to")
+    by_slug = {s.slug: s for s in services}
+    if slug and slug not in by_slug:
+        form.errors["service"] = "No such service."
+    if status and status not in CHECK_STATUSES:
+        form.errors["status"] = f"Choose one of: {', '.join(CHECK_STATUSES)}."
+    query = select(CheckResultRow, Service.name).join(Service, Service.id == CheckResultRow.service_id)
+    if slug in by_slug:
+        query = query.where(CheckResultRow.service_id == by_slug[slug].id)
+    if status in CHECK_STATUSES:
+        query = query.where(CheckResultRow.status == status)
+    if since:
+        query = query.where(CheckResultRow.checked_at >= since)
+    if until:
+        query = query.where(CheckResultRow.checked_at < until + timedelta(days=1))
+    before = params.get("before", "")
+    if before.isdigit():
+        query = query.where(CheckResultRow.id < int(before))
+    rows = [] if not form.ok else session.execute(
+        query.order_by(CheckResultRow.id.desc()).limit(CHECKS_PAGE_SIZE + 1)).all()
+    older = None
+    if len(rows) > CHECKS_PAGE_SIZE:
+        rows = rows[:CHECKS_PAGE_SIZE]
+        older = request.current_route_url(_query={**{k: v for k, v in params.items() if k != "before"},
+                                                  "before": rows[-1][0].id})
+    if not form.ok:
+        request.response.status_int = 400
+    return {"title": "Check history", "rows": rows, "older": older, "form": form, "services": services,
+            "statuses": CHECK_STATUSES}
+
+
+def _day(form: Form, params: Any, name: str) -> datetime | None:
+    value = params.get(name, "").strip()
+    form.values[name] = value
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        form.errors[name] = "Write a date like 2026-02-08."
+        return None
+
+
+@view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", permission="manage_users")
+def users(request: Request) -> Any:
+    _no_store(request)
+    form = Form()
+    if request.method == "POST":
+        form = read_user(request.POST)
+        name = form.values.get("name", "")
+        if form.ok and request.dbsession.scalar(select(User).where(User.name == name)) is not None:
+            form.errors["name"] = "That name is taken."
+        if form.ok:
+            user = User(name=name, role=form.values["role"], created_at=utcnow())
+            user.set_password(request.POST["password"])
+            request.dbsession.add(user)
+            return HTTPSeeOther(request.route_url("admin_users"))
+        request.response.status_int = 400
+    people = request.dbsession.scalars(select(User).order_by(User.name)).all()
+    return {"title": "Users", "users": people, "form": form}
