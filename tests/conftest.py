@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from statuscore.testing import FakeClock
@@ -29,3 +31,21 @@ def registry():
     from statuscore.plugins import load_registry
 
     return load_registry(autoload=False)
+
+
+@pytest.fixture(scope="session")
+def image_venv(tmp_path_factory):
+    """A clean virtualenv with exactly what the Dockerfile installs (the project with its
+    web extra and both plugins), for the tests that walk an outsider's or the image's path."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path_factory.mktemp("image") / "venv"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet", f"{root}[web]",
+                    str(root / "plugins/statuscore-tls"), str(root / "plugins/statuscore-tcp")],
+                   check=True, timeout=900, env=env)
+    return venv

@@ -183,10 +183,7 @@ async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
 
 def refused_url() -> str:
     """A URL on a port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
-    return f"http://{HOST}:{port}/"
+    return f"http://{HOST}:{free_port()}/"
 
 
 class SlackShapedServer:
@@ -217,3 +214,10 @@ class SlackShapedServer:
     async def running(self) -> AsyncIterator[str]:
         async with serve_app(self.app) as base:
             yield f"{base}/services/T000/B000/XXXX"
+
+
+def free_port() -> int:
+    """A port nothing listens on right now, for a server started in another process."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]

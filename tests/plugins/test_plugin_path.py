@@ -16,7 +16,6 @@ import pytest
 
 from statuscore.testing import HOST, serve_tcp
 
-ROOT = Path(__file__).resolve().parents[2]
 
 THROWAWAY = '''
 from dataclasses import dataclass
@@ -133,15 +132,11 @@ def test_autoload_can_be_switched_off(site, tmp_path):
 
 
 @pytest.mark.slow
-async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(tmp_path):
+async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(image_venv, tmp_path):
     """The issue's 'done when': `pip install ./plugins/statuscore-tls` next to statuscore
     makes `tls_cert` usable from monitors.toml with no other change."""
     import trustme
 
-    venv = tmp_path / "venv"
-    await _run(sys.executable, "-m", "venv", str(venv))
-    await _run(str(venv / "bin/python"), "-m", "pip", "install", "--quiet", str(ROOT),
-               str(ROOT / "plugins/statuscore-tls"))
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -154,9 +149,9 @@ async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(tmp_path):
         (tmp_path / "monitors.toml").write_text(
             f'[[monitor]]\nname = "cert"\ntype = "tls_cert"\nhost = "{HOST}"\nport = {port}\n'
             f'ca_file = "{tmp_path / "ca.pem"}"\n')
-        out = await _run(str(venv / "bin/statuscore"), "check", "--json", str(tmp_path / "monitors.toml"))
+        out = await _run(str(image_venv / "bin/statuscore"), "check", "--json", str(tmp_path / "monitors.toml"))
     assert json.loads(out)["status"] == "up"
-    listing = await _run(str(venv / "bin/statuscore"), "plugins")
+    listing = await _run(str(image_venv / "bin/statuscore"), "plugins")
     assert "tls_cert" in listing and "statuscore-tls 0.1.0" in listing
 
 
