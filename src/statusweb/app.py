@@ -19,6 +19,8 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         config.include(".security")  # security headers on every response
         config.include(".page_cache")  # a few seconds of cache, ETag and 304 for public pages
         config.include(".runner_thread")  # the checks, in this process when statusweb.runner = true
+        config.include(".api.cors")  # widgets on other sites may read the public JSON
         config.scan(".views")
+        config.scan(".api")
         config.scan(".health")
         return config.make_wsgi_app()

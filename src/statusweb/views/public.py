@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..charts import latency_chart
 from ..clock import utcnow
 from ..models import Incident, Service
+from ..api.responses import json_error
 from ..page_cache import cached
 from ..status_page import build_status_page, hourly_latency, service_rows, active_incidents
 
@@ -80,7 +81,12 @@ def service(request: Request) -> Response:
     return _page("service.pt", {"row": row, "chart": chart, "title": found.name}, request)
 
 
-@view_config(context=HTTPNotFound, renderer="statusweb:templates/not_found.pt", require_csrf=False)
-def not_found(exc: HTTPNotFound, request: Request) -> dict[str, Any]:
-    request.response.status_int = 404
-    return {"title": "Not found", "message": str(exc.detail or "This page does not exist.")}
+@view_config(context=HTTPNotFound, require_csrf=False)
+def not_found(exc: HTTPNotFound, request: Request) -> Response:
+    """404 as HTML for people, as JSON for the API and badge routes."""
+    message = str(exc.detail or "This page does not exist.")
+    if request.path.startswith(("/api/", "/badge/")):
+        return json_error(404, message)
+    response = _page("not_found.pt", {"title": "Not found", "message": message}, request)
+    response.status_int = 404
+    return response

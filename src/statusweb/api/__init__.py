@@ -1,0 +1,1 @@
+"""Open interfaces other tools already speak: Statuspage's JSON, feeds, badges, metrics."""

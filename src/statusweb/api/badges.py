@@ -1,0 +1,82 @@
+"""Shields-style SVG badges (pybadges) for READMEs: status, uptime over N days, latency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pybadges
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..clock import utcnow
+from ..models import RollupDaily, Service
+from ..page_cache import cached
+from ..rollups import day_bucket, uptime_percent
+from ..status_page import LABELS, active_incidents, service_rows
+from .responses import json_error
+
+COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial_outage": "#f97316",
+           "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}
+
+
+def _service(request: Request) -> Service | None:
+    return request.dbsession.scalars(
+        select(Service).where(Service.slug == request.matchdict["slug"], Service.hidden.is_(False))
+        .options(selectinload(Service.state))).first()
+
+
+def _svg(left: str, right: str, colour: str) -> Response:
+    return Response(pybadges.badge(left_text=left, right_text=right, right_color=colour),
+                    content_type="image/svg+xml", charset="utf-8")
+
+
+@view_config(route_name="badge_status")
+@cached
+def status_badge(request: Request) -> Response:
+    service = _service(request)
+    if service is None:
+        return json_error(404, "no such service")
+    (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow())
+    return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
+
+
+@view_config(route_name="badge_uptime")
+@cached
+def uptime_badge(request: Request) -> Response:
+    service = _service(request)
+    if service is None:
+        return json_error(404, "no such service")
+    raw = request.GET.get("days", "30")
+    if not raw.isdigit() or not 1 <= int(raw) <= 90:
+        return json_error(400, "days must be a whole number from 1 to 90")
+    days = int(raw)
+    since = day_bucket(utcnow()) - timedelta(days=days - 1)
+    up, degraded, down = request.dbsession.execute(
+        select(func.coalesce(func.sum(RollupDaily.up_count), 0), func.coalesce(func.sum(RollupDaily.degraded_count), 0),
+               func.coalesce(func.sum(RollupDaily.down_count), 0))
+        .where(RollupDaily.service_id == service.id, RollupDaily.bucket >= since)).one()
+    percent = uptime_percent(up, degraded, down)
+    if percent is None:
+        return _svg(f"uptime {days}d", "no data", COLOURS["unknown"])
+    colour = COLOURS["operational"] if percent >= 99.9 else (
+        COLOURS["degraded_performance"] if percent >= 99 else COLOURS["major_outage"])
+    shown = f"{percent:.2f}%" if percent < 100 else "100%"
+    return _svg(f"uptime {days}d", shown, colour)
+
+
+@view_config(route_name="badge_latency")
+@cached
+def latency_badge(request: Request) -> Response:
+    service = _service(request)
+    if service is None:
+        return json_error(404, "no such service")
+    state = service.state
+    if state is None or state.last_latency_ms is None or state.last_status not in ("up", "degraded"):
+        return _svg("latency", "n/a", COLOURS["unknown"])
+    ms = state.last_latency_ms
+    colour = COLOURS["operational"] if ms < 500 else (
+        COLOURS["degraded_performance"] if ms < 2000 else COLOURS["major_outage"])
+    return _svg("latency", f"{ms} ms", colour)

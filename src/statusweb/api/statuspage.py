@@ -1,0 +1,174 @@
+"""Statuspage-compatible JSON (/api/v2/...): the field names and value sets of
+Atlassian Statuspage's public API, so its clients and widgets work unchanged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..clock import utcnow
+from ..config_names import page_identity
+from ..models import Incident, Service
+from ..page_cache import cached
+from ..status_page import StatusPage, build_status_page
+from .responses import json_response
+
+INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
+              "major": "major"}
+INCIDENT_LIMIT = 50
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds") if moment else None
+
+
+def page_json(request: Request, updated_at: datetime | None) -> dict[str, Any]:
+    identity = page_identity(request)
+    return {"id": identity.id, "name": identity.name, "url": identity.url, "time_zone": "Etc/UTC",
+            "updated_at": iso(updated_at or utcnow())}
+
+
+def status_json(page: StatusPage) -> dict[str, str]:
+    indicator = INDICATORS[page.banner.key]
+    if any(i.impact == "critical" for i in page.active_incidents):
+        indicator = "critical"
+    return {"indicator": indicator, "description": page.banner.text}
+
+
+def components_json(request: Request, page: StatusPage, services: list[Service]) -> list[dict[str, Any]]:
+    """Each service, plus one group component per group (Statuspage's shape for groups)."""
+    page_id = page_identity(request).id
+    shown = {row.slug: row for row in page.services}
+    groups: dict[str, list[str]] = {}
+    items = []
+    for service in services:
+        row = shown.get(service.slug)
+        if row is None:
+            continue
+        group_id = f"group-{_slug(service.group_name)}" if service.group_name else None
+        if group_id:
+            groups.setdefault(service.group_name, []).append(service.slug)
+        items.append({
+            "id": service.slug, "name": service.name,
+            "status": row.status if row.status != "unknown" else "operational",
+            "created_at": iso(service.created_at), "updated_at": iso(row.checked_at or service.updated_at),
+            "position": service.position + 1, "description": service.description or None,
+            "showcase": True, "start_date": service.created_at.date().isoformat(),
+            "group_id": group_id, "page_id": page_id, "group": False, "only_show_if_degraded": False,
+        })
+    for position, (name, members) in enumerate(groups.items(), start=len(items) + 1):
+        statuses = [item["status"] for item in items if item["id"] in members]
+        items.append({
+            "id": f"group-{_slug(name)}", "name": name,
+            "status": max(statuses, key=_SEVERITY.__getitem__), "created_at": items[0]["created_at"],
+            "updated_at": max(item["updated_at"] for item in items if item["id"] in members),
+            "position": position, "description": None, "showcase": False, "start_date": None,
+            "group_id": None, "page_id": page_id, "group": True, "only_show_if_degraded": False,
+            "components": members,
+        })
+    return items
+
+
+_SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3,
+             "major_outage": 4}
+
+
+def incident_json(request: Request, incident: Incident, components: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    page_id = page_identity(request).id
+    monitoring = [u.created_at for u in incident.updates if u.status == "monitoring"]
+    return {
+        "id": str(incident.id), "name": incident.title, "status": incident.status,
+        "impact": incident.impact, "created_at": iso(incident.created_at),
+        "updated_at": iso(incident.updated_at), "monitoring_at": iso(min(monitoring) if monitoring else None),
+        "resolved_at": iso(incident.resolved_at), "started_at": iso(incident.created_at),
+        "shortlink": request.route_url("incident", id=incident.id), "page_id": page_id,
+        "incident_updates": [{
+            "id": str(update.id), "status": update.status, "body": update.body,
+            "incident_id": str(incident.id), "created_at": iso(update.created_at),
+            "updated_at": iso(update.created_at), "display_at": iso(update.created_at),
+            "affected_components": None,
+        } for update in incident.updates],
+        "components": [components[a.service_id] for a in incident.affected if a.service_id in components],
+    }
+
+
+class _Snapshot:
+    """Everything one JSON answer needs, read once."""
+
+    def __init__(self, request: Request) -> None:
+        session = request.dbsession
+        self.page = build_status_page(session, utcnow())
+        self.services = list(session.scalars(select(Service).where(Service.hidden.is_(False))
+                                             .order_by(Service.position)))
+        self.components = components_json(request, self.page, self.services)
+        by_slug = {c["id"]: c for c in self.components}
+        self.by_service_id = {s.id: by_slug[s.slug] for s in self.services if s.slug in by_slug}
+        self.request = request
+
+    def incidents(self, *, unresolved: bool) -> list[dict[str, Any]]:
+        query = select(Incident).where(Incident.deleted.is_(False))
+        if unresolved:
+            query = query.where(Incident.status != "resolved")
+        rows = self.request.dbsession.scalars(
+            query.options(selectinload(Incident.updates), selectinload(Incident.affected))
+            .order_by(Incident.created_at.desc()).limit(INCIDENT_LIMIT))
+        return [incident_json(self.request, row, self.by_service_id) for row in rows]
+
+    @property
+    def page_json(self) -> dict[str, Any]:
+        return page_json(self.request, self.page.updated_at)
+
+
+@view_config(route_name="api_summary")
+@cached
+def summary(request: Request) -> Response:
+    snap = _Snapshot(request)
+    return json_response({"page": snap.page_json, "components": snap.components,
+                          "incidents": snap.incidents(unresolved=True), "scheduled_maintenances": [],
+                          "status": status_json(snap.page)})
+
+
+@view_config(route_name="api_status")
+@cached
+def status(request: Request) -> Response:
+    snap = _Snapshot(request)
+    return json_response({"page": snap.page_json, "status": status_json(snap.page)})
+
+
+@view_config(route_name="api_components")
+@cached
+def components(request: Request) -> Response:
+    snap = _Snapshot(request)
+    return json_response({"page": snap.page_json, "components": snap.components})
+
+
+@view_config(route_name="api_incidents")
+@cached
+def incidents(request: Request) -> Response:
+    snap = _Snapshot(request)
+    return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=False)})
+
+
+@view_config(route_name="api_unresolved")
+@cached
+def unresolved(request: Request) -> Response:
+    snap = _Snapshot(request)
+    return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=True)})
+
+
+@view_config(route_name="api_maintenances")
+@cached
+def scheduled_maintenances(request: Request) -> Response:
+    return json_response({"page": page_json(request, None), "scheduled_maintenances": []})
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "group"

@@ -1,0 +1,169 @@
+"""Statuspage-compatible JSON, feeds, badges and /metrics, read by the tools that
+consume them: a JSON Schema of Statuspage's documented shape, feedparser,
+prometheus_client's parser, an XML parser, and schemathesis on our OpenAPI document."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+import feedparser
+import jsonschema
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from statusweb.models import AlertOutbox, get_session_factory
+from statusweb.clock import utcnow
+from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
+
+ISO = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$"}
+ISO_OR_NULL = {"anyOf": [ISO, {"type": "null"}]}
+PAGE = {"type": "object", "required": ["id", "name", "url", "time_zone", "updated_at"],
+        "properties": {"updated_at": ISO}}
+COMPONENT = {"type": "object", "required": ["id", "name", "status", "created_at", "updated_at", "position",
+                                            "description", "showcase", "start_date", "group_id", "page_id",
+                                            "group", "only_show_if_degraded"],
+             "properties": {"status": {"enum": ["operational", "degraded_performance", "partial_outage",
+                                                "major_outage", "under_maintenance"]},
+                            "created_at": ISO, "updated_at": ISO, "position": {"type": "integer"},
+                            "showcase": {"type": "boolean"}, "group": {"type": "boolean"}}}
+UPDATE = {"type": "object", "required": ["id", "status", "body", "incident_id", "created_at", "updated_at",
+                                         "display_at"], "properties": {"created_at": ISO, "display_at": ISO}}
+INCIDENT = {"type": "object", "required": ["id", "name", "status", "impact", "created_at", "updated_at",
+                                           "monitoring_at", "resolved_at", "shortlink", "started_at", "page_id",
+                                           "incident_updates", "components"],
+            "properties": {"status": {"enum": ["investigating", "identified", "monitoring", "resolved", "postmortem"]},
+                           "impact": {"enum": ["none", "minor", "major", "critical"]},
+                           "created_at": ISO, "monitoring_at": ISO_OR_NULL, "resolved_at": ISO_OR_NULL,
+                           "incident_updates": {"type": "array", "items": UPDATE},
+                           "components": {"type": "array", "items": COMPONENT}}}
+STATUS = {"type": "object", "required": ["indicator", "description"],
+          "properties": {"indicator": {"enum": ["none", "minor", "major", "critical"]}}}
+SUMMARY = {"type": "object", "required": ["page", "components", "incidents", "scheduled_maintenances", "status"],
+           "properties": {"page": PAGE, "components": {"type": "array", "items": COMPONENT},
+                          "incidents": {"type": "array", "items": INCIDENT}, "status": STATUS}}
+
+
+@pytest.fixture
+def populated(engine):
+    ids = add_services(engine, ("Site", "up"), ("Linker", "down"), ("MCP", "degraded"))
+    add_daily_uptime(engine, ids["site"], days=30, up=999, down=1)
+    add_incident(engine, "Linker tasks stuck", impact="major", status="monitoring",
+                 affected={ids["linker"]: "major_outage"})
+    add_incident(engine, "Old export delay", status="resolved")
+    return ids
+
+
+def test_summary_matches_statuspage_shape(populated, testapp):
+    answer = testapp.get("/api/v2/summary.json")
+    body = answer.json
+    jsonschema.validate(body, SUMMARY)
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert body["status"] == {"indicator": "major", "description": "Major Outage"}
+    by_id = {c["id"]: c for c in body["components"]}
+    assert by_id["linker"]["status"] == "major_outage" and by_id["mcp"]["status"] == "degraded_performance"
+    assert by_id["group-core"]["group"] is True and set(by_id["group-core"]["components"]) == {"site", "linker", "mcp"}
+    assert by_id["site"]["group_id"] == "group-core"
+    (incident,) = body["incidents"]  # unresolved only
+    assert incident["name"] == "Linker tasks stuck" and incident["monitoring_at"] is not None
+    assert [c["id"] for c in incident["components"]] == ["linker"]
+
+
+@pytest.mark.parametrize("path, schema_key", [
+    ("/api/v2/status.json", "status"), ("/api/v2/components.json", "components"),
+    ("/api/v2/incidents.json", "incidents"), ("/api/v2/incidents/unresolved.json", "incidents"),
+    ("/api/v2/scheduled-maintenances.json", "scheduled_maintenances")])
+def test_every_route_has_the_documented_shape(populated, testapp, path, schema_key):
+    body = testapp.get(path).json
+    jsonschema.validate(body["page"], PAGE)
+    schema = {"status": STATUS, "components": {"type": "array", "items": COMPONENT},
+              "incidents": {"type": "array", "items": INCIDENT},
+              "scheduled_maintenances": {"type": "array", "maxItems": 0}}[schema_key]
+    jsonschema.validate(body[schema_key], schema)
+
+
+def test_incidents_list_includes_resolved_and_etag_gives_304(populated, make_testapp):
+    app = make_testapp(**{"statusweb.page_cache_seconds": "5"})
+    first = app.get("/api/v2/incidents.json")
+    assert {i["name"] for i in first.json["incidents"]} == {"Linker tasks stuck", "Old export delay"}
+    assert first.headers["Cache-Control"].startswith("public")
+    app.get("/api/v2/incidents.json", headers={"If-None-Match": first.headers["ETag"]}, status=304)
+
+
+def test_unknown_routes_and_bad_parameters_are_json_errors(populated, testapp):
+    assert testapp.get("/api/v2/nope.json", status=404).json["error"]["status"] == 404
+    assert testapp.get("/badge/nope/status.svg", status=404).json["error"]["message"] == "no such service"
+    bad = testapp.get("/badge/site/uptime.svg?days=1000", status=400)
+    assert bad.json["error"]["message"] == "days must be a whole number from 1 to 90"
+
+
+def test_feeds_are_valid_atom_and_rss_with_updates(populated, testapp):
+    for path, version in (("/history.atom", "atom10"), ("/history.rss", "rss20")):
+        answer = testapp.get(path)
+        feed = feedparser.parse(answer.body)
+        assert not feed.bozo, feed.get("bozo_exception")
+        assert feed.version == version
+        titles = [entry.title for entry in feed.entries]
+        assert "Linker tasks stuck (monitoring)" in titles and "Old export delay (resolved)" in titles
+        content = next(e for e in feed.entries if e.title.startswith("Linker"))
+        text = content.content[0].value if "content" in content else content.description
+        assert "Now monitoring." in text and "We are looking into it." in text
+
+
+@pytest.mark.parametrize("path, words", [
+    ("/badge/site/status.svg", ["Site", "operational"]), ("/badge/linker/status.svg", ["major outage"]),
+    ("/badge/site/uptime.svg?days=30", ["uptime 30d", "99.90%"]), ("/badge/site/latency.svg", ["123 ms"]),
+    ("/badge/linker/latency.svg", ["n/a"])])
+def test_badges_are_well_formed_svg(populated, testapp, path, words):
+    answer = testapp.get(path)
+    assert answer.content_type == "image/svg+xml"
+    root = ElementTree.fromstring(answer.body)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    text = " ".join(t for t in root.itertext())
+    for word in words:
+        assert word in text
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_metrics_parse_and_say_what_is_up(populated, engine, testapp):
+    with get_session_factory(engine).begin() as session:
+        session.add(AlertOutbox(id="a1", sink="slack", monitor="Linker", kind="down", payload="{}",
+                                created_at=utcnow(), attempts=2, delivered_at=utcnow()))
+        session.add(AlertOutbox(id="a2", sink="slack", monitor="Linker", kind="reminder", payload="{}",
+                                created_at=utcnow(), attempts=1))
+    families = {f.name: f for f in text_string_to_metric_families(testapp.get("/metrics").text)}
+    up = {s.labels["service"]: s.value for s in families["statuscore_up"].samples}
+    assert up == {"site": 1.0, "linker": 0.0, "mcp": 1.0}
+    current = [s.labels for s in families["statuscore_status"].samples if s.value == 1.0]
+    assert {"service": "linker", "status": "down"} in current
+    checks = {(s.labels["service"], s.labels["result"]): s.value for s in families["statuscore_checks"].samples
+              if s.name == "statuscore_checks_total"}
+    assert checks[("site", "up")] == 30 * 999 and checks[("site", "down")] == 30
+    latency = [s for s in families["statuscore_check_latency_seconds"].samples
+               if s.name.endswith("_count") and s.labels["service"] == "site"]
+    assert latency[0].value == 30 * 999
+    assert [s.value for s in families["statuscore_alerts_sent"].samples if s.name.endswith("_total")] == [1]
+    assert [s.value for s in families["statuscore_alerts_failed"].samples if s.name.endswith("_total")] == [3]
+    assert families["statuscore_alert_outbox_backlog"].samples[0].value == 1
+    assert "statuscore_runner_heartbeat_age_seconds" in families
+
+
+def test_schemathesis_against_the_openapi_document(populated, db_url):
+    """Every documented operation, called with schemathesis' generated cases (bounded),
+    answers as its OpenAPI document says."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    from statusweb import main
+
+    app = main({"here": "."}, **{"sqlalchemy.url": db_url, "statusweb.runner": "false",
+                                 "statusweb.page_cache_seconds": "0"})
+    schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6
+    for operation in operations:
+        @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def conforms(case) -> None:
+            case.call_and_validate()
+
+        conforms()
