@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
-
 import aiohttp
 
 from .checks.base import CheckContext, CheckType
@@ -21,8 +19,10 @@ from .reasons import describe_exception
 log = logging.getLogger("statuscore.check")
 
 
-async def run_attempt(check: CheckType, monitor: Monitor, session: aiohttp.ClientSession) -> Attempt:
-    """Run `check` once under the monitor's timeout; never raises (but for cancellation)."""
+async def run_attempt(check: CheckType, monitor: Monitor,
+                      session: aiohttp.ClientSession) -> tuple[Attempt, float]:
+    """Run `check` once under the monitor's timeout: (attempt, seconds it took). Never
+    raises (but for cancellation)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log)
@@ -38,21 +38,21 @@ async def run_attempt(check: CheckType, monitor: Monitor, session: aiohttp.Clien
         if reason.startswith("plugin error"):
             log.warning("%s: %s", monitor.name, reason, exc_info=exc)
         attempt = Attempt(ok=False, error=reason, retryable=retryable)
-    return replace(attempt, latency=loop.time() - start)
+    return attempt, loop.time() - start
 
 
-def judge(attempt: Attempt, monitor: Monitor) -> tuple[Status, str | None]:
+def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, str | None]:
     """The status an attempt earns: the check's verdict, then conditions, then speed."""
     if not attempt.ok:
         return Status.DOWN, attempt.error or "check failed"
     if monitor.conditions:
-        observed = Observation(attempt, attempt.latency)
+        observed = Observation(attempt, latency)
         for condition in monitor.conditions:
             if not condition.evaluate(observed):
                 return Status.DOWN, condition.describe_failure(observed)
     if attempt.warning:
         return Status.DEGRADED, attempt.warning
-    if monitor.degraded_over is not None and attempt.latency > monitor.degraded_over:
-        return Status.DEGRADED, (f"slow: answered in {format_duration(attempt.latency)} "
+    if monitor.degraded_over is not None and latency > monitor.degraded_over:
+        return Status.DEGRADED, (f"slow: answered in {format_duration(latency)} "
                                  f"(degraded over {format_duration(monitor.degraded_over)})")
     return Status.UP, None

@@ -65,7 +65,7 @@ class Monitor:
 
 @dataclass(frozen=True)
 class Attempt:
-    """What one try of a check saw. A check type returns this; the runner adds timing.
+    """What one try of a check saw. A check type returns this; the runner times it.
 
     `ok` is the check type's own verdict (e.g. the status code was expected);
     `retryable` says whether trying again could help (connection errors, timeouts, 5xx).
@@ -75,7 +75,6 @@ class Attempt:
     """
 
     ok: bool
-    latency: float = 0.0
     status_code: int | None = None
     error: str | None = None
     retryable: bool = False

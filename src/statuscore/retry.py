@@ -7,6 +7,7 @@ final at once, since asking again would only delay the alert.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from typing import Any, Callable
@@ -27,15 +28,18 @@ class CheckRunner:
     def __init__(self, monitor: Monitor, check: CheckType) -> None:
         self.monitor = monitor
         self.check = check
+        # The first try runs on its own (most checks pass, and need no retry machinery);
+        # `backoff` then spaces the retries: it waits before each of them, so it is
+        # handed the schedule from the first retry's wait on.
         if monitor.retry_backoff == "exponential":
             wait_gen: Any = backoff.expo
             wait_kwargs: dict[str, Any] = {"base": 2, "factor": monitor.retry_delay}
         else:
             wait_gen, wait_kwargs = backoff.constant, {"interval": monitor.retry_delay}
-        self._with_retries = backoff.on_predicate(
-            wait_gen,
+        self._retries = backoff.on_predicate(
+            _after_first_wait(wait_gen),
             predicate=_worth_retrying,
-            max_tries=monitor.max_attempts,
+            max_tries=max(1, monitor.retries),
             jitter=None,
             logger=None,
             on_backoff=self._log_retry,
@@ -46,29 +50,45 @@ class CheckRunner:
                   now: Callable[[], datetime]) -> CheckResult:
         checked_at = now()
         tries = [0]
-        attempt, status, error = await self._with_retries(session, tries)
+        outcome = await self._once(session, tries)
+        if self.monitor.retries and _worth_retrying(outcome):
+            self._log_retry({"value": outcome, "tries": 1, "wait": self.monitor.retry_delay})
+            await asyncio.sleep(self.monitor.retry_delay)
+            outcome = await self._retries(session, tries)
+        attempt, latency, status, error = outcome
         monitor = self.monitor
         if monitor.maintenance:
             status = Status.MAINTENANCE
         return CheckResult(
             monitor=monitor.name, slug=monitor.slug, status=status, checked_at=checked_at,
-            latency=attempt.latency, status_code=attempt.status_code, error=error,
+            latency=latency, status_code=attempt.status_code, error=error,
             attempts=tries[0], max_attempts=monitor.max_attempts, values=attempt.values,
         )
 
     async def _once(self, session: aiohttp.ClientSession,
-                    tries: list[int]) -> tuple[Attempt, Status, str | None]:
+                    tries: list[int]) -> tuple[Attempt, float, Status, str | None]:
         tries[0] += 1
-        attempt = await run_attempt(self.check, self.monitor, session)
-        status, error = judge(attempt, self.monitor)
-        return attempt, status, error
+        attempt, latency = await run_attempt(self.check, self.monitor, session)
+        status, error = judge(attempt, latency, self.monitor)
+        return attempt, latency, status, error
 
     def _log_retry(self, details: dict[str, Any]) -> None:
-        attempt, _, error = details["value"]
+        _, _, _, error = details["value"]
         log.info("%s: try %d/%d failed (%s); retrying in %.1f s", self.monitor.name,
                  details["tries"], self.monitor.max_attempts, error, details["wait"])
 
 
-def _worth_retrying(outcome: tuple[Attempt, Status, str | None]) -> bool:
-    attempt, status, _ = outcome
+def _worth_retrying(outcome: tuple[Attempt, float, Status, str | None]) -> bool:
+    attempt, _, status, _ = outcome
     return status is Status.DOWN and not attempt.ok and attempt.retryable
+
+
+def _after_first_wait(wait_gen: Any) -> Any:
+    """`wait_gen` without its first value (that wait happened before backoff took over)."""
+    def shifted(**kwargs: Any) -> Any:
+        waits = wait_gen(**kwargs)
+        next(waits)  # backoff's generators yield None first, for their priming send()
+        next(waits)
+        yield None
+        yield from waits
+    return shifted

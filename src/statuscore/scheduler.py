@@ -148,7 +148,14 @@ class Scheduler:
     async def check_once(self) -> list[CheckResult]:
         """Every monitor once through the whole pipeline (store, alerts, hooks)."""
         await self.start()
-        results = await asyncio.gather(*(self._process(index) for index in range(len(self.runners))))
+        assert self._slots is not None
+        slots = self._slots
+
+        async def limited(index: int) -> CheckResult:
+            async with slots:
+                return await self._process(index)
+
+        results = await asyncio.gather(*(limited(index) for index in range(len(self.runners))))
         assert self.notifier is not None
         await self.notifier.deliver_due()
         return list(results)

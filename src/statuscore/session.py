@@ -10,15 +10,6 @@ import aiohttp
 USER_AGENT = "statuscore/0.1 (uptime check)"
 
 
-_GENERIC_PHASES = ("connecting", "waiting for headers")
-
-
-async def _connecting(session: Any, trace: SimpleNamespace, params: Any) -> None:
-    ctx = trace.trace_request_ctx
-    if ctx is not None and ctx.phase.startswith(_GENERIC_PHASES):
-        ctx.phase = f"connecting to {params.url.host}:{params.url.port}"
-
-
 async def _connected(session: Any, trace: SimpleNamespace, params: Any) -> None:
     ctx = trace.trace_request_ctx
     if ctx is not None and ctx.phase.startswith("connecting"):
@@ -26,11 +17,10 @@ async def _connected(session: Any, trace: SimpleNamespace, params: Any) -> None:
 
 
 def _phase_tracing() -> aiohttp.TraceConfig:
-    """Keeps a check's generic phase current, so "timed out ... connecting to host:443"
-    and "... waiting for headers" can be told apart; a phase the check set itself
+    """Moves a check from "connecting to host:443" to "waiting for headers" once the
+    connection is made, so a timeout says which; a phase the check set itself
     ("polling task 7 (2/10)") is left alone."""
     trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(_connecting)
     trace.on_connection_create_end.append(_connected)
     trace.on_connection_reuseconn.append(_connected)
     return trace

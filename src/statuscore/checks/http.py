@@ -8,7 +8,7 @@ from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Attempt
 from .base import CheckContext, CheckType
-from .http_client import RequestConfig, read_capped, status_problem
+from .http_client import RequestConfig, connecting_phase, read_capped, status_problem
 
 MAX_REDIRECTS = 10
 
@@ -44,9 +44,11 @@ class HttpCheck(CheckType):
     def __init__(self, config: HttpConfig) -> None:
         super().__init__(config)
         self._request = config.request_kwargs()
+        self._connecting = connecting_phase(config.url)
 
     async def run(self, ctx: CheckContext) -> Attempt:
         config: HttpConfig = self.config
+        ctx.phase = self._connecting
         async with ctx.session.request(
             config.method, config.url, allow_redirects=config.follow_redirects,
             max_redirects=MAX_REDIRECTS, trace_request_ctx=ctx, **self._request,

@@ -50,6 +50,12 @@ class RequestConfig:
         return kwargs
 
 
+def connecting_phase(url: str) -> str:
+    """The phase a check starts in: "connecting to host:port"."""
+    parsed = URL(url)
+    return f"connecting to {parsed.host}:{parsed.port}"
+
+
 def check_url(key: str, url: str) -> None:
     """Reject at load time what can never be fetched."""
     try:
@@ -80,6 +86,9 @@ async def read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[byt
     Stops reading at the cap: leaving the response context then closes the
     connection, so a huge or endless body is never buffered whole.
     """
+    length = response.content_length
+    if length is not None and length <= limit:
+        return await response.read(), False
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(_READ_CHUNK):

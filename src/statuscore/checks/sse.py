@@ -14,7 +14,7 @@ from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Attempt
 from .base import CheckContext, CheckType
-from .http_client import check_url, status_problem, tls_option
+from .http_client import check_url, connecting_phase, status_problem, tls_option
 
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(rb"\r\n|\n|\r")
@@ -43,9 +43,11 @@ class SseCheck(CheckType):
         super().__init__(config)
         self._headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache", **config.headers}
         self._ssl = tls_option(config.verify_tls, config.ca_file)
+        self._connecting = connecting_phase(config.url)
 
     async def run(self, ctx: CheckContext) -> Attempt:
         config: SseConfig = self.config
+        ctx.phase = self._connecting
         async with ctx.session.get(config.url, headers=self._headers, ssl=self._ssl,
                                    trace_request_ctx=ctx) as response:
             if response.status != 200:

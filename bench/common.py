@@ -1,0 +1,104 @@
+"""What the benchmarks share: a local target in its own process (pinned to the other
+core), CPU accounting, and figures printed the same way. Only 127.0.0.1, always."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))
+CLIENT_CORE, TARGET_CORE = 0, 1
+
+TARGET_APP = textwrap.dedent('''
+    import sys
+    from aiohttp import web
+
+    async def ok(request):
+        return web.Response(text='{"ok": true, "he": ["x"]}', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/ok", ok)
+    app.router.add_get("/health", ok)
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+''')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pin(pid: int, core: int) -> None:
+    """Keep client and target off each other's core (no-op with one core)."""
+    if os.cpu_count() and os.cpu_count() > 1:
+        os.sched_setaffinity(pid, {core})
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process (or of `pid`), threads included."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def target_server() -> Iterator[tuple[str, str]]:
+    """(base URL, kind): nginx when installed, else an aiohttp server, in its own
+    process on the target core."""
+    port = free_port()
+    if shutil.which("nginx"):
+        conf = Path(f"/tmp/bench-nginx-{port}.conf")
+        conf.write_text(f"daemon off; worker_processes 1; error_log /dev/null; pid /tmp/bench-nginx-{port}.pid;"
+                        f"events {{ worker_connections 4096; }} http {{ access_log off; "
+                        f"server {{ listen 127.0.0.1:{port}; keepalive_requests 100000; "
+                        f"location / {{ default_type application/json; return 200 '{{\"ok\": true, \"he\": [\"x\"]}}'; }} }} }}")
+        process = subprocess.Popen(["nginx", "-c", str(conf)])
+        kind = "nginx"
+    else:
+        process = subprocess.Popen([sys.executable, "-c", TARGET_APP, str(port)])
+        kind = "aiohttp server"
+    pin(process.pid, TARGET_CORE)
+    for _ in range(100):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", kind
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
+def rss_mb(pid: int | None = None) -> float:
+    status = Path(f"/proc/{pid or 'self'}/status").read_text()
+    line = next(l for l in status.splitlines() if l.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+def heading(text: str) -> None:
+    print(f"\n== {text} ==", flush=True)
+
+
+def figure(label: str, value: str, goal: str = "") -> None:
+    print(f"  {label:<48} {value:>14}  {goal}".rstrip(), flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

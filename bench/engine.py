@@ -1,0 +1,136 @@
+"""The check engine against a raw aiohttp loop, at the same connection policy and
+concurrency, in one run: checks/s, CPU-s per 1,000 checks, and their ratio.
+
+    .venv/bin/python bench/engine.py [--checks 20000] [--concurrency 100]
+
+Ours is the whole pipeline: plugin dispatch, retry policy, a condition, the state
+machine and MemoryStore. Client on core 0, target on core 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import time
+
+import aiohttp
+
+from common import CLIENT_CORE, cpu_seconds, figure, heading, pin, target_server
+
+from statuscore import MemoryStore, Scheduler, make_monitor  # noqa: E402
+
+
+async def raw_loop(url: str, checks: int, concurrency: int, keepalive: bool) -> None:
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive)
+    slots = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one() -> None:
+            async with slots:
+                async with session.get(url) as response:
+                    await response.read()
+                    assert response.status == 200
+
+        await asyncio.gather(*(one() for _ in range(checks)))
+
+
+def our_scheduler(url: str, checks: int, concurrency: int, keepalive: bool) -> Scheduler:
+    monitors = [make_monitor(name=f"m{i}", url=url, conditions=["status == 200"], retries=1,
+                             retry_delay="1s") for i in range(checks)]
+    return Scheduler(monitors, store=MemoryStore(history=2), concurrency=concurrency, keepalive=keepalive)
+
+
+async def measure(label: str, run) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    await run()
+    return time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+async def compare(url: str, checks: int, concurrency: int, keepalive: bool, rounds: int) -> dict[str, float]:
+    policy = "keep-alive" if keepalive else "new connection per check"
+    heading(f"{checks:,} checks, {policy}, concurrency {concurrency}")
+    best: dict[str, tuple[float, float]] = {}
+    for round_number in range(rounds):  # alternate, so drift hits both sides alike
+        wall, cpu = await measure("raw", lambda: raw_loop(url, checks, concurrency, keepalive))
+        best["raw"] = min(best.get("raw", (wall, cpu)), (wall, cpu))
+        scheduler = our_scheduler(url, checks, concurrency, keepalive)
+        results: list = []
+
+        async def ours() -> None:
+            results.extend(await scheduler.check_once())
+
+        wall, cpu = await measure("ours", ours)
+        await scheduler.close()
+        assert all(r.status.value == "up" for r in results), {r.error for r in results}
+        best["ours"] = min(best.get("ours", (wall, cpu)), (wall, cpu))
+        print(f"  round {round_number + 1}/{rounds} done", flush=True)
+    figures = {}
+    for name in ("raw", "ours"):
+        wall, cpu = best[name]
+        figure(f"{name}: checks/s", f"{checks / wall:,.0f}")
+        figure(f"{name}: CPU-s per 1,000 checks", f"{1000 * cpu / checks:.3f}")
+        figures[f"{name}_rate"], figures[f"{name}_cpu"] = checks / wall, 1000 * cpu / checks
+    ratio = figures["ours_rate"] / figures["raw_rate"]
+    figure("ours / raw, checks/s", f"{ratio:.2f}", "(goal >= 0.8)")
+    figure("ours / raw, CPU per check", f"{figures['ours_cpu'] / figures['raw_cpu']:.2f}")
+    return figures
+
+
+def blackbox_exporter(url: str, checks: int, concurrency: int) -> float | None:
+    """CPU-s per 1,000 probes of prometheus-blackbox-exporter, when installed."""
+    binary = shutil.which("prometheus-blackbox-exporter")
+    if binary is None:
+        return None
+    return None if not binary else _drive_blackbox(binary, url, checks, concurrency)
+
+
+def _drive_blackbox(binary: str, url: str, checks: int, concurrency: int) -> float:
+    import os
+    import tempfile
+    from urllib.parse import quote
+
+    from common import TARGET_CORE, free_port
+
+    port = free_port()
+    config = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+    config.write("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n")
+    config.close()
+    process = subprocess.Popen([binary, f"--config.file={config.name}", f"--web.listen-address=127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pin(process.pid, TARGET_CORE)
+    time.sleep(1)
+    probe = f"http://127.0.0.1:{port}/probe?module=http_2xx&target={quote(url)}"
+    before = cpu_seconds(process.pid)
+    asyncio.run(raw_loop(probe, checks, concurrency, keepalive=True))
+    used = cpu_seconds(process.pid) - before
+    process.terminate()
+    os.unlink(config.name)
+    return 1000 * used / checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checks", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    pin(0, CLIENT_CORE)
+    with target_server() as (base, kind):
+        print(f"target: {kind} at {base}/ok (core 1); client on core 0")
+        url = f"{base}/ok"
+        keepalive = asyncio.run(compare(url, args.checks, args.concurrency, True, args.rounds))
+        fresh = asyncio.run(compare(url, args.checks, args.concurrency, False, args.rounds))
+        heading("prometheus-blackbox-exporter, same target")
+        blackbox = blackbox_exporter(url, min(args.checks, 5000), args.concurrency)
+        if blackbox is None:
+            print("  not installed (apt-get install prometheus-blackbox-exporter): skipped")
+        else:
+            figure("blackbox: CPU-s per 1,000 probes", f"{blackbox:.3f}")
+            figure("ours (new connection) / blackbox, CPU per check", f"{fresh['ours_cpu'] / blackbox:.2f}",
+                   "(goal <= 0.7)")
+    del keepalive
+
+
+if __name__ == "__main__":
+    main()
