@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run check-demo demo bench clean
+.PHONY: install test run check-demo bench clean
 
 $(STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,20 @@ run: $(STAMP)
 check-demo: $(STAMP)
 	$(PY) -m statuscore.demo & demo=$$!; trap "kill $$demo" EXIT; sleep 1; \
 	$(VENV)/bin/statuscore check examples/local.toml
+
+# Benchmarks (not tests): a few minutes to a quarter of an hour; only 127.0.0.1.
+# As root, installs the baselines they compare against when missing (nginx, wrk,
+# prometheus-blackbox-exporter); each benchmark says what it skipped without them.
+bench: $(STAMP)
+	-@if [ "$$(id -u)" = 0 ]; then for tool in nginx wrk prometheus-blackbox-exporter; do \
+	    command -v $$tool > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool > /dev/null; done; fi
+	cd bench && ../$(PY) engine.py
+	cd bench && ../$(PY) scheduler.py
+	cd bench && ../$(PY) detect.py
+	cd bench && ../$(PY) store.py
+	cd bench && ../$(PY) history.py
+	cd bench && ../$(PY) page.py
+	cd bench && ../$(PY) restart.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

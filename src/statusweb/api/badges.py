@@ -39,7 +39,8 @@ def status_badge(request: Request) -> Response:
     service = _service(request)
     if service is None:
         return json_error(404, "no such service")
-    (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow())
+    (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
+                          with_bars=False)
     return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
 
 

@@ -103,7 +103,7 @@ class _Snapshot:
 
     def __init__(self, request: Request) -> None:
         session = request.dbsession
-        self.page = build_status_page(session, utcnow())
+        self.page = build_status_page(session, utcnow(), with_bars=False)
         self.services = list(session.scalars(select(Service).where(Service.hidden.is_(False))
                                              .order_by(Service.position)))
         self.components = components_json(request, self.page, self.services)

@@ -94,9 +94,9 @@ def test_uptime_bars_and_percentages_from_daily_rollups(engine, testapp):
     ids = add_services(engine, ("Site", "up"))
     add_daily_uptime(engine, ids["site"], days=30, up=999, down=1)
     page = testapp.get("/").html
-    bars = page.select(".bars .bar")
+    bars = page.select(".bars i")
     assert len(bars) == 90
-    assert len(page.select(".bars .bar-up")) == 30 and len(page.select(".bars .bar-none")) == 60
+    assert len(page.select(".bars i.up")) == 30 and len(page.select(".bars i.none")) == 60
     assert "30 days: 99.90%" in page.select_one(".uptime").text
 
 

@@ -1,0 +1,146 @@
+"""The public page and summary.json under wrk, cached and uncached, against a bare
+Pyramid + waitress view returning a static page of the same size, in one run.
+Uses the 150-service, 13-million-row history of bench/history.py plus 20 incidents.
+
+    .venv/bin/python bench/page.py    (needs wrk: apt-get install wrk)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from common import CLIENT_CORE, ROOT, TARGET_CORE, figure, free_port, heading, pin
+
+from statusweb.clock import utcnow  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from statusweb.migrations import upgrade  # noqa: E402
+from statusweb.models import Incident, Service, ServiceState, get_engine, get_session_factory  # noqa: E402
+
+PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+WORK = Path("/tmp/statusweb-bench-page")
+
+BARE_APP = textwrap.dedent('''
+    import sys
+    from pyramid.config import Configurator
+    from pyramid.response import Response
+    from waitress import serve
+
+    body = open(sys.argv[2], "rb").read()
+
+    def page(request):
+        return Response(body=body, content_type="text/html", charset="utf-8")
+
+    with Configurator() as config:
+        config.add_route("page", "/")
+        config.add_view(page, route_name="page")
+        app = config.make_wsgi_app()
+    serve(app, listen=f"127.0.0.1:{sys.argv[1]}", threads=4, _quiet=True)
+''')
+
+
+def prepare(url: str, count: int = 20) -> None:
+    """Bring bench/history.py's database to the newest schema; give every service a
+    current state and add `count` incidents (one still active)."""
+    engine = get_engine(url)
+    upgrade(engine)
+    now = utcnow()
+    with get_session_factory(engine).begin() as session:
+        have = {s.service_id for s in session.query(ServiceState)}
+        for service_id in session.scalars(select(Service.id)):
+            if service_id not in have:
+                session.add(ServiceState(service_id=service_id, status="up", since=now, consecutive_failures=0,
+                                         consecutive_successes=1, flapping=False, flips="", last_checked_at=now,
+                                         last_status="up", last_latency_ms=120, last_status_code=200,
+                                         updated_at=now))
+    with get_session_factory(engine).begin() as session:
+        if session.query(Incident).count() >= count:
+            return
+        now = utcnow()
+        for number in range(count):
+            incident = Incident(title=f"Incident {number}", impact="minor", status="investigating", root_cause="",
+                                created_at=now - timedelta(days=number * 4), updated_at=now, deleted=False)
+            session.add(incident)
+            incident.post_update(status="investigating", body="Looking into it.", at=incident.created_at, author="bench")
+            if number:  # one stays active
+                incident.post_update(status="resolved", body="Fixed.", at=incident.created_at + timedelta(hours=1),
+                                     author="bench")
+    engine.dispose()
+
+
+def serve_statusweb(url: str, cache_seconds: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    WORK.mkdir(exist_ok=True)
+    ini = WORK / f"page-{cache_seconds}.ini"
+    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\nstatusweb.runner = false\n"
+                   f"statusweb.page_cache_seconds = {cache_seconds}\nstatusweb.secret = bench\n\n"
+                   f"[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = 4\n")
+    log = (WORK / "waitress.log").open("ab")  # waitress warns about queue depth: keep the pipe clear
+    process = subprocess.Popen([str(Path(sys.executable).parent / "pserve"), str(ini)], stdout=log, stderr=log)
+    pin(process.pid, TARGET_CORE)
+    return process, port
+
+
+def wait_up(port: int, path: str = "/") -> int:
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+                return len(answer.read())
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on {port} did not come up")
+
+
+def wrk(port: int, path: str) -> tuple[float, float]:
+    """(requests/s, p99 ms) of `wrk -t1 -c32 -d10s` on the client core."""
+    out = subprocess.run(["taskset", "-c", str(CLIENT_CORE), "wrk", "-t1", "-c32", "-d10s", "--latency",
+                          f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, timeout=60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return rate, float(p99.group(1)) * scale
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    url = make_url(PG_URL).set(database="statusweb_bench").render_as_string(hide_password=False)
+    heading("public page and summary.json, 150 services, 13 M rows of history, 20 incidents")
+    prepare(url)
+    results = {}
+    for cache in (5, 0):
+        process, port = serve_statusweb(url, cache)
+        size = wait_up(port)
+        wait_up(port, "/api/v2/summary.json")
+        for path in ("/", "/api/v2/summary.json"):
+            results[(path, cache)] = wrk(port, path)
+        process.terminate()
+        process.wait(10)
+    bare_body = WORK / "bare.html"
+    bare_body.write_bytes(b"x" * size)
+    port = free_port()
+    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(port), str(bare_body)])
+    pin(bare.pid, TARGET_CORE)
+    wait_up(port)
+    bare_rate, bare_p99 = wrk(port, "/")
+    bare.terminate()
+    figure(f"bare Pyramid view, static {size:,} bytes", f"{bare_rate:,.0f} req/s", f"p99 {bare_p99:.1f} ms")
+    for (path, cache), (rate, p99) in results.items():
+        label = f"{path} {'cached' if cache else 'uncached'}"
+        goal = f"(goal >= 0.8 of bare: {rate / bare_rate:.2f})" if cache else "(goal p99 < 50 ms)"
+        figure(label, f"{rate:,.0f} req/s", f"p99 {p99:.1f} ms {goal}")
+
+
+if __name__ == "__main__":
+    main()
