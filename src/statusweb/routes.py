@@ -33,5 +33,6 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin_incidents_resolve", "/admin/incidents/resolve")
     config.add_route("admin_incident", "/admin/incidents/{id:\\d+}")
     config.add_route("admin_incident_update", "/admin/incidents/{id:\\d+}/updates")
+    config.add_route("admin_incident_delete", "/admin/incidents/{id:\\d+}/delete")
     config.add_route("admin_checks", "/admin/checks")
     config.add_route("admin_users", "/admin/users")

@@ -143,6 +143,15 @@ class IncidentViews:
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
+    @view_config(route_name="admin_incident_delete", request_method="POST")
+    def delete(self) -> HTTPSeeOther:
+        """Soft delete: gone from every public page and API, kept in the database."""
+        incident = self._incident()
+        incident.deleted = True
+        incident.updated_at = utcnow()
+        _public_pages_changed(self.request)
+        return HTTPSeeOther(self.request.route_url("admin_incidents"))
+
     @view_config(route_name="admin_incidents_resolve", request_method="POST")
     def resolve_many(self) -> HTTPSeeOther:
         ids = [int(value) for value in self.request.POST.getall("id") if value.isdigit()]

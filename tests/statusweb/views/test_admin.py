@@ -175,3 +175,14 @@ def test_logout_needs_csrf_and_ends_the_session(engine, editor):
     editor.post("/admin/logout", status=400)
     editor.get("/admin").forms[0].submit(status=303)
     assert editor.get("/admin", status=303).location.endswith("/admin/login?next=%2Fadmin")
+
+
+def test_delete_is_soft_and_hides_the_incident_everywhere_public(engine, editor):
+    incident_id = add_incident(engine, "Posted by mistake")
+    editor.get(f"/admin/incidents/{incident_id}").forms[3].submit(status=303)
+    (incident,) = incidents(engine)
+    assert incident.deleted  # kept in the database
+    assert "Posted by mistake" not in editor.get("/").text
+    assert "Posted by mistake" not in editor.get("/history").text
+    assert editor.get("/api/v2/incidents.json").json["incidents"] == []
+    editor.get(f"/incidents/{incident_id}", status=404)
