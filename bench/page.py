@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from common import CLIENT_CORE, ROOT, TARGET_CORE, figure, free_port, heading, pin
+from common import CLIENT_CORE, TARGET_CORE, figure, free_port, heading, pin
 
 from statusweb.clock import utcnow  # noqa: E402
 from sqlalchemy import select  # noqa: E402

@@ -302,7 +302,7 @@ class _Parser:
         if op in ("in", "not in") and not is_list:
             raise ConditionSyntaxError(f"'{op}' needs a [list] of values", token.column)
         if op not in ("in", "not in") and is_list:
-            raise ConditionSyntaxError(f"a list only goes with 'in' or 'not in'", token.column)
+            raise ConditionSyntaxError("a list only goes with 'in' or 'not in'", token.column)
         items = value if is_list else [value]
         if subject == "latency":
             if op in ("contains", "not contains", "matches") or not all(

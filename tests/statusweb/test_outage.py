@@ -8,7 +8,6 @@ import asyncio
 import os
 from contextlib import asynccontextmanager
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
@@ -17,7 +16,7 @@ from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.testing import FakeClock
 from statusweb.models import AlertOutbox, CheckResultRow, ServiceState, get_engine, get_session_factory
 from statusweb.store import SqlStore
-from tests.statusweb.helpers import T0, monitors, result
+from tests.statusweb.helpers import T0, result
 from tests.targets import SEQUENCES, SlackShapedServer
 
 

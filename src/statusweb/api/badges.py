@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pybadges
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -22,10 +23,14 @@ COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial
            "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}
 
 
-def _service(request: Request) -> Service | None:
-    return request.dbsession.scalars(
+def _service(request: Request) -> Service:
+    """The badge's service; an unknown slug is a 404 (answered as JSON on /badge/)."""
+    found = request.dbsession.scalars(
         select(Service).where(Service.slug == request.matchdict["slug"], Service.hidden.is_(False))
         .options(selectinload(Service.state))).first()
+    if found is None:
+        raise HTTPNotFound("no such service")
+    return found
 
 
 def _svg(left: str, right: str, colour: str) -> Response:
@@ -37,8 +42,6 @@ def _svg(left: str, right: str, colour: str) -> Response:
 @cached
 def status_badge(request: Request) -> Response:
     service = _service(request)
-    if service is None:
-        return json_error(404, "no such service")
     (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
                           with_bars=False)
     return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
@@ -48,8 +51,6 @@ def status_badge(request: Request) -> Response:
 @cached
 def uptime_badge(request: Request) -> Response:
     service = _service(request)
-    if service is None:
-        return json_error(404, "no such service")
     raw = request.GET.get("days", "30")
     if not raw.isdigit() or not 1 <= int(raw) <= 90:
         return json_error(400, "days must be a whole number from 1 to 90")
@@ -72,8 +73,6 @@ def uptime_badge(request: Request) -> Response:
 @cached
 def latency_badge(request: Request) -> Response:
     service = _service(request)
-    if service is None:
-        return json_error(404, "no such service")
     state = service.state
     if state is None or state.last_latency_ms is None or state.last_status not in ("up", "degraded"):
         return _svg("latency", "n/a", COLOURS["unknown"])
