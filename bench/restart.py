@@ -83,7 +83,10 @@ def main() -> None:
         print(f"  SIGKILL after {time.monotonic() - started:.0f} s; restarting", flush=True)
         restarted = time.monotonic()
         second = start_runner(ini, log)
-        cpu_start = cpu_seconds(second.pid)
+        while checked_since(engine, killed_at)[0] == 0 and time.monotonic() - restarted < 60:
+            time.sleep(0.2)  # start-up: config, services, states; CPU is counted from here
+        cpu_start, steady_from = cpu_seconds(second.pid), utcnow()
+        figure("start-up (kill to first re-check)", f"{time.monotonic() - restarted:.1f} s")
         done_at = None
         while time.monotonic() - restarted < 130:
             checked, times = checked_since(engine, killed_at)
@@ -95,7 +98,7 @@ def main() -> None:
         cpu_used = cpu_seconds(second.pid) - cpu_start
         with engine.connect() as connection:
             rows = connection.execute(select(func.count()).select_from(CheckResultRow)
-                                      .where(CheckResultRow.checked_at >= killed_at)).scalar_one()
+                                      .where(CheckResultRow.checked_at >= steady_from)).scalar_one()
         second.send_signal(signal.SIGTERM)
         second.wait(60)
     offsets = sorted((t - killed_at).total_seconds() for t in times)
@@ -104,7 +107,7 @@ def main() -> None:
     for q in (0.1, 0.5, 0.9):
         figure(f"first re-check, {int(q * 100)}th percentile", f"{percentile(offsets, q):.1f} s",
                "(even spread: ~%d s)" % (60 * q))
-    figure("checks recorded after the restart", f"{rows:,}")
+    figure("checks recorded once running", f"{rows:,}")
     figure("runner CPU per check, persistence included", f"{1000 * cpu_used / max(rows, 1):.3f} ms",
            "(goal <= 0.5 ms)")
     engine.dispose()

@@ -166,10 +166,22 @@ class Scheduler:
             self.session = None
 
     def _schedule_first_round(self, now: float) -> None:
-        count = len(self.runners)
+        """A monitor with a restored state is due one interval after its last check, as
+        if there had been no restart; the others (and any already overdue) are spread
+        evenly over at most an interval, at START_RATE at most, never all at once."""
+        wall = self.clock.now()
+        fresh: list[int] = []
         for index, runner in enumerate(self.runners):
-            spread = min(runner.monitor.interval, count / START_RATE)
-            offset = spread * (index + self._random.random()) / max(count, 1)
+            state = self.states.get(runner.monitor.slug)
+            last = state.last_result.checked_at if state and state.last_result else None
+            wait = (last - wall).total_seconds() + runner.monitor.interval if last else -1.0
+            if wait > 0:
+                heapq.heappush(self._heap, (now + wait, index, index))
+            else:
+                fresh.append(index)
+        for position, index in enumerate(fresh):
+            spread = min(self.runners[index].monitor.interval, len(fresh) / START_RATE)
+            offset = spread * (position + self._random.random()) / len(fresh)
             heapq.heappush(self._heap, (now + offset, index, index))
 
     async def _launch_due(self, now: float) -> None:
@@ -210,9 +222,9 @@ class Scheduler:
         self.states[monitor.slug] = state
         alerts = [alert for transition in transitions for alert in self._alerts_for(transition)]
         await self.store.record(result, state, transitions, alerts)
-        for transition in transitions:
-            log.info("%s: %s -> %s (%s)", monitor.name, transition.previous.value,
-                     transition.current.value, transition.kind.value)
+        for transition in transitions:  # what people are alerted about is INFO; the rest DEBUG
+            log.log(logging.INFO if transition.notify else logging.DEBUG, "%s: %s -> %s (%s)", monitor.name,
+                    transition.previous.value, transition.current.value, transition.kind.value)
             self.registry.notify_transition(transition)
             _call_hook(self.on_transition, transition)
         if alerts and self.notifier is not None:

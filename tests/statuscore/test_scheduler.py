@@ -152,3 +152,25 @@ def test_attempt_is_a_frozen_value():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         Attempt(ok=True).ok = False  # type: ignore[misc]
+
+
+async def test_after_a_restart_each_monitor_keeps_its_own_schedule(target):
+    from datetime import timedelta
+
+    from statuscore import CheckResult
+
+    base, _ = target
+    clock = FakeClock()
+    monitors = [http_monitor(base, f"m{i}", "/ok") for i in range(6)]
+    store = MemoryStore()
+    for i, monitor in enumerate(monitors[:4]):  # checked 10, 20, 30, 40 s before the restart
+        last = CheckResult(monitor=monitor.name, slug=monitor.slug, status=Status.UP,
+                           checked_at=clock.now() - timedelta(seconds=10 * (i + 1)), latency=0.01)
+        store.states[monitor.slug] = MonitorState(status=Status.UP, last_result=last)
+    seen: dict[str, float] = {}
+    started = clock.monotonic()
+    scheduler = Scheduler(monitors, store=store, clock=clock,
+                          on_result=lambda r: seen.setdefault(r.slug, clock.monotonic() - started))
+    await scheduler.run(duration=59)
+    assert [round(seen[m.slug]) for m in monitors[:4]] == [50, 40, 30, 20]  # their own interval
+    assert max(seen[m.slug] for m in monitors[4:]) < 1  # never checked: straight away
