@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -266,52 +266,65 @@ def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
 
 
 def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
-    """Add a batch's totals to the stored rows: a sum, so it equals a recomputation."""
+    """Add a batch's totals to the stored rows: a sum, so it equals a recomputation.
+    Plain rows and executemany, not ORM objects: a batch touches a row per service."""
     if not totals:
         return
-    service_ids = {service_id for service_id, _ in totals}
-    buckets = {bucket for _, bucket in totals}
-    existing = {(row.service_id, row.bucket): row for row in session.scalars(
-        select(model).where(model.service_id.in_(service_ids), model.bucket.in_(buckets)))}
+    table = model.__table__
+    existing = {(row.service_id, row.bucket): row for row in session.execute(
+        select(table).where(table.c.service_id.in_({sid for sid, _ in totals}),
+                            table.c.bucket.in_({bucket for _, bucket in totals})))}
+    updates, inserts = [], []
     for key, batch in totals.items():
         row = existing.get(key)
         if row is None:
-            session.add(model(service_id=key[0], bucket=key[1], **batch.as_columns()))
+            inserts.append({"service_id": key[0], "bucket": key[1], **batch.as_columns()})
             continue
         merged = RollupTotals.from_columns(row)
         merged.merge(batch)
-        for name, value in merged.as_columns().items():
-            setattr(row, name, value)
+        updates.append({"key_service_id": key[0], "key_bucket": key[1], **merged.as_columns()})
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(update(table).where(table.c.service_id == bindparam("key_service_id"),
+                                            table.c.bucket == bindparam("key_bucket")), updates)
 
 
 def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
     if not states:
         return
-    existing = {row.service_id: row for row in session.scalars(
-        select(ServiceState).where(ServiceState.service_id.in_(states)))}
+    table = ServiceState.__table__
+    existing = set(session.execute(select(table.c.service_id).where(table.c.service_id.in_(states))).scalars())
+    updates, inserts = [], []
     for service_id, state in states.items():
-        row = existing.get(service_id)
-        if row is None:
-            row = ServiceState(service_id=service_id)
-            session.add(row)
-        last = state.last_result
-        values = {
-            "status": state.status.value, "since": state.since,
-            "consecutive_failures": state.consecutive_failures,
-            "consecutive_successes": state.consecutive_successes,
-            "failing_since": state.failing_since, "last_alert_at": state.last_alert_at,
-            "flapping": state.flapping, "flips": " ".join(t.isoformat() for t in state.flips),
-            "last_checked_at": last.checked_at if last else None,
-            "last_status": last.status.value if last else None,
-            "last_latency_ms": last.latency_ms if last else None,
-            "last_status_code": last.status_code if last else None,
-            "last_error": last.error[:MAX_ERROR_CHARS] if last and last.error else None,
-            "last_attempts": last.attempts if last else None,
-            "last_max_attempts": last.max_attempts if last else None,
-            "updated_at": now,
-        }
-        for name, value in values.items():
-            setattr(row, name, value)
+        values = _state_columns(state, now)
+        if service_id in existing:
+            updates.append({"key_service_id": service_id, **values})
+        else:
+            inserts.append({"service_id": service_id, **values})
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(update(table).where(table.c.service_id == bindparam("key_service_id")), updates)
+
+
+def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:
+    last = state.last_result
+    return {
+        "status": state.status.value, "since": state.since,
+        "consecutive_failures": state.consecutive_failures,
+        "consecutive_successes": state.consecutive_successes,
+        "failing_since": state.failing_since, "last_alert_at": state.last_alert_at,
+        "flapping": state.flapping, "flips": " ".join(t.isoformat() for t in state.flips),
+        "last_checked_at": last.checked_at if last else None,
+        "last_status": last.status.value if last else None,
+        "last_latency_ms": last.latency_ms if last else None,
+        "last_status_code": last.status_code if last else None,
+        "last_error": last.error[:MAX_ERROR_CHARS] if last and last.error else None,
+        "last_attempts": last.attempts if last else None,
+        "last_max_attempts": last.max_attempts if last else None,
+        "updated_at": now,
+    }
 
 
 def _state_from_row(slug: str, row: ServiceState) -> MonitorState:
