@@ -72,7 +72,8 @@ class Runner:
         return False
 
     async def _run_holding_lock(self, once: bool) -> list[CheckResult]:
-        await self._sync_services()
+        if not await self._sync_services():
+            return []
         self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store)
         background = [asyncio.ensure_future(self._beat_forever())]
         try:
@@ -95,18 +96,23 @@ class Runner:
         if self.scheduler is not None:
             self.scheduler.request_stop()
 
-    async def _sync_services(self) -> None:
-        """Sync monitors into `service`, waiting for the database if it is not up yet."""
+    async def _sync_services(self) -> bool:
+        """Sync monitors into `service`, waiting for the database if it is not up yet;
+        False when asked to stop while waiting."""
         delay = 1.0
-        while True:
+        while not self._stop_requested:
             try:
                 await asyncio.to_thread(self.store.sync_services, self.config.monitors)
-                return
+                return True
             except SQLAlchemyError as exc:
                 log.error("database unreachable at start (%s); retrying in %.0f s",
                           str(exc).splitlines()[0][:200], delay)
-                await asyncio.sleep(delay)
+                for _ in range(int(delay * 10)):  # wake up for a stop request
+                    if self._stop_requested:
+                        break
+                    await asyncio.sleep(0.1)
                 delay = min(delay * 2, 30.0)
+        return False
 
     async def _beat_forever(self) -> None:
         while True:

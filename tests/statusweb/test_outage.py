@@ -155,3 +155,18 @@ async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
         results = await asyncio.wait_for(run, 10)
     assert results[0].status is Status.DOWN
     assert rows(engine, CheckResultRow) == 1
+
+
+async def test_a_runner_waiting_for_the_database_stops_when_asked(engine, tmp_path):
+    from statusweb.runner import Runner
+    from statusweb.settings import RunnerSettings
+
+    (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n')
+    async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
+        await cut()
+        runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
+                        engine=flaky)
+        run = asyncio.ensure_future(runner.run())
+        await asyncio.sleep(1.2)
+        runner.stop()
+        assert await asyncio.wait_for(run, 3) == []

@@ -32,6 +32,17 @@ retries = 0
     return str(ini)
 
 
+@pytest.fixture
+def runner_processes():
+    """Every RunnerProcess a test makes is killed at its end, passed or failed, so no
+    runner outlives its test (and its database)."""
+    made: list[RunnerProcess] = []
+    yield made
+    for runner in made:
+        if runner.process is not None and runner.process.returncode is None:
+            runner.process.kill()
+
+
 class RunnerProcess:
     def __init__(self, ini: str, hook: str, log_path) -> None:
         self.ini = ini
@@ -60,7 +71,8 @@ class RunnerProcess:
 
 
 @pytest.mark.slow
-async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(db_url, tmp_path, target):
+async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(db_url, tmp_path, target,
+                                                                              runner_processes):
     base, app = target
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
@@ -69,6 +81,7 @@ async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(
     async with slack.running() as hook:
         runner = RunnerProcess(write_config(tmp_path, db_url, f"{base}/sequence/site"), hook,
                                tmp_path / "runner.log")
+        runner_processes.append(runner)
         await runner.start()
         await asyncio.sleep(2)
 
@@ -94,13 +107,15 @@ async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(
     assert kinds == ["🔴  Service Down", "🟢  Service Recovered"], f"seed {seed}\n{log_tail}"
 
 
-async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target):
+async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target,
+                                                                             runner_processes):
     from statusweb.runner import heartbeat_holder
 
     base, _ = target
     ini = write_config(tmp_path, db_url, f"{base}/ok")
     first = RunnerProcess(ini, "http://127.0.0.1:9/unused", tmp_path / "first.log")
     second = RunnerProcess(ini, "http://127.0.0.1:9/unused", tmp_path / "second.log")
+    runner_processes.extend([first, second])
     await first.start()
     holder = await _wait_for(lambda: heartbeat_holder(engine), 20)
     assert holder.endswith(f":{first.process.pid}")
