@@ -68,8 +68,15 @@ class Runner:
             if not said:
                 log.warning("another runner holds the lock for this database: standing by")
                 said = True
-            await asyncio.sleep(self.standby_poll)
+            await self._sleep_unless_stopped(self.standby_poll)
         return False
+
+    async def _sleep_unless_stopped(self, seconds: float) -> None:
+        """Wait, but wake within a tenth of a second for a stop request."""
+        for _ in range(max(1, int(seconds * 10))):
+            if self._stop_requested:
+                return
+            await asyncio.sleep(0.1)
 
     async def _run_holding_lock(self, once: bool) -> list[CheckResult]:
         if not await self._sync_services():
@@ -107,10 +114,7 @@ class Runner:
             except SQLAlchemyError as exc:
                 log.error("database unreachable at start (%s); retrying in %.0f s",
                           str(exc).splitlines()[0][:200], delay)
-                for _ in range(int(delay * 10)):  # wake up for a stop request
-                    if self._stop_requested:
-                        break
-                    await asyncio.sleep(0.1)
+                await self._sleep_unless_stopped(delay)
                 delay = min(delay * 2, 30.0)
         return False
 

@@ -111,13 +111,7 @@ class SqlStore:
         self._start_flusher()
         self._results.append(result)
         self._states[result.slug] = state
-        if len(self._results) > self.max_buffered:
-            overflow = len(self._results) - self.max_buffered
-            del self._results[:overflow]
-            self.dropped_results += overflow
-            if self.dropped_results % 1000 < overflow:
-                log.error("database unreachable: %d check results dropped so far (buffer bound %d); "
-                          "states and alerts are kept", self.dropped_results, self.max_buffered)
+        self._enforce_bound()
         for alert in alerts:
             self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=False))
         if alerts:
@@ -182,6 +176,7 @@ class SqlStore:
             except SQLAlchemyError as exc:
                 self._note_outage(exc)
                 self._results[:0] = results
+                self._enforce_bound()
                 self._states = {**states, **self._states}
                 self._outbox_updates = {**updates, **self._outbox_updates}
                 return False
@@ -194,6 +189,17 @@ class SqlStore:
                 log.warning("database reachable again: wrote %d buffered results", len(results))
             self.database_ok = True
             return True
+
+    def _enforce_bound(self) -> None:
+        """Keep at most `max_buffered` results waiting, dropping (and counting) the oldest."""
+        overflow = len(self._results) - self.max_buffered
+        if overflow <= 0:
+            return
+        del self._results[:overflow]
+        self.dropped_results += overflow
+        if self.dropped_results % 1000 < overflow:
+            log.error("database unreachable: %d check results dropped so far (buffer bound %d); "
+                      "states and alerts are kept", self.dropped_results, self.max_buffered)
 
     def _note_outage(self, exc: SQLAlchemyError) -> None:
         if self.database_ok:
