@@ -14,6 +14,7 @@ a database `statusweb_bench` is created there). SQLite: var/bench-history.sqlite
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
@@ -21,6 +22,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
@@ -69,50 +71,48 @@ def create_services(engine: Engine, services: int) -> None:
               != "sqlite" else NOW.replace(tzinfo=None)} for i in range(1, services + 1)])
 
 
-def fill_postgresql(engine: Engine, services: int, days: int) -> float:
-    total = services * days * 1440
+@contextlib.contextmanager
+def raw_load(engine: Engine, total: int) -> Iterator[tuple[object, Callable[[int], None]]]:
+    """A raw DBAPI connection for a bulk load, committed at the end, with a progress
+    line every 500,000 rows; sets `raw_load.seconds`."""
     started = time.perf_counter()
     raw = engine.raw_connection()
     try:
-        with raw.cursor() as cursor:
-            with cursor.copy("COPY check_result (service_id, checked_at, status, latency_ms, "
-                             "status_code, attempts) FROM STDIN") as copy:
-                for done, (service_id, at, status, latency) in enumerate(raw_rows(services, days), 1):
-                    copy.write_row((service_id, at, status, latency, 200 if status == "up" else 503, 1))
-                    if done % 500_000 == 0:
-                        progress("check_result", done, total, started)
+        yield raw, lambda done: done % 500_000 == 0 and progress("check_result", done, total, started)
         raw.commit()
     finally:
         raw.close()
     progress("check_result", total, total, started)
     print()
-    return time.perf_counter() - started
+    raw_load.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
+
+
+def fill_postgresql(engine: Engine, services: int, days: int) -> float:
+    with raw_load(engine, services * days * 1440) as (raw, report):
+        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+            with cursor.copy("COPY check_result (service_id, checked_at, status, latency_ms, "
+                             "status_code, attempts) FROM STDIN") as copy:
+                for done, (service_id, at, status, latency) in enumerate(raw_rows(services, days), 1):
+                    copy.write_row((service_id, at, status, latency, 200 if status == "up" else 503, 1))
+                    report(done)
+    return raw_load.seconds  # type: ignore[attr-defined]
 
 
 def fill_sqlite(engine: Engine, services: int, days: int) -> float:
-    total = services * days * 1440
-    started = time.perf_counter()
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
+    insert = ("INSERT INTO check_result (service_id, checked_at, status, latency_ms, status_code, "
+              "attempts) VALUES (?, ?, ?, ?, ?, 1)")
+    with raw_load(engine, services * days * 1440) as (raw, report):
+        cursor = raw.cursor()  # type: ignore[attr-defined]
         batch = []
-        insert = ("INSERT INTO check_result (service_id, checked_at, status, latency_ms, status_code, "
-                  "attempts) VALUES (?, ?, ?, ?, ?, 1)")
         for done, (service_id, at, status, latency) in enumerate(raw_rows(services, days), 1):
             batch.append((service_id, at.replace(tzinfo=None).isoformat(" "), status, latency,
                           200 if status == "up" else 503))
             if len(batch) == 100_000:
                 cursor.executemany(insert, batch)
                 batch.clear()
-                if done % 500_000 == 0:
-                    progress("check_result", done, total, started)
+            report(done)
         cursor.executemany(insert, batch)
-        raw.commit()
-    finally:
-        raw.close()
-    progress("check_result", total, total, started)
-    print()
-    return time.perf_counter() - started
+    return raw_load.seconds  # type: ignore[attr-defined]
 
 
 def fill_rollups(engine: Engine, services: int) -> None:
