@@ -31,8 +31,10 @@ check-demo: $(STAMP)
 # As root, installs the baselines they compare against when missing (nginx, wrk,
 # prometheus-blackbox-exporter); each benchmark says what it skipped without them.
 bench: $(STAMP)
-	-@if [ "$$(id -u)" = 0 ]; then for tool in nginx wrk prometheus-blackbox-exporter; do \
-	    command -v $$tool > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool > /dev/null; done; fi
+	-@if [ "$$(id -u)" = 0 ]; then missing=""; \
+	    for tool in nginx wrk prometheus-blackbox-exporter; do command -v $$tool > /dev/null || missing="$$missing $$tool"; done; \
+	    if [ -n "$$missing" ]; then echo "installing$$missing for the baselines..."; apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /dev/null; fi; fi
 	cd bench && ../$(PY) engine.py
 	cd bench && ../$(PY) scheduler.py
 	cd bench && ../$(PY) detect.py
