@@ -7,7 +7,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from pyramid.config import Configurator
 from pyramid.request import Request
@@ -23,10 +23,25 @@ class _Entry:
 
 
 class PageCache:
+    """Rendered public answers by URL for `seconds`. One thread re-renders an expired
+    page while the others keep serving the previous copy (no stampede)."""
+
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self._entries: dict[str, _Entry] = {}
+        self._rendering: set[str] = set()
         self._lock = threading.Lock()
+
+    def fresh(self, request: Request) -> Response | None:
+        """The cached answer for this URL if it is fresh (or being re-rendered right now
+        by another thread: then the previous copy), else None."""
+        now = time.monotonic()
+        key = request.path_qs
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or (entry.expires <= now and key not in self._rendering):
+                return None
+        return self._answer(request, entry, now)
 
     def serve(self, request: Request, render: Callable[[], Response]) -> Response:
         """The cached page for this URL (rendering it when stale), or 304 when the
@@ -35,17 +50,28 @@ class PageCache:
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry.expires <= now:
+            if entry is not None and (entry.expires > now or key in self._rendering):
+                return self._answer(request, entry, now)  # fresh, or stale while one thread renders
+            self._rendering.add(key)
+        try:
             response = render()
-            if response.status_int != 200 or self.seconds <= 0:
-                return response
-            body = response.body
-            entry = _Entry(now + self.seconds, body, response.content_type or "text/html",
-                           hashlib.sha256(body).hexdigest()[:32])
+        finally:
             with self._lock:
-                if len(self._entries) > 1000:
-                    self._entries.clear()
-                self._entries[key] = entry
+                self._rendering.discard(key)
+        if response.status_int != 200 or self.seconds <= 0:
+            return response
+        body = response.body
+        now = time.monotonic()
+        entry = _Entry(now + self.seconds, body, response.content_type or "text/html",
+                       hashlib.sha256(body).hexdigest()[:32])
+        with self._lock:
+            if len(self._entries) > 1000:
+                self._entries.clear()
+            self._entries[key] = entry
+        return self._answer(request, entry, now)
+
+    @staticmethod
+    def _answer(request: Request, entry: _Entry, now: float) -> Response:
         max_age = max(0, int(entry.expires - now))
         if entry.etag in (request.if_none_match or ()):
             response = Response(status=304)
@@ -71,9 +97,25 @@ def cached(view: Callable[[Request], Response]) -> Callable[[Request], Response]
     return wrapper
 
 
+def cache_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
+    """Serves a fresh cached page before the transaction manager is even entered: a
+    cache hit costs no transaction, no session and no view lookup."""
+    cache: PageCache = registry["statusweb.page_cache"]
+
+    def serve_cached(request: Request) -> Response:
+        if request.method in ("GET", "HEAD"):
+            cached_answer = cache.fresh(request)
+            if cached_answer is not None:
+                return cached_answer
+        return handler(request)
+
+    return serve_cached
+
+
 def includeme(config: Configurator) -> None:
     seconds = float(config.get_settings().get("statusweb.page_cache_seconds", 5))
     config.registry["statusweb.page_cache"] = PageCache(seconds)
+    config.add_tween("statusweb.page_cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")
 
 
 

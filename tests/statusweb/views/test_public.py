@@ -145,3 +145,55 @@ def test_healthz_follows_the_runner_heartbeat(engine, testapp):
     with get_session_factory(engine).begin() as session:
         session.get(RunnerHeartbeat, "runner").beat_at = now - timedelta(seconds=31)
     assert "heartbeat is 31 s old" in testapp.get("/healthz", status=503).text
+
+
+def test_a_cache_hit_is_served_without_a_database_transaction(engine, make_testapp):
+    from sqlalchemy import event
+
+    add_services(engine, ("Site", "up"))
+    app = make_testapp(**{"statusweb.page_cache_seconds": "30"})
+    checkouts = []
+    event.listen(app.app.registry["statusweb.engine"], "checkout", lambda *args: checkouts.append(1))
+    first = app.get("/")
+    assert checkouts  # the first render reads the database
+    checkouts.clear()
+    again = app.get("/")
+    assert again.body == first.body and again.headers["ETag"] == first.headers["ETag"]
+    assert "Content-Security-Policy" in again.headers  # the response subscribers still run
+    assert checkouts == []  # served before any transaction or session
+
+
+def test_an_expired_page_is_rendered_by_one_thread_while_others_get_the_previous_copy():
+    import threading
+    import time
+
+    from pyramid.request import Request
+    from pyramid.response import Response
+
+    from statusweb.page_cache import PageCache
+
+    def blank(path: str) -> Request:  # a real request object, as the cache gets them
+        return Request.blank(path)
+
+    cache = PageCache(seconds=0.05)
+    renders = []
+    release = threading.Event()
+
+    def render(text: str):
+        def slow() -> Response:
+            renders.append(text)
+            if text == "second":
+                release.wait(5)
+            return Response(text)
+        return slow
+
+    assert cache.serve(blank("/"), render("first")).text == "first"
+    time.sleep(0.06)  # expired
+    worker = threading.Thread(target=lambda: cache.serve(blank("/"), render("second")))
+    worker.start()
+    time.sleep(0.05)
+    during = cache.serve(blank("/"), render("third"))
+    assert during.text == "first" and renders == ["first", "second"]  # no second render at once
+    release.set()
+    worker.join(5)
+    assert cache.serve(blank("/"), render("fourth")).text == "second"
