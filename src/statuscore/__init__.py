@@ -12,7 +12,7 @@ from .alerts.base import AlertSink, Delivery
 from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .clock import Clock, SystemClock
-from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url
+from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
 from .model import Alert, Attempt, CheckResult, Monitor, Status, Transition, TransitionKind
@@ -30,5 +30,5 @@ __all__ = [
     "Monitor", "MonitorState", "PluginError", "PluginRegistry", "Scheduler", "Status",
     "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
     "check_sync", "hookimpl", "load_config", "load_monitors", "load_registry",
-    "make_monitor", "monitor_for_url",
+    "make_monitor", "monitor_for_url", "slugify",
 ]

@@ -274,9 +274,10 @@ def _table(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
-def slugify(name: str) -> str:
+def slugify(name: str, fallback: str = "monitor") -> str:
+    """Lower-case letters, digits and dashes, for URLs and ids: "MCP Server" -> "mcp-server"."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug or "monitor"
+    return slug or fallback
 
 
 def make_monitor(*, registry: PluginRegistry | None = None, **table: Any) -> Monitor:

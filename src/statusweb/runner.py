@@ -151,17 +151,18 @@ class Runner:
                 log.error("daily cleanup failed: %s", exc)
 
 
+def last_heartbeat(engine: Engine) -> RunnerHeartbeat | None:
+    with get_session_factory(engine)() as session:
+        return session.get(RunnerHeartbeat, HEARTBEAT_NAME)
+
+
 def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
     """Seconds since the runner last beat, or None if it never has."""
-    with get_session_factory(engine)() as session:
-        row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
-        if row is None:
-            return None
-        return ((now or utcnow()) - row.beat_at).total_seconds()
+    row = last_heartbeat(engine)
+    return None if row is None else ((now or utcnow()) - row.beat_at).total_seconds()
 
 
 def heartbeat_holder(engine: Engine) -> str:
     """host:pid of the runner that beat last ("" if none has)."""
-    with get_session_factory(engine)() as session:
-        row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
-        return row.holder if row is not None else ""
+    row = last_heartbeat(engine)
+    return row.holder if row is not None else ""

@@ -12,11 +12,13 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from statuscore import slugify
+
 from ..clock import utcnow
-from ..config_names import page_identity
+from ..page_identity import page_identity
 from ..models import Incident, Service
 from ..page_cache import cached
-from ..status_page import StatusPage, build_status_page
+from ..status_page import SEVERITY, StatusPage, build_status_page
 from .responses import json_response
 
 INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
@@ -51,7 +53,7 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
         row = shown.get(service.slug)
         if row is None:
             continue
-        group_id = f"group-{_slug(service.group_name)}" if service.group_name else None
+        group_id = group_component_id(service.group_name) if service.group_name else None
         if group_id:
             groups.setdefault(service.group_name, []).append(service.slug)
         items.append({
@@ -65,8 +67,8 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
     for position, (name, members) in enumerate(groups.items(), start=len(items) + 1):
         statuses = [item["status"] for item in items if item["id"] in members]
         items.append({
-            "id": f"group-{_slug(name)}", "name": name,
-            "status": max(statuses, key=_SEVERITY.__getitem__), "created_at": items[0]["created_at"],
+            "id": group_component_id(name), "name": name,
+            "status": max(statuses, key=SEVERITY.__getitem__), "created_at": items[0]["created_at"],
             "updated_at": max(item["updated_at"] for item in items if item["id"] in members),
             "position": position, "description": None, "showcase": False, "start_date": None,
             "group_id": None, "page_id": page_id, "group": True, "only_show_if_degraded": False,
@@ -75,8 +77,8 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
     return items
 
 
-_SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3,
-             "major_outage": 4}
+def group_component_id(group: str) -> str:
+    return f"group-{slugify(group, fallback='group')}"
 
 
 def incident_json(request: Request, incident: Incident, components: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -167,8 +169,3 @@ def unresolved(request: Request) -> Response:
 def scheduled_maintenances(request: Request) -> Response:
     return json_response({"page": page_json(request, None), "scheduled_maintenances": []})
 
-
-def _slug(text: str) -> str:
-    import re
-
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "group"
