@@ -12,10 +12,12 @@ from .models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
 
 @dataclass
 class Form:
-    """Submitted values (as typed, to refill the form) and errors by field name."""
+    """Submitted values (as typed, to refill the form), errors by field name, and the
+    values already converted (`parsed`), so a view never reads a field twice."""
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    parsed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -42,13 +44,14 @@ class Form:
         """An optional UTC date and time as a datetime-local input sends it."""
         value = params.get(name, "").strip()
         self.values[name] = value
+        self.parsed[name] = None
         if not value:
             return None
         try:
-            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            self.parsed[name] = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
         except ValueError:
             self.errors[name] = "Write a date and time like 2026-02-08T14:30 (UTC)."
-            return None
+        return self.parsed[name]
 
 
 def read_incident(params: Mapping[str, str], service_ids: list[int], *, creating: bool) -> tuple[Form, dict[int, str]]:

@@ -91,7 +91,7 @@ class IncidentViews:
                             root_cause=values["root_cause"], created_at=now, updated_at=now, deleted=False)
         incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
         incident.post_update(status=values["status"], body=values["body"], at=now,
-                             author=self.request.identity.name, eta=form.moment(self.request.POST, "eta"))
+                             author=self.request.identity.name, eta=form.parsed["eta"])
         self.request.dbsession.add(incident)
         self.request.dbsession.flush()
         _public_pages_changed(self.request)
@@ -135,7 +135,7 @@ class IncidentViews:
             return {**self._form_page(Form(values=values), incident), "update": update}
         try:
             incident.post_update(status=update.values["status"], body=update.values["body"], at=utcnow(),
-                                 author=self.request.identity.name, eta=update.moment(self.request.POST, "eta"))
+                                 author=self.request.identity.name, eta=update.parsed["eta"])
         except IncidentNotEditable:  # raced with another editor resolving it
             raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
         if update.values["root_cause"]:

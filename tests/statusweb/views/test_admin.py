@@ -110,7 +110,11 @@ def test_updates_resolve_with_root_cause_and_no_reopening(engine, editor):
     update = page.forms[2]
     update["status"] = "monitoring"
     update["body"] = "A fix is out; watching."
+    update["eta"] = "2026-02-08T14:30"
     update.submit(status=303)
+    with get_session_factory(engine)() as session:
+        latest = session.get(Incident, incident_id).updates[0]
+        assert (latest.status, latest.eta.isoformat()) == ("monitoring", "2026-02-08T14:30:00+00:00")
     update = editor.get(f"/admin/incidents/{incident_id}").forms[2]
     update["status"] = "resolved"
     update["body"] = "All good."
