@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..clock import utcnow
-from ..config_names import page_identity
+from ..page_identity import page_identity
 from ..models import Incident
 from ..page_cache import cached
 
