@@ -8,7 +8,9 @@ import asyncio
 import itertools
 import socket
 import struct
+import zlib
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -121,7 +123,17 @@ def make_target_app() -> web.Application:
             return web.json_response({"state": "FAILURE"})
         return web.json_response({"state": "PENDING"})
 
+    async def bomb(request: web.Request) -> web.Response:
+        """About 1 MB that decodes to 1 GiB of zeros (`/bomb/gzip`, `deflate`, `br`), with
+        the compressed Content-Length; `?status=202&type=text/event-stream` for the
+        other check types."""
+        encoding = request.match_info["encoding"]
+        return web.Response(body=decompression_bombs()[encoding], status=int(request.query.get("status", 200)),
+                            headers={"Content-Encoding": encoding,
+                                     "Content-Type": request.query.get("type", "application/json")})
+
     app.router.add_get("/ok", ok)
+    app.router.add_route("*", "/bomb/{encoding}", bomb)
     app.router.add_route("*", "/status/{code}", status)
     app.router.add_get("/sequence/{name}", sequence)
     app.router.add_get("/slow", slow)
@@ -137,6 +149,30 @@ def make_target_app() -> web.Application:
     app.router.add_post("/submit/{kind}", submit)
     app.router.add_get("/task/{task_id}", task)
     return app
+
+
+BOMB_BYTES = 1 << 30
+
+
+@lru_cache(maxsize=1)
+def decompression_bombs() -> dict[str, bytes]:
+    """1 GiB of zeros as gzip, deflate (zlib) and br bodies, made once per test run: one
+    raw deflate stream (about 3 s) wrapped two ways, and a brotli stream."""
+    import brotli
+
+    zeros = bytes(1 << 20)
+    raw = zlib.compressobj(9, zlib.DEFLATED, -15)
+    parts = [raw.compress(zeros) for _ in range(BOMB_BYTES // len(zeros))]
+    deflated = b"".join(parts) + raw.flush()
+    crc, adler = 0, 1
+    for _ in range(BOMB_BYTES // len(zeros)):
+        crc, adler = zlib.crc32(zeros, crc), zlib.adler32(zeros, adler)
+    gzip = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + deflated
+            + struct.pack("<II", crc, BOMB_BYTES & 0xFFFFFFFF))
+    zlib_body = b"\x78\xda" + deflated + struct.pack(">I", adler)
+    compressor = brotli.Compressor(quality=5)
+    br = b"".join(compressor.process(zeros) for _ in range(BOMB_BYTES // len(zeros))) + compressor.finish()
+    return {"gzip": gzip, "deflate": zlib_body, "br": br}
 
 
 def hello_app() -> web.Application:

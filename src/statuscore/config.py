@@ -54,6 +54,7 @@ class MonitorPolicy:
     reminder_every: Duration | None = None
     flap_threshold: int = 5
     flap_window: Duration = 3600.0
+    flap_settle: int = 5
     notify_degraded: bool = False
     maintenance: bool = False
     enabled: bool = True
@@ -70,6 +71,8 @@ class MonitorPolicy:
                 raise FieldError(key, "must be at least 1")
         if self.flap_threshold < 0:
             raise FieldError("flap_threshold", "must be 0 (off) or more")
+        if self.flap_settle < 1:
+            raise FieldError("flap_settle", "must be at least 1 (checks in a row that end flapping)")
 
 
 _POLICY_KEYS = {f.name for f in fields(MonitorPolicy)}

@@ -55,6 +55,7 @@ class Monitor:
     reminder_every: float | None = None
     flap_threshold: int = 5
     flap_window: float = 3600.0
+    flap_settle: int = 5
     notify_degraded: bool = False
     maintenance: bool = False
 
@@ -115,6 +116,7 @@ class CheckResult:
             "error": self.error,
             "attempts": self.attempts,
             "checked_at": self.checked_at.isoformat(),
+            "truncated": bool(self.values.get("truncated")),
         }
 
 

@@ -9,6 +9,8 @@ import ssl
 
 import aiohttp
 
+from .redact import redact_urls
+
 
 def describe_exception(exc: BaseException, *, phase: str, timeout: float,
                        check_type: str) -> tuple[str, bool]:
@@ -115,4 +117,5 @@ def _parser_message(message: str) -> str:
 
 def _first_line(exc: object, limit: int = 160) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = redact_urls(text)  # a URL may carry a password or a token
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -3,7 +3,9 @@
 People are told about changes, not about every failed check: a monitor goes DOWN after
 `failure_threshold` failed runs in a row and back after `success_threshold` good ones;
 MAINTENANCE is recorded but never alerted; a monitor that keeps flipping is reported
-once as flapping instead of once per flip, and once more when it settles.
+once as flapping instead of once per flip, and once more when it settles: as soon as it
+has held one status for `flap_settle` checks in a row (so flapping that ends in a real
+outage is reported at once, not an hour later), or when no flip came for `flap_window`.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def _classify(previous: Status, current: Status, monitor: Monitor) -> tuple[Tran
 def _unchanged(state: MonitorState, result: CheckResult,
                monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
     now = result.checked_at
-    if state.flapping and (not state.flips or
+    if state.flapping and (_held(state) >= monitor.flap_settle or not state.flips or
                            (now - state.flips[-1]).total_seconds() >= monitor.flap_window):
         settled = replace(state, flapping=False, flips=(), last_alert_at=now)
         first_flip = state.flips[0] if state.flips else now
@@ -116,6 +118,13 @@ def _unchanged(state: MonitorState, result: CheckResult,
                                           since=state.since or now,
                                           duration=_seconds_since(state.since, now), notify=True)]
     return state, []
+
+
+def _held(state: MonitorState) -> int:
+    """Checks in a row that agreed with the current status."""
+    if state.status is Status.DOWN:
+        return state.consecutive_failures
+    return state.consecutive_successes
 
 
 def _track_flapping(state: MonitorState, now: datetime,

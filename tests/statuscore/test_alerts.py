@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from statuscore import MemoryStore, Status, TransitionKind, advance, MonitorState
@@ -133,6 +134,62 @@ async def test_failing_sink_keeps_order_and_never_drops():
             notifier.clock.advance(delays[-1] or 0)
     assert delays == [1.0, 2.0, 4.0, None]
     assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down", "🟢  Service Recovered"]
+
+
+async def test_alerts_queued_through_a_slack_outage_arrive_once_in_order_saying_they_are_late():
+    """Slack fails for seven minutes while a service goes down, recovers and goes down
+    again: once Slack is back (within a minute, since retries wait at most 60 s) every
+    alert arrives exactly once, in order, and those over a minute old say so."""
+    slack = SlackShapedServer()
+    for _ in range(12):
+        slack.fail_next(503)
+    down, up = went_down(), recovered()
+    again = replace(down, at=up.at + timedelta(minutes=1),
+                    result=replace(down.result, checked_at=up.at + timedelta(minutes=1)))
+    async with slack_notifier(slack) as (notifier, store):
+        notifier.clock = FakeClock(start=down.at)
+        store.queue([queued("slack", down)])
+        waits = []
+        while slack.requests < 12:
+            if notifier.clock.now() >= up.at and "a:recovered" not in store.alerts:
+                store.queue([queued("slack", up)])
+            if notifier.clock.now() >= again.at and len(store.alerts) == 2:
+                store.queue([Alert(id="a:down-again", sink="slack", monitor=again.monitor, kind="down",
+                                   payload=render_slack_message(again), created_at=again.at)])
+            waits.append(await notifier.deliver_due())
+            notifier.clock.advance(waits[-1])
+        recovered_at = notifier.clock.now()
+        while store.alerts:
+            wait = await notifier.deliver_due()
+            notifier.clock.advance(wait or 0)
+    assert max(waits) == 60.0  # retry delays are capped at a minute
+    assert (notifier.clock.now() - recovered_at).total_seconds() <= 60
+    texts_sent = [message["text"] for message in slack.messages]
+    assert [text.split(":")[0] for text in texts_sent] == ["🔴  Service Down", "🟢  Service Recovered",
+                                                            "🔴  Service Down"]
+    assert slack.requests == 12 + 3  # twelve refusals, then each alert once
+    late_minutes = round((notifier.clock.now() - down.at).total_seconds() / 60)
+    assert texts_sent[0].endswith(f"(sent {late_minutes} min late: Slack was unreachable)")
+    context = slack.messages[0]["blocks"][-1]
+    assert context["type"] == "context"
+    assert context["elements"][0]["text"] == f":hourglass: _sent {late_minutes} min late: Slack was unreachable_"
+    print("\n".join(texts_sent))
+
+
+async def test_an_alert_within_a_minute_is_not_marked_late():
+    slack = SlackShapedServer()
+    async with slack_notifier(slack, went_down()) as (notifier, _):
+        notifier.clock = FakeClock(start=went_down().at + timedelta(seconds=59))
+        await notifier.deliver_due()
+    assert "late" not in slack.messages[0]["text"]
+    assert slack.messages[0] == render_slack_message(went_down())
+
+
+def test_webhook_payload_marked_late_keeps_its_fields():
+    sink = WebhookSink(WebhookConfig(url="http://127.0.0.1:9/hook"), instance_name="hook")
+    payload = render_webhook_payload(went_down())
+    late = sink.mark_late(payload, "sent 3 min late: the webhook receiver was unreachable", 185)
+    assert late == {**payload, "late_by_s": 185, "late": "sent 3 min late: the webhook receiver was unreachable"}
 
 
 async def test_unreachable_receiver_is_retried_later():

@@ -56,7 +56,7 @@ async def test_check_json_and_exit_1_when_anything_is_down(target, tmp_path):
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["status"] for r in rows] == ["up", "down"]
     assert set(rows[0]) == {"name", "slug", "type", "status", "latency_ms", "status_code", "error",
-                            "attempts", "checked_at"}
+                            "attempts", "checked_at", "truncated"}
     assert rows[1]["error"] == "HTTP 500 Internal Server Error (expected 2xx)"
 
 
@@ -120,6 +120,52 @@ async def test_every_hostile_target_is_down_within_timeout_and_memory_stays_smal
     print("\n".join(f"{name:>15}: {reason}" for name, reason in reasons.items()))
     peak_rss_kb = int(err.split("peak_rss_kb")[1].split()[0])
     print(f"peak RSS of the checking process: {peak_rss_kb / 1024:.1f} MB")
+    assert peak_rss_kb / 1024 < 100
+
+
+async def test_decompression_bombs_are_cut_at_the_cap_in_every_check_type(target, tmp_path):
+    """~1 MB that decodes to 1 GiB, as gzip, deflate and br: the 1 MiB cap counts decoded
+    bytes, so each check ends by its conditions within timeout + 1 s and the checking
+    process stays under 100 MB."""
+    from tests.targets import decompression_bombs
+
+    base, _ = target
+    decompression_bombs()  # made before the clock starts
+    monitors = [f'''
+[[monitor]]
+name = "{encoding}"
+url = "{base}/bomb/{encoding}"
+conditions = ["status == 200"]''' for encoding in ("gzip", "deflate", "br")]
+    monitors.append(f'''
+[[monitor]]
+name = "linker"
+type = "two_phase"
+url = "{base}/bomb/gzip?status=202"
+poll_url = "{base}/task/{{task_id}}"''')
+    monitors.append(f'''
+[[monitor]]
+name = "mcp"
+type = "sse"
+url = "{base}/bomb/br?type=text/event-stream"''')
+    path = tmp_path / "bombs.toml"
+    path.write_text('[defaults]\ntimeout = "5s"\nretries = 0\n' + "\n".join(monitors) + "\n")
+    started = time.monotonic()
+    code, out, err = await statuscore("check", "--json", str(path))
+    elapsed = time.monotonic() - started
+    rows = {row["name"]: row for row in map(json.loads, out.splitlines())}
+    print("\n".join(f"{name:>8}: {row['status']} in {row['latency_ms']} ms, truncated={row['truncated']}, "
+                    f"{row['error']}" for name, row in rows.items()))
+    for encoding in ("gzip", "deflate", "br"):
+        assert rows[encoding]["status"] == "up", rows[encoding]
+        assert rows[encoding]["truncated"] is True
+    assert rows["linker"]["status"] == "down"
+    assert rows["linker"]["error"] == ("no task id at 'task_id' in the submit answer "
+                                       "(the answer was cut at max_body_bytes, 1048576 bytes)")
+    assert rows["mcp"]["status"] == "down"
+    assert rows["mcp"]["error"] == "no complete event in the first 65536 bytes"
+    assert all(row["latency_ms"] < 6000 for row in rows.values())
+    peak_rss_kb = int(err.split("peak_rss_kb")[1].split()[0])
+    print(f"peak RSS of the checking process: {peak_rss_kb / 1024:.1f} MB; whole command {elapsed:.1f} s")
     assert peak_rss_kb / 1024 < 100
 
 

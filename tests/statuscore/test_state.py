@@ -118,6 +118,30 @@ def test_flapping_is_reported_once_not_every_flip_and_again_when_settled():
     assert not state.flapping
 
 
+def test_flapping_that_ends_in_an_outage_is_reported_after_flap_settle_checks_not_an_hour():
+    """Six flips, then down for good: one alert stating DOWN after five down checks
+    in a row (the default flap_settle), long before the one-hour flap_window ends."""
+    mon = monitor(flap_threshold=3)
+    state, transitions = walk(mon, [UP] + [DOWN, UP] * 3 + [DOWN] * 30)
+    notified = [t for t in transitions if t.notify]
+    assert [t.kind for t in notified] == [TransitionKind.DOWN, TransitionKind.RECOVERED, TransitionKind.DOWN,
+                                          TransitionKind.FLAPPING, TransitionKind.SETTLED]
+    settled = notified[-1]
+    assert settled.current is DOWN
+    assert settled.at == result(DOWN, 7 + 4).checked_at  # the fifth down check in a row
+    assert state.status is DOWN and not state.flapping
+
+
+def test_flap_settle_is_a_key_and_flips_still_count_within_the_window():
+    mon = monitor(flap_threshold=3, flap_settle=2)
+    _, transitions = walk(mon, [UP] + [DOWN, UP] * 3 + [UP, UP])
+    assert [t.kind for t in transitions if t.notify][-1] is TransitionKind.SETTLED
+    still_flipping = monitor(flap_threshold=3, flap_settle=10)
+    state, transitions = walk(still_flipping, [UP] + [DOWN, UP] * 3 + [DOWN, DOWN, UP] * 3)
+    assert state.flapping  # never held a status for 10 checks
+    assert [t.kind for t in transitions if t.notify][-1] is TransitionKind.FLAPPING
+
+
 def test_flapping_off_with_zero_threshold():
     _, transitions = walk(monitor(flap_threshold=0), [UP] + [DOWN, UP] * 10)
     assert sum(1 for t in transitions if t.notify) == 20

@@ -31,6 +31,8 @@ class AlertSink:
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    #: How a person names the receiver in "sent 3 min late: Slack was unreachable".
+    label: ClassVar[str] = "the receiver"
 
     def __init__(self, config: Any, *, instance_name: str, status_page_url: str = "") -> None:
         self.config = config
@@ -45,6 +47,19 @@ class AlertSink:
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         raise NotImplementedError
+
+    def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
+        """`payload` telling its reader it is late (`note`: "sent 3 min late: Slack was
+        unreachable"), so a burst of queued alerts after an outage of the receiver is
+        not read as fresh news. The default sends it unchanged."""
+        return payload
+
+
+def late_note(late_by: float, cause: str) -> str:
+    """ "sent 3 min late: Slack was unreachable" """
+    minutes = round(late_by / 60)
+    when = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+    return f"sent {when} late: {cause}"
 
 
 def delivery_from_status(status: int, headers: Mapping[str, str], body: str) -> Delivery:

@@ -1,13 +1,17 @@
 """Delivers queued alerts from the store: at least once, in order per sink, and
-patiently: a failing sink is retried with backoff (or its Retry-After), never dropped."""
+patiently: a failing sink is retried with backoff (or its Retry-After), never dropped.
+
+Retries wait at most a minute, so alerts resume within a minute of the receiver coming
+back; an alert delivered more than `LATE_AFTER` seconds after its transition says so,
+so a burst of queued alerts is not mistaken for fresh news."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import logging
-from datetime import timedelta
-from typing import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 import aiohttp
 import backoff
@@ -15,16 +19,18 @@ import backoff
 from ..clock import Clock, SystemClock
 from ..model import Alert
 from ..store import Store
-from .base import AlertSink, Delivery
+from ..redact import redact_urls
+from .base import AlertSink, Delivery, late_note
 
 log = logging.getLogger("statuscore.alerts")
 
 DELIVERY_TIMEOUT = 20.0
-MAX_RETRY_DELAY = 600.0
+MAX_RETRY_DELAY = 60.0
+LATE_AFTER = 60.0
 
 
 def retry_delay(attempts: int, retry_after: float | None) -> float:
-    """Seconds before try `attempts + 1`: exponential (1, 2, 4 ... 600 s), or longer
+    """Seconds before try `attempts + 1`: exponential (1, 2, 4 ... 60 s), or longer
     when the receiver asked for it with Retry-After."""
     delays = backoff.expo(base=2, factor=1, max_value=MAX_RETRY_DELAY)
     next(delays)  # backoff's generators start by yielding None for their priming send()
@@ -44,6 +50,7 @@ class Notifier:
         self.sent = 0
         self.failed = 0
         self._wake = asyncio.Event()
+        self._last_failure: dict[str, datetime] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -66,13 +73,14 @@ class Notifier:
                 blocked.add(alert.sink)
                 log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
                 continue
-            outcome = await self._deliver(sink, alert)
+            outcome = await self._deliver(sink, self._as_sent(sink, alert))
             if outcome.ok:
                 self.sent += 1
                 await self.store.mark_delivered(alert.id, self.clock.now())
                 log.info("alert delivered: %s %s via %s", alert.monitor, alert.kind, alert.sink)
                 continue
             self.failed += 1
+            self._last_failure[alert.sink] = self.clock.now()
             attempts = alert.attempts + 1
             delay = retry_delay(attempts, outcome.retry_after)
             await self.store.mark_failed(alert.id, attempts=attempts, error=outcome.error or "failed",
@@ -83,17 +91,33 @@ class Notifier:
             next_due = delay if next_due is None else min(next_due, delay)
         return next_due
 
-    async def _deliver(self, sink: AlertSink, alert: Alert) -> Delivery:
+    def _as_sent(self, sink: AlertSink, alert: Alert) -> Mapping[str, Any]:
+        """The payload, marked late when the transition is more than a minute old."""
+        late_by = (self.clock.now() - alert.created_at).total_seconds()
+        if late_by <= LATE_AFTER:
+            return alert.payload
+        failed_at = self._last_failure.get(alert.sink)
+        if alert.attempts or (failed_at is not None and failed_at >= alert.created_at):
+            cause = f"{sink.label} was unreachable"
+        else:
+            cause = "alert delivery was delayed"  # e.g. the runner was stopped meanwhile
+        try:
+            return sink.mark_late(alert.payload, late_note(late_by, cause), late_by)
+        except Exception:  # a plugin's bug here must not hold the alert back
+            log.exception("sink %s could not mark an alert late", sink.instance_name)
+            return alert.payload
+
+    async def _deliver(self, sink: AlertSink, payload: Mapping[str, Any]) -> Delivery:
         try:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
-                return await sink.deliver(alert.payload, self.session)
+                return await sink.deliver(payload, self.session)
         except (asyncio.TimeoutError, TimeoutError):
             return Delivery(ok=False, error=f"no answer within {DELIVERY_TIMEOUT:.0f} s")
-        except aiohttp.ClientError as exc:
-            return Delivery(ok=False, error=f"{type(exc).__name__}: {exc}".split("\n")[0][:200])
+        except aiohttp.ClientError as exc:  # its text may quote the secret URL: keep the host only
+            return Delivery(ok=False, error=redact_urls(f"{type(exc).__name__}: {exc}".split("\n")[0])[:200])
         except Exception as exc:  # a sink plugin's bug must not stop other alerts
-            log.exception("sink %s raised", alert.sink)
-            return Delivery(ok=False, error=f"sink error: {type(exc).__name__}: {exc}")
+            log.error("sink %s raised %s", sink.instance_name, type(exc).__name__)
+            return Delivery(ok=False, error=redact_urls(f"sink error: {type(exc).__name__}: {exc}")[:200])
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Deliver until `stopping` is set; wakes on new alerts and on retry times."""

@@ -34,7 +34,6 @@ _TITLES = {
     TransitionKind.DOWN: "Service Down", TransitionKind.REMINDER: "Still Down",
     TransitionKind.RECOVERED: "Service Recovered", TransitionKind.DEGRADED: "Service Degraded",
     TransitionKind.IMPROVED: "Service Performance Normal", TransitionKind.FLAPPING: "Service Flapping",
-    TransitionKind.SETTLED: "Service Settled",
 }
 
 
@@ -62,11 +61,13 @@ def render_slack_message(transition: Transition, *, status_page_url: str = "",
     """The Block Kit payload for one transition; pure, so it is tested on its own."""
     result = transition.result
     kind = transition.kind
-    if kind is TransitionKind.SETTLED:
+    if kind is TransitionKind.SETTLED:  # flapping is over: say plainly where it ended
         icon = "🔴" if transition.current.is_failure else "🟢"
+        heading = f"Service {transition.current.value.title()}, No Longer Flapping"
     else:
         icon = _ICONS.get(kind, "🔵")
-    title = f"{icon}  {_TITLES.get(kind, kind.value.title())}: {transition.monitor}"
+        heading = _TITLES.get(kind, kind.value.title())
+    title = f"{icon}  {heading}: {transition.monitor}"
     fields = [("Status", transition.current.value.upper())]
     if kind in (TransitionKind.DOWN, TransitionKind.REMINDER):
         fields.append(("Since", format_time(transition.since)))
@@ -107,8 +108,18 @@ def render_slack_message(transition: Transition, *, status_page_url: str = "",
     return payload
 
 
+def mark_slack_message_late(payload: Mapping[str, Any], note: str) -> dict[str, Any]:
+    """The message with `note` ("sent 3 min late: ...") in its text and a context block."""
+    late = dict(payload)
+    late["text"] = _clip(f"{payload.get('text', '')} ({note})", 3000)
+    late["blocks"] = [*payload.get("blocks", []), {"type": "context", "elements": [
+        {"type": "mrkdwn", "text": f":hourglass: _{_escape(note)}_"}]}]
+    return late
+
+
 class SlackSink(AlertSink):
     name = "slack"
+    label = "Slack"
     Config = SlackConfig
 
     def render(self, transition: Transition) -> dict[str, Any]:
@@ -117,6 +128,9 @@ class SlackSink(AlertSink):
         if self.config.username:
             payload["username"] = self.config.username
         return payload
+
+    def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
+        return mark_slack_message_late(payload, note)
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         client = AsyncWebhookClient(self.config.webhook_url, session=session, timeout=15,

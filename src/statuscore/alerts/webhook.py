@@ -51,7 +51,11 @@ def render_webhook_payload(transition: Transition, *, status_page_url: str = "")
 
 class WebhookSink(AlertSink):
     name = "webhook"
+    label = "the webhook receiver"
     Config = WebhookConfig
+
+    def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
+        return {**payload, "late_by_s": round(late_by), "late": note}
 
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_webhook_payload(transition, status_page_url=self.status_page_url)

@@ -81,13 +81,16 @@ def _context_for(ca_file: str) -> ssl.SSLContext:
 
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
-    """At most `limit` bytes of the body, and whether it was cut.
+    """At most `limit` decoded bytes of the body, and whether it was cut.
 
-    Stops reading at the cap: leaving the response context then closes the
-    connection, so a huge or endless body is never buffered whole.
+    The cap counts what aiohttp hands over after gzip, deflate or br decoding, so a
+    small compressed body that expands to a gigabyte (a decompression bomb) is cut
+    at `limit` too; Content-Length, which counts compressed bytes, is trusted only
+    for an unencoded body. Leaving the response context then closes the connection,
+    so a huge or endless body is never buffered whole.
     """
     length = response.content_length
-    if length is not None and length <= limit:
+    if length is not None and length <= limit and not _is_encoded(response):
         return await response.read(), False
     chunks: list[bytes] = []
     size = 0
@@ -99,6 +102,10 @@ async def read_capped(response: aiohttp.ClientResponse, limit: int) -> tuple[byt
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), False
+
+
+def _is_encoded(response: aiohttp.ClientResponse) -> bool:
+    return response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
 
 
 def status_problem(response: aiohttp.ClientResponse, expected: str) -> str:

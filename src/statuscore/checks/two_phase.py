@@ -55,7 +55,7 @@ class TwoPhaseCheck(CheckType):
         ctx.phase = "waiting for the submit answer"
         async with ctx.session.request(config.method, config.url, trace_request_ctx=ctx,
                                        **self._submit) as response:
-            body, _ = await read_capped(response, config.max_body_bytes)
+            body, truncated = await read_capped(response, config.max_body_bytes)
         if response.status not in config.submit_status:
             expected = " or ".join(map(str, config.submit_status))
             return Attempt(ok=False, status_code=response.status, body=body,
@@ -63,8 +63,9 @@ class TwoPhaseCheck(CheckType):
                            retryable=response.status >= 500)
         task_id = lookup_path(parse_json(body), config.task_id_path)
         if not isinstance(task_id, (str, int)) or isinstance(task_id, bool) or task_id == "":
+            cut = f" (the answer was cut at max_body_bytes, {config.max_body_bytes} bytes)" if truncated else ""
             return Attempt(ok=False, status_code=response.status, body=body,
-                           error=f"no task id at '{config.task_id_path}' in the submit answer")
+                           error=f"no task id at '{config.task_id_path}' in the submit answer{cut}")
         return await self._poll_until_done(ctx, str(task_id))
 
     async def _poll_until_done(self, ctx: CheckContext, task_id: str) -> Attempt:
