@@ -124,6 +124,8 @@ async def _run_forever(config: LoadedConfig) -> None:
 def _validate(args: argparse.Namespace) -> int:
     config = load_config(args.file)
     print(f"{args.file}: {len(config.monitors)} monitor(s), {len(config.sinks)} alert sink(s): OK")
+    for warning in config.warnings:
+        print(f"  warning: {warning}")
     for monitor in config.monitors:
         print(f"  {monitor.slug:<24} {monitor.type:<10} every {format_duration(monitor.interval)}, "
               f"timeout {format_duration(monitor.timeout)}, {monitor.retries} retries")

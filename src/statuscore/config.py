@@ -17,6 +17,7 @@ Every problem is found here, at load time, and named by file, monitor and key.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -30,6 +31,8 @@ from .errors import ConfigError, FieldError
 from .model import Monitor
 from .plugins import PluginRegistry, default_registry
 from .schema import Duration, build_config
+
+log = logging.getLogger("statuscore.config")
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert"}
@@ -85,6 +88,9 @@ class LoadedConfig:
     monitors: tuple[Monitor, ...]
     sinks: tuple[AlertSink, ...]
     status_page_url: str
+    # Problems that leave the monitors running, e.g. a Slack sink whose webhook URL is
+    # not set: alerts are optional, so such a sink is switched off and named here.
+    warnings: tuple[str, ...] = ()
 
 
 def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
@@ -118,7 +124,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     if unknown:
         raise ConfigError(f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; "
                           f"monitors go in [[monitor]] tables)", key=unknown[0])
-    raw = {key: value if key == "monitor" else _substitute_env(value, env, key)
+    raw = {key: value if key in ("monitor", "alert") else _substitute_env(value, env, key)
            for key, value in raw.items()}
     status_page_url = env.get("STATUS_PAGE_URL") or raw.get("status_page_url", "")
     if not isinstance(status_page_url, str):
@@ -153,8 +159,11 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
         names.add(monitor.name)
         slugs[monitor.slug] = monitor.name
         monitors.append(monitor)
-    sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url)
-    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url)
+    warnings: list[str] = []
+    sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
+    for warning in warnings:
+        log.warning("%s: %s", file, warning)
+    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings))
 
 
 def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
@@ -202,10 +211,25 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
 
 
 def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
-                 status_page_url: str) -> list[AlertSink]:
+                 status_page_url: str, warnings: list[str]) -> list[AlertSink]:
+    """The alert sinks. One whose secret is not in the environment is switched off with
+    a warning, not an error: the monitors and the page work without alerts."""
     if not isinstance(tables, list):
         raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
     tables = [dict(_table(t, f"alert[{i}]")) for i, t in enumerate(tables)]
+    available = []
+    for index, table in enumerate(tables):
+        label = table.get("name") or table.get("type") or f"number {index + 1}"
+        try:
+            table = _substitute_env(table, env, f"alert[{index}]")
+        except ConfigError as exc:
+            warnings.append(f"alert sink {label!r} is off: {exc.message}")
+            continue
+        if table.get("type") == "slack" and not table.get("webhook_url") and not env.get("SLACK_WEBHOOK_URL"):
+            warnings.append(f"alert sink {label!r} is off: no webhook URL (set SLACK_WEBHOOK_URL)")
+            continue
+        available.append(table)
+    tables = available
     slack_url = env.get("SLACK_WEBHOOK_URL", "")
     slack_tables = [t for t in tables if t.get("type") == "slack"]
     if slack_url and not slack_tables:

@@ -10,5 +10,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """The WSGI app (`use = egg:statuscore` in an ini): one Configurator, one include
     per part."""
     from .app import make_app
+    from .settings import SettingsError
 
-    return make_app(global_config, settings)
+    try:
+        return make_app(global_config, settings)
+    except SettingsError as exc:  # one line naming the variable, not a traceback
+        raise SystemExit(f"statusweb: {exc}") from None

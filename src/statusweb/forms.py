@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
+from .passwords import password_problem
 
 
 @dataclass
@@ -89,9 +90,21 @@ def read_user(params: Mapping[str, str]) -> Form:
     form = Form()
     form.text(params, "name", max_length=100)
     form.choice(params, "role", ("admin", "editor"))
+    _new_password(form, params, form.values["name"])
+    return form
+
+
+def read_new_password(params: Mapping[str, str], name: str) -> Form:
+    form = Form()
+    _new_password(form, params, name)
+    return form
+
+
+def _new_password(form: Form, params: Mapping[str, str], name: str) -> None:
+    """At least 12 characters, not a common password, typed the same twice."""
     password = params.get("password", "")
-    if len(password) < 8:
-        form.errors["password"] = "At least 8 characters."
+    problem = password_problem(password, name)
+    if problem:
+        form.errors["password"] = problem
     elif password != params.get("password_again", ""):
         form.errors["password_again"] = "The two passwords differ."
-    return form

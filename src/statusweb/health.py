@@ -8,9 +8,10 @@ from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
 from .runner import heartbeat_age
+from .routes import READ_METHODS
 
 
-@view_config(route_name="healthz")
+@view_config(route_name="healthz", request_method=READ_METHODS)
 def healthz(request: Request) -> Response:
     engine = request.registry["statusweb.engine"]
     limit = 3 * float(request.registry.settings.get("statusweb.heartbeat_interval", 10))

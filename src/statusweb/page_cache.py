@@ -1,17 +1,30 @@
 """A few seconds of in-process cache for public pages, with ETag / 304 and
-Cache-Control, so a flood of readers during an outage costs one render per interval."""
+Cache-Control, so a flood of readers during an outage costs one render per interval.
+
+Entries are keyed on the route's path and the query parameters its view reads,
+canonicalised (`/?x=1` is `/`, `/history?page=02` is `/history?page=2`), so made-up
+parameters cannot force renders or push pages out; the cache is bounded by bytes and
+evicts the least recently used page.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+from urllib.parse import urlencode
 
 from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPException
+from pyramid.interfaces import IRoutesMapper
 from pyramid.request import Request
 from pyramid.response import Response
+
+# name -> canonical form of its raw value (may raise HTTPBadRequest: then no caching)
+ParamReaders = Mapping[str, Callable[[str | None], Any]]
 
 
 @dataclass(frozen=True)
@@ -23,34 +36,60 @@ class _Entry:
 
 
 class PageCache:
-    """Rendered public answers by URL for `seconds`. One thread re-renders an expired
-    page while the others keep serving the previous copy (no stampede)."""
+    """Rendered public answers for `seconds`, at most `max_bytes` of them. One thread
+    re-renders an expired page while the others keep serving the previous copy."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.seconds = seconds
-        self._entries: dict[str, _Entry] = {}
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._rendering: set[str] = set()
+        self._reads: dict[str, ParamReaders] = {}  # route name -> what its view reads
         self._lock = threading.Lock()
 
-    def fresh(self, request: Request) -> Response | None:
-        """The cached answer for this URL if it is fresh (or being re-rendered right now
-        by another thread: then the previous copy), else None."""
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def key(self, request: Request, reads: ParamReaders) -> str | None:
+        """path?canonical-params, or None when a parameter is invalid (the view answers
+        that with a 4xx, which is never cached)."""
+        try:
+            canonical = sorted((name, str(read(request.GET.get(name)))) for name, read in reads.items())
+        except (HTTPException, ValueError):
+            return None
+        return f"{request.path}?{urlencode(canonical)}" if canonical else request.path
+
+    def fresh(self, request: Request, route_name: str) -> Response | None:
+        """The cached answer if it is fresh (or being re-rendered right now by another
+        thread: then the previous copy), else None."""
+        reads = self._reads.get(route_name)
+        if reads is None:
+            return None  # this route's view has not rendered yet: it declares its reads
+        key = self.key(request, reads)
+        if key is None:
+            return None
         now = time.monotonic()
-        key = request.path_qs
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or (entry.expires <= now and key not in self._rendering):
                 return None
+            self._entries.move_to_end(key)
         return self._answer(request, entry, now)
 
-    def serve(self, request: Request, render: Callable[[], Response]) -> Response:
-        """The cached page for this URL (rendering it when stale), or 304 when the
-        client already has it."""
-        key = request.path_qs
+    def serve(self, request: Request, reads: ParamReaders, render: Callable[[], Response]) -> Response:
+        """The cached page (rendering it when stale), or 304 when the client has it."""
+        route = getattr(request, "matched_route", None)
+        if route is not None:
+            self._reads[route.name] = reads
+        key = self.key(request, reads)
+        if key is None or self.seconds <= 0:
+            return render()
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and (entry.expires > now or key in self._rendering):
+                self._entries.move_to_end(key)
                 return self._answer(request, entry, now)  # fresh, or stale while one thread renders
             self._rendering.add(key)
         try:
@@ -58,17 +97,28 @@ class PageCache:
         finally:
             with self._lock:
                 self._rendering.discard(key)
-        if response.status_int != 200 or self.seconds <= 0:
+        if response.status_int != 200:
             return response
         body = response.body
         now = time.monotonic()
         entry = _Entry(now + self.seconds, body, response.content_type or "text/html",
                        hashlib.sha256(body).hexdigest()[:32])
-        with self._lock:
-            if len(self._entries) > 1000:
-                self._entries.clear()
-            self._entries[key] = entry
+        self._store(key, entry)
         return self._answer(request, entry, now)
+
+    def _store(self, key: str, entry: _Entry) -> None:
+        cost = len(entry.body) + len(key)
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body) + len(key)
+            self._entries[key] = entry
+            self.size += cost
+            while self.size > self.max_bytes:
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self.size -= len(evicted.body) + len(evicted_key)
 
     @staticmethod
     def _answer(request: Request, entry: _Entry, now: float) -> Response:
@@ -85,37 +135,45 @@ class PageCache:
         """Forget every page (after an incident changes, so the public sees it at once)."""
         with self._lock:
             self._entries.clear()
+            self.size = 0
 
 
-def cached(view: Callable[[Request], Response]) -> Callable[[Request], Response]:
-    """Decorate a view that returns a full Response to serve it through the page cache."""
-    def wrapper(request: Request) -> Response:
-        cache: PageCache = request.registry["statusweb.page_cache"]
-        return cache.serve(request, lambda: view(request))
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
+def cached(reads: ParamReaders | None = None) -> Callable[[Callable[[Request], Response]],
+                                                          Callable[[Request], Response]]:
+    """Serve a view (returning a full Response) through the page cache; `reads` names
+    the query parameters it uses and how each is canonicalised."""
+    declared: ParamReaders = dict(reads or {})
+
+    def decorate(view: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def wrapper(request: Request) -> Response:
+            cache: PageCache = request.registry["statusweb.page_cache"]
+            return cache.serve(request, declared, lambda: view(request))
+        wrapper.__name__ = view.__name__
+        wrapper.__doc__ = view.__doc__
+        return wrapper
+
+    return decorate
 
 
 def cache_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
     """Serves a fresh cached page before the transaction manager is even entered: a
     cache hit costs no transaction, no session and no view lookup."""
     cache: PageCache = registry["statusweb.page_cache"]
+    mapper = registry.getUtility(IRoutesMapper)
 
     def serve_cached(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):
-            cached_answer = cache.fresh(request)
-            if cached_answer is not None:
-                return cached_answer
+            route = mapper(request)["route"]
+            if route is not None:
+                cached_answer = cache.fresh(request, route.name)
+                if cached_answer is not None:
+                    return cached_answer
         return handler(request)
 
     return serve_cached
 
 
 def includeme(config: Configurator) -> None:
-    seconds = float(config.get_settings().get("statusweb.page_cache_seconds", 5))
-    config.registry["statusweb.page_cache"] = PageCache(seconds)
+    settings = config.registry["statusweb.settings"]
+    config.registry["statusweb.page_cache"] = PageCache(settings.page_cache_seconds, settings.page_cache_bytes)
     config.add_tween("statusweb.page_cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")
-
-
-

@@ -15,7 +15,6 @@ class PageIdentity:
 
 
 def page_identity(request: Request) -> PageIdentity:
-    settings = request.registry.settings
-    url = settings.get("statusweb.page_url") or request.application_url
-    return PageIdentity(id=settings.get("statusweb.page_id", "statusweb"),
-                        name=settings.get("statusweb.page_name", "Status"), url=url)
+    """Name, id and public URL (STATUS_PAGE_URL: never the request's Host)."""
+    settings = request.registry["statusweb.settings"]
+    return PageIdentity(id=settings.page_id, name=settings.page_name, url=settings.page_url)

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 LATENCY_BANDS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+# One integer column per band ("latency_le_25" ... "latency_le_inf"), so SQL can SUM them.
+HISTOGRAM_COLUMNS = tuple(f"latency_le_{edge}" for edge in LATENCY_BANDS_MS) + ("latency_le_inf",)
 _STATUS_FIELDS = {"up": "up_count", "degraded": "degraded_count", "down": "down_count",
                   "maintenance": "maintenance_count"}
 
@@ -77,14 +79,12 @@ class RollupTotals:
             "down_count": self.down_count, "maintenance_count": self.maintenance_count,
             "latency_count": self.latency_count, "latency_sum_ms": self.latency_sum_ms,
             "latency_max_ms": self.latency_max_ms, "latency_p95_ms": self.p95_ms,
-            "latency_histogram": " ".join(map(str, self.histogram)),
+            **dict(zip(HISTOGRAM_COLUMNS, self.histogram)),
         }
 
     @classmethod
     def from_columns(cls, row: object) -> RollupTotals:
-        histogram = [int(n) for n in str(getattr(row, "latency_histogram") or "").split()]
-        if len(histogram) != len(LATENCY_BANDS_MS) + 1:
-            histogram = [0] * (len(LATENCY_BANDS_MS) + 1)
+        histogram = [getattr(row, name) or 0 for name in HISTOGRAM_COLUMNS]
         return cls(**{name: getattr(row, name) for name in _STATUS_FIELDS.values()},
                    latency_count=getattr(row, "latency_count"),
                    latency_sum_ms=getattr(row, "latency_sum_ms"),

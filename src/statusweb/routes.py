@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
+READ_METHODS = ("GET", "HEAD")  # public pages and APIs; anything else is a 405
+
 
 def includeme(config: Configurator) -> None:
     config.add_static_view("static", "statusweb:static", cache_max_age=3600)
     config.add_route("status", "/")
     config.add_route("history", "/history")
-    config.add_route("incident", "/incidents/{id:\\d+}")
+    config.add_route("incident", "/incidents/{id:[0-9]+}")
     config.add_route("service", "/services/{slug}")
     config.add_route("healthz", "/healthz")
     config.add_route("api_summary", "/api/v2/summary.json")
@@ -31,8 +33,11 @@ def includeme(config: Configurator) -> None:
     config.add_route("admin_incidents", "/admin/incidents")
     config.add_route("admin_incident_new", "/admin/incidents/new")
     config.add_route("admin_incidents_resolve", "/admin/incidents/resolve")
-    config.add_route("admin_incident", "/admin/incidents/{id:\\d+}")
-    config.add_route("admin_incident_update", "/admin/incidents/{id:\\d+}/updates")
-    config.add_route("admin_incident_delete", "/admin/incidents/{id:\\d+}/delete")
+    config.add_route("admin_incident", "/admin/incidents/{id:[0-9]+}")
+    config.add_route("admin_incident_update", "/admin/incidents/{id:[0-9]+}/updates")
+    config.add_route("admin_incident_delete", "/admin/incidents/{id:[0-9]+}/delete")
     config.add_route("admin_checks", "/admin/checks")
     config.add_route("admin_users", "/admin/users")
+    config.add_route("admin_user_password", "/admin/users/{id:[0-9]+}/password")
+    config.add_route("admin_user_disable", "/admin/users/{id:[0-9]+}/disable")
+    config.add_route("admin_user_enable", "/admin/users/{id:[0-9]+}/enable")

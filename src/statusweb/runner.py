@@ -130,7 +130,8 @@ class Runner:
         now = utcnow()
         values = {"holder": self.holder, "started_at": self.started_at, "beat_at": now,
                   "interval_s": int(self.settings.heartbeat_interval),
-                  "monitors": len(self.config.monitors)}
+                  "monitors": len(self.config.monitors),
+                  "sinks": ",".join(sink.instance_name for sink in self.config.sinks)[:1000]}
         with get_session_factory(self.engine).begin() as session:
             insert_ignoring_duplicates(session, RunnerHeartbeat, [{"name": HEARTBEAT_NAME, **values}])
             row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)

@@ -1,8 +1,12 @@
 """Who may do what, and the headers every response carries.
 
 Sessions are signed cookies (HttpOnly, SameSite=Lax; Secure when `statusweb.secure_cookies`),
-the secret comes from STATUSWEB_SECRET; every POST needs the session's CSRF token;
-failed logins are rate-limited per address and name.
+the secret comes from STATUSWEB_SECRET. A signed cookie alone cannot be revoked, so each
+one carries its user's session generation and its login time: logging out, a new
+password or a disabled account bumps the generation and ends every copy of every
+session at once, and no session lives longer than 12 hours however often it is renewed.
+Every POST needs the session's CSRF token; failed logins are limited per address and
+slowed per account (see `LoginLimiter`).
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ import threading
 import time
 from typing import Any
 
-from pyramid.security import Allowed, Denied
 from pyramid.config import Configurator
 from pyramid.events import NewResponse
+from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
-from sqlalchemy import select
+from webob.cookies import SignedSerializer
 
 from .models import User
-from .settings import as_bool
 
 log = logging.getLogger("statusweb.security")
 
@@ -28,16 +31,34 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 
                            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
                            "base-uri 'none'; object-src 'none'")
 PERMISSIONS = {"edit": ("admin", "editor"), "manage_users": ("admin",)}
+SESSION_LIFETIME = 12 * 3600  # absolute: from the login, whatever reissuing does
+DEVICE_COOKIE = "statusweb_device"
+DEVICE_LIFETIME = 30 * 86400
+_IDENTITY = "statusweb.identity"
 
 
 class SecurityPolicy:
-    """The logged-in user comes from the session; permissions from the user's role."""
+    """The logged-in user comes from the session, checked against the database on every
+    request (generation, disabled, age); permissions from the user's role."""
 
     def identity(self, request: Any) -> User | None:
-        user_id = request.session.get("user_id")
+        if _IDENTITY not in request.environ:
+            request.environ[_IDENTITY] = self._current_user(request)
+        return request.environ[_IDENTITY]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _current_user(request: Any) -> User | None:
+        session = request.session
+        user_id = session.get("user_id")
         if user_id is None:
             return None
-        return request.dbsession.scalar(select(User).where(User.id == user_id))
+        user = request.dbsession.get(User, user_id) if isinstance(user_id, int) else None
+        issued_at = session.get("issued_at")
+        fresh = isinstance(issued_at, (int, float)) and 0 <= time.time() - issued_at <= SESSION_LIFETIME
+        if user is None or user.disabled or session.get("generation") != user.session_generation or not fresh:
+            session.invalidate()  # ended elsewhere (logout, new password, disabled) or too old
+            return None
+        return user
 
     def authenticated_userid(self, request: Any) -> int | None:
         user = request.identity
@@ -49,61 +70,137 @@ class SecurityPolicy:
             return Allowed(f"{user.role} may {permission}")
         return Denied(f"{permission} needs one of {PERMISSIONS.get(permission, ())}")
 
-    def remember(self, request: Any, userid: int, **kw: Any) -> list[tuple[str, str]]:
+    def remember(self, request: Any, userid: int, *, generation: int = 0, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()  # a fresh session on login: no fixation
-        request.session["user_id"] = userid
+        request.session.update(user_id=userid, generation=generation, issued_at=time.time())
+        request.environ.pop(_IDENTITY, None)
         return []
 
     def forget(self, request: Any, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()
+        request.environ[_IDENTITY] = None
         return []
 
 
 class LoginLimiter:
-    """At most `attempts` failed logins per address and name in `window` seconds, then
-    a pause of `window` seconds. In memory: per process, which is the deployment."""
+    """Two limits on failed logins, in memory (per process, which is the deployment).
 
-    def __init__(self, attempts: int = 5, window: float = 900.0) -> None:
+    Per address and name: `attempts` failures in `window` seconds, then a pause of
+    `window` (one machine guessing). Per account, from any address: after
+    `account_attempts` failures in `window`, each further try waits a little longer
+    (2, 4, 8 ... at most `max_slowdown` seconds) after the last failure: a botnet
+    spreading guesses over many addresses gets a handful an hour, while the real
+    user waits seconds at worst, and not at all in a browser that has logged in to
+    this account before (`device_cookie`). Old entries are pruned as it goes, so
+    the memory it holds stays bounded.
+    """
+
+    def __init__(self, attempts: int = 5, window: float = 900.0, *, account_attempts: int = 10,
+                 max_slowdown: float = 60.0, max_keys: int = 100_000) -> None:
         self.attempts = attempts
         self.window = window
+        self.account_attempts = account_attempts
+        self.max_slowdown = max_slowdown
+        self.max_keys = max_keys
         self._failures: dict[tuple[str, str], list[float]] = {}
+        self._account_failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self._next_prune = 0.0
 
-    def wait_seconds(self, address: str, name: str, now: float | None = None) -> float:
+    def wait_seconds(self, address: str, name: str, now: float | None = None, *,
+                     known_device: bool = False) -> float:
+        """Seconds this attempt must wait (0: go ahead)."""
         now = time.monotonic() if now is None else now
+        key = (address, name.lower())
         with self._lock:
-            recent = [t for t in self._failures.get((address, name.lower()), []) if now - t < self.window]
-            self._failures[(address, name.lower())] = recent
-        if len(recent) < self.attempts:
-            return 0.0
-        return self.window - (now - recent[0])
+            recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+            account = [t for t in self._account_failures.get(name.lower(), []) if now - t < self.window]
+        wait = self.window - (now - recent[0]) if len(recent) >= self.attempts else 0.0
+        excess = len(account) - self.account_attempts
+        if excess >= 0 and not known_device:
+            slowdown = min(self.max_slowdown, 2.0 ** (excess + 1))
+            wait = max(wait, slowdown - (now - account[-1]))
+        return max(0.0, wait)
 
     def failed(self, address: str, name: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         with self._lock:
-            self._failures.setdefault((address, name.lower()), []).append(
-                time.monotonic() if now is None else now)
+            self._failures.setdefault((address, name.lower()), []).append(now)
+            self._account_failures.setdefault(name.lower(), []).append(now)
+            if now >= self._next_prune or len(self._failures) + len(self._account_failures) > self.max_keys:
+                self._prune(now)
 
     def succeeded(self, address: str, name: str) -> None:
         with self._lock:
             self._failures.pop((address, name.lower()), None)
 
+    def __len__(self) -> int:
+        return len(self._failures) + len(self._account_failures)
+
+    def _prune(self, now: float) -> None:
+        """Drop what the window has forgotten; past `max_keys`, the oldest first."""
+        for table in (self._failures, self._account_failures):
+            for key in list(table):
+                kept = [t for t in table[key] if now - t < self.window][-max(self.attempts, self.account_attempts) * 4:]
+                if kept:
+                    table[key] = kept
+                else:
+                    del table[key]
+            overflow = len(table) - self.max_keys // 2
+            if overflow > 0:
+                for key in sorted(table, key=lambda k: table[k][-1])[:overflow]:
+                    del table[key]
+        self._next_prune = now + 60.0
+
+
+class DeviceCookie:
+    """A signed, long-lived cookie naming the accounts this browser has logged in to,
+    so the per-account slow-down never stands in the real user's way."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = SignedSerializer(secret, salt="statusweb.device")
+
+    def knows(self, request: Any, name: str) -> bool:
+        raw = request.cookies.get(DEVICE_COOKIE)
+        if not raw:
+            return False
+        try:
+            names = self._serializer.loads(raw.encode("ascii"))
+        except (ValueError, UnicodeError):
+            return False
+        return isinstance(names, list) and name.lower() in names
+
+    def remember(self, request: Any, response: Any, name: str, secure: bool) -> None:
+        names = [name.lower()] + [n for n in self._current(request) if n != name.lower()][:4]
+        response.set_cookie(DEVICE_COOKIE, self._serializer.dumps(names).decode("ascii"),
+                            max_age=DEVICE_LIFETIME, httponly=True, secure=secure, samesite="Lax",
+                            path="/admin")
+
+    def _current(self, request: Any) -> list[str]:
+        raw = request.cookies.get(DEVICE_COOKIE)
+        try:
+            names = self._serializer.loads(raw.encode("ascii")) if raw else []
+        except (ValueError, UnicodeError):
+            return []
+        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
 
 def includeme(config: Configurator) -> None:
-    settings = config.get_settings()
-    secret = settings.get("statusweb.secret") or ""
-    if not secret:
+    settings = config.registry["statusweb.settings"]
+    secret = settings.secret
+    if not secret:  # only without secure cookies: Settings refuses to start otherwise
         secret = secrets.token_hex(32)
         log.warning("no STATUSWEB_SECRET: sessions use a random secret and end when the process does")
     config.set_session_factory(SignedCookieSessionFactory(
         secret, cookie_name="statusweb_session", httponly=True, samesite="Lax",
-        secure=as_bool(settings.get("statusweb.secure_cookies", "false")), max_age=12 * 3600,
-        timeout=12 * 3600, reissue_time=600))
+        secure=settings.secure_cookies, max_age=SESSION_LIFETIME, timeout=SESSION_LIFETIME,
+        reissue_time=600))
     config.set_security_policy(SecurityPolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.registry["statusweb.login_limiter"] = LoginLimiter(
-        attempts=int(settings.get("statusweb.login_attempts", 5)),
-        window=float(settings.get("statusweb.login_window_seconds", 900)))
-    hsts = as_bool(settings.get("statusweb.hsts", "false"))
+        attempts=settings.login_attempts, window=settings.login_window_seconds)
+    config.registry["statusweb.device_cookie"] = DeviceCookie(secret)
+    hsts = settings.hsts
 
     def add_headers(event: Any) -> None:
         headers = event.response.headers
@@ -113,5 +210,7 @@ def includeme(config: Configurator) -> None:
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         if hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if event.request.path.startswith("/admin"):
+            headers["Cache-Control"] = "no-store"  # never kept by a browser or a proxy
 
     config.add_subscriber(add_headers, NewResponse)

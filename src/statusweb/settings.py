@@ -1,24 +1,42 @@
 """Settings: the ini's [app:main], overridden by the environment, converted to types once.
 
 Environment variables win over the ini (warehouse's `maybe_set` pattern), so one
-production.ini serves every deployment and secrets never sit in a file.
+production.ini serves every deployment and secrets never sit in a file. `Settings` is
+built once in `main()` and kept on the registry; a bad value stops the app at start
+with one line naming the variable or key.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
+log = logging.getLogger("statusweb.settings")
+
+# variable -> settings key; every environment variable the app reads, in one table.
 ENVIRONMENT_OVERRIDES = {
     "DATABASE_URL": "sqlalchemy.url",
     "STATUSCORE_MONITORS": "statuscore.monitors",
     "STATUS_PAGE_URL": "statusweb.page_url",
+    "STATUSWEB_PAGE_NAME": "statusweb.page_name",
     "HEALTH_CHECK_RETENTION_DAYS": "statusweb.retention_days",
     "STATUSWEB_SECRET": "statusweb.secret",
     "STATUSWEB_RUNNER": "statusweb.runner",
+    "STATUSWEB_METRICS_TOKEN": "statusweb.metrics_token",
 }
+
+MIN_SECRET_LENGTH = 32
+DEFAULT_PAGE_URL = "http://localhost:6543"
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A setting that would make the app unsafe or unusable; the message names it."""
 
 
 def apply_environment(settings: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -28,11 +46,106 @@ def apply_environment(settings: Mapping[str, Any], env: Mapping[str, str] | None
     for variable, key in ENVIRONMENT_OVERRIDES.items():
         if env.get(variable):
             merged[key] = env[variable]
+    if merged.get("sqlalchemy.url"):
+        merged["sqlalchemy.url"] = normalize_database_url(merged["sqlalchemy.url"])
     return merged
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as Heroku-style hosts hand them out) mean
+    PostgreSQL through psycopg 3, the driver this app ships with."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 def as_bool(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the web app reads, typed. Build with `Settings.from_settings`."""
+
+    database_url: str
+    page_url: str
+    page_name: str = "Status"
+    page_id: str = "statusweb"
+    secret: str = ""
+    secure_cookies: bool = False
+    hsts: bool = False
+    page_cache_seconds: float = 5.0
+    page_cache_bytes: int = 64 * 1024 * 1024
+    login_attempts: int = 5
+    login_window_seconds: float = 900.0
+    metrics_public: bool = False
+    metrics_token: str = ""
+    metrics_cache_seconds: float = 5.0
+    heartbeat_interval: float = 10.0
+    runner: bool = False
+    demo_targets: bool = False
+    here: str = "."
+    max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
+        """Typed settings, or SettingsError naming the variable that is wrong."""
+        url = settings.get("sqlalchemy.url")
+        if not url:
+            raise SettingsError("no database: set DATABASE_URL (or sqlalchemy.url in the ini's [app:main])")
+        secure = as_bool(settings.get("statusweb.secure_cookies", "false"))
+        secret = str(settings.get("statusweb.secret") or "")
+        if secure and len(secret) < MIN_SECRET_LENGTH:
+            problem = "is not set" if not secret else f"is {len(secret)} characters long"
+            raise SettingsError(f"STATUSWEB_SECRET {problem}: with secure cookies (production) it must be "
+                                f"at least {MIN_SECRET_LENGTH} random characters, e.g. "
+                                f"`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+        return cls(
+            database_url=url,
+            page_url=_page_url(settings),
+            page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
+            page_id=str(settings.get("statusweb.page_id") or "statusweb"),
+            secret=secret,
+            secure_cookies=secure,
+            hsts=as_bool(settings.get("statusweb.hsts", "false")),
+            page_cache_seconds=_number(settings, "statusweb.page_cache_seconds", 5.0),
+            page_cache_bytes=int(_number(settings, "statusweb.page_cache_bytes", 64 * 1024 * 1024)),
+            login_attempts=int(_number(settings, "statusweb.login_attempts", 5)),
+            login_window_seconds=_number(settings, "statusweb.login_window_seconds", 900.0),
+            metrics_public=as_bool(settings.get("statusweb.metrics_public", "false")),
+            metrics_token=str(settings.get("statusweb.metrics_token") or ""),
+            metrics_cache_seconds=_number(settings, "statusweb.metrics_cache_seconds", 5.0),
+            heartbeat_interval=_number(settings, "statusweb.heartbeat_interval", 10.0),
+            runner=as_bool(settings.get("statusweb.runner", "false")),
+            demo_targets=as_bool(settings.get("statusweb.demo_targets", "false")),
+            here=str(settings.get("statusweb.here", ".")),
+        )
+
+
+def _page_url(settings: Mapping[str, Any]) -> str:
+    """The public URL every absolute link is built from (never the request's Host)."""
+    raw = str(settings.get("statusweb.page_url") or "").strip().rstrip("/")
+    if not raw:
+        log.warning("STATUS_PAGE_URL is not set: absolute links (feeds, API, alerts) say %s; "
+                    "set it to the address people use", DEFAULT_PAGE_URL)
+        return DEFAULT_PAGE_URL
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise SettingsError(f"STATUS_PAGE_URL must be an http:// or https:// address like "
+                            f"https://status.example.org, got {raw!r}")
+    return raw
+
+
+def _number(settings: Mapping[str, Any], key: str, default: float) -> float:
+    raw = settings.get(key)
+    if raw is None or str(raw).strip() == "":
+        return default
+    if not re.fullmatch(r"\d+(\.\d+)?", str(raw).strip()):
+        raise SettingsError(f"{key} must be a number, got {raw!r}")
+    return float(raw)
 
 
 @dataclass(frozen=True)

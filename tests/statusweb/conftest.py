@@ -115,7 +115,8 @@ def make_testapp(db_url):
 
     def build(**overrides):
         settings = {"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                    "statusweb.page_cache_seconds": "0", **overrides}
+                    "statusweb.page_cache_seconds": "0", "statusweb.page_url": "http://localhost",
+                    "statusweb.metrics_public": "true", "statusweb.metrics_cache_seconds": "0", **overrides}
         return TestApp(main({"here": "."}, **settings))
 
     return build

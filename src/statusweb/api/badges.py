@@ -15,9 +15,10 @@ from sqlalchemy.orm import selectinload
 from ..clock import utcnow
 from ..models import RollupDaily, Service
 from ..page_cache import cached
+from ..params import whole_number
 from ..rollups import day_bucket, uptime_percent
 from ..status_page import LABELS, active_incidents, service_rows
-from .responses import json_error
+from ..routes import READ_METHODS
 
 COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial_outage": "#f97316",
            "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}
@@ -38,8 +39,8 @@ def _svg(left: str, right: str, colour: str) -> Response:
                     content_type="image/svg+xml", charset="utf-8")
 
 
-@view_config(route_name="badge_status")
-@cached
+@view_config(route_name="badge_status", request_method=READ_METHODS)
+@cached()
 def status_badge(request: Request) -> Response:
     service = _service(request)
     (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
@@ -47,14 +48,15 @@ def status_badge(request: Request) -> Response:
     return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
 
 
-@view_config(route_name="badge_uptime")
-@cached
+def uptime_days(raw: str | None) -> int:
+    return whole_number(raw, "days", minimum=1, maximum=90, default=30)
+
+
+@view_config(route_name="badge_uptime", request_method=READ_METHODS)
+@cached({"days": uptime_days})
 def uptime_badge(request: Request) -> Response:
     service = _service(request)
-    raw = request.GET.get("days", "30")
-    if not raw.isdigit() or not 1 <= int(raw) <= 90:
-        return json_error(400, "days must be a whole number from 1 to 90")
-    days = int(raw)
+    days = uptime_days(request.GET.get("days"))
     since = day_bucket(utcnow()) - timedelta(days=days - 1)
     up, degraded, down = request.dbsession.execute(
         select(func.coalesce(func.sum(RollupDaily.up_count), 0), func.coalesce(func.sum(RollupDaily.degraded_count), 0),
@@ -69,8 +71,8 @@ def uptime_badge(request: Request) -> Response:
     return _svg(f"uptime {days}d", shown, colour)
 
 
-@view_config(route_name="badge_latency")
-@cached
+@view_config(route_name="badge_latency", request_method=READ_METHODS)
+@cached()
 def latency_badge(request: Request) -> Response:
     service = _service(request)
     state = service.state

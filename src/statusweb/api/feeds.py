@@ -17,6 +17,7 @@ from ..clock import utcnow
 from ..page_identity import page_identity
 from ..models import Incident
 from ..page_cache import cached
+from ..routes import READ_METHODS
 
 FEED_DAYS = 90
 FEED_LIMIT = 50
@@ -34,7 +35,7 @@ def build_feed(request: Request) -> FeedGenerator:
     feed.subtitle(f"Incidents of the last {FEED_DAYS} days")
     feed.description(f"Incidents of the last {FEED_DAYS} days")
     feed.link(href=request.route_url("history"), rel="alternate")
-    feed.link(href=request.url, rel="self")
+    feed.link(href=request.route_url(request.matched_route.name), rel="self")  # never the query sent
     feed.language("en")
     feed.updated(max((i.updated_at for i in incidents), default=utcnow()))
     for incident in incidents:
@@ -57,15 +58,15 @@ def build_feed(request: Request) -> FeedGenerator:
     return feed
 
 
-@view_config(route_name="feed_atom")
-@cached
+@view_config(route_name="feed_atom", request_method=READ_METHODS)
+@cached()
 def atom(request: Request) -> Response:
     return Response(build_feed(request).atom_str(pretty=True), content_type="application/atom+xml",
                     charset="utf-8")
 
 
-@view_config(route_name="feed_rss")
-@cached
+@view_config(route_name="feed_rss", request_method=READ_METHODS)
+@cached()
 def rss(request: Request) -> Response:
     return Response(build_feed(request).rss_str(pretty=True), content_type="application/rss+xml",
                     charset="utf-8")

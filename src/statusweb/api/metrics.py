@@ -1,13 +1,24 @@
 """/metrics for Prometheus (prometheus_client), read from the database at scrape time so
-the figures are right whether the runner is in this process or its own."""
+the figures are right whether the runner is in this process or its own.
+
+Each scrape is a handful of aggregate queries (SUMs over the daily rollups in SQL: work
+that does not grow with the years of history kept in Python), and the answer is kept a
+few seconds, so a busy scraper cannot make /healthz or the page slow. In production it
+needs `Authorization: Bearer $STATUSWEB_METRICS_TOKEN`; without a token configured it is
+not served at all (404), unless the ini says `statusweb.metrics_public = true`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import hmac
+import threading
+import time
+from typing import Any, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -15,8 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import AlertOutbox, RollupDaily, Service, ServiceState
-from ..rollups import LATENCY_BANDS_MS, RollupTotals
+from ..rollups import HISTOGRAM_COLUMNS, LATENCY_BANDS_MS, RollupTotals
 from ..runner import heartbeat_age
+from ..routes import READ_METHODS
 
 STATUSES = ("up", "degraded", "down", "maintenance", "unknown")
 
@@ -51,9 +63,16 @@ class DatabaseCollector:
         checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
         latency = HistogramMetricFamily("statuscore_check_latency_seconds",
                                         "Latency of passing checks", labels=["service"])
+        columns = ("up_count", "degraded_count", "down_count", "maintenance_count", "latency_count",
+                   "latency_sum_ms", *HISTOGRAM_COLUMNS)
+        sums = self.session.execute(
+            select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms),
+                   *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0) for name in columns))
+            .where(RollupDaily.service_id.in_(slugs)).group_by(RollupDaily.service_id)).all()
         totals: dict[int, RollupTotals] = {}
-        for row in self.session.scalars(select(RollupDaily).where(RollupDaily.service_id.in_(slugs))):
-            totals.setdefault(row.service_id, RollupTotals()).merge(RollupTotals.from_columns(row))
+        for service_id, latency_max_ms, *values in sums:
+            named = dict(zip(columns, (int(value) for value in values)))
+            totals[service_id] = RollupTotals.from_columns(_Row(latency_max_ms=latency_max_ms or 0, **named))
         for service_id, slug in slugs.items():
             total = totals.get(service_id, RollupTotals())
             for result in ("up", "degraded", "down", "maintenance"):
@@ -84,11 +103,53 @@ class DatabaseCollector:
         yield backlog
 
 
-@view_config(route_name="metrics")
+class _Row:
+    """Attribute access over a dict, for `RollupTotals.from_columns`."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+
+
+class ScrapeCache:
+    """The last exposition for `seconds`: scrapes in between cost nothing."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._body = b""
+        self._expires = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, render: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._body = render()
+                self._expires = time.monotonic() + self.seconds
+            return self._body
+
+
+@view_config(route_name="metrics", request_method=READ_METHODS)
 def metrics(request: Request) -> Response:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(request.dbsession, request.registry["statusweb.engine"]))
-    response = Response(generate_latest(registry))
+    settings = request.registry["statusweb.settings"]
+    if settings.metrics_token:
+        sent = request.headers.get("Authorization", "")
+        expected = f"Bearer {settings.metrics_token}"
+        if not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
+            return Response("401 Unauthorized: send Authorization: Bearer $STATUSWEB_METRICS_TOKEN\n",
+                            status=401, content_type="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    elif not settings.metrics_public:
+        raise HTTPNotFound()  # production without a token: not served, not even admitted to
+
+    def render() -> bytes:
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(DatabaseCollector(request.dbsession, request.registry["statusweb.engine"]))
+        return generate_latest(registry)  # type: ignore[no-any-return]
+
+    response = Response(request.registry["statusweb.metrics_cache"].get(render))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     response.cache_control = "no-store"
     return response
+
+
+def includeme(config: Any) -> None:
+    config.registry["statusweb.metrics_cache"] = ScrapeCache(config.registry["statusweb.settings"].metrics_cache_seconds)

@@ -9,6 +9,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from .responses import json_response
+from ..routes import READ_METHODS
 
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -94,6 +95,6 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
 
 
-@view_config(route_name="api_openapi")
+@view_config(route_name="api_openapi", request_method=READ_METHODS)
 def openapi(request: Request) -> Response:
     return json_response(openapi_document(request.application_url))

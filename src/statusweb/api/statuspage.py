@@ -20,6 +20,7 @@ from ..models import Incident, Service
 from ..page_cache import cached
 from ..status_page import SEVERITY, StatusPage, build_status_page
 from .responses import json_response
+from ..routes import READ_METHODS
 
 INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
               "major": "major"}
@@ -127,8 +128,8 @@ class _Snapshot:
         return page_json(self.request, self.page.updated_at)
 
 
-@view_config(route_name="api_summary")
-@cached
+@view_config(route_name="api_summary", request_method=READ_METHODS)
+@cached()
 def summary(request: Request) -> Response:
     snap = _Snapshot(request)
     return json_response({"page": snap.page_json, "components": snap.components,
@@ -136,36 +137,36 @@ def summary(request: Request) -> Response:
                           "status": status_json(snap.page)})
 
 
-@view_config(route_name="api_status")
-@cached
+@view_config(route_name="api_status", request_method=READ_METHODS)
+@cached()
 def status(request: Request) -> Response:
     snap = _Snapshot(request)
     return json_response({"page": snap.page_json, "status": status_json(snap.page)})
 
 
-@view_config(route_name="api_components")
-@cached
+@view_config(route_name="api_components", request_method=READ_METHODS)
+@cached()
 def components(request: Request) -> Response:
     snap = _Snapshot(request)
     return json_response({"page": snap.page_json, "components": snap.components})
 
 
-@view_config(route_name="api_incidents")
-@cached
+@view_config(route_name="api_incidents", request_method=READ_METHODS)
+@cached()
 def incidents(request: Request) -> Response:
     snap = _Snapshot(request)
     return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=False)})
 
 
-@view_config(route_name="api_unresolved")
-@cached
+@view_config(route_name="api_unresolved", request_method=READ_METHODS)
+@cached()
 def unresolved(request: Request) -> Response:
     snap = _Snapshot(request)
     return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=True)})
 
 
-@view_config(route_name="api_maintenances")
-@cached
+@view_config(route_name="api_maintenances", request_method=READ_METHODS)
+@cached()
 def scheduled_maintenances(request: Request) -> Response:
     return json_response({"page": page_json(request, None), "scheduled_maintenances": []})
 

@@ -27,8 +27,9 @@ class CheckResultRow(Base):
 
 class _Rollup:
     """Counts per status and latency figures (over UP and DEGRADED results) for one
-    service and one bucket. `latency_histogram` holds counts per latency band (see
-    `statusweb.rollups.LATENCY_BANDS_MS`) so p95 stays exact to the band as rows merge."""
+    service and one bucket. `latency_le_<ms>` count results per latency band (see
+    `statusweb.rollups.LATENCY_BANDS_MS`), so p95 stays exact to the band as rows merge
+    and SQL can add histograms up (/metrics does)."""
 
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
     bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
@@ -40,7 +41,21 @@ class _Rollup:
     latency_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_max_ms: Mapped[int] = mapped_column(Integer, default=0)
     latency_p95_ms: Mapped[int] = mapped_column(Integer, default=0)
-    latency_histogram: Mapped[str] = mapped_column(String(200), default="")
+    latency_le_25: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_50: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_100: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_200: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_300: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_500: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_750: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_1000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_1500: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_2000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_3000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_5000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_10000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_30000: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    latency_le_inf: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RollupHourly(_Rollup, Base):

@@ -41,3 +41,5 @@ class RunnerHeartbeat(Base):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     interval_s: Mapped[int] = mapped_column(Integer)
     monitors: Mapped[int] = mapped_column(Integer, default=0)
+    # the alert sinks it delivers to, comma-separated ("" = none: the admin warns)
+    sinks: Mapped[str] = mapped_column(String(1000), default="", server_default="")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, UTCDateTime
@@ -23,12 +23,34 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), default="editor")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Every session carries the generation it was made in; bumping it (logout, a new
+    # password, disabling) ends every session of this user at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def set_password(self, password: str) -> None:
+        """A new password ends every session made with the old one."""
         self.password_hash = _hasher.hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        self.session_generation = (self.session_generation or 0) + 1
 
     def check_password(self, password: str) -> bool:
         try:
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+_DUMMY_HASH = _hasher.hash("no such user: this hash only costs the same time")
+
+
+def verify_without_user(password: str) -> bool:
+    """Spend what checking a real password costs, so a login for a name that does not
+    exist takes as long as one for a name that does (no account enumeration)."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
+    return False

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
+from pyramid.security import remember
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..clock import utcnow
-from ..forms import Form, read_incident, read_update, read_user
+from ..forms import Form, read_incident, read_new_password, read_update, read_user
 from ..models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
                       Incident, IncidentNotEditable, Service, ServiceState, User)
-from ..runner import heartbeat_age
+from ..params import calendar_day, optional_id, record_id
+from ..runner import last_heartbeat
 
 CHECKS_PAGE_SIZE = 50
 CHECK_STATUSES = ("up", "degraded", "down", "maintenance")
@@ -30,31 +32,28 @@ def _public_pages_changed(request: Request) -> None:
     request.registry["statusweb.page_cache"].clear()
 
 
-def _no_store(request: Request) -> None:
-    request.response.cache_control = "no-store"
-
-
 @view_config(route_name="admin", renderer="statusweb:templates/admin/dashboard.pt", permission="edit")
 def dashboard(request: Request) -> dict[str, Any]:
-    _no_store(request)
     session = request.dbsession
     by_status = dict(session.execute(select(ServiceState.status, func.count()).join(Service)
                                      .where(Service.hidden.is_(False)).group_by(ServiceState.status)).tuples().all())
     active = session.scalar(select(func.count()).select_from(Incident)
                             .where(Incident.status != "resolved", Incident.deleted.is_(False)))
+    beat = last_heartbeat(request.registry["statusweb.engine"])
     return {"title": "Admin", "by_status": by_status, "active": active,
-            "heartbeat_age": heartbeat_age(request.registry["statusweb.engine"])}
+            "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
+            "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name]}
 
 
 @view_defaults(permission="edit")
 class IncidentViews:
     def __init__(self, request: Request) -> None:
         self.request = request
-        _no_store(request)
 
     def _incident(self) -> Incident:
         found = self.request.dbsession.scalars(
-            select(Incident).where(Incident.id == int(self.request.matchdict["id"]), Incident.deleted.is_(False))
+            select(Incident).where(Incident.id == record_id(self.request.matchdict["id"], "incident"),
+                                   Incident.deleted.is_(False))
             .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
         if found is None:
             raise HTTPNotFound("no such incident")
@@ -154,7 +153,7 @@ class IncidentViews:
 
     @view_config(route_name="admin_incidents_resolve", request_method="POST")
     def resolve_many(self) -> HTTPSeeOther:
-        ids = [int(value) for value in self.request.POST.getall("id") if value.isdigit()]
+        ids = [number for number in map(optional_id, self.request.POST.getall("id")) if number is not None]
         now = utcnow()
         for incident in self.request.dbsession.scalars(select(Incident).where(Incident.id.in_(ids))):
             if incident.is_active:
@@ -168,7 +167,6 @@ class IncidentViews:
 def check_history(request: Request) -> dict[str, Any]:
     """Read-only raw history with filters; keyset pagination (newest first, `before` an id)
     so the thousandth page costs what the first does, over millions of rows."""
-    _no_store(request)
     session = request.dbsession
     services = list(session.scalars(select(Service).order_by(Service.position)))
     form = Form()
@@ -193,7 +191,9 @@ def check_history(request: Request) -> dict[str, Any]:
     if until:
         query = query.where(CheckResultRow.checked_at < until + timedelta(days=1))
     before = params.get("before", "")
-    if before.isdigit():
+    if before and optional_id(before) is None:
+        form.errors["before"] = "Not a position in the history; start again from the newest."
+    elif before:
         query = query.where(CheckResultRow.id < int(before))
     rows = [] if not form.ok else session.execute(
         query.order_by(CheckResultRow.id.desc()).limit(CHECKS_PAGE_SIZE + 1)).all()
@@ -213,27 +213,76 @@ def _day(form: Form, params: Any, name: str) -> datetime | None:
     form.values[name] = value
     if not value:
         return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
-        form.errors[name] = "Write a date like 2026-02-08."
-        return None
+    day = calendar_day(value)
+    if day is None:
+        form.errors[name] = "Write a date like 2026-02-08 (years 2000 to 9998)."
+    return day
 
 
-@view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", permission="manage_users")
-def users(request: Request) -> Any:
-    _no_store(request)
-    form = Form()
-    if request.method == "POST":
-        form = read_user(request.POST)
+@view_defaults(permission="manage_users")
+class UserViews:
+    """Adding people, setting their passwords, disabling and enabling them (admins only).
+    Every change that takes access away ends the user's sessions at once."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def _page(self, form: Form | None = None, error: str | None = None) -> dict[str, Any]:
+        people = self.request.dbsession.scalars(select(User).order_by(User.name)).all()
+        return {"title": "Users", "users": people, "form": form or Form(), "error": error}
+
+    def _user(self) -> User:
+        found = self.request.dbsession.get(User, record_id(self.request.matchdict["id"], "user"))
+        if found is None:
+            raise HTTPNotFound("no such user")
+        return found
+
+    def _refuse(self, message: str, form: Form | None = None) -> dict[str, Any]:
+        self.request.response.status_int = 400
+        return self._page(form, message)
+
+    @view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", request_method="GET")
+    def list(self) -> dict[str, Any]:
+        return self._page()
+
+    @view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", request_method="POST")
+    def add(self) -> Any:
+        form = read_user(self.request.POST)
         name = form.values.get("name", "")
-        if form.ok and request.dbsession.scalar(select(User).where(User.name == name)) is not None:
+        if form.ok and self.request.dbsession.scalar(select(User).where(User.name == name)) is not None:
             form.errors["name"] = "That name is taken."
-        if form.ok:
-            user = User(name=name, role=form.values["role"], created_at=utcnow())
-            user.set_password(request.POST["password"])
-            request.dbsession.add(user)
-            return HTTPSeeOther(request.route_url("admin_users"))
-        request.response.status_int = 400
-    people = request.dbsession.scalars(select(User).order_by(User.name)).all()
-    return {"title": "Users", "users": people, "form": form}
+        if not form.ok:
+            return self._refuse("Please correct the fields marked below; nothing was saved.", form)
+        user = User(name=name, role=form.values["role"], created_at=utcnow())
+        user.set_password(self.request.POST["password"])
+        self.request.dbsession.add(user)
+        return HTTPSeeOther(self.request.route_url("admin_users"))
+
+    @view_config(route_name="admin_user_password", renderer="statusweb:templates/admin/users.pt",
+                 request_method="POST")
+    def set_password(self) -> Any:
+        user = self._user()
+        form = read_new_password(self.request.POST, user.name)
+        if not form.ok:
+            return self._refuse(f"The password for {user.name} was not changed: "
+                                f"{next(iter(form.errors.values()))}", form)
+        user.set_password(self.request.POST["password"])  # ends the user's other sessions
+        if user.id == self.request.identity.id:  # keep the admin who did it logged in
+            remember(self.request, user.id, generation=user.session_generation)
+        return HTTPSeeOther(self.request.route_url("admin_users"))
+
+    @view_config(route_name="admin_user_disable", renderer="statusweb:templates/admin/users.pt",
+                 request_method="POST")
+    def disable(self) -> Any:
+        user = self._user()
+        if user.id == self.request.identity.id:
+            return self._refuse("You cannot disable your own account.")
+        user.disabled = True
+        user.end_sessions()
+        return HTTPSeeOther(self.request.route_url("admin_users"))
+
+    @view_config(route_name="admin_user_enable", renderer="statusweb:templates/admin/users.pt",
+                 request_method="POST")
+    def enable(self) -> Any:
+        self._user().disabled = False
+        return HTTPSeeOther(self.request.route_url("admin_users"))

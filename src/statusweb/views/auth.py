@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
@@ -11,8 +12,11 @@ from pyramid.view import forbidden_view_config, view_config
 from sqlalchemy import select
 
 from ..models import User
+from ..models.user import verify_without_user
 
 GENERIC_FAILURE = "Wrong name or password."
+MAX_PASSWORD_CHARS = 1000
+_SAFE_PATH = re.compile(r"/admin(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?")
 
 
 @view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="GET")
@@ -23,26 +27,39 @@ def login_form(request: Request) -> dict[str, Any]:
 @view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="POST")
 def login(request: Request) -> Any:
     name = request.POST.get("name", "").strip()[:100]
-    password = request.POST.get("password", "")
+    password = request.POST.get("password", "")[:MAX_PASSWORD_CHARS]
     limiter = request.registry["statusweb.login_limiter"]
+    device = request.registry["statusweb.device_cookie"]
     address = request.client_addr or "?"
-    wait = limiter.wait_seconds(address, name)
+    wait = limiter.wait_seconds(address, name, known_device=device.knows(request, name))
     if wait > 0:
         request.response.status_int = 429
+        request.response.headers["Retry-After"] = str(int(wait) + 1)
+        when = f"{int(wait // 60) + 1} minutes" if wait >= 60 else f"{int(wait) + 1} seconds"
         return {"title": "Log in", "name": name, "next": _safe_next(request),
-                "error": f"Too many failed attempts; try again in {int(wait // 60) + 1} minutes."}
-    user = request.dbsession.scalar(select(User).where(User.name == name))
-    if user is None or not user.check_password(password):
+                "error": f"Too many failed attempts; try again in {when}."}
+    user = request.dbsession.scalar(select(User).where(User.name == name)) if name else None
+    # The same argon2 work whether or not the name exists, and for a disabled account:
+    # the answer's timing tells nobody which accounts there are.
+    valid = user.check_password(password) if user is not None else verify_without_user(password)
+    if not valid or user is None or user.disabled:
         limiter.failed(address, name)
         request.response.status_int = 400
         return {"title": "Log in", "name": name, "error": GENERIC_FAILURE, "next": _safe_next(request)}
     limiter.succeeded(address, name)
-    headers = remember(request, user.id)
-    return HTTPSeeOther(location=_safe_next(request), headers=headers)
+    headers = remember(request, user.id, generation=user.session_generation)
+    response = HTTPSeeOther(location=_safe_next(request), headers=headers)
+    device.remember(request, response, name, request.registry["statusweb.settings"].secure_cookies)
+    return response
 
 
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> HTTPSeeOther:
+    """Ends this session and every copy of it: a cookie saved before logging out no
+    longer opens the admin (the user's session generation moves on)."""
+    user = request.identity
+    if user is not None:
+        user.end_sessions()
     return HTTPSeeOther(location=request.route_url("status"), headers=forget(request))
 
 
@@ -55,8 +72,9 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Any:
 
 
 def _safe_next(request: Request) -> str:
-    """Where to go after logging in: only a path on this site, never another host."""
+    """Where to go after logging in: only an admin path on this site, in plain ASCII
+    (no other host, no CR/LF to split headers with), else the dashboard."""
     target = request.params.get("next", "")
-    if target.startswith("/admin") and not target.startswith("//"):
+    if len(target) <= 500 and _SAFE_PATH.fullmatch(target) and "//" not in target:
         return target
     return request.route_url("admin")

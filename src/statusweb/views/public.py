@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from pyramid.exceptions import PredicateMismatch
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
@@ -18,31 +19,35 @@ from ..clock import utcnow
 from ..models import Incident, Service
 from ..api.responses import json_error
 from ..page_cache import cached
+from ..params import InvalidParameter, record_id, whole_number
 from ..status_page import build_status_page, hourly_latency, service_rows, active_incidents
+from ..routes import READ_METHODS
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20
+MAX_HISTORY_PAGE = 10_000
 
 
 def _page(template: str, values: dict[str, Any], request: Request) -> Response:
     return render_to_response(f"statusweb:templates/{template}", values, request=request)
 
 
-@view_config(route_name="status")
-@cached
+@view_config(route_name="status", request_method=READ_METHODS)
+@cached()
 def status(request: Request) -> Response:
     page = build_status_page(request.dbsession, utcnow())
     return _page("status.pt", {"page": page, "title": page.banner.text}, request)
 
 
-@view_config(route_name="history")
-@cached
+def history_page(raw: str | None) -> int:
+    return whole_number(raw, "page", minimum=1, maximum=MAX_HISTORY_PAGE, default=1)
+
+
+@view_config(route_name="history", request_method=READ_METHODS)
+@cached({"page": history_page})
 def history(request: Request) -> Response:
     now = utcnow()
-    try:
-        number = max(1, int(request.params.get("page", "1")))
-    except ValueError:
-        number = 1
+    number = history_page(request.GET.get("page"))
     since = now - timedelta(days=HISTORY_DAYS)
     query = select(Incident).where(Incident.deleted.is_(False), Incident.created_at >= since)
     total = request.dbsession.scalar(select(func.count()).select_from(query.subquery()))
@@ -54,11 +59,12 @@ def history(request: Request) -> Response:
                                 "title": "Incident history", "days": HISTORY_DAYS}, request)
 
 
-@view_config(route_name="incident")
-@cached
+@view_config(route_name="incident", request_method=READ_METHODS)
+@cached()
 def incident(request: Request) -> Response:
     found = request.dbsession.scalars(
-        select(Incident).where(Incident.id == int(request.matchdict["id"]), Incident.deleted.is_(False))
+        select(Incident).where(Incident.id == record_id(request.matchdict["id"], "incident"),
+                               Incident.deleted.is_(False))
         .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
     if found is None:
         raise HTTPNotFound("no such incident")
@@ -67,8 +73,8 @@ def incident(request: Request) -> Response:
     return _page("incident.pt", {"incident": found, "affected": affected, "title": found.title}, request)
 
 
-@view_config(route_name="service")
-@cached
+@view_config(route_name="service", request_method=READ_METHODS)
+@cached()
 def service(request: Request) -> Response:
     now = utcnow()
     found = request.dbsession.scalars(
@@ -83,10 +89,52 @@ def service(request: Request) -> Response:
 
 @view_config(context=HTTPNotFound, require_csrf=False)
 def not_found(exc: HTTPNotFound, request: Request) -> Response:
-    """404 as HTML for people, as JSON for the API and badge routes."""
-    message = str(exc.detail or "This page does not exist.")
+    """404 as HTML for people, as JSON for the API and badge routes. Only our own
+    "no such ..." messages are shown: the path is never echoed back."""
+    if isinstance(exc, PredicateMismatch) and request.method not in READ_METHODS:
+        allowed = allowed_methods(request)
+        if allowed and request.method not in allowed:
+            return method_not_allowed(request, allowed)
+    detail = str(exc.detail or "")
+    message = detail if detail.startswith("no such ") else "This page does not exist."
     if request.path.startswith(("/api/", "/badge/")):
         return json_error(404, message)
     response = _page("not_found.pt", {"title": "Not found", "message": message}, request)
     response.status_int = 404
+    return response
+
+
+@view_config(context=InvalidParameter, require_csrf=False)
+def bad_parameter(exc: InvalidParameter, request: Request) -> Response:
+    """A query value that cannot be used: 400 with what would be right."""
+    if request.path.startswith(("/api/", "/badge/")):
+        return json_error(400, str(exc.detail))
+    response = _page("not_found.pt", {"title": "Bad request", "message": str(exc.detail)}, request)
+    response.status_int = 400
+    return response
+
+
+def allowed_methods(request: Request) -> tuple[str, ...]:
+    """The methods the matched route's views accept (from Pyramid's introspector)."""
+    route = request.matched_route
+    if route is None:
+        return ()
+    introspector = request.registry.introspector
+    methods: set[str] = set()
+    for view in introspector.get_category("views") or ():
+        if view["introspectable"]["route_name"] == route.name:
+            declared = view["introspectable"]["request_methods"] or ("GET", "POST")
+            methods.update((declared,) if isinstance(declared, str) else declared)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return tuple(sorted(methods))
+
+
+def method_not_allowed(request: Request, allowed: tuple[str, ...]) -> Response:
+    if request.path.startswith(("/api/", "/badge/")):
+        response = json_error(405, f"use {' or '.join(allowed)}")
+    else:
+        response = Response(f"405 Method Not Allowed: use {' or '.join(allowed)}\n", status=405,
+                            content_type="text/plain")
+    response.headers["Allow"] = ", ".join(allowed)
     return response

@@ -165,11 +165,14 @@ def test_users_are_for_admins_only(engine, editor, make_testapp):
     add_user(engine, "root", "admin")
     admin = make_testapp()
     login(admin, "root")
-    form = admin.get("/admin/users").forms[1]
+    form = admin.get("/admin/users").forms["add-user"]
     form["name"], form["role"], form["password"], form["password_again"] = "newbie", "editor", "short", "short"
-    assert "At least 8 characters." in form.submit(status=400).text
-    form = admin.get("/admin/users").forms[1]
-    form["name"], form["password"], form["password_again"] = "newbie", "long enough", "long enough"
+    assert "At least 12 characters." in form.submit(status=400).text
+    form = admin.get("/admin/users").forms["add-user"]
+    form["name"], form["password"], form["password_again"] = "newbie", "Password2024!", "Password2024!"
+    assert "one of the most common ones" in form.submit(status=400).text
+    form = admin.get("/admin/users").forms["add-user"]
+    form["name"], form["password"], form["password_again"] = "newbie", "long enough phrase", "long enough phrase"
     form.submit(status=303)
     with get_session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 3

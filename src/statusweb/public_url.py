@@ -1,0 +1,44 @@
+"""Every absolute URL comes from the configured public URL, never from the request.
+
+A request's Host (or X-Forwarded-Host) is whatever the sender wrote: building links
+from it would let one request with `Host: evil.example` put evil.example into cached
+pages, feeds and JSON for everyone. This tween, the first to see a request, replaces
+the host and scheme the rest of the app sees with STATUS_PAGE_URL's (in development,
+the listen address), so `request.route_url` and friends are safe everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from pyramid.config import Configurator
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.tweens import INGRESS
+
+_SENDER_HOST_HEADERS = ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_SERVER", "HTTP_FORWARDED")
+
+
+def public_url_tween_factory(handler: Callable[[Request], Response],
+                             registry: Any) -> Callable[[Request], Response]:
+    parts = urlsplit(registry["statusweb.settings"].page_url)
+    scheme, host = parts.scheme, parts.netloc
+    prefix = parts.path.rstrip("/")
+
+    def with_public_host(request: Request) -> Response:
+        environ = request.environ
+        environ["statusweb.sent_host"] = environ.get("HTTP_HOST", "")
+        environ["HTTP_HOST"] = host
+        environ["wsgi.url_scheme"] = scheme
+        for header in _SENDER_HOST_HEADERS:
+            environ.pop(header, None)
+        if prefix and not environ.get("SCRIPT_NAME"):
+            environ["SCRIPT_NAME"] = prefix  # the proxy strips the prefix; links keep it
+        return handler(request)
+
+    return with_public_host
+
+
+def includeme(config: Configurator) -> None:
+    config.add_tween("statusweb.public_url.public_url_tween_factory", under=INGRESS)
