@@ -11,12 +11,13 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 statusweb \
     && useradd --system --uid 10001 --gid statusweb --home-dir /app statusweb
 
-COPY setup.cfg pyproject.toml README.md ./
+COPY setup.cfg pyproject.toml README.md constraints.txt ./
 COPY src ./src
 COPY plugins ./plugins
-# These are this repository's own packages; their dependencies are bounded in setup.cfg.
+# These are this repository's own packages; their dependencies are pinned to the versions
+# CI ran by constraints.txt.
 # hadolint ignore=DL3013
-RUN pip install ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp
+RUN pip install -c constraints.txt ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp
 
 COPY production.ini ./
 COPY examples ./examples
@@ -26,4 +27,4 @@ USER 10001:10001
 EXPOSE 6543
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:6543/healthz', timeout=4).status == 200 else 1)"]
-CMD ["sh", "-c", "statusweb-admin initdb production.ini && exec pserve production.ini"]
+CMD ["sh", "-c", "statusweb-admin bootstrap production.ini && exec pserve production.ini"]

@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run check-demo bench clean
+.PHONY: install test run check-demo bench clean constraints
 
-$(STAMP): setup.cfg pyproject.toml $(PLUGINS)
+$(STAMP): setup.cfg pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[web,test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[web,test]' $(foreach p,$(PLUGINS),-e $(dir $(p)))
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,10 +18,18 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Port 6543, or the next free one when it is taken (it says which).
 run: $(STAMP)
-	$(VENV)/bin/statusweb-admin initdb development.ini
-	$(VENV)/bin/statusweb-admin create-user development.ini admin --role admin --if-none
-	$(VENV)/bin/pserve development.ini
+	$(VENV)/bin/statusweb-admin bootstrap development.ini
+	@port=$$($(PY) -c "import socket; print(next(p for p in range(6543, 6600) if socket.socket().connect_ex(('127.0.0.1', p)) != 0))"); \
+	    if [ "$$port" != 6543 ]; then echo "port 6543 is taken: using $$port"; fi; \
+	    echo "status page: http://127.0.0.1:$$port/  admin: http://127.0.0.1:$$port/admin"; \
+	    exec $(VENV)/bin/pserve development.ini http_port=$$port
+
+# After changing dependencies in setup.cfg: pin what resolves now, for every machine.
+constraints: $(STAMP)
+	{ head -2 constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^statuscore'; } > constraints.new
+	mv constraints.new constraints.txt
 
 check-demo: $(STAMP)
 	$(PY) -m statuscore.demo & demo=$$!; trap "kill $$demo" EXIT; sleep 1; \

@@ -32,7 +32,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck():
     assert re.search(r"^FROM python:3\.\d+-slim$", text, re.M)
     assert re.search(r"^USER 10001:10001$", text, re.M)
     assert "HEALTHCHECK" in text and "/healthz" in text
-    assert 'statusweb-admin initdb production.ini && exec pserve production.ini' in text
+    assert 'statusweb-admin bootstrap production.ini && exec pserve production.ini' in text
 
 
 @pytest.mark.slow

@@ -1,8 +1,10 @@
 """`statusweb-admin`: set up and look after a statusweb database.
 
     statusweb-admin initdb development.ini
+    statusweb-admin bootstrap production.ini      # initdb + the first admin (the image runs it)
     statusweb-admin run-checks development.ini [--once]
     statusweb-admin cleanup development.ini [--days N] [--dry-run]
+    statusweb-admin create-user | set-password | disable-user | enable-user CONFIG NAME
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -47,6 +50,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     user.add_argument("--if-none", action="store_true",
                       help="only when there is no user yet; without a password set, one is generated and printed")
     user.set_defaults(handler=_create_user)
+    boot = commands.add_parser("bootstrap", help="create or upgrade the tables, and on an empty database "
+                                                 "the admin user (STATUSWEB_ADMIN_PASSWORD, else printed once)")
+    boot.add_argument("config")
+    boot.add_argument("--admin", default="admin", help="the first admin's name (default: admin)")
+    boot.set_defaults(handler=_bootstrap)
+    for command, handler, text in (("set-password", _set_password, "give a user a new password "
+                                    "(STATUSWEB_ADMIN_PASSWORD or asked twice); ends the user's sessions"),
+                                   ("disable-user", _disable_user, "stop a user from logging in; "
+                                    "ends the user's sessions"),
+                                   ("enable-user", _enable_user, "let a disabled user log in again")):
+        sub = commands.add_parser(command, help=text)
+        sub.add_argument("config")
+        sub.add_argument("name")
+        sub.set_defaults(handler=handler)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -110,40 +127,113 @@ def _cleanup(args: argparse.Namespace) -> int:
 
 
 def _create_user(args: argparse.Namespace) -> int:
-    import getpass
-    import os
-    import secrets
-
     from sqlalchemy import func, select
 
-    from .models import User, get_session_factory
+    from .models import User
 
-    settings, _ = load_ini_settings(args.config)
-    engine = get_engine(settings["sqlalchemy.url"])
-    with get_session_factory(engine).begin() as session:
+    with _user_session(args.config) as session:
         if args.if_none and session.scalar(select(func.count()).select_from(User)):
             return 0
         if session.scalar(select(User).where(User.name == args.name)) is not None:
             raise ValueError(f"user {args.name!r} exists already")
-        password = os.environ.get("STATUSWEB_ADMIN_PASSWORD", "")
-        generated = False
-        if not password and args.if_none:
-            password, generated = secrets.token_urlsafe(12), True
-        elif not password:
-            if not sys.stdin.isatty():
-                raise ValueError("set STATUSWEB_ADMIN_PASSWORD, or run this on a terminal to type it")
-            password = getpass.getpass(f"password for {args.name}: ")
-            if password != getpass.getpass("again: "):
-                raise ValueError("the two passwords differ; nothing was saved")
-        if len(password) < 8:
-            raise ValueError("a password needs at least 8 characters; nothing was saved")
+        password, generated = _new_password(args.name, generate=args.if_none)
         user = User(name=args.name, role=args.role, created_at=utcnow())
         user.set_password(password)
         session.add(user)
     print(f"created {args.role} {args.name!r}")
     if generated:
-        print(f"its password (shown once, not stored anywhere in clear): {password}")
+        _print_boxed([f"statusweb: created the {args.role} user {args.name!r}",
+                      f"password (shown once, stored only as a hash): {password}",
+                      "log in at /admin, then set your own password under Users"])
     return 0
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    """What a container does at every start: migrate, and make the first admin once."""
+    _initdb(args)
+    return _create_user(argparse.Namespace(config=args.config, name=args.admin, role="admin", if_none=True))
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    with _user_session(args.config) as session:
+        user = _existing_user(session, args.name)
+        password, _ = _new_password(args.name, generate=False)
+        user.set_password(password)  # also ends every session of this user
+    print(f"new password set for {args.name!r}; its sessions have ended")
+    return 0
+
+
+def _disable_user(args: argparse.Namespace) -> int:
+    with _user_session(args.config) as session:
+        user = _existing_user(session, args.name)
+        user.disabled = True
+        user.end_sessions()
+    print(f"{args.name!r} is disabled and logged out everywhere")
+    return 0
+
+
+def _enable_user(args: argparse.Namespace) -> int:
+    with _user_session(args.config) as session:
+        _existing_user(session, args.name).disabled = False
+    print(f"{args.name!r} may log in again")
+    return 0
+
+
+@contextmanager
+def _user_session(config_uri: str) -> Iterator[Any]:
+    from .models import get_session_factory
+
+    settings, _ = load_ini_settings(config_uri)
+    if not settings.get("sqlalchemy.url"):
+        raise ValueError(f"no database: set sqlalchemy.url in {config_uri} or DATABASE_URL")
+    with get_session_factory(get_engine(settings["sqlalchemy.url"])).begin() as session:
+        yield session
+
+
+def _existing_user(session: Any, name: str) -> Any:
+    from sqlalchemy import select
+
+    from .models import User
+
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        raise ValueError(f"no user {name!r} (statusweb-admin create-user adds one)")
+    return user
+
+
+def _new_password(name: str, *, generate: bool) -> tuple[str, bool]:
+    """STATUSWEB_ADMIN_PASSWORD, else generated (when allowed) or typed twice on a terminal;
+    held to the same rules as the admin's form."""
+    import getpass
+    import os
+    import secrets
+
+    from .passwords import password_problem
+
+    password = os.environ.get("STATUSWEB_ADMIN_PASSWORD", "")
+    generated = False
+    if not password and generate:
+        password, generated = secrets.token_urlsafe(18), True
+    elif not password:
+        if not sys.stdin.isatty():
+            raise ValueError("set STATUSWEB_ADMIN_PASSWORD, or run this on a terminal to type it")
+        password = getpass.getpass(f"password for {name}: ")
+        if password != getpass.getpass("again: "):
+            raise ValueError("the two passwords differ; nothing was saved")
+    problem = password_problem(password, name)
+    if problem:
+        source = "STATUSWEB_ADMIN_PASSWORD" if os.environ.get("STATUSWEB_ADMIN_PASSWORD") else "the password"
+        raise ValueError(f"{source} will not do: {problem} Nothing was saved.")
+    return password, generated
+
+
+def _print_boxed(lines: list[str]) -> None:
+    """A message nobody scrolling a container's log can miss."""
+    width = max(len(line) for line in lines)
+    print("+" + "-" * (width + 2) + "+")
+    for line in lines:
+        print(f"| {line:<{width}} |")
+    print("+" + "-" * (width + 2) + "+", flush=True)
 
 
 if __name__ == "__main__":

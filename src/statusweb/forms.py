@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from .models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
+from .params import storable
 from .passwords import password_problem
 
 
@@ -27,8 +28,10 @@ class Form:
     def text(self, params: Mapping[str, str], name: str, *, required: bool = True,
              max_length: int = 200) -> str:
         value = params.get(name, "").strip()
-        self.values[name] = value
-        if required and not value:
+        self.values[name] = value.replace("\x00", "")
+        if not storable(value):
+            self.errors[name] = "This holds a character that cannot be stored (a NUL byte)."
+        elif required and not value:
             self.errors[name] = "This is needed."
         elif len(value) > max_length:
             self.errors[name] = f"At most {max_length} characters."

@@ -8,12 +8,15 @@ for an id, since a record that cannot exist is simply not found).
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timezone
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
 
-MAX_ID = 2**63 - 1  # a BIGINT on PostgreSQL; SQLite's INTEGER has the same range
+MAX_ID = 2**31 - 1  # an INTEGER key on PostgreSQL (incidents, users, services)
+MAX_BIG_ID = 2**63 - 1  # a BIGINT key (check results)
 MAX_DIGITS = 19
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 
 
 class InvalidParameter(HTTPBadRequest):
@@ -43,11 +46,24 @@ def record_id(raw: str | None, what: str = "record") -> int:
     return int(raw)
 
 
-def optional_id(raw: str | None) -> int | None:
+def optional_id(raw: str | None, maximum: int = MAX_ID) -> int | None:
     """An id from a form or query, or None when it cannot be one (ignored, not an error)."""
-    if raw is None or not is_digits(raw) or not 1 <= int(raw) <= MAX_ID:
+    if raw is None or not is_digits(raw) or not 1 <= int(raw) <= maximum:
         return None
     return int(raw)
+
+
+def slug(raw: str | None, what: str = "service") -> str:
+    """A service's slug from a URL (lower-case letters, digits, dashes); anything else,
+    a NUL byte included, cannot name one: 404 before any query."""
+    if raw is None or not _SLUG.fullmatch(raw):
+        raise HTTPNotFound(f"no such {what}")
+    return raw
+
+
+def storable(text: str) -> bool:
+    """Whether a database can keep `text` (PostgreSQL refuses NUL bytes in text)."""
+    return "\x00" not in text
 
 
 def calendar_day(raw: str) -> datetime | None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from ..clock import utcnow
 from ..models import RollupDaily, Service
 from ..page_cache import cached
-from ..params import whole_number
+from ..params import slug, whole_number
 from ..rollups import day_bucket, uptime_percent
 from ..status_page import LABELS, active_incidents, service_rows
 from ..routes import READ_METHODS
@@ -27,7 +27,7 @@ COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial
 def _service(request: Request) -> Service:
     """The badge's service; an unknown slug is a 404 (answered as JSON on /badge/)."""
     found = request.dbsession.scalars(
-        select(Service).where(Service.slug == request.matchdict["slug"], Service.hidden.is_(False))
+        select(Service).where(Service.slug == slug(request.matchdict["slug"]), Service.hidden.is_(False))
         .options(selectinload(Service.state))).first()
     if found is None:
         raise HTTPNotFound("no such service")

@@ -16,7 +16,7 @@ from ..clock import utcnow
 from ..forms import Form, read_incident, read_new_password, read_update, read_user
 from ..models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
                       Incident, IncidentNotEditable, Service, ServiceState, User)
-from ..params import calendar_day, optional_id, record_id
+from ..params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from ..runner import last_heartbeat
 
 CHECKS_PAGE_SIZE = 50
@@ -191,7 +191,7 @@ def check_history(request: Request) -> dict[str, Any]:
     if until:
         query = query.where(CheckResultRow.checked_at < until + timedelta(days=1))
     before = params.get("before", "")
-    if before and optional_id(before) is None:
+    if before and optional_id(before, MAX_BIG_ID) is None:
         form.errors["before"] = "Not a position in the history; start again from the newest."
     elif before:
         query = query.where(CheckResultRow.id < int(before))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ..models import User
 from ..models.user import verify_without_user
+from ..params import storable
 
 GENERIC_FAILURE = "Wrong name or password."
 MAX_PASSWORD_CHARS = 1000
@@ -38,7 +39,8 @@ def login(request: Request) -> Any:
         when = f"{int(wait // 60) + 1} minutes" if wait >= 60 else f"{int(wait) + 1} seconds"
         return {"title": "Log in", "name": name, "next": _safe_next(request),
                 "error": f"Too many failed attempts; try again in {when}."}
-    user = request.dbsession.scalar(select(User).where(User.name == name)) if name else None
+    known = name and storable(name)
+    user = request.dbsession.scalar(select(User).where(User.name == name)) if known else None
     # The same argon2 work whether or not the name exists, and for a disabled account:
     # the answer's timing tells nobody which accounts there are.
     valid = user.check_password(password) if user is not None else verify_without_user(password)

@@ -19,7 +19,7 @@ from ..clock import utcnow
 from ..models import Incident, Service
 from ..api.responses import json_error
 from ..page_cache import cached
-from ..params import InvalidParameter, record_id, whole_number
+from ..params import InvalidParameter, record_id, slug, whole_number
 from ..status_page import build_status_page, hourly_latency, service_rows, active_incidents
 from ..routes import READ_METHODS
 
@@ -78,7 +78,7 @@ def incident(request: Request) -> Response:
 def service(request: Request) -> Response:
     now = utcnow()
     found = request.dbsession.scalars(
-        select(Service).where(Service.slug == request.matchdict["slug"], Service.hidden.is_(False))
+        select(Service).where(Service.slug == slug(request.matchdict["slug"]), Service.hidden.is_(False))
         .options(selectinload(Service.state))).first()
     if found is None:
         raise HTTPNotFound("no such service")

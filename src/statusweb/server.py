@@ -1,0 +1,72 @@
+"""The server: waitress, with the reverse proxy it trusts taken from the environment.
+
+`[server:main] use = egg:statuscore#main` in an ini runs this instead of plain
+waitress, so a proxy in another container works without editing the ini:
+
+    STATUSWEB_TRUSTED_PROXY=172.18.0.0/16   # a CIDR: its X-Forwarded-* headers count
+    STATUSWEB_TRUSTED_PROXY=10.0.0.7        # one address
+    STATUSWEB_TRUSTED_PROXY=*               # any peer: only on a private network where
+                                            # nothing but the proxy reaches this port
+
+Without it, the ini's `trusted_proxy` (if any) applies, and forwarded headers from
+anyone else are removed before the app sees them. waitress trusts one address or
+every address; a network is handled here with waitress's own header parser.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any, Callable, Iterable, Mapping
+
+from waitress import serve_paste as waitress_serve_paste
+from waitress.proxy_headers import proxy_headers_middleware
+
+DEFAULT_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -> int:
+    """PasteDeploy server runner: waitress with STATUSWEB_TRUSTED_PROXY applied."""
+    app, settings = trust_proxy(app, settings, os.environ.get("STATUSWEB_TRUSTED_PROXY", "").strip())
+    return waitress_serve_paste(app, global_conf, **settings)  # type: ignore[no-any-return]
+
+
+def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:
+    """(app, waitress settings) trusting `trusted` (an address, a CIDR or "*")."""
+    settings = dict(settings)
+    if not trusted:
+        return app, settings
+    settings.setdefault("trusted_proxy_headers", DEFAULT_HEADERS)
+    settings.setdefault("trusted_proxy_count", "1")
+    if trusted == "*" or "/" not in trusted:
+        if trusted != "*":
+            _network(trusted)  # a plain address: checked, then handed to waitress
+        settings["trusted_proxy"] = trusted
+        settings.setdefault("clear_untrusted_proxy_headers", "yes")
+        return app, settings
+    network = _network(trusted)
+    headers = set(str(settings.pop("trusted_proxy_headers")).lower().split())
+    count = int(settings.pop("trusted_proxy_count"))
+    settings.pop("trusted_proxy", None)
+    settings["clear_untrusted_proxy_headers"] = "no"  # this middleware clears them instead
+    from_proxy = proxy_headers_middleware(app, trusted_proxy="*", trusted_proxy_count=count,
+                                          trusted_proxy_headers=headers, clear_untrusted=True)
+    from_anyone = proxy_headers_middleware(app, trusted_proxy=None, clear_untrusted=True)
+
+    def by_peer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            inside = ipaddress.ip_address(environ.get("REMOTE_ADDR", "")) in network
+        except ValueError:
+            inside = False
+        return (from_proxy if inside else from_anyone)(environ, start_response)
+
+    return by_peer, settings
+
+
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise SystemExit(f"statusweb: STATUSWEB_TRUSTED_PROXY must be an address, a network like "
+                         f"172.18.0.0/16, or *; got {value!r}") from None
