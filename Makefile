@@ -24,7 +24,7 @@ run: $(STAMP)
 	@port=$$($(PY) -c "import socket; print(next(p for p in range(6543, 6600) if socket.socket().connect_ex(('127.0.0.1', p)) != 0))"); \
 	    if [ "$$port" != 6543 ]; then echo "port 6543 is taken: using $$port"; fi; \
 	    echo "status page: http://127.0.0.1:$$port/  admin: http://127.0.0.1:$$port/admin"; \
-	    exec $(VENV)/bin/pserve development.ini http_port=$$port
+	    PORT=$$port STATUS_PAGE_URL=http://127.0.0.1:$$port exec $(VENV)/bin/pserve development.ini
 
 # After changing dependencies in setup.cfg: pin what resolves now, for every machine.
 constraints: $(STAMP)

@@ -6,6 +6,7 @@ virtualenv, configured only through the environment."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -44,12 +45,20 @@ async def test_the_image_commands_work_in_a_clean_virtualenv(image_venv, tmp_pat
     (workdir / "production.ini").write_text(ini)
     (workdir / "monitors.toml").write_text(
         f'[[monitor]]\nname = "Itself"\nurl = "http://127.0.0.1:{port}/healthz"\ninterval = "2s"\nretries = 0\n')
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(DATABASE_URL=f"sqlite:///{workdir / 'var' / 'statusweb.sqlite'}",
-               STATUSCORE_MONITORS=str(workdir / "monitors.toml"), STATUSWEB_SECRET="s" * 32)
+    env = clean_env(DATABASE_URL=f"sqlite:///{workdir / 'var' / 'statusweb.sqlite'}",
+                    STATUSCORE_MONITORS=str(workdir / "monitors.toml"), STATUSWEB_SECRET="s" * 32,
+                    STATUS_PAGE_URL=f"http://127.0.0.1:{port}", STATUSWEB_PAGE_NAME="Sefaria Status")
     bin_dir = image_venv / "bin"
-    subprocess.run([str(bin_dir / "statusweb-admin"), "initdb", "production.ini"], cwd=workdir, env=env,
-                   check=True, timeout=120)
+    # The image's first start on an empty database: tables, then the admin, password printed once.
+    first = subprocess.run([str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"], cwd=workdir,
+                           env=env, check=True, timeout=120, capture_output=True, text=True)
+    print(first.stdout)
+    box = [line for line in first.stdout.splitlines() if line.startswith("|")]
+    assert box[0].startswith("| statusweb: created the admin user 'admin'")
+    password = box[1].split(": ", 1)[1].rstrip(" |")
+    again = subprocess.run([str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"], cwd=workdir,
+                           env=env, check=True, timeout=120, capture_output=True, text=True)
+    assert "password" not in again.stdout  # a restart creates nobody and prints no password
     server = subprocess.Popen([str(bin_dir / "pserve"), "production.ini"], cwd=workdir, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -58,10 +67,42 @@ async def test_the_image_commands_work_in_a_clean_virtualenv(image_venv, tmp_pat
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status == 200
         assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+        summary = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/summary.json", timeout=5))
+        assert summary["page"]["name"] == "Sefaria Status"
+        assert login_status(port, "admin", password) == 303
     finally:
         server.terminate()
         server.wait(30)
     assert server.returncode in (0, -15)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the virtualenv's and any deployment variable."""
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "SLACK_WEBHOOK_URL", "STATUSWEB_SECRET", "DATABASE_URL",
+            "STATUSWEB_TRUSTED_PROXY", "STATUS_PAGE_URL", "STATUSWEB_METRICS_TOKEN")
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+
+
+def login_status(port: int, name: str, password: str, forwarded_for: str | None = None) -> int:
+    """POST the login form as a browser behind a TLS proxy does (its session cookie is
+    Secure, so it is carried by hand over this plain-HTTP hop); the answer's status."""
+    import http.client
+    import urllib.parse
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/admin/login")
+    answer = connection.getresponse()
+    form = answer.read().decode()
+    cookie = answer.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    body = urllib.parse.urlencode({"csrf_token": token, "name": name, "password": password})
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    connection.request("POST", "/admin/login", body=body, headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    return status
 
 
 async def _until_healthy(url: str, seconds: float) -> str:

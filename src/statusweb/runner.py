@@ -95,7 +95,7 @@ class Runner:
             await asyncio.gather(*background, return_exceptions=True)
             await self.scheduler.close()
             await self.store.close()
-            await asyncio.to_thread(self._beat)
+            self._beat()  # the last one, in this thread: at interpreter exit no pool takes work
 
     def stop(self) -> None:
         """Thread-safe: ask the scheduler to stop; `run` returns once in-flight checks end."""

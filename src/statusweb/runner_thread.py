@@ -71,4 +71,7 @@ def includeme(config: Configurator) -> None:
                           demo_targets=as_bool(settings.get("statusweb.demo_targets", "false")))
     config.registry["statusweb.runner_thread"] = thread
     thread.start()
-    atexit.register(thread.stop)
+    # Stop (and write the last batch) before the interpreter shuts thread pools down:
+    # a plain atexit handler runs after that, and the final flush would be refused.
+    register = getattr(threading, "_register_atexit", atexit.register)
+    register(thread.stop)

@@ -22,13 +22,23 @@ from typing import Any, Callable, Iterable, Mapping
 from waitress import serve_paste as waitress_serve_paste
 from waitress.proxy_headers import proxy_headers_middleware
 
+from .settings import check_trusted_proxy
+
 DEFAULT_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -> int:
-    """PasteDeploy server runner: waitress with STATUSWEB_TRUSTED_PROXY applied."""
+    """PasteDeploy server runner: waitress with STATUSWEB_TRUSTED_PROXY applied (already
+    checked by the app's Settings, which stop the start with one line if it is wrong),
+    and `PORT` (as container platforms set it) replacing the port of `listen`."""
     app, settings = trust_proxy(app, settings, os.environ.get("STATUSWEB_TRUSTED_PROXY", "").strip())
+    port = os.environ.get("PORT", "").strip()
+    if port:
+        if not (port.isascii() and port.isdecimal() and 0 < int(port) < 65536):
+            raise SystemExit(f"statusweb: PORT must be a port number, got {port!r}")
+        host = str(settings.get("listen", "0.0.0.0:6543")).split()[0].rsplit(":", 1)[0]
+        settings["listen"] = f"{host}:{port}"
     return waitress_serve_paste(app, global_conf, **settings)  # type: ignore[no-any-return]
 
 
@@ -40,12 +50,10 @@ def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[W
     settings.setdefault("trusted_proxy_headers", DEFAULT_HEADERS)
     settings.setdefault("trusted_proxy_count", "1")
     if trusted == "*" or "/" not in trusted:
-        if trusted != "*":
-            _network(trusted)  # a plain address: checked, then handed to waitress
         settings["trusted_proxy"] = trusted
         settings.setdefault("clear_untrusted_proxy_headers", "yes")
         return app, settings
-    network = _network(trusted)
+    network = ipaddress.ip_network(check_trusted_proxy(trusted), strict=False)
     headers = set(str(settings.pop("trusted_proxy_headers")).lower().split())
     count = int(settings.pop("trusted_proxy_count"))
     settings.pop("trusted_proxy", None)
@@ -62,11 +70,3 @@ def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[W
         return (from_proxy if inside else from_anyone)(environ, start_response)
 
     return by_peer, settings
-
-
-def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    try:
-        return ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise SystemExit(f"statusweb: STATUSWEB_TRUSTED_PROXY must be an address, a network like "
-                         f"172.18.0.0/16, or *; got {value!r}") from None

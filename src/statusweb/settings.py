@@ -8,6 +8,7 @@ with one line naming the variable or key.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -28,6 +29,7 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_SECRET": "statusweb.secret",
     "STATUSWEB_RUNNER": "statusweb.runner",
     "STATUSWEB_METRICS_TOKEN": "statusweb.metrics_token",
+    "STATUSWEB_TRUSTED_PROXY": "statusweb.trusted_proxy",  # read by statusweb.server too
 }
 
 MIN_SECRET_LENGTH = 32
@@ -88,6 +90,7 @@ class Settings:
     demo_targets: bool = False
     here: str = "."
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
+    trusted_proxy: str = ""
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
@@ -121,7 +124,21 @@ class Settings:
             runner=as_bool(settings.get("statusweb.runner", "false")),
             demo_targets=as_bool(settings.get("statusweb.demo_targets", "false")),
             here=str(settings.get("statusweb.here", ".")),
+            trusted_proxy=check_trusted_proxy(str(settings.get("statusweb.trusted_proxy") or "")),
         )
+
+
+def check_trusted_proxy(value: str) -> str:
+    """STATUSWEB_TRUSTED_PROXY: "" (the ini decides), "*", an address or a network."""
+    value = value.strip()
+    if value in ("", "*"):
+        return value
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise SettingsError(f"STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, "
+                            f"or *; got {value!r}") from None
+    return value
 
 
 def _page_url(settings: Mapping[str, Any]) -> str:
