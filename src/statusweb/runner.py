@@ -95,7 +95,15 @@ class Runner:
             await asyncio.gather(*background, return_exceptions=True)
             await self.scheduler.close()
             await self.store.close()
-            self._beat()  # the last one, in this thread: at interpreter exit no pool takes work
+            await self._last_beat()
+
+    async def _last_beat(self) -> None:
+        try:
+            await asyncio.to_thread(self._beat)
+        except RuntimeError:  # at interpreter exit the thread pools take no more work
+            self._beat()
+        except SQLAlchemyError as exc:
+            log.warning("last heartbeat not written: %s", str(exc).splitlines()[0][:200])
 
     def stop(self) -> None:
         """Thread-safe: ask the scheduler to stop; `run` returns once in-flight checks end."""

@@ -192,6 +192,33 @@ def test_webhook_payload_marked_late_keeps_its_fields():
     assert late == {**payload, "late_by_s": 185, "late": "sent 3 min late: the webhook receiver was unreachable"}
 
 
+async def test_a_redirecting_webhook_never_puts_its_secret_url_in_a_log_or_the_outbox(caplog):
+    """aiohttp's TooManyRedirects quotes the URL, and a Slack webhook's path is its token."""
+    from aiohttp import web
+
+    async def loop(request):
+        raise web.HTTPFound(request.path)
+
+    app = web.Application()
+    app.router.add_route("*", "/services/T0SECRET/B0SECRET/XXXXSECRET", loop)
+    store = MemoryStore()
+    caplog.set_level("DEBUG")
+    async with serve_app(app) as base, new_session() as session:
+        url = f"{base}/services/T0SECRET/B0SECRET/XXXXSECRET"
+        sinks = {"slack": SlackSink(SlackConfig(webhook_url=url), instance_name="slack"),
+                 "hook": WebhookSink(WebhookConfig(url=url.replace("http://", "http://user:pw@")),
+                                     instance_name="hook")}
+        store.queue([queued("slack", went_down()), replace(queued("hook", went_down()), id="b:down")])
+        await Notifier(store, sinks, session, FakeClock()).deliver_due()
+    errors = [alert.last_error for alert in store.alerts.values()]
+    assert len(errors) == 2 and all(errors)
+    assert all("SECRET" not in error and "pw" not in error for error in errors), errors
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(("statuscore", "slack")))
+    assert "alert to slack for sefaria.org failed" in ours
+    assert "SECRET" not in ours and "user:pw" not in ours
+    print(errors)
+
+
 async def test_unreachable_receiver_is_retried_later():
     clock = FakeClock()
     store = MemoryStore()

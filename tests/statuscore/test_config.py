@@ -95,7 +95,9 @@ headers = { Authorization = "Bearer ${API_TOKEN}" }
     ('[defaults]\nurl = "https://a.test/"\n', None, "defaults.url", "not allowed in [defaults]"),
     ('monitors = []\n', None, "monitors", "unknown top-level key"),
     ('[[alert]]\ntype = "pager"\n', None, "alert[0].type", "unknown alert type 'pager'"),
-    ('[[alert]]\ntype = "slack"\n', None, "alert[0].webhook_url", "required key is missing"),
+    ('[[alert]]\ntype = "webhook"\n', None, "alert[0].url", "required key is missing"),
+    ('[[alert]]\ntype = "slack"\nwebhook_url = "hooks.slack.test/x"\n', None, "alert[0].webhook_url",
+     "expected the https:// URL of a Slack incoming webhook"),
 ])
 def test_errors_name_file_monitor_and_key(tmp_path, body, monitor, key, message):
     error = error_of(tmp_path, body)
@@ -104,6 +106,16 @@ def test_errors_name_file_monitor_and_key(tmp_path, body, monitor, key, message)
     assert error.key == key
     assert message in error.message
     assert str(error).startswith(str(tmp_path / "monitors.toml"))
+
+
+def test_a_slack_sink_without_its_webhook_url_is_off_with_a_warning_not_an_error(tmp_path):
+    """Alerts are optional: the monitors run without them (a first deployment, a laptop)."""
+    for table in ('[[alert]]\ntype = "slack"\n', '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL}"\n',
+                  '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL:-}"\n'):
+        config = load_config(write(tmp_path, table + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n'), env={})
+        assert config.sinks == () and len(config.monitors) == 1
+        assert config.warnings[0].startswith("alert sink 'slack' is off: ")
+        assert "SLACK_WEBHOOK_URL" in config.warnings[0]
 
 
 def test_toml_syntax_error_names_line(tmp_path):

@@ -1,21 +1,16 @@
-"""A first deployment with nothing but the defaults: no Slack, Settings that refuse
-what would be unsafe, and migrations that carry existing data along."""
+"""A first deployment with nothing but the defaults: no Slack, and Settings that refuse
+what would be unsafe."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select, text
 
 import statuscore
 from statuscore.cli import main as statuscore_main
-from statusweb.migrations import upgrade
-from statusweb.models import RollupDaily, get_engine
 from statusweb.runner import Runner
 from statusweb.settings import RunnerSettings, Settings, SettingsError
-from tests.statusweb.conftest import create_pg_database, drop_pg_database
 from tests.statusweb.views.test_admin import add_user, login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,45 +68,3 @@ def test_the_app_stops_with_one_line_instead_of_a_traceback():
     with pytest.raises(SystemExit) as stopped:
         main({}, **{"sqlalchemy.url": "sqlite://", "statusweb.secure_cookies": "true"})
     assert str(stopped.value).startswith("statusweb: STATUSWEB_SECRET is not set")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        engine = get_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
-        yield engine
-        engine.dispose()
-        return
-    url = create_pg_database()
-    engine = get_engine(url.render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    drop_pg_database(url)
-
-
-def test_histograms_stored_as_text_move_into_columns(empty_database):
-    """A database from before 0004 with rollups in it: after the upgrade each band's
-    count sits in its column, and /metrics-style SUMs add them up."""
-    engine = empty_database
-    upgrade(engine, "0003")
-    day = datetime(2026, 2, 8, tzinfo=timezone.utc)
-    with engine.begin() as connection:
-        connection.execute(text("INSERT INTO service (id, slug, name, type, position, group_name, description, "
-                                "hidden, created_at, updated_at) VALUES (1, 'site', 'Site', 'http', 0, '', '', "
-                                ":no, :at, :at)"), {"no": False, "at": day})
-        for offset, histogram in enumerate(["3 0 12 0 0 0 0 0 0 0 0 0 0 0 1", "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", ""]):
-            connection.execute(text(
-                "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
-                "maintenance_count, latency_count, latency_sum_ms, latency_max_ms, latency_p95_ms, "
-                "latency_histogram) VALUES (1, :bucket, 16, 0, 0, 0, 16, 1000, 40000, 100, :histogram)"),
-                {"bucket": day.replace(day=8 + offset), "histogram": histogram})
-    upgrade(engine)
-    with engine.connect() as connection:
-        rows = connection.execute(select(RollupDaily.latency_le_25, RollupDaily.latency_le_100,
-                                         RollupDaily.latency_le_inf).order_by(RollupDaily.bucket)).all()
-    assert [tuple(row) for row in rows] == [(3, 12, 1), (1, 1, 1), (0, 0, 0)]
-    with engine.begin() as connection:
-        connection.execute(insert(RollupDaily), [{"service_id": 1, "bucket": day.replace(day=20), "up_count": 1,
-                                                  "degraded_count": 0, "down_count": 0, "maintenance_count": 0,
-                                                  "latency_count": 1, "latency_sum_ms": 5, "latency_max_ms": 5,
-                                                  "latency_p95_ms": 5, "latency_le_25": 1}])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select, text
 
 from statusweb.migrations import downgrade, upgrade
-from statusweb.models import Base, get_engine
+from statusweb.models import Base, RollupDaily, get_engine
 from tests.statusweb.conftest import create_pg_database, drop_pg_database
 
 
@@ -37,3 +39,31 @@ def test_upgrade_downgrade_round_trip(fresh_engine):
     assert set(inspect(fresh_engine).get_table_names()) == {"alembic_version"}
     upgrade(fresh_engine)
     assert set(inspect(fresh_engine).get_table_names()) == tables
+
+
+def test_histograms_stored_as_text_move_into_columns(fresh_engine):
+    """A database from before 0004 with rollups in it: after the upgrade each band's
+    count sits in its column, and /metrics-style SUMs add them up."""
+    engine = fresh_engine
+    upgrade(engine, "0003")
+    day = datetime(2026, 2, 8, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO service (id, slug, name, type, position, group_name, description, "
+                                "hidden, created_at, updated_at) VALUES (1, 'site', 'Site', 'http', 0, '', '', "
+                                ":no, :at, :at)"), {"no": False, "at": day})
+        for offset, histogram in enumerate(["3 0 12 0 0 0 0 0 0 0 0 0 0 0 1", "1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", ""]):
+            connection.execute(text(
+                "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
+                "maintenance_count, latency_count, latency_sum_ms, latency_max_ms, latency_p95_ms, "
+                "latency_histogram) VALUES (1, :bucket, 16, 0, 0, 0, 16, 1000, 40000, 100, :histogram)"),
+                {"bucket": day.replace(day=8 + offset), "histogram": histogram})
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(select(RollupDaily.latency_le_25, RollupDaily.latency_le_100,
+                                         RollupDaily.latency_le_inf).order_by(RollupDaily.bucket)).all()
+    assert [tuple(row) for row in rows] == [(3, 12, 1), (1, 1, 1), (0, 0, 0)]
+    with engine.begin() as connection:
+        connection.execute(insert(RollupDaily), [{"service_id": 1, "bucket": day.replace(day=20), "up_count": 1,
+                                                  "degraded_count": 0, "down_count": 0, "maintenance_count": 0,
+                                                  "latency_count": 1, "latency_sum_ms": 5, "latency_max_ms": 5,
+                                                  "latency_p95_ms": 5, "latency_le_25": 1}])

@@ -43,9 +43,11 @@ def site(engine, db_url):
 
     from statusweb import main
 
+    port = free_port()
     app = main({"here": "."}, **{"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                                 "statusweb.page_cache_seconds": "1"})
-    server = StopableWSGIServer.create(app, host="127.0.0.1", port=free_port())
+                                 "statusweb.page_cache_seconds": "1",
+                                 "statusweb.page_url": f"http://127.0.0.1:{port}"})
+    server = StopableWSGIServer.create(app, host="127.0.0.1", port=port)
     yield server.application_url.rstrip("/")
     server.shutdown()
 

@@ -118,8 +118,8 @@ def test_password_change_and_disabling_end_sessions_and_sessions_end_after_12_ho
 def test_admin_can_set_passwords_and_disable_users_in_the_page(engine, make_testapp):
     add_user(engine, "root", "admin")
     add_user(engine, "ed", "editor")
-    editor = make_testapp()
-    login(editor, "ed")
+    ed_app = make_testapp()
+    login(ed_app, "ed")
     admin = make_testapp()
     login(admin, "root")
     page = admin.get("/admin/users")
@@ -129,12 +129,12 @@ def test_admin_can_set_passwords_and_disable_users_in_the_page(engine, make_test
     assert "At least 12 characters." in form.submit(status=400).text
     form["password"] = form["password_again"] = "a brand new phrase"
     form.submit(status=303)
-    assert editor.get("/admin", status=303)  # the editor's session ended
-    login(editor, "ed", "a brand new phrase")
+    assert ed_app.get("/admin", status=303)  # the editor's session ended
+    login(ed_app, "ed", "a brand new phrase")
     page = admin.get("/admin/users")
     disable = next(f for f in page.forms.values() if f.action == f"/admin/users/{ed_id}/disable")
     disable.submit(status=303)
-    assert editor.get("/admin", status=303)
+    assert ed_app.get("/admin", status=303)
     assert "disabled" in admin.get("/admin/users").text
     root_id = next(u.id for u in _users(engine) if u.name == "root")
     token = admin.get("/admin/users").forms["add-user"]["csrf_token"].value
@@ -142,7 +142,7 @@ def test_admin_can_set_passwords_and_disable_users_in_the_page(engine, make_test
                                                    status=400).text
     for hostile in ("99999999999999999999", "9223372036854775807", "0"):
         admin.post(f"/admin/users/{hostile}/disable", {"csrf_token": token}, status=404)
-    editor.post(f"/admin/users/{ed_id}/enable", {"csrf_token": token}, status=303)  # not logged in: login
+    ed_app.post(f"/admin/users/{ed_id}/enable", {"csrf_token": token}, status=303)  # not logged in: login
     assert all(u.disabled for u in _users(engine) if u.name == "ed")
 
 
