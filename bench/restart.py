@@ -36,7 +36,7 @@ def fresh_database() -> str:
 
 
 def start_runner(ini: Path, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "statusweb.admin", "run-checks", str(ini)],
+    process = subprocess.Popen([sys.executable, "-m", "statusweb.cli", "run-checks", str(ini)],
                                stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT,
                                env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     pin(process.pid, CLIENT_CORE)

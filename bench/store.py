@@ -22,7 +22,7 @@ from statuscore import CheckResult, MonitorState, Status, make_monitor  # noqa: 
 from statusweb.clock import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, get_engine  # noqa: E402
-from statusweb.store import SqlStore  # noqa: E402
+from statusweb.runner.sql_store import SqlStore  # noqa: E402
 
 PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SERVICES = 2000

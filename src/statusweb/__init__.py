@@ -9,8 +9,8 @@ from typing import Any
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """The WSGI app (`use = egg:statuscore` in an ini): one Configurator, one include
     per part."""
-    from .app import make_app
-    from .settings import SettingsError
+    from statusweb.app import make_app
+    from statusweb.settings import SettingsError
 
     try:
         return make_app(global_config, settings)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 
-from .settings import Settings, apply_environment
+from statusweb.settings import Settings, apply_environment
 
 
 def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
@@ -21,11 +21,9 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         config.include(".models")  # request.dbsession inside pyramid_tm's transaction
         config.include(".routes")  # every URL, in one file
         config.include(".security")  # security headers on every response
-        config.include(".page_cache")  # a few seconds of cache, ETag and 304 for public pages
-        config.include(".runner_thread")  # the checks, in this process when statusweb.runner = true
-        config.include(".api.cors")  # widgets on other sites may read the public JSON
-        config.include(".api.metrics")  # /metrics answers from a few seconds' cache
-        config.scan(".views")
-        config.scan(".api")
-        config.scan(".health")
+        config.include(".pages")  # the read side: page cache in front of the views
+        config.include(".api")  # CORS for the public JSON, the /metrics cache
+        config.include(".runner")  # the write side, in this process when statusweb.runner = true
+        # every @view_config (views/ and api/); not the CLI, the server or migrations
+        config.scan(ignore=[".alembic", ".cli", ".server", ".runner"])
         return config.make_wsgi_app()

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from .models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
-from .params import storable
-from .passwords import password_problem
+from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
+from statusweb.params import storable
+from statusweb.passwords import password_problem
 
 
 @dataclass

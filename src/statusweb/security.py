@@ -23,7 +23,7 @@ from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 from webob.cookies import SignedSerializer
 
-from .models import User
+from statusweb.models import User
 
 log = logging.getLogger("statusweb.security")
 

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping
 from waitress import serve_paste as waitress_serve_paste
 from waitress.proxy_headers import proxy_headers_middleware
 
-from .settings import check_trusted_proxy
+from statusweb.settings import check_trusted_proxy
 
 DEFAULT_HEADERS = "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from statusweb.clock import utcnow
 from statusweb.models import (AffectedService, Incident, RollupDaily, Service, ServiceState,
                               get_session_factory)
-from statusweb.rollups import RollupTotals, day_bucket
+from statusweb.models.rollups import RollupTotals, day_bucket
 
 
 def add_services(engine, *specs: tuple[str, str]) -> dict[str, int]:

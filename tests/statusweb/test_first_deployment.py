@@ -9,7 +9,7 @@ import pytest
 
 import statuscore
 from statuscore.cli import main as statuscore_main
-from statusweb.runner import Runner
+from statusweb.runner.runner import Runner
 from statusweb.settings import RunnerSettings, Settings, SettingsError
 from tests.statusweb.views.test_admin import add_user, login
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import inspect, select
 
 from statusweb.models import CheckResultRow, Service, get_session_factory
-from statusweb.queries import latest_result_per_service
+from statusweb.pages.queries import latest_result_per_service
 
 T0 = datetime(2026, 2, 8, 14, 0, tzinfo=timezone.utc)
 

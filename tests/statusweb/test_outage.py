@@ -15,7 +15,7 @@ from statuscore import MonitorState, Scheduler, Status, make_monitor
 from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.testing import FakeClock
 from statusweb.models import AlertOutbox, CheckResultRow, ServiceState, get_engine, get_session_factory
-from statusweb.store import SqlStore
+from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, result
 from tests.targets import SEQUENCES, SlackShapedServer
 
@@ -139,7 +139,7 @@ async def test_outage_buffers_to_a_bound_keeps_alerting_and_writes_on_return(eng
 
 
 async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
-    from statusweb.runner import Runner
+    from statusweb.runner.runner import Runner
     from statusweb.settings import RunnerSettings
 
     (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n'
@@ -158,7 +158,7 @@ async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
 
 
 async def test_a_runner_waiting_for_the_database_stops_when_asked(engine, tmp_path):
-    from statusweb.runner import Runner
+    from statusweb.runner.runner import Runner
     from statusweb.settings import RunnerSettings
 
     (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n')

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 
 from statusweb.models import CheckResultRow, RollupDaily, RollupHourly, get_session_factory
-from statusweb.retention import cleanup, next_cleanup_time
-from statusweb.store import SqlStore
+from statusweb.runner.retention import cleanup, next_cleanup_time
+from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, monitors
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from statuscore import MonitorState, Status
 from statusweb.models import Base, CheckResultRow, RollupDaily, RollupHourly, get_session_factory
-from statusweb.rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket, uptime_percent
-from statusweb.store import SqlStore
+from statusweb.models.rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket, uptime_percent
+from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, monitors, result
 
 SLUGS = ["a", "b", "c"]

@@ -53,7 +53,7 @@ class RunnerProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "statusweb.admin", "run-checks", self.ini, env=self.env,
+            sys.executable, "-m", "statusweb.cli", "run-checks", self.ini, env=self.env,
             stdout=self.log, stderr=self.log)
 
     async def kill(self) -> None:
@@ -109,7 +109,7 @@ async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(
 
 async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target,
                                                                              runner_processes):
-    from statusweb.runner import heartbeat_holder
+    from statusweb.pages.queries import heartbeat_holder
 
     base, _ = target
     ini = write_config(tmp_path, db_url, f"{base}/ok")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from statuscore import MonitorState, Status
 from statusweb.models import AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState, get_session_factory
-from statusweb.store import SqlStore
+from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, alert_for, monitors, record_through_state_machine, result
 
 

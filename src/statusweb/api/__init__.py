@@ -1,1 +1,10 @@
 """Open interfaces other tools already speak: Statuspage's JSON, feeds, badges, metrics."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+
+def includeme(config: Configurator) -> None:
+    config.include("statusweb.api.cors")  # widgets on other sites may read the public JSON
+    config.include("statusweb.api.metrics")  # /metrics answers from a few seconds' cache

@@ -5,20 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pybadges
-from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
-from ..clock import utcnow
-from ..models import RollupDaily, Service
-from ..page_cache import cached
-from ..params import slug, whole_number
-from ..rollups import day_bucket, uptime_percent
-from ..status_page import LABELS, active_incidents, service_rows
-from ..routes import READ_METHODS
+from statusweb.clock import utcnow
+from statusweb.models import RollupDaily, Service
+from statusweb.pages.cache import cached
+from statusweb.params import whole_number
+from statusweb.models.rollups import day_bucket, uptime_percent
+from statusweb.pages.page_model import LABELS, active_incidents, service_rows
+from statusweb.routes import READ_METHODS
+from statusweb.pages.queries import visible_service
 
 COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial_outage": "#f97316",
            "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}
@@ -26,12 +25,7 @@ COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial
 
 def _service(request: Request) -> Service:
     """The badge's service; an unknown slug is a 404 (answered as JSON on /badge/)."""
-    found = request.dbsession.scalars(
-        select(Service).where(Service.slug == slug(request.matchdict["slug"]), Service.hidden.is_(False))
-        .options(selectinload(Service.state))).first()
-    if found is None:
-        raise HTTPNotFound("no such service")
-    return found
+    return visible_service(request.dbsession, request.matchdict["slug"])
 
 
 def _svg(left: str, right: str, colour: str) -> Response:

@@ -13,11 +13,11 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..clock import utcnow
-from ..page_identity import page_identity
-from ..models import Incident
-from ..page_cache import cached
-from ..routes import READ_METHODS
+from statusweb.clock import utcnow
+from statusweb.pages.identity import page_identity
+from statusweb.models import Incident
+from statusweb.pages.cache import cached
+from statusweb.routes import READ_METHODS
 
 FEED_DAYS = 90
 FEED_LIMIT = 50

@@ -25,10 +25,10 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import AlertOutbox, RollupDaily, Service, ServiceState
-from ..rollups import HISTOGRAM_COLUMNS, LATENCY_BANDS_MS, RollupTotals
-from ..runner import heartbeat_age
-from ..routes import READ_METHODS
+from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
+from statusweb.models.rollups import HISTOGRAM_COLUMNS, LATENCY_BANDS_MS, RollupTotals
+from statusweb.pages.queries import heartbeat_age
+from statusweb.routes import READ_METHODS
 
 STATUSES = ("up", "degraded", "down", "maintenance", "unknown")
 

@@ -8,8 +8,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from .responses import json_response
-from ..routes import READ_METHODS
+from statusweb.api.responses import json_response
+from statusweb.routes import READ_METHODS
 
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}

@@ -9,15 +9,15 @@ from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .history import CheckResultRow, RollupDaily, RollupHourly
-from .incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
+from statusweb.models.history import CheckResultRow, RollupDaily, RollupHourly
+from statusweb.models.incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
                        IncidentNotEditable, IncidentUpdate)
-from .meta import Base, UTCDateTime
-from .runtime import AlertOutbox, RunnerHeartbeat
-from .service import Service, ServiceState
-from .user import ROLES, User
+from statusweb.models.meta import Base, UTCDateTime
+from statusweb.models.runtime import HEARTBEAT_NAME, AlertOutbox, RunnerHeartbeat
+from statusweb.models.service import Service, ServiceState
+from statusweb.models.user import ROLES, User
 
-__all__ = ["COMPONENT_STATUSES", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
+__all__ = ["COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
            "AlertOutbox", "Base", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
            "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServiceState", "User",
            "UTCDateTime", "get_engine", "get_session_factory"]

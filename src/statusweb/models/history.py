@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import Base, UTCDateTime
+from statusweb.models.meta import Base, UTCDateTime
 
 
 class CheckResultRow(Base):
@@ -28,7 +28,7 @@ class CheckResultRow(Base):
 class _Rollup:
     """Counts per status and latency figures (over UP and DEGRADED results) for one
     service and one bucket. `latency_le_<ms>` count results per latency band (see
-    `statusweb.rollups.LATENCY_BANDS_MS`), so p95 stays exact to the band as rows merge
+    `statusweb.models.rollups.LATENCY_BANDS_MS`), so p95 stays exact to the band as rows merge
     and SQL can add histograms up (/metrics does)."""
 
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)

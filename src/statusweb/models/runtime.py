@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import Base, UTCDateTime
+from statusweb.models.meta import Base, UTCDateTime
 
 
 class AlertOutbox(Base):
@@ -28,6 +28,9 @@ class AlertOutbox(Base):
     next_try: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+HEARTBEAT_NAME = "runner"  # the one heartbeat row's key
 
 
 class RunnerHeartbeat(Base):

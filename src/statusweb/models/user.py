@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import Base, UTCDateTime
+from statusweb.models.meta import Base, UTCDateTime
 
 ROLES = ("admin", "editor")
 _hasher = PasswordHasher()

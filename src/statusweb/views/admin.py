@@ -12,20 +12,15 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..clock import utcnow
-from ..forms import Form, read_incident, read_new_password, read_update, read_user
-from ..models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
+from statusweb.clock import utcnow
+from statusweb.forms import Form, read_incident, read_new_password, read_update, read_user
+from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
                       Incident, IncidentNotEditable, Service, ServiceState, User)
-from ..params import MAX_BIG_ID, calendar_day, optional_id, record_id
-from ..runner import last_heartbeat
+from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
+from statusweb.pages.queries import last_heartbeat, visible_services
 
 CHECKS_PAGE_SIZE = 50
 CHECK_STATUSES = ("up", "degraded", "down", "maintenance")
-
-
-def _services(request: Request) -> list[Service]:
-    return list(request.dbsession.scalars(select(Service).where(Service.hidden.is_(False))
-                                          .order_by(Service.position)))
 
 
 def _public_pages_changed(request: Request) -> None:
@@ -61,7 +56,7 @@ class IncidentViews:
 
     def _form_page(self, form: Form, incident: Incident | None) -> dict[str, Any]:
         return {"title": incident.title if incident else "New incident", "form": form, "incident": incident,
-                "services": _services(self.request), "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
+                "services": visible_services(self.request.dbsession), "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
                 "components": COMPONENT_STATUSES}
 
     @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt")
@@ -79,7 +74,7 @@ class IncidentViews:
     @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
                  request_method="POST")
     def create(self) -> Any:
-        services = _services(self.request)
+        services = visible_services(self.request.dbsession)
         form, affected = read_incident(self.request.POST, [s.id for s in services], creating=True)
         if not form.ok:
             self.request.response.status_int = 400
@@ -108,7 +103,7 @@ class IncidentViews:
                  request_method="POST")
     def save(self) -> Any:
         incident = self._incident()
-        services = _services(self.request)
+        services = visible_services(self.request.dbsession)
         form, affected = read_incident(self.request.POST, [s.id for s in services], creating=False)
         if not form.ok:
             self.request.response.status_int = 400

@@ -11,9 +11,9 @@ from pyramid.security import forget, remember
 from pyramid.view import forbidden_view_config, view_config
 from sqlalchemy import select
 
-from ..models import User
-from ..models.user import verify_without_user
-from ..params import storable
+from statusweb.models import User
+from statusweb.models.user import verify_without_user
+from statusweb.params import storable
 
 GENERIC_FAILURE = "Wrong name or password."
 MAX_PASSWORD_CHARS = 1000

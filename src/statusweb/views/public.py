@@ -14,14 +14,15 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..charts import latency_chart
-from ..clock import utcnow
-from ..models import Incident, Service
-from ..api.responses import json_error
-from ..page_cache import cached
-from ..params import InvalidParameter, record_id, slug, whole_number
-from ..status_page import build_status_page, hourly_latency, service_rows, active_incidents
-from ..routes import READ_METHODS
+from statusweb.pages.charts import latency_chart
+from statusweb.clock import utcnow
+from statusweb.models import Incident, Service
+from statusweb.api.responses import json_error
+from statusweb.pages.cache import cached
+from statusweb.params import InvalidParameter, record_id, whole_number
+from statusweb.pages.page_model import build_status_page, hourly_latency, service_rows, active_incidents
+from statusweb.routes import READ_METHODS
+from statusweb.pages.queries import visible_service
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20
@@ -77,11 +78,7 @@ def incident(request: Request) -> Response:
 @cached()
 def service(request: Request) -> Response:
     now = utcnow()
-    found = request.dbsession.scalars(
-        select(Service).where(Service.slug == slug(request.matchdict["slug"]), Service.hidden.is_(False))
-        .options(selectinload(Service.state))).first()
-    if found is None:
-        raise HTTPNotFound("no such service")
+    found = visible_service(request.dbsession, request.matchdict["slug"])
     (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now)
     chart = latency_chart(hourly_latency(request.dbsession, found.id, now))
     return _page("service.pt", {"row": row, "chart": chart, "title": found.name}, request)

@@ -170,7 +170,7 @@ def test_an_expired_page_is_rendered_by_one_thread_while_others_get_the_previous
     from pyramid.request import Request
     from pyramid.response import Response
 
-    from statusweb.page_cache import PageCache
+    from statusweb.pages.cache import PageCache
 
     def blank(path: str) -> Request:  # a real request object, as the cache gets them
         return Request.blank(path)

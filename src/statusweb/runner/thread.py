@@ -12,8 +12,8 @@ from typing import Any
 
 from pyramid.config import Configurator
 
-from .runner import Runner
-from .settings import RunnerSettings, as_bool
+from statusweb.runner.runner import Runner
+from statusweb.settings import RunnerSettings, as_bool
 
 log = logging.getLogger("statusweb.runner")
 

@@ -28,11 +28,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import Alert, CheckResult, Monitor, MonitorState, Status, Transition
 
-from .clock import utcnow
-from .models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
+from statusweb.clock import utcnow
+from statusweb.models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
                      get_session_factory)
-from .rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket
-from .sql import insert_ignoring_duplicates
+from statusweb.models.rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket
+from statusweb.runner.sql import insert_ignoring_duplicates
 
 log = logging.getLogger("statusweb.store")
 

@@ -11,8 +11,9 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from .models import Incident, RollupDaily, RollupHourly, Service, ServiceState
-from .rollups import day_bucket, uptime_percent
+from statusweb.models import Incident, RollupDaily, RollupHourly, Service, ServiceState
+from statusweb.models.rollups import day_bucket, uptime_percent
+from statusweb.pages.queries import visible_services
 
 # Public component statuses, worst last (Statuspage's value set).
 SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3,
@@ -115,8 +116,7 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
                       with_bars: bool = True) -> StatusPage:
     """Everything a public answer shows; `with_bars=False` skips the 90 daily bars
     (the JSON API has no use for them)."""
-    services = list(session.scalars(select(Service).where(Service.hidden.is_(False))
-                                    .options(selectinload(Service.state)).order_by(Service.position)))
+    services = visible_services(session, with_state=True)
     incidents = active_incidents(session)
     rows = service_rows(session, services, incidents, now, with_bars=with_bars)
     groups: dict[str, list[ServiceRow]] = {}

@@ -7,8 +7,8 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
-from .runner import heartbeat_age
-from .routes import READ_METHODS
+from statusweb.pages.queries import heartbeat_age
+from statusweb.routes import READ_METHODS
 
 
 @view_config(route_name="healthz", request_method=READ_METHODS)

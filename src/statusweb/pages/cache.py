@@ -176,4 +176,4 @@ def cache_tween_factory(handler: Callable[[Request], Response], registry: Any) -
 def includeme(config: Configurator) -> None:
     settings = config.registry["statusweb.settings"]
     config.registry["statusweb.page_cache"] = PageCache(settings.page_cache_seconds, settings.page_cache_bytes)
-    config.add_tween("statusweb.page_cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")
+    config.add_tween("statusweb.pages.cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")

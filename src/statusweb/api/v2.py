@@ -14,13 +14,14 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import slugify
 
-from ..clock import utcnow
-from ..page_identity import page_identity
-from ..models import Incident, Service
-from ..page_cache import cached
-from ..status_page import SEVERITY, StatusPage, build_status_page
-from .responses import json_response
-from ..routes import READ_METHODS
+from statusweb.clock import utcnow
+from statusweb.pages.identity import page_identity
+from statusweb.models import Incident, Service
+from statusweb.pages.cache import cached
+from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
+from statusweb.api.responses import json_response
+from statusweb.routes import READ_METHODS
+from statusweb.pages.queries import visible_services
 
 INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
               "major": "major"}
@@ -107,8 +108,7 @@ class _Snapshot:
     def __init__(self, request: Request) -> None:
         session = request.dbsession
         self.page = build_status_page(session, utcnow(), with_bars=False)
-        self.services = list(session.scalars(select(Service).where(Service.hidden.is_(False))
-                                             .order_by(Service.position)))
+        self.services = visible_services(session)
         self.components = components_json(request, self.page, self.services)
         by_slug = {c["id"]: c for c in self.components}
         self.by_service_id = {s.id: by_slug[s.slug] for s in self.services if s.slug in by_slug}

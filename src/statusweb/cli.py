@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError
 
-from .clock import utcnow
-from .models import get_engine
-from .settings import RunnerSettings, load_ini_settings
+from statusweb.clock import utcnow
+from statusweb.models import get_engine
+from statusweb.settings import RunnerSettings, load_ini_settings
 
 log = logging.getLogger("statusweb.admin")
 
@@ -85,7 +85,7 @@ def _runner_settings(config_uri: str) -> RunnerSettings:
 
 
 def _initdb(args: argparse.Namespace) -> int:
-    from .migrations import upgrade
+    from statusweb.migrations import upgrade
 
     settings, _ = load_ini_settings(args.config)
     url = settings.get("sqlalchemy.url")
@@ -97,7 +97,7 @@ def _initdb(args: argparse.Namespace) -> int:
 
 
 def _run_checks(args: argparse.Namespace) -> int:
-    from .runner import Runner
+    from statusweb.runner.runner import Runner
 
     runner = Runner(_runner_settings(args.config))
 
@@ -116,7 +116,7 @@ def _run_checks(args: argparse.Namespace) -> int:
 
 
 def _cleanup(args: argparse.Namespace) -> int:
-    from .retention import cleanup
+    from statusweb.runner.retention import cleanup
 
     settings = _runner_settings(args.config)
     days = args.days if args.days is not None else settings.retention_days
@@ -129,7 +129,7 @@ def _cleanup(args: argparse.Namespace) -> int:
 def _create_user(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from .models import User
+    from statusweb.models import User
 
     with _user_session(args.config) as session:
         if args.if_none and session.scalar(select(func.count()).select_from(User)):
@@ -181,7 +181,7 @@ def _enable_user(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _user_session(config_uri: str) -> Iterator[Any]:
-    from .models import get_session_factory
+    from statusweb.models import get_session_factory
 
     settings, _ = load_ini_settings(config_uri)
     if not settings.get("sqlalchemy.url"):
@@ -193,7 +193,7 @@ def _user_session(config_uri: str) -> Iterator[Any]:
 def _existing_user(session: Any, name: str) -> Any:
     from sqlalchemy import select
 
-    from .models import User
+    from statusweb.models import User
 
     user = session.scalar(select(User).where(User.name == name))
     if user is None:
@@ -208,7 +208,7 @@ def _new_password(name: str, *, generate: bool) -> tuple[str, bool]:
     import os
     import secrets
 
-    from .passwords import password_problem
+    from statusweb.passwords import password_problem
 
     password = os.environ.get("STATUSWEB_ADMIN_PASSWORD", "")
     generated = False

@@ -10,25 +10,21 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import CheckResult, Scheduler, load_config
 
-from .clock import utcnow
-from .models import RunnerHeartbeat, get_engine, get_session_factory
-from .retention import cleanup, next_cleanup_time
-from .runner_lock import lock_for
-from .settings import RunnerSettings
-from .sql import insert_ignoring_duplicates
-from .store import SqlStore
+from statusweb.clock import utcnow
+from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory
+from statusweb.runner.retention import cleanup, next_cleanup_time
+from statusweb.runner.lock import lock_for
+from statusweb.settings import RunnerSettings
+from statusweb.runner.sql import insert_ignoring_duplicates
+from statusweb.runner.sql_store import SqlStore
 
 log = logging.getLogger("statusweb.runner")
-
-HEARTBEAT_NAME = "runner"
-
 
 class Runner:
     """Checks every monitor of `settings.monitors_path`, recording into the database."""
@@ -158,20 +154,3 @@ class Runner:
                          self.settings.retention_days)
             except SQLAlchemyError as exc:
                 log.error("daily cleanup failed: %s", exc)
-
-
-def last_heartbeat(engine: Engine) -> RunnerHeartbeat | None:
-    with get_session_factory(engine)() as session:
-        return session.get(RunnerHeartbeat, HEARTBEAT_NAME)
-
-
-def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
-    """Seconds since the runner last beat, or None if it never has."""
-    row = last_heartbeat(engine)
-    return None if row is None else ((now or utcnow()) - row.beat_at).total_seconds()
-
-
-def heartbeat_holder(engine: Engine) -> str:
-    """host:pid of the runner that beat last ("" if none has)."""
-    row = last_heartbeat(engine)
-    return row.holder if row is not None else ""

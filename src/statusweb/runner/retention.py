@@ -9,7 +9,7 @@ from typing import Callable
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
-from .models import CheckResultRow, RollupHourly
+from statusweb.models import CheckResultRow, RollupHourly
 
 BATCH_ROWS = 10_000
 

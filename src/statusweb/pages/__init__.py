@@ -1,0 +1,10 @@
+"""The read side: the queries pages share, the page model built from rollups and state,
+the page cache, charts and the page's public identity. Nothing here writes."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+
+def includeme(config: Configurator) -> None:
+    config.include("statusweb.pages.cache")  # a few seconds of cache, ETag and 304 for public pages

@@ -1,0 +1,64 @@
+"""Read-side queries the pages, the APIs and the admin share: each SELECT written once.
+
+Request handlers read the runner's heartbeat from here, not from the runner module, so
+they never import the write side (the scheduler, the SQL store, the lock).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pyramid.httpexceptions import HTTPNotFound
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, selectinload
+
+from statusweb.clock import utcnow
+from statusweb.models import HEARTBEAT_NAME, CheckResultRow, RunnerHeartbeat, Service, get_session_factory
+from statusweb.params import slug
+
+def visible_services(session: Session, *, with_state: bool = False) -> list[Service]:
+    """The services the public sees, in page order."""
+    query = select(Service).where(Service.hidden.is_(False)).order_by(Service.position)
+    if with_state:
+        query = query.options(selectinload(Service.state))
+    return list(session.scalars(query))
+
+
+def visible_service(session: Session, raw_slug: str) -> Service:
+    """One public service by the slug in a URL (with its state); HTTPNotFound otherwise."""
+    found = session.scalars(select(Service).where(Service.slug == slug(raw_slug), Service.hidden.is_(False))
+                            .options(selectinload(Service.state))).first()
+    if found is None:
+        raise HTTPNotFound("no such service")
+    return found
+
+
+def last_heartbeat(engine: Engine) -> RunnerHeartbeat | None:
+    with get_session_factory(engine)() as session:
+        return session.get(RunnerHeartbeat, HEARTBEAT_NAME)
+
+
+def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
+    """Seconds since the runner last beat, or None if it never has."""
+    row = last_heartbeat(engine)
+    return None if row is None else ((now or utcnow()) - row.beat_at).total_seconds()
+
+
+def heartbeat_holder(engine: Engine) -> str:
+    """host:pid of the runner that beat last ("" if none has)."""
+    row = last_heartbeat(engine)
+    return row.holder if row is not None else ""
+
+
+def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:
+    """Each service's newest raw result, by slug, in one query (uses the
+    (service_id, checked_at) index)."""
+    newest = (select(CheckResultRow.service_id, func.max(CheckResultRow.checked_at).label("at"))
+              .group_by(CheckResultRow.service_id).subquery())
+    rows = session.execute(
+        select(Service.slug, CheckResultRow)
+        .join(newest, (CheckResultRow.service_id == newest.c.service_id)
+              & (CheckResultRow.checked_at == newest.c.at))
+        .join(Service, Service.id == CheckResultRow.service_id))
+    return {slug: row for slug, row in rows}
