@@ -14,32 +14,34 @@ import aiohttp
 from .config import monitor_for_url
 from .model import CheckResult, Monitor
 from .plugins import PluginRegistry, default_registry
-from .scheduler import build_runner
-from .clock import utcnow
+from .checking import build_runner
+from .clock import Clock, SystemClock
 from .session import new_session
 
 
 async def check(monitor_or_url: Monitor | str, *, session: aiohttp.ClientSession | None = None,
-                registry: PluginRegistry | None = None) -> CheckResult:
+                registry: PluginRegistry | None = None, clock: Clock | None = None) -> CheckResult:
     """Check one monitor (or a bare URL, as an http check) once."""
-    results = await check_many([monitor_or_url], session=session, registry=registry)
+    results = await check_many([monitor_or_url], session=session, registry=registry, clock=clock)
     return results[0]
 
 
 async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50,
                      session: aiohttp.ClientSession | None = None,
-                     registry: PluginRegistry | None = None) -> list[CheckResult]:
-    """Check several at once (at most `concurrency` in flight); results in input order."""
+                     registry: PluginRegistry | None = None, clock: Clock | None = None) -> list[CheckResult]:
+    """Check several at once (at most `concurrency` in flight); results in input order.
+    Retries wait on `clock` (the real one unless a test passes its own)."""
     registry = registry or default_registry()
     resolved = [m if isinstance(m, Monitor) else monitor_for_url(m, registry=registry) for m in monitors]
     runners = [build_runner(m, registry) for m in resolved]
     own = session is None
     active = session or new_session(limit=concurrency)
     slots = asyncio.Semaphore(concurrency)
+    time = clock or SystemClock()
 
     async def one(runner):  # type: ignore[no-untyped-def]
         async with slots:
-            return await runner.run(active, utcnow)
+            return await runner.run(active, time)
 
     try:
         return list(await asyncio.gather(*(one(r) for r in runners)))

@@ -19,10 +19,9 @@ import aiohttp
 from .alerts.base import AlertSink
 from .alerts.notifier import Notifier
 from .clock import Clock, SystemClock
-from .errors import PluginError
 from .model import Alert, CheckResult, Monitor, Transition
 from .plugins import PluginRegistry, default_registry
-from .retry import CheckRunner
+from .checking import build_runner
 from .session import new_session
 from .state import MonitorState, advance
 from .store import MemoryStore, Store
@@ -32,13 +31,6 @@ log = logging.getLogger("statuscore.scheduler")
 ResultHook = Callable[[CheckResult], None]
 TransitionHook = Callable[[Transition], None]
 START_RATE = 50.0  # first checks per second, at most, when spreading the first round
-
-
-def build_runner(monitor: Monitor, registry: PluginRegistry) -> CheckRunner:
-    provided = registry.check_type(monitor.type)
-    if provided is None:
-        raise PluginError(f"monitor {monitor.name!r}: check type {monitor.type!r} is not installed")
-    return CheckRunner(monitor, provided.cls(monitor.options))
 
 
 class Scheduler:
@@ -216,7 +208,7 @@ class Scheduler:
         runner = self.runners[index]
         monitor = runner.monitor
         assert self.session is not None
-        result = await runner.run(self.session, self.clock.now)
+        result = await runner.run(self.session, self.clock)
         self.checks_done += 1
         state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
         self.states[monitor.slug] = state

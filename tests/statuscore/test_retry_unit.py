@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 import pytest
 from aioresponses import aioresponses
 
 from statuscore import Status, check, make_monitor
+from statuscore.testing import FakeClock
 
 URL = "https://www.sefaria.org/api/texts/Genesis.1.1"
 
@@ -70,21 +73,25 @@ async def test_4xx_is_not_retried(mocked):
     assert result.status is Status.DOWN and result.attempts == 1
 
 
-async def test_exponential_backoff_spacing(mocked, monkeypatch):
-    import asyncio
-
-    waits = []
-    real_sleep = asyncio.sleep
-
-    async def recording_sleep(seconds, *args, **kwargs):
-        if seconds:
-            waits.append(seconds)
-        await real_sleep(0)
-
-    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+async def test_exponential_backoff_spacing(mocked):
+    clock = RecordingClock()
     mocked.get(URL, status=503, repeat=True)
-    await check(site(retries=3, retry_delay="2s", retry_backoff="exponential"))
-    assert waits == [2, 4, 8]
+    await check(site(retries=3, retry_delay="2s", retry_backoff="exponential"), clock=clock)
+    assert clock.waits == [2, 4, 8]
+    assert clock.now() - clock.start == timedelta(seconds=14)  # nobody waited for real
+
+
+class RecordingClock(FakeClock):
+    """Virtual time that remembers each wait asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = self.now()
+        self.waits: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await super().sleep(seconds)
 
 
 async def test_check_measures_response_time(mocked):

@@ -8,13 +8,11 @@ so a burst of queued alerts is not mistaken for fresh news."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 import aiohttp
-import backoff
 
 from ..clock import Clock, SystemClock
 from ..model import Alert
@@ -32,10 +30,8 @@ LATE_AFTER = 60.0
 def retry_delay(attempts: int, retry_after: float | None) -> float:
     """Seconds before try `attempts + 1`: exponential (1, 2, 4 ... 60 s), or longer
     when the receiver asked for it with Retry-After."""
-    delays = backoff.expo(base=2, factor=1, max_value=MAX_RETRY_DELAY)
-    next(delays)  # backoff's generators start by yielding None for their priming send()
-    delay = next(itertools.islice(delays, attempts - 1, None))
-    return max(float(delay), retry_after or 0.0)
+    delay = MAX_RETRY_DELAY if attempts > 16 else min(MAX_RETRY_DELAY, 2.0 ** (attempts - 1))
+    return max(delay, retry_after or 0.0)
 
 
 class Notifier:

@@ -1,7 +1,7 @@
 """What a check type is, and what it gets to work with.
 
 A check type only probes (the blackbox_exporter shape): the runner in
-`statuscore.attempt` owns the deadline, turns exceptions into reasons, measures the
+`statuscore.checking` owns the deadline, turns exceptions into reasons, measures the
 duration and evaluates conditions. So `run` is usually a dozen lines.
 """
 

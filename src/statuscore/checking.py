@@ -1,0 +1,112 @@
+"""Running one check, start to end, in one place: build it from its plugin, try it
+under one deadline, judge the attempt, and retry what may pass on a second try.
+
+The runner owns the deadline, turning exceptions into reasons, the duration and the
+conditions, so a check type (built-in or a plugin) only probes. Connection errors,
+timeouts and 5xx are retried `retries` times `retry_delay` apart (fixed, or doubling
+with `retry_backoff = "exponential"`), sleeping on the injected `Clock`; a 4xx or a
+failed condition is final at once, since asking again would only delay the alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+
+from .checks.base import CheckContext, CheckType
+from .clock import Clock
+from .conditions import Observation
+from .durations import format_duration
+from .errors import PluginError
+from .model import Attempt, CheckResult, Monitor, Status
+from .plugins import PluginRegistry
+from .reasons import describe_exception
+
+log = logging.getLogger("statuscore.check")
+
+
+def build_runner(monitor: Monitor, registry: PluginRegistry) -> CheckRunner:
+    """The runner for `monitor`, with its check type's plugin class instantiated once."""
+    provided = registry.check_type(monitor.type)
+    if provided is None:
+        raise PluginError(f"monitor {monitor.name!r}: check type {monitor.type!r} is not installed")
+    return CheckRunner(monitor, provided.cls(monitor.options))
+
+
+class CheckRunner:
+    """Runs one monitor's check with its retry policy; built once per monitor."""
+
+    def __init__(self, monitor: Monitor, check: CheckType) -> None:
+        self.monitor = monitor
+        self.check = check
+
+    async def run(self, session: aiohttp.ClientSession, clock: Clock) -> CheckResult:
+        """One scheduled check: tries until one passes, one fails for good, or the
+        retries are spent. Never raises (but for cancellation)."""
+        monitor = self.monitor
+        checked_at = clock.now()
+        delay = monitor.retry_delay
+        tries = 0
+        while True:
+            tries += 1
+            attempt, latency = await run_attempt(self.check, monitor, session)
+            status, error = judge(attempt, latency, monitor)
+            if tries > monitor.retries or not _worth_retrying(attempt, status):
+                break
+            log.info("%s: try %d/%d failed (%s); retrying in %.1f s", monitor.name, tries,
+                     monitor.max_attempts, error, delay)
+            await clock.sleep(delay)
+            if monitor.retry_backoff == "exponential":
+                delay *= 2
+        if monitor.maintenance:
+            status = Status.MAINTENANCE
+        return CheckResult(
+            monitor=monitor.name, slug=monitor.slug, status=status, checked_at=checked_at,
+            latency=latency, status_code=attempt.status_code, error=error,
+            attempts=tries, max_attempts=monitor.max_attempts, values=attempt.values,
+        )
+
+
+def _worth_retrying(attempt: Attempt, status: Status) -> bool:
+    return status is Status.DOWN and not attempt.ok and attempt.retryable
+
+
+async def run_attempt(check: CheckType, monitor: Monitor,
+                      session: aiohttp.ClientSession) -> tuple[Attempt, float]:
+    """Run `check` once under the monitor's timeout: (attempt, seconds it took). Never
+    raises (but for cancellation)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log)
+    try:
+        async with asyncio.timeout(monitor.timeout):
+            attempt = await check.run(ctx)
+        if not isinstance(attempt, Attempt):
+            attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "
+                                               f"{type(attempt).__name__}, not an Attempt")
+    except Exception as exc:  # every failure of a target or a plugin becomes a reason
+        reason, retryable = describe_exception(exc, phase=ctx.phase, timeout=monitor.timeout,
+                                               check_type=monitor.type)
+        if reason.startswith("plugin error"):
+            log.warning("%s: %s", monitor.name, reason, exc_info=exc)
+        attempt = Attempt(ok=False, error=reason, retryable=retryable)
+    return attempt, loop.time() - start
+
+
+def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, str | None]:
+    """The status an attempt earns: the check's verdict, then conditions, then speed."""
+    if not attempt.ok:
+        return Status.DOWN, attempt.error or "check failed"
+    if monitor.conditions:
+        observed = Observation(attempt, latency)
+        for condition in monitor.conditions:
+            if not condition.evaluate(observed):
+                return Status.DOWN, condition.describe_failure(observed)
+    if attempt.warning:
+        return Status.DEGRADED, attempt.warning
+    if monitor.degraded_over is not None and latency > monitor.degraded_over:
+        return Status.DEGRADED, (f"slow: answered in {format_duration(latency)} "
+                                 f"(degraded over {format_duration(monitor.degraded_over)})")
+    return Status.UP, None
