@@ -118,6 +118,7 @@ async def test_outage_buffers_to_a_bound_keeps_alerting_and_writes_on_return(eng
         results = await scheduler.check_once()  # DOWN, alerted while the database is away
         assert results[0].status is Status.DOWN
         assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down"]
+        assert not await store.flush()  # waits for the flush the alert woke, which fails too
         for minute in range(1, 9):
             await store.record(result("site", Status.DOWN, T0.replace(minute=minute)),
                                MonitorState(status=Status.DOWN), [], [])
