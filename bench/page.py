@@ -22,7 +22,7 @@ from sqlalchemy import make_url
 
 from common import CLIENT_CORE, TARGET_CORE, figure, free_port, heading, pin
 
-from statusweb.clock import utcnow  # noqa: E402
+from statuscore import utcnow  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from statusweb.migrations import upgrade  # noqa: E402

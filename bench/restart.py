@@ -72,7 +72,7 @@ def main() -> None:
         first = start_runner(ini, log)
         print("  first runner: waiting for a full round (up to 70 s)...", flush=True)
         started = time.monotonic()
-        from statusweb.clock import utcnow
+        from statuscore import utcnow
 
         epoch = utcnow()
         while checked_since(engine, epoch)[0] < count and time.monotonic() - started < 120:

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from common import ROOT, figure, heading, percentile
 
 from statuscore import CheckResult, MonitorState, Status, make_monitor  # noqa: E402
-from statusweb.clock import utcnow  # noqa: E402
+from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, get_engine  # noqa: E402
 from statusweb.runner.sql_store import SqlStore  # noqa: E402

@@ -12,7 +12,7 @@ from .alerts.base import AlertSink, Delivery
 from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .checks.http_client import read_capped
-from .clock import Clock, SystemClock
+from .clock import Clock, SystemClock, utcnow
 from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
@@ -31,5 +31,5 @@ __all__ = [
     "Monitor", "MonitorState", "PluginError", "PluginRegistry", "Scheduler", "Status",
     "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
     "check_sync", "hookimpl", "load_config", "load_monitors", "load_registry",
-    "make_monitor", "monitor_for_url", "read_capped", "slugify",
+    "make_monitor", "monitor_for_url", "read_capped", "slugify", "utcnow",
 ]

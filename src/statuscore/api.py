@@ -14,7 +14,7 @@ import aiohttp
 from .config import monitor_for_url
 from .model import CheckResult, Monitor
 from .plugins import PluginRegistry, default_registry
-from .checking import build_runner
+from .checking import build_check
 from .clock import Clock, SystemClock
 from .session import new_session
 
@@ -33,18 +33,18 @@ async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50
     Retries wait on `clock` (the real one unless a test passes its own)."""
     registry = registry or default_registry()
     resolved = [m if isinstance(m, Monitor) else monitor_for_url(m, registry=registry) for m in monitors]
-    runners = [build_runner(m, registry) for m in resolved]
+    checks = [build_check(m, registry) for m in resolved]
     own = session is None
     active = session or new_session(limit=concurrency)
     slots = asyncio.Semaphore(concurrency)
     time = clock or SystemClock()
 
-    async def one(runner):  # type: ignore[no-untyped-def]
+    async def one(check):  # type: ignore[no-untyped-def]
         async with slots:
-            return await runner.run(active, time)
+            return await check.run(active, time)
 
     try:
-        return list(await asyncio.gather(*(one(r) for r in runners)))
+        return list(await asyncio.gather(*(one(r) for r in checks)))
     finally:
         if own:
             await active.close()

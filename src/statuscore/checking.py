@@ -27,15 +27,15 @@ from .reasons import describe_exception
 log = logging.getLogger("statuscore.check")
 
 
-def build_runner(monitor: Monitor, registry: PluginRegistry) -> CheckRunner:
+def build_check(monitor: Monitor, registry: PluginRegistry) -> MonitorCheck:
     """The runner for `monitor`, with its check type's plugin class instantiated once."""
     provided = registry.check_type(monitor.type)
     if provided is None:
         raise PluginError(f"monitor {monitor.name!r}: check type {monitor.type!r} is not installed")
-    return CheckRunner(monitor, provided.cls(monitor.options))
+    return MonitorCheck(monitor, provided.cls(monitor.options))
 
 
-class CheckRunner:
+class MonitorCheck:
     """Runs one monitor's check with its retry policy; built once per monitor."""
 
     def __init__(self, monitor: Monitor, check: CheckType) -> None:

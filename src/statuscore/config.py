@@ -37,6 +37,17 @@ log = logging.getLogger("statuscore.config")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert"}
 
+# Every environment variable statuscore reads, and where in monitors.toml it lands (over
+# what the file says). A Slack variable fills every [[alert]] of type "slack", adding one
+# when the file has none; `${NAME}` in any string is the other way in.
+ENVIRONMENT = {
+    "STATUS_PAGE_URL": "status_page_url",
+    "HEALTH_CHECK_INTERVAL": "defaults.interval",
+    "HEALTH_CHECK_RETRIES": "defaults.retries",
+    "SLACK_WEBHOOK_URL": "alert[type=slack].webhook_url",
+    "SLACK_CHANNEL": "alert[type=slack].channel",
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class MonitorPolicy:
@@ -126,11 +137,11 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
                           f"monitors go in [[monitor]] tables)", key=unknown[0])
     raw = {key: value if key in ("monitor", "alert") else _substitute_env(value, env, key)
            for key, value in raw.items()}
-    status_page_url = env.get("STATUS_PAGE_URL") or raw.get("status_page_url", "")
+    raw = _apply_environment(raw, env)
+    status_page_url = raw.get("status_page_url", "")
     if not isinstance(status_page_url, str):
         raise ConfigError("expected a string", key="status_page_url")
     defaults = _table(raw.get("defaults", {}), "defaults")
-    defaults = _env_defaults(defaults, env)
     unknown = sorted(set(defaults) - _POLICY_KEYS)
     if unknown:
         raise ConfigError(f"not allowed in [defaults] (allowed: {', '.join(sorted(_POLICY_KEYS))})",
@@ -225,21 +236,11 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
         except ConfigError as exc:
             warnings.append(f"alert sink {label!r} is off: {exc.message}")
             continue
-        if table.get("type") == "slack" and not table.get("webhook_url") and not env.get("SLACK_WEBHOOK_URL"):
+        if table.get("type") == "slack" and not table.get("webhook_url"):
             warnings.append(f"alert sink {label!r} is off: no webhook URL (set SLACK_WEBHOOK_URL)")
             continue
         available.append(table)
     tables = available
-    slack_url = env.get("SLACK_WEBHOOK_URL", "")
-    slack_tables = [t for t in tables if t.get("type") == "slack"]
-    if slack_url and not slack_tables:
-        tables.append({"type": "slack"})
-        slack_tables = tables[-1:]
-    for table in slack_tables:
-        if slack_url and not table.get("webhook_url"):
-            table["webhook_url"] = slack_url
-        if env.get("SLACK_CHANNEL") and "channel" not in table:
-            table["channel"] = env["SLACK_CHANNEL"]
     sinks: list[AlertSink] = []
     seen: set[str] = set()
     for index, table in enumerate(tables):
@@ -261,19 +262,38 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
     return sinks
 
 
-def _env_defaults(defaults: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
-    """HEALTH_CHECK_INTERVAL and HEALTH_CHECK_RETRIES override [defaults]."""
-    merged = dict(defaults)
-    if env.get("HEALTH_CHECK_INTERVAL"):
-        value = env["HEALTH_CHECK_INTERVAL"].strip()
-        merged["interval"] = float(value) if value.replace(".", "", 1).isdigit() else value
-    if env.get("HEALTH_CHECK_RETRIES"):
-        value = env["HEALTH_CHECK_RETRIES"].strip()
-        if not value.isdigit():
-            raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {value!r}",
+def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` with the ENVIRONMENT table applied: set variables win over the file."""
+    raw = dict(raw)
+    if env.get("STATUS_PAGE_URL"):
+        raw["status_page_url"] = env["STATUS_PAGE_URL"]
+    defaults = dict(_table(raw.get("defaults", {}), "defaults"))
+    interval = env.get("HEALTH_CHECK_INTERVAL", "").strip()
+    if interval:
+        defaults["interval"] = float(interval) if interval.replace(".", "", 1).isdigit() else interval
+    retries = env.get("HEALTH_CHECK_RETRIES", "").strip()
+    if retries:
+        if not (retries.isascii() and retries.isdigit()):
+            raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {retries!r}",
                               key="defaults.retries")
-        merged["retries"] = int(value)
-    return merged
+        defaults["retries"] = int(retries)
+    raw["defaults"] = defaults
+    slack = {key: env[variable] for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"),
+                                                       ("SLACK_CHANNEL", "channel")) if env.get(variable)}
+    if slack:
+        alerts = raw.get("alert", [])
+        if not isinstance(alerts, list):
+            raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
+        tables = [dict(t) if isinstance(t, dict) else t for t in alerts]
+        if "webhook_url" in slack and not any(isinstance(t, dict) and t.get("type") == "slack" for t in tables):
+            tables.append({"type": "slack"})
+        for table in tables:
+            if isinstance(table, dict) and table.get("type") == "slack":
+                for key, value in slack.items():
+                    if not table.get(key):
+                        table[key] = value
+        raw["alert"] = tables
+    return raw
 
 
 def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:

@@ -21,7 +21,7 @@ from .alerts.notifier import Notifier
 from .clock import Clock, SystemClock
 from .model import Alert, CheckResult, Monitor, Transition
 from .plugins import PluginRegistry, default_registry
-from .checking import build_runner
+from .checking import build_check
 from .session import new_session
 from .state import MonitorState, advance
 from .store import MemoryStore, Store
@@ -48,7 +48,7 @@ class Scheduler:
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
                  seed: int | None = None) -> None:
         self.registry = registry or default_registry()
-        self.runners = [build_runner(m, self.registry) for m in monitors]
+        self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
         self.sinks = {sink.instance_name: sink for sink in sinks}
         self.clock: Clock = clock or SystemClock()
@@ -75,7 +75,7 @@ class Scheduler:
 
     @property
     def monitors(self) -> list[Monitor]:
-        return [runner.monitor for runner in self.runners]
+        return [check.monitor for check in self.checks]
 
     async def start(self) -> None:
         """Open the session and restore every monitor's state from the store."""
@@ -88,7 +88,7 @@ class Scheduler:
             self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
         self.notifier = Notifier(self.store, self.sinks, self.session, self.clock)
         restored = await self.store.load_states()
-        self.states = {r.monitor.slug: restored[r.monitor.slug] for r in self.runners
+        self.states = {r.monitor.slug: restored[r.monitor.slug] for r in self.checks
                        if r.monitor.slug in restored}
         if restored:
             log.info("restored the state of %d monitors", len(self.states))
@@ -147,7 +147,7 @@ class Scheduler:
             async with slots:
                 return await self._process(index)
 
-        results = await asyncio.gather(*(limited(index) for index in range(len(self.runners))))
+        results = await asyncio.gather(*(limited(index) for index in range(len(self.checks))))
         assert self.notifier is not None
         await self.notifier.deliver_due()
         return list(results)
@@ -163,16 +163,16 @@ class Scheduler:
         evenly over at most an interval, at START_RATE at most, never all at once."""
         wall = self.clock.now()
         fresh: list[int] = []
-        for index, runner in enumerate(self.runners):
-            state = self.states.get(runner.monitor.slug)
+        for index, check in enumerate(self.checks):
+            state = self.states.get(check.monitor.slug)
             last = state.last_result.checked_at if state and state.last_result else None
-            wait = (last - wall).total_seconds() + runner.monitor.interval if last else -1.0
+            wait = (last - wall).total_seconds() + check.monitor.interval if last else -1.0
             if wait > 0:
                 heapq.heappush(self._heap, (now + wait, index, index))
             else:
                 fresh.append(index)
         for position, index in enumerate(fresh):
-            spread = min(self.runners[index].monitor.interval, len(fresh) / START_RATE)
+            spread = min(self.checks[index].monitor.interval, len(fresh) / START_RATE)
             offset = spread * (position + self._random.random()) / len(fresh)
             heapq.heappush(self._heap, (now + offset, index, index))
 
@@ -193,11 +193,11 @@ class Scheduler:
         try:
             await self._process(index)
         except Exception:
-            log.exception("check of %s failed unexpectedly", self.runners[index].monitor.name)
+            log.exception("check of %s failed unexpectedly", self.checks[index].monitor.name)
         finally:
             self._slots.release()
             now = self.clock.monotonic()
-            next_due = due + self.runners[index].monitor.interval
+            next_due = due + self.checks[index].monitor.interval
             if next_due < now:  # overran its interval: go again now, once, not in a burst
                 next_due = now
             heapq.heappush(self._heap, (next_due, index, index))
@@ -205,10 +205,10 @@ class Scheduler:
                 self._interrupt_sleep()
 
     async def _process(self, index: int) -> CheckResult:
-        runner = self.runners[index]
-        monitor = runner.monitor
+        check = self.checks[index]
+        monitor = check.monitor
         assert self.session is not None
-        result = await runner.run(self.session, self.clock)
+        result = await check.run(self.session, self.clock)
         self.checks_done += 1
         state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
         self.states[monitor.slug] = state
@@ -267,7 +267,7 @@ class Scheduler:
         self._stopping.set()
         if self._inflight:
             grace = max(r.monitor.timeout * r.monitor.max_attempts + r.monitor.retry_delay * r.monitor.retries
-                        for r in self.runners)
+                        for r in self.checks)
             done, pending = await asyncio.wait(set(self._inflight), timeout=min(grace, 30.0))
             for task in pending:
                 task.cancel()

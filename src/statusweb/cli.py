@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
@@ -87,11 +87,7 @@ def _runner_settings(config_uri: str) -> RunnerSettings:
 def _initdb(args: argparse.Namespace) -> int:
     from statusweb.migrations import upgrade
 
-    settings, _ = load_ini_settings(args.config)
-    url = settings.get("sqlalchemy.url")
-    if not url:
-        raise ValueError(f"no database: set sqlalchemy.url in {args.config} or DATABASE_URL")
-    upgrade(get_engine(url))
+    upgrade(get_engine(_database_url(args.config)))
     print("database is at the newest schema")
     return 0
 
@@ -183,11 +179,15 @@ def _enable_user(args: argparse.Namespace) -> int:
 def _user_session(config_uri: str) -> Iterator[Any]:
     from statusweb.models import get_session_factory
 
+    with get_session_factory(get_engine(_database_url(config_uri))).begin() as session:
+        yield session
+
+
+def _database_url(config_uri: str) -> str:
     settings, _ = load_ini_settings(config_uri)
     if not settings.get("sqlalchemy.url"):
         raise ValueError(f"no database: set sqlalchemy.url in {config_uri} or DATABASE_URL")
-    with get_session_factory(get_engine(settings["sqlalchemy.url"])).begin() as session:
-        yield session
+    return str(settings["sqlalchemy.url"])
 
 
 def _existing_user(session: Any, name: str) -> Any:

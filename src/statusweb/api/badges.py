@@ -10,7 +10,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import func, select
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import RollupDaily, Service
 from statusweb.pages.cache import cached
 from statusweb.params import whole_number

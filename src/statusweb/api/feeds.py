@@ -13,7 +13,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.pages.identity import page_identity
 from statusweb.models import Incident
 from statusweb.pages.cache import cached

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import slugify
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.pages.identity import page_identity
 from statusweb.models import Incident, Service
 from statusweb.pages.cache import cached

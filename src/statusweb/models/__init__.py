@@ -71,15 +71,12 @@ def includeme(config: Any) -> None:
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     config.include("pyramid_tm")
     config.include("pyramid_retry")
-    engine = config.registry.get("statusweb.engine") or get_engine(settings["sqlalchemy.url"])
+    engine = config.registry.get("statusweb.engine") or get_engine(config.registry["statusweb.settings"].database_url)
     config.registry["statusweb.engine"] = engine
     session_factory = get_session_factory(engine)
     config.registry["dbsession_factory"] = session_factory
 
     def dbsession(request: Any) -> Any:
-        session = request.environ.get("app.dbsession")
-        if session is None:  # tests may hand in their own session through the environ
-            session = get_tm_session(session_factory, request.tm, request=request)
-        return session
+        return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)

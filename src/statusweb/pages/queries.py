@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import HEARTBEAT_NAME, CheckResultRow, RunnerHeartbeat, Service, get_session_factory
 from statusweb.params import slug
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import CheckResult, Scheduler, load_config
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.lock import lock_for

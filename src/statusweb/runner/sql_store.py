@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import Alert, CheckResult, Monitor, MonitorState, Status, Transition
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
                      get_session_factory)
 from statusweb.models.rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket

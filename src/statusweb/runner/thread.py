@@ -13,7 +13,7 @@ from typing import Any
 from pyramid.config import Configurator
 
 from statusweb.runner.runner import Runner
-from statusweb.settings import RunnerSettings, as_bool
+from statusweb.settings import RunnerSettings
 
 log = logging.getLogger("statusweb.runner")
 
@@ -63,12 +63,12 @@ async def _start_demo_targets() -> Any:
 
 
 def includeme(config: Configurator) -> None:
-    settings = config.get_settings()
-    if not as_bool(settings.get("statusweb.runner", "false")):
+    settings = config.registry["statusweb.settings"]
+    if not settings.runner:
         return
-    runner_settings = RunnerSettings.from_settings(settings, settings.get("statusweb.here", "."))
+    runner_settings = RunnerSettings.from_settings(config.get_settings(), settings.here)
     thread = RunnerThread(runner_settings, config.registry["statusweb.engine"],
-                          demo_targets=as_bool(settings.get("statusweb.demo_targets", "false")))
+                          demo_targets=settings.demo_targets)
     config.registry["statusweb.runner_thread"] = thread
     thread.start()
     # Stop (and write the last batch) before the interpreter shuts thread pools down:

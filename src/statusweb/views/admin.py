@@ -12,7 +12,7 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.forms import Form, read_incident, read_new_password, read_update, read_user
 from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
                       Incident, IncidentNotEditable, Service, ServiceState, User)

@@ -14,7 +14,7 @@ from statusweb.routes import READ_METHODS
 @view_config(route_name="healthz", request_method=READ_METHODS)
 def healthz(request: Request) -> Response:
     engine = request.registry["statusweb.engine"]
-    limit = 3 * float(request.registry.settings.get("statusweb.heartbeat_interval", 10))
+    limit = 3 * request.registry["statusweb.settings"].heartbeat_interval
     try:
         age = heartbeat_age(engine)
     except SQLAlchemyError:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from statusweb.pages.charts import latency_chart
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import Incident, Service
 from statusweb.api.responses import json_error
 from statusweb.pages.cache import cached

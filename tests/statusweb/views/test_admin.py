@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from statusweb.models import CheckResultRow, Incident, User, get_session_factory
 from tests.statusweb.pages import add_incident, add_services
 

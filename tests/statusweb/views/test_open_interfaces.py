@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from statusweb.models import AlertOutbox, get_session_factory
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
 
 ISO = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$"}

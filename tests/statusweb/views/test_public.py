@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from statusweb.clock import utcnow
+from statuscore import utcnow
 from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
 
 
