@@ -122,11 +122,11 @@ def fill_rollups(engine: Engine, services: int) -> None:
     day = "strftime('%Y-%m-%d 00:00:00.000000', checked_at)" if sqlite else "date_trunc('day', checked_at)"
     hour = "strftime('%Y-%m-%d %H:00:00.000000', checked_at)" if sqlite else "date_trunc('hour', checked_at)"
     columns = ("service_id, bucket, up_count, degraded_count, down_count, maintenance_count, "
-               "latency_count, latency_sum_ms, latency_max_ms, latency_p95_ms")
+               "latency_count, latency_sum_ms, latency_max_ms")
     select = ("SELECT service_id, {bucket}, SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), 0, "
               "SUM(CASE WHEN status = 'down' THEN 1 ELSE 0 END), 0, "
               "SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), "
-              "SUM(CASE WHEN status = 'up' THEN latency_ms ELSE 0 END), MAX(latency_ms), 0 "
+              "SUM(CASE WHEN status = 'up' THEN latency_ms ELSE 0 END), MAX(latency_ms) "
               "FROM check_result GROUP BY service_id, {bucket}")
     started = time.perf_counter()
     with engine.begin() as connection:

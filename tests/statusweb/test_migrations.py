@@ -66,4 +66,4 @@ def test_histograms_stored_as_text_move_into_columns(fresh_engine):
         connection.execute(insert(RollupDaily), [{"service_id": 1, "bucket": day.replace(day=20), "up_count": 1,
                                                   "degraded_count": 0, "down_count": 0, "maintenance_count": 0,
                                                   "latency_count": 1, "latency_sum_ms": 5, "latency_max_ms": 5,
-                                                  "latency_p95_ms": 5, "latency_le_25": 1}])
+                                                  "latency_le_25": 1}])

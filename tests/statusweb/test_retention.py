@@ -24,7 +24,7 @@ def fill(engine, days: int, per_day: int) -> None:
             connection.execute(insert(model), [{"service_id": ids["site"], "bucket": T0 - timedelta(days=day),
                                                 "up_count": per_day, "degraded_count": 0, "down_count": 0,
                                                 "maintenance_count": 0, "latency_count": 0, "latency_sum_ms": 0,
-                                                "latency_max_ms": 0, "latency_p95_ms": 0}
+                                                "latency_max_ms": 0}
                                                for day in range(days)])
 
 

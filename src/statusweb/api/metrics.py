@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
-from statusweb.models.rollups import HISTOGRAM_COLUMNS, LATENCY_BANDS_MS, RollupTotals
+from statusweb.models.rollups import LATENCY_BANDS_MS, SUMMED_COLUMNS, RollupTotals
 from statusweb.pages.queries import heartbeat_age
 from statusweb.routes import READ_METHODS
 
@@ -63,8 +63,7 @@ class DatabaseCollector:
         checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
         latency = HistogramMetricFamily("statuscore_check_latency_seconds",
                                         "Latency of passing checks", labels=["service"])
-        columns = ("up_count", "degraded_count", "down_count", "maintenance_count", "latency_count",
-                   "latency_sum_ms", *HISTOGRAM_COLUMNS)
+        columns = SUMMED_COLUMNS
         sums = self.session.execute(
             select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms),
                    *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0) for name in columns))

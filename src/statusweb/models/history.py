@@ -40,7 +40,6 @@ class _Rollup:
     latency_count: Mapped[int] = mapped_column(Integer, default=0)
     latency_sum_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_max_ms: Mapped[int] = mapped_column(Integer, default=0)
-    latency_p95_ms: Mapped[int] = mapped_column(Integer, default=0)
     latency_le_25: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     latency_le_50: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     latency_le_100: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -16,6 +16,9 @@ from typing import Callable, Iterable
 LATENCY_BANDS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
 # One integer column per band ("latency_le_25" ... "latency_le_inf"), so SQL can SUM them.
 HISTOGRAM_COLUMNS = tuple(f"latency_le_{edge}" for edge in LATENCY_BANDS_MS) + ("latency_le_inf",)
+# The columns a new batch is added to (latency_max_ms takes the larger instead).
+SUMMED_COLUMNS = ("up_count", "degraded_count", "down_count", "maintenance_count", "latency_count",
+                  "latency_sum_ms", *HISTOGRAM_COLUMNS)
 _STATUS_FIELDS = {"up": "up_count", "degraded": "degraded_count", "down": "down_count",
                   "maintenance": "maintenance_count"}
 
@@ -78,7 +81,7 @@ class RollupTotals:
             "up_count": self.up_count, "degraded_count": self.degraded_count,
             "down_count": self.down_count, "maintenance_count": self.maintenance_count,
             "latency_count": self.latency_count, "latency_sum_ms": self.latency_sum_ms,
-            "latency_max_ms": self.latency_max_ms, "latency_p95_ms": self.p95_ms,
+            "latency_max_ms": self.latency_max_ms,
             **dict(zip(HISTOGRAM_COLUMNS, self.histogram)),
         }
 

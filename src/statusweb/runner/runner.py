@@ -21,7 +21,7 @@ from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_se
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.lock import lock_for
 from statusweb.settings import RunnerSettings
-from statusweb.runner.sql import insert_ignoring_duplicates
+from statusweb.runner.sql import upsert
 from statusweb.runner.sql_store import SqlStore
 
 log = logging.getLogger("statusweb.runner")
@@ -137,10 +137,8 @@ class Runner:
                   "monitors": len(self.config.monitors),
                   "sinks": ",".join(sink.instance_name for sink in self.config.sinks)[:1000]}
         with get_session_factory(self.engine).begin() as session:
-            insert_ignoring_duplicates(session, RunnerHeartbeat, [{"name": HEARTBEAT_NAME, **values}])
-            row = session.get(RunnerHeartbeat, HEARTBEAT_NAME)
-            for key, value in values.items():
-                setattr(row, key, value)
+            upsert(session, RunnerHeartbeat, [{"name": HEARTBEAT_NAME, **values}], ("name",),
+                   lambda table, excluded: {key: excluded[key] for key in values})
 
     async def _cleanup_daily(self) -> None:
         while True:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -11,6 +11,22 @@ def insert_ignoring_duplicates(session: Any, model: type, rows: Sequence[dict[st
     """INSERT ... ON CONFLICT DO NOTHING: re-queued rows with a known key are skipped."""
     if not rows:
         return
+    session.execute(_insert(session, model).on_conflict_do_nothing(), list(rows))
+
+
+def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+           update: Callable[[Any, Any], dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, no read first, so
+    several writers never lose each other's changes. `update(table, excluded)` gives
+    the SET clause (e.g. `{"n": table.c.n + excluded.n}` to add up)."""
+    if not rows:
+        return
+    statement = _insert(session, model)
+    table = model.__table__  # type: ignore[attr-defined]
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys),
+                                                    set_=update(table, statement.excluded)), list(rows))
+
+
+def _insert(session: Any, model: type) -> Any:
     dialect = session.get_bind().dialect.name
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(build(model).on_conflict_do_nothing(), list(rows))
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,8 +31,8 @@ from statuscore import Alert, CheckResult, Monitor, MonitorState, Status, Transi
 from statuscore import utcnow
 from statusweb.models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
                      get_session_factory)
-from statusweb.models.rollups import RollupTotals, day_bucket, hour_bucket, totals_by_bucket
-from statusweb.runner.sql import insert_ignoring_duplicates
+from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
+from statusweb.runner.sql import insert_ignoring_duplicates, upsert
 
 log = logging.getLogger("statusweb.store")
 
@@ -272,46 +272,24 @@ def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
 
 
 def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
-    """Add a batch's totals to the stored rows: a sum, so it equals a recomputation.
-    Plain rows and executemany, not ORM objects: a batch touches a row per service."""
-    if not totals:
-        return
-    table = model.__table__
-    existing = {(row.service_id, row.bucket): row for row in session.execute(
-        select(table).where(table.c.service_id.in_({sid for sid, _ in totals}),
-                            table.c.bucket.in_({bucket for _, bucket in totals})))}
-    updates, inserts = [], []
-    for key, batch in totals.items():
-        row = existing.get(key)
-        if row is None:
-            inserts.append({"service_id": key[0], "bucket": key[1], **batch.as_columns()})
-            continue
-        merged = RollupTotals.from_columns(row)
-        merged.merge(batch)
-        updates.append({"key_service_id": key[0], "key_bucket": key[1], **merged.as_columns()})
-    if inserts:
-        session.execute(insert(table), inserts)
-    if updates:
-        session.execute(update(table).where(table.c.service_id == bindparam("key_service_id"),
-                                            table.c.bucket == bindparam("key_bucket")), updates)
+    """Add a batch's totals to the stored rows in SQL: a sum, so it equals a
+    recomputation, and safe with several writers (no read-modify-write)."""
+    rows = [{"service_id": service_id, "bucket": bucket, **batch.as_columns()}
+            for (service_id, bucket), batch in totals.items()]
+
+    def add_up(table: Any, excluded: Any) -> dict[str, Any]:
+        added = {name: table.c[name] + excluded[name] for name in SUMMED_COLUMNS}
+        added["latency_max_ms"] = case((excluded.latency_max_ms > table.c.latency_max_ms, excluded.latency_max_ms),
+                                       else_=table.c.latency_max_ms)
+        return added
+
+    upsert(session, model, rows, ("service_id", "bucket"), add_up)
 
 
 def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
-    if not states:
-        return
-    table = ServiceState.__table__
-    existing = set(session.execute(select(table.c.service_id).where(table.c.service_id.in_(states))).scalars())
-    updates, inserts = [], []
-    for service_id, state in states.items():
-        values = _state_columns(state, now)
-        if service_id in existing:
-            updates.append({"key_service_id": service_id, **values})
-        else:
-            inserts.append({"service_id": service_id, **values})
-    if inserts:
-        session.execute(insert(table), inserts)
-    if updates:
-        session.execute(update(table).where(table.c.service_id == bindparam("key_service_id")), updates)
+    rows = [{"service_id": service_id, **_state_columns(state, now)} for service_id, state in states.items()]
+    upsert(session, ServiceState, rows, ("service_id",),
+           lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"})
 
 
 def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:
