@@ -17,13 +17,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .durations import parse_duration
+from .json_path import MISSING, walk
 from .model import Attempt
 
 BUILTIN_SUBJECTS = frozenset({"status", "latency", "body", "json", "header"})
-_MISSING = object()
+_MISSING = MISSING
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 _ORDERING = {"<", "<=", ">", ">="}
 
@@ -104,24 +105,7 @@ class Condition:
             return actual is _MISSING
         if actual is _MISSING:
             return op in ("!=", "not in", "not contains")
-        if op == "contains":
-            return _contains(actual, self.value)
-        if op == "not contains":
-            return not _contains(actual, self.value)
-        if op == "matches":
-            return self.pattern is not None and self.pattern.search(_as_text(actual)) is not None
-        if op == "in":
-            return any(_equal(actual, v) for v in self.value)
-        if op == "not in":
-            return not any(_equal(actual, v) for v in self.value)
-        if op == "==":
-            return _equal(actual, self.value)
-        if op == "!=":
-            return not _equal(actual, self.value)
-        if not _is_number(actual):
-            return False
-        return {"<": actual < self.value, "<=": actual <= self.value,
-                ">": actual > self.value, ">=": actual >= self.value}[op]
+        return _OPERATORS[op](actual, self)
 
     def describe_failure(self, observed: Observation) -> str:
         """A one-line reason: the condition and, where it helps, what was seen."""
@@ -170,16 +154,8 @@ class Observation:
                     return value
             return _MISSING
         if subject == "json":
-            current = self.json
-            for step in path:
-                current = _step(current, step)
-                if current is _MISSING:
-                    break
-            return current
-        current = self.attempt.values.get(subject, _MISSING)
-        for step in path:
-            current = _step(current, step)
-        return current
+            return walk(self.json, path)
+        return walk(self.attempt.values.get(subject, _MISSING), path)
 
 
 def parse_condition(text: str, extra_subjects: Iterable[str] = ()) -> Condition:
@@ -326,14 +302,6 @@ class _DurationValue(float):
     """Seconds written with a unit (2s): a float, marked so only latency compares with it."""
 
 
-def _step(current: Any, step: str | int) -> Any:
-    if isinstance(step, int) and isinstance(current, list):
-        return current[step] if -len(current) <= step < len(current) else _MISSING
-    if isinstance(current, dict):
-        return current.get(str(step), _MISSING)
-    return _MISSING
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
         isinstance(value, float) and math.isnan(value))
@@ -362,3 +330,19 @@ def _as_text(value: Any) -> str:
 def _short(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# What each operator means, given the observed value (never MISSING here) and the condition.
+_OPERATORS: dict[str, Callable[[Any, Condition], bool]] = {
+    "contains": lambda actual, c: _contains(actual, c.value),
+    "not contains": lambda actual, c: not _contains(actual, c.value),
+    "matches": lambda actual, c: c.pattern is not None and c.pattern.search(_as_text(actual)) is not None,
+    "in": lambda actual, c: any(_equal(actual, v) for v in c.value),
+    "not in": lambda actual, c: not any(_equal(actual, v) for v in c.value),
+    "==": lambda actual, c: _equal(actual, c.value),
+    "!=": lambda actual, c: not _equal(actual, c.value),
+    "<": lambda actual, c: _is_number(actual) and actual < c.value,
+    "<=": lambda actual, c: _is_number(actual) and actual <= c.value,
+    ">": lambda actual, c: _is_number(actual) and actual > c.value,
+    ">=": lambda actual, c: _is_number(actual) and actual >= c.value,
+}

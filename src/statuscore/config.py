@@ -23,14 +23,14 @@ import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from .conditions import ConditionSyntaxError, parse_condition
 from .alerts.base import AlertSink
-from .errors import ConfigError, FieldError
-from .model import Monitor
+from .errors import ConfigError
+from .model import Monitor, MonitorPolicy
 from .plugins import PluginRegistry, default_registry
-from .schema import Duration, build_config
+from .schema import build_config
 
 log = logging.getLogger("statuscore.config")
 
@@ -47,46 +47,6 @@ ENVIRONMENT = {
     "SLACK_WEBHOOK_URL": "alert[type=slack].webhook_url",
     "SLACK_CHANNEL": "alert[type=slack].channel",
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class MonitorPolicy:
-    """The keys every monitor accepts whatever its type (and `[defaults]` may set)."""
-
-    type: str = "http"
-    group: str = ""
-    description: str = ""
-    interval: Duration = 60.0
-    timeout: Duration = 10.0
-    retries: int = 3
-    retry_delay: Duration = 10.0
-    retry_backoff: Literal["fixed", "exponential"] = "fixed"
-    failure_threshold: int = 1
-    success_threshold: int = 1
-    degraded_over: Duration | None = None
-    conditions: tuple[str, ...] = ()
-    reminder_every: Duration | None = None
-    flap_threshold: int = 5
-    flap_window: Duration = 3600.0
-    flap_settle: int = 5
-    notify_degraded: bool = False
-    maintenance: bool = False
-    enabled: bool = True
-
-    def __post_init__(self) -> None:
-        if self.interval < 1:
-            raise FieldError("interval", "must be at least 1s")
-        if self.timeout <= 0:
-            raise FieldError("timeout", "must be more than 0s")
-        if not 0 <= self.retries <= 10:
-            raise FieldError("retries", "must be between 0 and 10")
-        for key in ("failure_threshold", "success_threshold"):
-            if getattr(self, key) < 1:
-                raise FieldError(key, "must be at least 1")
-        if self.flap_threshold < 0:
-            raise FieldError("flap_threshold", "must be 0 (off) or more")
-        if self.flap_settle < 1:
-            raise FieldError("flap_settle", "must be at least 1 (checks in a row that end flapping)")
 
 
 _POLICY_KEYS = {f.name for f in fields(MonitorPolicy)}

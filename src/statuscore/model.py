@@ -10,7 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+from .errors import FieldError
+from .schema import Duration
 
 if TYPE_CHECKING:
     from .conditions import Condition
@@ -33,31 +36,72 @@ class Status(str, enum.Enum):
         return self in (Status.UP, Status.DEGRADED)
 
 
+@dataclass(frozen=True, kw_only=True)
+class MonitorPolicy:
+    """The keys every monitor accepts whatever its type (and `[defaults]` may set)."""
+
+    type: str = "http"
+    group: str = ""
+    description: str = ""
+    interval: Duration = 60.0
+    timeout: Duration = 10.0
+    retries: int = 3
+    retry_delay: Duration = 10.0
+    retry_backoff: Literal["fixed", "exponential"] = "fixed"
+    failure_threshold: int = 1
+    success_threshold: int = 1
+    degraded_over: Duration | None = None
+    conditions: tuple[str, ...] = ()
+    reminder_every: Duration | None = None
+    flap_threshold: int = 5
+    flap_window: Duration = 3600.0
+    flap_settle: int = 5
+    notify_degraded: bool = False
+    maintenance: bool = False
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.interval < 1:
+            raise FieldError("interval", "must be at least 1s")
+        if self.timeout <= 0:
+            raise FieldError("timeout", "must be more than 0s")
+        if not 0 <= self.retries <= 10:
+            raise FieldError("retries", "must be between 0 and 10")
+        for key in ("failure_threshold", "success_threshold"):
+            if getattr(self, key) < 1:
+                raise FieldError(key, "must be at least 1")
+        if self.flap_threshold < 0:
+            raise FieldError("flap_threshold", "must be 0 (off) or more")
+        if self.flap_settle < 1:
+            raise FieldError("flap_settle", "must be at least 1 (checks in a row that end flapping)")
+
+
 @dataclass(frozen=True)
 class Monitor:
-    """One thing to watch: its check type's validated config plus the policy around it."""
+    """One thing to watch: its check type's validated config plus the policy around it.
+    Every default is MonitorPolicy's: one place says what an unset key means."""
 
     name: str
     type: str
     options: Any
     slug: str
-    group: str = ""
-    description: str = ""
-    interval: float = 60.0
-    timeout: float = 10.0
-    retries: int = 3
-    retry_delay: float = 10.0
-    retry_backoff: str = "fixed"
-    failure_threshold: int = 1
-    success_threshold: int = 1
-    degraded_over: float | None = None
+    group: str = MonitorPolicy.group
+    description: str = MonitorPolicy.description
+    interval: float = MonitorPolicy.interval
+    timeout: float = MonitorPolicy.timeout
+    retries: int = MonitorPolicy.retries
+    retry_delay: float = MonitorPolicy.retry_delay
+    retry_backoff: str = MonitorPolicy.retry_backoff
+    failure_threshold: int = MonitorPolicy.failure_threshold
+    success_threshold: int = MonitorPolicy.success_threshold
+    degraded_over: float | None = MonitorPolicy.degraded_over
     conditions: tuple[Condition, ...] = ()
-    reminder_every: float | None = None
-    flap_threshold: int = 5
-    flap_window: float = 3600.0
-    flap_settle: int = 5
-    notify_degraded: bool = False
-    maintenance: bool = False
+    reminder_every: float | None = MonitorPolicy.reminder_every
+    flap_threshold: int = MonitorPolicy.flap_threshold
+    flap_window: float = MonitorPolicy.flap_window
+    flap_settle: int = MonitorPolicy.flap_settle
+    notify_degraded: bool = MonitorPolicy.notify_degraded
+    maintenance: bool = MonitorPolicy.maintenance
 
     @property
     def max_attempts(self) -> int:

@@ -12,6 +12,7 @@ import aiohttp
 from yarl import URL
 
 from ..errors import FieldError
+from ..json_path import MISSING, dotted, walk
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 _READ_CHUNK = 64 * 1024
@@ -115,18 +116,8 @@ def status_problem(response: aiohttp.ClientResponse, expected: str) -> str:
 
 def lookup_path(document: Any, path: str) -> Any:
     """`document` at a dotted path ("data.task.id", "items.0"); None when absent."""
-    current = document
-    for step in path.split(".") if path else []:
-        if isinstance(current, dict):
-            current = current.get(step)
-        elif isinstance(current, list) and step.lstrip("-").isdigit():
-            index = int(step)
-            current = current[index] if -len(current) <= index < len(current) else None
-        else:
-            return None
-        if current is None:
-            return None
-    return current
+    found = walk(document, dotted(path))
+    return None if found is MISSING else found
 
 
 def parse_json(body: bytes) -> Any:
