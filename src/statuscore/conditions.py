@@ -279,7 +279,17 @@ class _Parser:
             raise ConditionSyntaxError(f"'{op}' needs a [list] of values", token.column)
         if op not in ("in", "not in") and is_list:
             raise ConditionSyntaxError("a list only goes with 'in' or 'not in'", token.column)
-        items = value if is_list else [value]
+        self.check_subject(subject, op, value if is_list else [value], token)
+        if op in ("contains", "not contains", "matches") and not isinstance(value, str):
+            raise ConditionSyntaxError(f"'{op}' needs a \"string\"", token.column)
+        if op in _ORDERING and not _is_number(value):
+            raise ConditionSyntaxError(f"'{op}' needs a number", token.column)
+        if subject in ("body", "header") and op in _ORDERING:
+            raise ConditionSyntaxError(f"{subject} cannot be ordered with '{op}'", op_column)
+
+    @staticmethod
+    def check_subject(subject: str, op: str, items: list[Any], token: _Token) -> None:
+        """Durations go with latency only; status compares with numbers only."""
         if subject == "latency":
             if op in ("contains", "not contains", "matches") or not all(
                     isinstance(v, _DurationValue) for v in items):
@@ -290,12 +300,6 @@ class _Parser:
         if subject == "status" and (op in ("contains", "not contains", "matches") or not all(
                 _is_number(v) for v in items)):
             raise ConditionSyntaxError("status compares with a number such as 200", token.column)
-        if op in ("contains", "not contains", "matches") and not isinstance(value, str):
-            raise ConditionSyntaxError(f"'{op}' needs a \"string\"", token.column)
-        if op in _ORDERING and not _is_number(value):
-            raise ConditionSyntaxError(f"'{op}' needs a number", token.column)
-        if subject in ("body", "header") and op in _ORDERING:
-            raise ConditionSyntaxError(f"{subject} cannot be ordered with '{op}'", op_column)
 
 
 class _DurationValue(float):

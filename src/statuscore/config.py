@@ -227,7 +227,17 @@ def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str,
     raw = dict(raw)
     if env.get("STATUS_PAGE_URL"):
         raw["status_page_url"] = env["STATUS_PAGE_URL"]
-    defaults = dict(_table(raw.get("defaults", {}), "defaults"))
+    raw["defaults"] = _environment_defaults(_table(raw.get("defaults", {}), "defaults"), env)
+    slack = {key: env[variable] for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"),
+                                                       ("SLACK_CHANNEL", "channel")) if env.get(variable)}
+    if slack:
+        raw["alert"] = _environment_slack(raw.get("alert", []), slack)
+    return raw
+
+
+def _environment_defaults(defaults: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """HEALTH_CHECK_INTERVAL and HEALTH_CHECK_RETRIES over [defaults]."""
+    defaults = dict(defaults)
     interval = env.get("HEALTH_CHECK_INTERVAL", "").strip()
     if interval:
         defaults["interval"] = float(interval) if interval.replace(".", "", 1).isdigit() else interval
@@ -237,23 +247,22 @@ def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str,
             raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {retries!r}",
                               key="defaults.retries")
         defaults["retries"] = int(retries)
-    raw["defaults"] = defaults
-    slack = {key: env[variable] for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"),
-                                                       ("SLACK_CHANNEL", "channel")) if env.get(variable)}
-    if slack:
-        alerts = raw.get("alert", [])
-        if not isinstance(alerts, list):
-            raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
-        tables = [dict(t) if isinstance(t, dict) else t for t in alerts]
-        if "webhook_url" in slack and not any(isinstance(t, dict) and t.get("type") == "slack" for t in tables):
-            tables.append({"type": "slack"})
-        for table in tables:
-            if isinstance(table, dict) and table.get("type") == "slack":
-                for key, value in slack.items():
-                    if not table.get(key):
-                        table[key] = value
-        raw["alert"] = tables
-    return raw
+    return defaults
+
+
+def _environment_slack(alerts: Any, slack: dict[str, str]) -> list[Any]:
+    """SLACK_* into every slack [[alert]] that does not set them; one more when there is none."""
+    if not isinstance(alerts, list):
+        raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
+    tables = [dict(t) if isinstance(t, dict) else t for t in alerts]
+    slack_tables = [t for t in tables if isinstance(t, dict) and t.get("type") == "slack"]
+    if "webhook_url" in slack and not slack_tables:
+        slack_tables = [{"type": "slack"}]
+        tables += slack_tables
+    for table in slack_tables:
+        for key, value in slack.items():
+            table[key] = table.get(key) or value
+    return tables
 
 
 def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:

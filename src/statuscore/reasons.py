@@ -6,6 +6,7 @@ import asyncio
 import errno
 import socket
 import ssl
+from typing import Any, Callable
 
 import aiohttp
 
@@ -17,50 +18,50 @@ def describe_exception(exc: BaseException, *, phase: str, timeout: float,
     """(reason, retryable) for an exception raised while a check ran.
 
     Connection errors and timeouts are worth retrying; a bad certificate, a redirect
-    loop or a plugin's own bug will be the same a second later.
+    loop or a plugin's own bug will be the same a second later. The first entry of
+    `_REASONS` whose type matches wins, so subclasses come before their bases.
     """
-    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
-        return f"timed out after {timeout:.1f} s {phase}", True
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate verify failed: {_cert_message(exc.certificate_error)}", False
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return f"TLS error: {_ssl_message(exc)}", False
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return f"DNS lookup failed for {exc.host}", True
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return _connect_message(exc), True
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return _redirect_message(exc), False
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        if phase.startswith(("waiting for headers", "connecting")):
-            return "server closed the connection without answering", True
-        return f"server closed the connection while {phase}", True
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return f"response body broken while {phase}: {_first_line(exc)}", True
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"invalid HTTP response: {_parser_message(exc.message)}", True
-    if isinstance(exc, aiohttp.InvalidURL):
-        return f"invalid URL: {exc.url}", False
-    if isinstance(exc, aiohttp.ClientOSError):
-        return _os_message(exc, phase), True
-    if isinstance(exc, aiohttp.ClientError):
-        return f"HTTP client error while {phase}: {_first_line(exc)}", True
-    # Raw-socket errors, for check types that speak TCP or TLS themselves.
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate verify failed: {_cert_message(exc)}", False
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {(exc.reason or _first_line(exc)).replace('_', ' ').lower()}", True
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused", True
-    if isinstance(exc, ConnectionResetError):
-        return f"connection reset by peer while {phase}", True
-    if isinstance(exc, asyncio.IncompleteReadError):
-        return f"connection closed by the server while {phase}", True
-    if isinstance(exc, socket.gaierror):
-        return f"DNS lookup failed: {exc.strerror or exc}", True
-    if isinstance(exc, OSError):
-        return f"network error while {phase}: {exc.strerror or _first_line(exc)}", True
+    for kinds, describe, retryable in _REASONS:
+        if isinstance(exc, kinds):
+            return describe(exc, phase, timeout), retryable
     return f"plugin error: {check_type}: {type(exc).__name__}: {_first_line(exc)}", False
+
+
+def _disconnected(exc: BaseException, phase: str, timeout: float) -> str:
+    if phase.startswith(("waiting for headers", "connecting")):
+        return "server closed the connection without answering"
+    return f"server closed the connection while {phase}"
+
+
+def _raw_ssl(exc: BaseException, phase: str, timeout: float) -> str:
+    reason = getattr(exc, "reason", None) or _first_line(exc)
+    return f"TLS error: {reason.replace('_', ' ').lower()}"
+
+
+Describe = Callable[[Any, str, float], str]
+_REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Describe, bool], ...] = (
+    ((asyncio.TimeoutError, TimeoutError), lambda e, phase, t: f"timed out after {t:.1f} s {phase}", True),
+    (aiohttp.ClientConnectorCertificateError,
+     lambda e, phase, t: f"TLS certificate verify failed: {_cert_message(e.certificate_error)}", False),
+    (aiohttp.ClientSSLError, lambda e, phase, t: f"TLS error: {_ssl_message(e)}", False),
+    (aiohttp.ClientConnectorDNSError, lambda e, phase, t: f"DNS lookup failed for {e.host}", True),
+    (aiohttp.ClientConnectorError, lambda e, phase, t: _connect_message(e), True),
+    (aiohttp.TooManyRedirects, lambda e, phase, t: _redirect_message(e), False),
+    (aiohttp.ServerDisconnectedError, _disconnected, True),
+    (aiohttp.ClientPayloadError, lambda e, phase, t: f"response body broken while {phase}: {_first_line(e)}", True),
+    (aiohttp.ClientResponseError, lambda e, phase, t: f"invalid HTTP response: {_parser_message(e.message)}", True),
+    (aiohttp.InvalidURL, lambda e, phase, t: f"invalid URL: {redact_urls(str(e.url))}", False),
+    (aiohttp.ClientOSError, lambda e, phase, t: _os_message(e, phase), True),
+    (aiohttp.ClientError, lambda e, phase, t: f"HTTP client error while {phase}: {_first_line(e)}", True),
+    # Raw-socket errors, for check types that speak TCP or TLS themselves.
+    (ssl.SSLCertVerificationError, lambda e, phase, t: f"TLS certificate verify failed: {_cert_message(e)}", False),
+    (ssl.SSLError, _raw_ssl, True),
+    (ConnectionRefusedError, lambda e, phase, t: "connection refused", True),
+    (ConnectionResetError, lambda e, phase, t: f"connection reset by peer while {phase}", True),
+    (asyncio.IncompleteReadError, lambda e, phase, t: f"connection closed by the server while {phase}", True),
+    (socket.gaierror, lambda e, phase, t: f"DNS lookup failed: {e.strerror or e}", True),
+    (OSError, lambda e, phase, t: f"network error while {phase}: {e.strerror or _first_line(e)}", True),
+)
 
 
 def _connect_message(exc: aiohttp.ClientConnectorError) -> str:

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import types
 import typing
-from typing import Annotated, Any, Literal, Mapping, Union
+from typing import Annotated, Any, Callable, Literal, Mapping, Union
 
 from .durations import parse_duration
 from .errors import ConfigError, FieldError
@@ -61,37 +61,60 @@ def convert(annotation: Any, value: Any) -> Any:
     """`value` checked and converted to `annotation`; ValueError says what was expected."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is Annotated:
-        if DURATION in args[1:]:
-            return parse_duration(value)
-        return convert(args[0], value)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None  # only reachable from code: TOML has no null
-        options = [a for a in args if a is not type(None)]
-        errors = []
-        for option in options:
-            try:
-                return convert(option, value)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0] if len(errors) == 1 else " or ".join(errors))
-    if origin is Literal:
-        if value not in args:
-            allowed = ", ".join(repr(a) for a in args)
-            raise ValueError(f"expected one of {allowed}, got {value!r}")
-        return value
-    if origin in (tuple, list):
-        item_type = args[0] if args else Any
-        items = value if isinstance(value, list) else [value]
-        converted = [convert(item_type, item) for item in items]
-        return tuple(converted) if origin is tuple else converted
-    if origin in (dict, Mapping, typing.Mapping) or annotation in (dict, Mapping):
-        if not isinstance(value, dict):
-            raise ValueError(f"expected a table, got {_kind(value)}")
-        value_type = args[1] if len(args) == 2 else Any
-        return {str(k): convert(value_type, v) for k, v in value.items()}
+    if annotation in (dict, Mapping):
+        origin = dict
+    for origins, converter in _CONVERTERS:
+        if origin in origins:
+            return converter(args, value, origin)
     return _convert_scalar(annotation, value)
+
+
+def _convert_annotated(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
+    if DURATION in args[1:]:
+        return parse_duration(value)
+    return convert(args[0], value)
+
+
+def _convert_union(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
+    if value is None and type(None) in args:
+        return None  # only reachable from code: TOML has no null
+    errors = []
+    for option in (a for a in args if a is not type(None)):
+        try:
+            return convert(option, value)
+        except ValueError as exc:
+            errors.append(str(exc))
+    raise ValueError(errors[0] if len(errors) == 1 else " or ".join(errors))
+
+
+def _convert_literal(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
+    if value not in args:
+        allowed = ", ".join(repr(a) for a in args)
+        raise ValueError(f"expected one of {allowed}, got {value!r}")
+    return value
+
+
+def _convert_sequence(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
+    item_type = args[0] if args else Any
+    items = value if isinstance(value, list) else [value]
+    converted = [convert(item_type, item) for item in items]
+    return tuple(converted) if origin is tuple else converted
+
+
+def _convert_mapping(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a table, got {_kind(value)}")
+    value_type = args[1] if len(args) == 2 else Any
+    return {str(k): convert(value_type, v) for k, v in value.items()}
+
+
+_CONVERTERS: tuple[tuple[tuple[Any, ...], Callable[[tuple[Any, ...], Any, Any], Any]], ...] = (
+    ((Annotated,), _convert_annotated),
+    ((Union, types.UnionType), _convert_union),
+    ((Literal,), _convert_literal),
+    ((tuple, list), _convert_sequence),
+    ((dict, Mapping, typing.Mapping), _convert_mapping),
+)
 
 
 def _convert_scalar(annotation: Any, value: Any) -> Any:
