@@ -13,6 +13,21 @@ from tests.targets import make_target_app, serve_app
 aioresponses_shim.install()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """argon2's cheapest profile for every password made or checked in this process:
+    the tests check logins, not argon2's cost (processes the tests start keep the real one)."""
+    try:
+        from argon2 import PasswordHasher, profiles
+
+        from statusweb.models.user import use_password_hasher
+    except ImportError:  # statuscore alone, without the web extra
+        yield
+        return
+    use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    yield
+
+
 @pytest.fixture
 async def target():
     """A well-behaved and hostile HTTP target on 127.0.0.1; yields (base_url, app)."""
