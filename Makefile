@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run check-demo bench clean constraints
+.PHONY: install test lint run check-demo bench clean constraints
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt $(PLUGINS)
 
 install: $(STAMP)
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Types (strict for the library and the plugins a third party copies) and complexity:
+# no function graded D or worse.
+lint: $(STAMP)
+	$(VENV)/bin/mypy --strict src/statuscore plugins/statuscore-tcp/src plugins/statuscore-tls/src
+	$(VENV)/bin/mypy src/statusweb
+	@worse=$$($(VENV)/bin/radon cc -n D -s src plugins/*/src); \
+	    if [ -n "$$worse" ]; then echo "too complex (radon grade D or worse):"; echo "$$worse"; exit 1; fi
 
 # Port 6543, or the next free one when it is taken (it says which).
 run: $(STAMP)

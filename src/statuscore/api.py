@@ -14,7 +14,7 @@ import aiohttp
 from .config import monitor_for_url
 from .model import CheckResult, Monitor
 from .plugins import PluginRegistry, default_registry
-from .checking import build_check
+from .checking import MonitorCheck, build_check
 from .clock import Clock, SystemClock
 from .session import new_session
 
@@ -39,7 +39,7 @@ async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50
     slots = asyncio.Semaphore(concurrency)
     time = clock or SystemClock()
 
-    async def one(check):  # type: ignore[no-untyped-def]
+    async def one(check: MonitorCheck) -> CheckResult:
         async with slots:
             return await check.run(active, time)
 

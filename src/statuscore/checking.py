@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import aiohttp
 
@@ -38,7 +39,7 @@ def build_check(monitor: Monitor, registry: PluginRegistry) -> MonitorCheck:
 class MonitorCheck:
     """Runs one monitor's check with its retry policy; built once per monitor."""
 
-    def __init__(self, monitor: Monitor, check: CheckType) -> None:
+    def __init__(self, monitor: Monitor, check: CheckType[Any]) -> None:
         self.monitor = monitor
         self.check = check
 
@@ -73,7 +74,7 @@ def _worth_retrying(attempt: Attempt, status: Status) -> bool:
     return status is Status.DOWN and not attempt.ok and attempt.retryable
 
 
-async def run_attempt(check: CheckType, monitor: Monitor,
+async def run_attempt(check: CheckType[Any], monitor: Monitor,
                       session: aiohttp.ClientSession) -> tuple[Attempt, float]:
     """Run `check` once under the monitor's timeout: (attempt, seconds it took). Never
     raises (but for cancellation)."""

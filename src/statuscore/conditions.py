@@ -259,7 +259,7 @@ class _Parser:
         if token.kind == "ident" and token.text in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[token.text]
         if token.text == "[" and token.kind == "punct":
-            items = []
+            items: list[Any] = []
             if self.current.text == "]":
                 self.advance()
                 return items
@@ -316,7 +316,7 @@ def _equal(actual: Any, expected: Any) -> bool:
         return float(actual) == float(expected)
     if isinstance(actual, bool) or isinstance(expected, bool):
         return actual is expected
-    return actual == expected
+    return bool(actual == expected)
 
 
 def _contains(actual: Any, needle: Any) -> bool:

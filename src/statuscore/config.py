@@ -57,7 +57,7 @@ _IDENTITY_KEYS = {"name", "slug"}
 class LoadedConfig:
     path: str
     monitors: tuple[Monitor, ...]
-    sinks: tuple[AlertSink, ...]
+    sinks: tuple[AlertSink[Any], ...]
     status_page_url: str
     # Problems that leave the monitors running, e.g. a Slack sink whose webhook URL is
     # not set: alerts are optional, so such a sink is switched off and named here.
@@ -159,8 +159,8 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
             options = build_config(check_cls.Config, type_raw)
         except ConfigError as exc:
             if exc.message.startswith("unknown key"):
-                known = sorted({f.name for f in fields(check_cls.Config)} | _POLICY_KEYS | _IDENTITY_KEYS)
-                raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(known)})",
+                keys = sorted({f.name for f in fields(check_cls.Config)} | _POLICY_KEYS | _IDENTITY_KEYS)
+                raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(keys)})",
                                   key=exc.key) from None
             raise
         conditions = []
@@ -182,7 +182,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
 
 
 def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
-                 status_page_url: str, warnings: list[str]) -> list[AlertSink]:
+                 status_page_url: str, warnings: list[str]) -> list[AlertSink[Any]]:
     """The alert sinks. One whose secret is not in the environment is switched off with
     a warning, not an error: the monitors and the page work without alerts."""
     if not isinstance(tables, list):
@@ -201,7 +201,7 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
             continue
         available.append(table)
     tables = available
-    sinks: list[AlertSink] = []
+    sinks: list[AlertSink[Any]] = []
     seen: set[str] = set()
     for index, table in enumerate(tables):
         sink_type = table.pop("type", None)

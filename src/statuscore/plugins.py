@@ -33,7 +33,7 @@ class Provided:
     """A check type or sink class and the distribution that brought it."""
 
     name: str
-    cls: type
+    cls: type[Any]  # a CheckType or AlertSink subclass, checked when it was declared
     distribution: str
     version: str
 
@@ -57,11 +57,10 @@ class PluginRegistry:
 
     def notify_transition(self, transition: Any) -> None:
         """Call every `statuscore_on_transition`; an observer's bug is logged, not raised."""
-        for impl in self.manager.hook.statuscore_on_transition.get_hookimpls():
-            try:
-                impl.function(transition=transition)
-            except Exception:
-                log.exception("plugin %s failed in statuscore_on_transition", impl.plugin_name)
+        try:
+            self.manager.hook.statuscore_on_transition(transition=transition)
+        except Exception:
+            log.exception("a plugin failed in statuscore_on_transition")
 
 
 def load_registry(autoload: bool | None = None, extra_plugins: tuple[Any, ...] = ()) -> PluginRegistry:
@@ -126,17 +125,17 @@ def _register(registry: PluginRegistry, plugin: Any, *, name: str, distribution:
             table[cls.name] = Provided(cls.name, cls, distribution, version)
 
 
-def _declared(manager: pluggy.PluginManager, plugin: Any, hook_name: str, base: type) -> list[type]:
+def _declared(manager: pluggy.PluginManager, plugin: Any, hook_name: str, base: type) -> list[type[Any]]:
     """The classes one plugin declares through `hook_name`, each checked for shape."""
     caller = getattr(manager.hook, hook_name)
     impls = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
-    classes: list[type] = []
+    classes: list[type[Any]] = []
     for impl in impls:
         declared = impl.function() or []
         for cls in declared:
             if not (isinstance(cls, type) and issubclass(cls, base)):
                 raise TypeError(f"{hook_name} returned {cls!r}, not a subclass of {base.__name__}")
-            if not isinstance(getattr(cls, "name", None), str) or not cls.name:
+            if not isinstance(getattr(cls, "name", None), str) or not getattr(cls, "name"):
                 raise TypeError(f"{cls.__name__} has no `name`")
             if not hasattr(cls, "Config"):
                 raise TypeError(f"{cls.__name__} has no `Config` dataclass")

@@ -12,7 +12,7 @@ import heapq
 import logging
 import random
 from collections import deque
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import aiohttp
 
@@ -30,6 +30,7 @@ log = logging.getLogger("statuscore.scheduler")
 
 ResultHook = Callable[[CheckResult], None]
 TransitionHook = Callable[[Transition], None]
+HookValue = TypeVar("HookValue")
 START_RATE = 50.0  # first checks per second, at most, when spreading the first round
 
 
@@ -42,7 +43,7 @@ class Scheduler:
     """
 
     def __init__(self, monitors: Iterable[Monitor], *, store: Store | None = None,
-                 sinks: Sequence[AlertSink] = (), registry: PluginRegistry | None = None,
+                 sinks: Sequence[AlertSink[Any]] = (), registry: PluginRegistry | None = None,
                  clock: Clock | None = None, concurrency: int = 100, keepalive: bool = True,
                  session: aiohttp.ClientSession | None = None,
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
@@ -284,7 +285,7 @@ class Scheduler:
         self._loop = None
 
 
-def _call_hook(hook: Callable[[object], None] | None, value: object) -> None:
+def _call_hook(hook: Callable[[HookValue], None] | None, value: HookValue) -> None:
     if hook is None:
         return
     try:

@@ -44,7 +44,7 @@ class SecurityPolicy:
     def identity(self, request: Any) -> User | None:
         if _IDENTITY not in request.environ:
             request.environ[_IDENTITY] = self._current_user(request)
-        return request.environ[_IDENTITY]  # type: ignore[no-any-return]
+        return request.environ[_IDENTITY]
 
     @staticmethod
     def _current_user(request: Any) -> User | None:
@@ -139,7 +139,8 @@ class LoginLimiter:
 
     def _prune(self, now: float) -> None:
         """Drop what the window has forgotten; past `max_keys`, the oldest first."""
-        for table in (self._failures, self._account_failures):
+        tables: tuple[dict[Any, list[float]], ...] = (self._failures, self._account_failures)
+        for table in tables:
             for key in list(table):
                 kept = [t for t in table[key] if now - t < self.window][-max(self.attempts, self.account_attempts) * 4:]
                 if kept:

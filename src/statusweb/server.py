@@ -39,7 +39,8 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
             raise SystemExit(f"statusweb: PORT must be a port number, got {port!r}")
         host = str(settings.get("listen", "0.0.0.0:6543")).split()[0].rsplit(":", 1)[0]
         settings["listen"] = f"{host}:{port}"
-    return waitress_serve_paste(app, global_conf, **settings)  # type: ignore[no-any-return]
+    waitress_serve_paste(app, global_conf, **settings)
+    return 0
 
 
 def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:

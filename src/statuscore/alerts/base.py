@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Generic, Mapping, TypeVar
 
 import aiohttp
 
@@ -21,7 +21,10 @@ class Delivery:
     retry_after: float | None = None
 
 
-class AlertSink:
+ConfigT = TypeVar("ConfigT")
+
+
+class AlertSink(Generic[ConfigT]):
     """Base for sinks: set `name` and `Config`, write `render` (pure) and `deliver`.
 
     `render` runs when the transition is recorded, so the stored payload is exactly
@@ -30,11 +33,11 @@ class AlertSink:
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type]
+    Config: ClassVar[type[Any]]
     #: How a person names the receiver in "sent 3 min late: Slack was unreachable".
     label: ClassVar[str] = "the receiver"
 
-    def __init__(self, config: Any, *, instance_name: str, status_page_url: str = "") -> None:
+    def __init__(self, config: ConfigT, *, instance_name: str, status_page_url: str = "") -> None:
         self.config = config
         self.instance_name = instance_name
         self.status_page_url = status_page_url

@@ -37,7 +37,7 @@ def retry_delay(attempts: int, retry_after: float | None) -> float:
 class Notifier:
     """Works through `store.pending_alerts()`; wake it when new alerts are recorded."""
 
-    def __init__(self, store: Store, sinks: Mapping[str, AlertSink], session: aiohttp.ClientSession,
+    def __init__(self, store: Store, sinks: Mapping[str, AlertSink[Any]], session: aiohttp.ClientSession,
                  clock: Clock | None = None) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -87,7 +87,7 @@ class Notifier:
             next_due = delay if next_due is None else min(next_due, delay)
         return next_due
 
-    def _as_sent(self, sink: AlertSink, alert: Alert) -> Mapping[str, Any]:
+    def _as_sent(self, sink: AlertSink[Any], alert: Alert) -> Mapping[str, Any]:
         """The payload, marked late when the transition is more than a minute old."""
         late_by = (self.clock.now() - alert.created_at).total_seconds()
         if late_by <= LATE_AFTER:
@@ -103,7 +103,7 @@ class Notifier:
             log.exception("sink %s could not mark an alert late", sink.instance_name)
             return alert.payload
 
-    async def _deliver(self, sink: AlertSink, payload: Mapping[str, Any]) -> Delivery:
+    async def _deliver(self, sink: AlertSink[Any], payload: Mapping[str, Any]) -> Delivery:
         try:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
                 return await sink.deliver(payload, self.session)

@@ -117,7 +117,7 @@ def mark_slack_message_late(payload: Mapping[str, Any], note: str) -> dict[str, 
     return late
 
 
-class SlackSink(AlertSink):
+class SlackSink(AlertSink[SlackConfig]):
     name = "slack"
     label = "Slack"
     Config = SlackConfig
@@ -148,5 +148,5 @@ def _clip(text: str, limit: int) -> str:
 
 
 @hookimpl
-def statuscore_alert_sinks() -> list[type]:
+def statuscore_alert_sinks() -> list[type[AlertSink[Any]]]:
     return [SlackSink]

@@ -49,7 +49,7 @@ def render_webhook_payload(transition: Transition, *, status_page_url: str = "")
     }
 
 
-class WebhookSink(AlertSink):
+class WebhookSink(AlertSink[WebhookConfig]):
     name = "webhook"
     label = "the webhook receiver"
     Config = WebhookConfig
@@ -69,5 +69,5 @@ class WebhookSink(AlertSink):
 
 
 @hookimpl
-def statuscore_alert_sinks() -> list[type]:
+def statuscore_alert_sinks() -> list[type[AlertSink[Any]]]:
     return [WebhookSink]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import aiohttp
 
@@ -44,9 +44,18 @@ class CheckContext:
         """Wait inside a check (between polls); the deadline still cuts it short."""
         await asyncio.sleep(min(seconds, self.remaining()))
 
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        """`session.request(...)` traced for this check, so a timeout says in which
+        phase the time ran out: `async with ctx.request("GET", url) as response:`."""
+        return self.session.request(method, url, trace_request_ctx=self, **kwargs)
 
-class CheckType:
-    """Base for check types: set `name` and `Config`, write `run`.
+
+ConfigT = TypeVar("ConfigT")
+
+
+class CheckType(Generic[ConfigT]):
+    """Base for check types: set `name` and `Config`, write `run`. Subclass it as
+    `CheckType[MyConfig]` and `self.config` is typed as your `MyConfig`.
 
     `Config` is a frozen dataclass validated at load time by `statuscore.schema`
     (raise `statuscore.FieldError(key, message)` from `__post_init__` for rules the
@@ -55,10 +64,10 @@ class CheckType:
     """
 
     name: ClassVar[str]
-    Config: ClassVar[type]
+    Config: ClassVar[type[Any]]
     condition_subjects: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: ConfigT) -> None:
         self.config = config
 
     async def run(self, ctx: CheckContext) -> Attempt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from dataclasses import dataclass
 
 from ..errors import FieldError
@@ -37,7 +38,7 @@ class HttpConfig(RequestConfig):
         return "2xx" if self.follow_redirects else "2xx or 3xx"
 
 
-class HttpCheck(CheckType):
+class HttpCheck(CheckType[HttpConfig]):
     name = "http"
     Config = HttpConfig
 
@@ -47,12 +48,10 @@ class HttpCheck(CheckType):
         self._connecting = connecting_phase(config.url)
 
     async def run(self, ctx: CheckContext) -> Attempt:
-        config: HttpConfig = self.config
+        config = self.config
         ctx.phase = self._connecting
-        async with ctx.session.request(
-            config.method, config.url, allow_redirects=config.follow_redirects,
-            max_redirects=MAX_REDIRECTS, trace_request_ctx=ctx, **self._request,
-        ) as response:
+        async with ctx.request(config.method, config.url, allow_redirects=config.follow_redirects,
+                               max_redirects=MAX_REDIRECTS, **self._request) as response:
             ctx.phase = "reading the body"
             body, truncated = await read_capped(response, config.max_body_bytes)
         ok = config.accepts(response.status)
@@ -68,5 +67,5 @@ class HttpCheck(CheckType):
 
 
 @hookimpl
-def statuscore_check_types() -> list[type]:
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
     return [HttpCheck]

@@ -8,7 +8,10 @@ stream is read only up to `max_event_bytes`.
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass, field
+
+import aiohttp
 
 from ..errors import FieldError
 from ..hookspecs import hookimpl
@@ -35,7 +38,7 @@ class SseConfig:
             raise FieldError("max_event_bytes", "must be a positive number of bytes")
 
 
-class SseCheck(CheckType):
+class SseCheck(CheckType[SseConfig]):
     name = "sse"
     Config = SseConfig
 
@@ -46,10 +49,9 @@ class SseCheck(CheckType):
         self._connecting = connecting_phase(config.url)
 
     async def run(self, ctx: CheckContext) -> Attempt:
-        config: SseConfig = self.config
+        config = self.config
         ctx.phase = self._connecting
-        async with ctx.session.get(config.url, headers=self._headers, ssl=self._ssl,
-                                   trace_request_ctx=ctx) as response:
+        async with ctx.request("GET", config.url, headers=self._headers, ssl=self._ssl) as response:
             if response.status != 200:
                 return Attempt(ok=False, status_code=response.status,
                                error=status_problem(response, "200"),
@@ -63,7 +65,7 @@ class SseCheck(CheckType):
             ctx.phase = "waiting for the first event"
             return await self._first_event(response)
 
-    async def _first_event(self, response) -> Attempt:  # type: ignore[no-untyped-def]
+    async def _first_event(self, response: aiohttp.ClientResponse) -> Attempt:
         limit = self.config.max_event_bytes
         buffer = b""
         received = 0
@@ -107,5 +109,5 @@ def _event_name(block: bytes) -> str | None:
 
 
 @hookimpl
-def statuscore_check_types() -> list[type]:
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
     return [SseCheck]

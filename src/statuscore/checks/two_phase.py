@@ -7,6 +7,7 @@ proves the web tier is up; finishing the task proves the workers are too.
 
 from __future__ import annotations
 
+from typing import Any
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -41,7 +42,7 @@ class TwoPhaseConfig(RequestConfig):
             raise FieldError("success_states", "needs at least one state")
 
 
-class TwoPhaseCheck(CheckType):
+class TwoPhaseCheck(CheckType[TwoPhaseConfig]):
     name = "two_phase"
     Config = TwoPhaseConfig
 
@@ -51,10 +52,9 @@ class TwoPhaseCheck(CheckType):
         self._poll = {"headers": config.headers, "ssl": self._submit["ssl"]}
 
     async def run(self, ctx: CheckContext) -> Attempt:
-        config: TwoPhaseConfig = self.config
+        config = self.config
         ctx.phase = "waiting for the submit answer"
-        async with ctx.session.request(config.method, config.url, trace_request_ctx=ctx,
-                                       **self._submit) as response:
+        async with ctx.request(config.method, config.url, **self._submit) as response:
             body, truncated = await read_capped(response, config.max_body_bytes)
         if response.status not in config.submit_status:
             expected = " or ".join(map(str, config.submit_status))
@@ -69,14 +69,14 @@ class TwoPhaseCheck(CheckType):
         return await self._poll_until_done(ctx, str(task_id))
 
     async def _poll_until_done(self, ctx: CheckContext, task_id: str) -> Attempt:
-        config: TwoPhaseConfig = self.config
+        config = self.config
         url = config.poll_url.replace("{task_id}", quote(task_id, safe=""))
         last_state = None
         for poll in range(1, config.max_poll_attempts + 1):
             ctx.phase = f"waiting for task {task_id} ({poll - 1}/{config.max_poll_attempts} polls)"
             await ctx.sleep(config.poll_interval)
             ctx.phase = f"polling task {task_id} ({poll}/{config.max_poll_attempts})"
-            async with ctx.session.get(url, trace_request_ctx=ctx, **self._poll) as response:
+            async with ctx.request("GET", url, **self._poll) as response:
                 body, _ = await read_capped(response, config.max_body_bytes)
             if response.status != 200:
                 return Attempt(ok=False, status_code=response.status, body=body,
@@ -101,5 +101,5 @@ class TwoPhaseCheck(CheckType):
 
 
 @hookimpl
-def statuscore_check_types() -> list[type]:
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
     return [TwoPhaseCheck]

@@ -142,7 +142,7 @@ def metrics(request: Request) -> Response:
     def render() -> bytes:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(DatabaseCollector(request.dbsession, request.registry["statusweb.engine"]))
-        return generate_latest(registry)  # type: ignore[no-any-return]
+        return generate_latest(registry)
 
     response = Response(request.registry["statusweb.metrics_cache"].get(render))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST

@@ -50,7 +50,7 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
     page_id = page_identity(request).id
     shown = {row.slug: row for row in page.services}
     groups: dict[str, list[str]] = {}
-    items = []
+    items: list[dict[str, Any]] = []
     for service in services:
         row = shown.get(service.slug)
         if row is None:
@@ -67,11 +67,11 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
             "group_id": group_id, "page_id": page_id, "group": False, "only_show_if_degraded": False,
         })
     for position, (name, members) in enumerate(groups.items(), start=len(items) + 1):
-        statuses = [item["status"] for item in items if item["id"] in members]
+        statuses = [str(item["status"]) for item in items if item["id"] in members]
         items.append({
             "id": group_component_id(name), "name": name,
             "status": max(statuses, key=SEVERITY.__getitem__), "created_at": items[0]["created_at"],
-            "updated_at": max(item["updated_at"] for item in items if item["id"] in members),
+            "updated_at": max(str(item["updated_at"]) for item in items if item["id"] in members),
             "position": position, "description": None, "showcase": False, "start_date": None,
             "group_id": None, "page_id": page_id, "group": True, "only_show_if_degraded": False,
             "components": members,

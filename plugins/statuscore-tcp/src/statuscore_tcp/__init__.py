@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import statuscore
 from statuscore import Attempt, CheckContext, CheckType, FieldError
@@ -35,13 +36,13 @@ class TcpConfig:
             raise FieldError("max_reply_bytes", "must be at least 1")
 
 
-class TcpCheck(CheckType):
+class TcpCheck(CheckType[TcpConfig]):
     name = "tcp"
     Config = TcpConfig
     condition_subjects = frozenset({"reply"})
 
     async def run(self, ctx: CheckContext) -> Attempt:
-        config: TcpConfig = self.config
+        config = self.config
         ctx.phase = f"connecting to {config.host}:{config.port}"
         reader, writer = await asyncio.open_connection(config.host, config.port,
                                                        limit=config.max_reply_bytes)
@@ -74,5 +75,5 @@ async def _read_line(reader: asyncio.StreamReader, limit: int) -> bytes:
 
 
 @statuscore.hookimpl
-def statuscore_check_types() -> list[type]:
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
     return [TcpCheck]

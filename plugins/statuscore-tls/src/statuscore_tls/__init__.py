@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timezone
 
 from cryptography import x509
@@ -43,7 +44,7 @@ class TlsCertConfig:
             raise FieldError("port", f"{self.port} is not a TCP port")
 
 
-class TlsCertCheck(CheckType):
+class TlsCertCheck(CheckType[TlsCertConfig]):
     name = "tls_cert"
     Config = TlsCertConfig
     condition_subjects = frozenset({"days_left"})
@@ -56,7 +57,7 @@ class TlsCertCheck(CheckType):
         self._reading.verify_mode = ssl.CERT_NONE
 
     async def run(self, ctx: CheckContext) -> Attempt:
-        config: TlsCertConfig = self.config
+        config = self.config
         ctx.phase = f"in the TLS handshake with {config.host}:{config.port}"
         try:
             certificate = await self._peer_certificate(self._verifying)
@@ -128,5 +129,5 @@ def _days(days: float) -> str:
 
 
 @statuscore.hookimpl
-def statuscore_check_types() -> list[type]:
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
     return [TlsCertCheck]

@@ -31,8 +31,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table_name in ("rollup_hourly", "rollup_daily"):
-        with op.batch_alter_table(table_name) as table:
-            table.add_column(sa.Column("latency_histogram", sa.String(200), nullable=False, server_default=""))
+        with op.batch_alter_table(table_name) as batch:
+            batch.add_column(sa.Column("latency_histogram", sa.String(200), nullable=False, server_default=""))
         connection = op.get_bind()
         table = sa.table(table_name, sa.column("service_id"), sa.column("bucket"),
                          sa.column("latency_histogram"), *(sa.column(c) for c in COLUMNS))
@@ -44,9 +44,9 @@ def downgrade() -> None:
                                      table.c.bucket == sa.bindparam("k_bucket")),
                 [{"k_service": row[0], "k_bucket": row[1], "latency_histogram": " ".join(map(str, row[2:]))}
                  for row in rows])
-        with op.batch_alter_table(table_name) as table:
+        with op.batch_alter_table(table_name) as batch:
             for column in COLUMNS:
-                table.drop_column(column)
+                batch.drop_column(column)
 
 
 def _copy_text_into_columns(table_name: str) -> None:
