@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pyramid.config import Configurator
+from pyramid.renderers import JSON
 
 
 def includeme(config: Configurator) -> None:
+    config.add_renderer("json", JSON(separators=(",", ":")))  # compact: every byte is served a lot
     config.include("statusweb.api.cors")  # widgets on other sites may read the public JSON
     config.include("statusweb.api.metrics")  # /metrics answers from a few seconds' cache

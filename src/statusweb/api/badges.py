@@ -33,8 +33,7 @@ def _svg(left: str, right: str, colour: str) -> Response:
                     content_type="image/svg+xml", charset="utf-8")
 
 
-@view_config(route_name="badge_status", request_method=READ_METHODS)
-@cached()
+@view_config(route_name="badge_status", request_method=READ_METHODS, decorator=cached())
 def status_badge(request: Request) -> Response:
     service = _service(request)
     (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
@@ -46,8 +45,7 @@ def uptime_days(raw: str | None) -> int:
     return whole_number(raw, "days", minimum=1, maximum=90, default=30)
 
 
-@view_config(route_name="badge_uptime", request_method=READ_METHODS)
-@cached({"days": uptime_days})
+@view_config(route_name="badge_uptime", request_method=READ_METHODS, decorator=cached({"days": uptime_days}))
 def uptime_badge(request: Request) -> Response:
     service = _service(request)
     days = uptime_days(request.GET.get("days"))
@@ -65,8 +63,7 @@ def uptime_badge(request: Request) -> Response:
     return _svg(f"uptime {days}d", shown, colour)
 
 
-@view_config(route_name="badge_latency", request_method=READ_METHODS)
-@cached()
+@view_config(route_name="badge_latency", request_method=READ_METHODS, decorator=cached())
 def latency_badge(request: Request) -> Response:
     service = _service(request)
     state = service.state

@@ -58,15 +58,13 @@ def build_feed(request: Request) -> FeedGenerator:
     return feed
 
 
-@view_config(route_name="feed_atom", request_method=READ_METHODS)
-@cached()
+@view_config(route_name="feed_atom", request_method=READ_METHODS, decorator=cached())
 def atom(request: Request) -> Response:
     return Response(build_feed(request).atom_str(pretty=True), content_type="application/atom+xml",
                     charset="utf-8")
 
 
-@view_config(route_name="feed_rss", request_method=READ_METHODS)
-@cached()
+@view_config(route_name="feed_rss", request_method=READ_METHODS, decorator=cached())
 def rss(request: Request) -> Response:
     return Response(build_feed(request).rss_str(pretty=True), content_type="application/rss+xml",
                     charset="utf-8")

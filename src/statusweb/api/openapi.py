@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.request import Request
-from pyramid.response import Response
 from pyramid.view import view_config
 
-from statusweb.api.responses import json_response
 from statusweb.routes import READ_METHODS
 
 TIME = {"type": "string", "format": "date-time"}
@@ -95,6 +93,6 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     }
 
 
-@view_config(route_name="api_openapi", request_method=READ_METHODS)
-def openapi(request: Request) -> Response:
-    return json_response(openapi_document(request.application_url))
+@view_config(route_name="api_openapi", request_method=READ_METHODS, renderer="json")
+def openapi(request: Request) -> dict[str, Any]:
+    return openapi_document(request.application_url)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from pyramid.request import Request
-from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +18,6 @@ from statusweb.pages.identity import page_identity
 from statusweb.models import Incident, Service
 from statusweb.pages.cache import cached
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
-from statusweb.api.responses import json_response
 from statusweb.routes import READ_METHODS
 from statusweb.pages.queries import visible_services
 
@@ -128,45 +126,39 @@ class _Snapshot:
         return page_json(self.request, self.page.updated_at)
 
 
-@view_config(route_name="api_summary", request_method=READ_METHODS)
-@cached()
-def summary(request: Request) -> Response:
+@view_config(route_name="api_summary", request_method=READ_METHODS, renderer="json", decorator=cached())
+def summary(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return json_response({"page": snap.page_json, "components": snap.components,
+    return {"page": snap.page_json, "components": snap.components,
                           "incidents": snap.incidents(unresolved=True), "scheduled_maintenances": [],
-                          "status": status_json(snap.page)})
+                          "status": status_json(snap.page)}
 
 
-@view_config(route_name="api_status", request_method=READ_METHODS)
-@cached()
-def status(request: Request) -> Response:
+@view_config(route_name="api_status", request_method=READ_METHODS, renderer="json", decorator=cached())
+def status(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return json_response({"page": snap.page_json, "status": status_json(snap.page)})
+    return {"page": snap.page_json, "status": status_json(snap.page)}
 
 
-@view_config(route_name="api_components", request_method=READ_METHODS)
-@cached()
-def components(request: Request) -> Response:
+@view_config(route_name="api_components", request_method=READ_METHODS, renderer="json", decorator=cached())
+def components(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return json_response({"page": snap.page_json, "components": snap.components})
+    return {"page": snap.page_json, "components": snap.components}
 
 
-@view_config(route_name="api_incidents", request_method=READ_METHODS)
-@cached()
-def incidents(request: Request) -> Response:
+@view_config(route_name="api_incidents", request_method=READ_METHODS, renderer="json", decorator=cached())
+def incidents(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=False)})
+    return {"page": snap.page_json, "incidents": snap.incidents(unresolved=False)}
 
 
-@view_config(route_name="api_unresolved", request_method=READ_METHODS)
-@cached()
-def unresolved(request: Request) -> Response:
+@view_config(route_name="api_unresolved", request_method=READ_METHODS, renderer="json", decorator=cached())
+def unresolved(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return json_response({"page": snap.page_json, "incidents": snap.incidents(unresolved=True)})
+    return {"page": snap.page_json, "incidents": snap.incidents(unresolved=True)}
 
 
-@view_config(route_name="api_maintenances", request_method=READ_METHODS)
-@cached()
-def scheduled_maintenances(request: Request) -> Response:
-    return json_response({"page": page_json(request, None), "scheduled_maintenances": []})
+@view_config(route_name="api_maintenances", request_method=READ_METHODS, renderer="json", decorator=cached())
+def scheduled_maintenances(request: Request) -> dict[str, Any]:
+    return {"page": page_json(request, None), "scheduled_maintenances": []}
 

@@ -138,19 +138,19 @@ class PageCache:
             self.size = 0
 
 
-def cached(reads: ParamReaders | None = None) -> Callable[[Callable[[Request], Response]],
-                                                          Callable[[Request], Response]]:
-    """Serve a view (returning a full Response) through the page cache; `reads` names
-    the query parameters it uses and how each is canonicalised."""
+RenderedView = Callable[[Any, Request], Response]
+
+
+def cached(reads: ParamReaders | None = None) -> Callable[[RenderedView], RenderedView]:
+    """A view `decorator=` that serves the rendered answer through the page cache;
+    `reads` names the query parameters the view uses and how each is canonicalised."""
     declared: ParamReaders = dict(reads or {})
 
-    def decorate(view: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        def wrapper(request: Request) -> Response:
+    def decorate(view: RenderedView) -> RenderedView:
+        def through_cache(context: Any, request: Request) -> Response:
             cache: PageCache = request.registry["statusweb.page_cache"]
-            return cache.serve(request, declared, lambda: view(request))
-        wrapper.__name__ = view.__name__
-        wrapper.__doc__ = view.__doc__
-        return wrapper
+            return cache.serve(request, declared, lambda: view(context, request))
+        return through_cache
 
     return decorate
 

@@ -6,7 +6,9 @@ they never import the write side (the scheduler, the SQL store, the lock).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import func, select
@@ -14,8 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
 from statuscore import utcnow
-from statusweb.models import HEARTBEAT_NAME, CheckResultRow, RunnerHeartbeat, Service, get_session_factory
-from statusweb.params import slug
+from statusweb.models import HEARTBEAT_NAME, CheckResultRow, Incident, RunnerHeartbeat, Service, get_session_factory
+from statusweb.params import record_id, slug
 
 def visible_services(session: Session, *, with_state: bool = False) -> list[Service]:
     """The services the public sees, in page order."""
@@ -32,6 +34,58 @@ def visible_service(session: Session, raw_slug: str) -> Service:
     if found is None:
         raise HTTPNotFound("no such service")
     return found
+
+
+def visible_incident(session: Session, raw_id: str) -> Incident:
+    """One incident (not deleted) by the id in a URL, with its updates and services."""
+    found = session.scalars(
+        select(Incident).where(Incident.id == record_id(raw_id, "incident"), Incident.deleted.is_(False))
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+    if found is None:
+        raise HTTPNotFound("no such incident")
+    return found
+
+
+def incident_history(session: Session, since: datetime, page: int, size: int) -> tuple[list[Incident], int]:
+    """One page of the incidents created since `since`, newest first, and how many there are."""
+    query = select(Incident).where(Incident.deleted.is_(False), Incident.created_at >= since)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    incidents = session.scalars(query.options(selectinload(Incident.updates))
+                                .order_by(Incident.created_at.desc())
+                                .offset((page - 1) * size).limit(size)).all()
+    return list(incidents), total
+
+
+@dataclass(frozen=True)
+class CheckFilter:
+    """What the admin's check history is narrowed to; `before` is a result id (keyset
+    pagination: the thousandth page costs what the first does)."""
+
+    service_id: int | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+
+
+def check_results(session: Session, narrowed: CheckFilter, limit: int) -> list[Any]:
+    """(CheckResultRow, service name) rows, newest first."""
+    query = select(CheckResultRow, Service.name).join(Service, Service.id == CheckResultRow.service_id)
+    conditions = [
+        (narrowed.service_id, lambda v: CheckResultRow.service_id == v),
+        (narrowed.status, lambda v: CheckResultRow.status == v),
+        (narrowed.since, lambda v: CheckResultRow.checked_at >= v),
+        (narrowed.until, lambda v: CheckResultRow.checked_at < v),
+        (narrowed.before, lambda v: CheckResultRow.id < v),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            query = query.where(condition(value))
+    return list(session.execute(query.order_by(CheckResultRow.id.desc()).limit(limit)).all())
+
+
+def service_names(session: Session) -> dict[int, str]:
+    return {service_id: name for service_id, name in session.execute(select(Service.id, Service.name))}
 
 
 def last_heartbeat(engine: Engine) -> RunnerHeartbeat | None:

@@ -10,14 +10,14 @@ from pyramid.request import Request
 from pyramid.security import remember
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
 from statusweb.forms import Form, read_incident, read_new_password, read_update, read_user
-from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, CheckResultRow,
+from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService,
                       Incident, IncidentNotEditable, Service, ServiceState, User)
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
-from statusweb.pages.queries import last_heartbeat, visible_services
+from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, visible_incident,
+                                     visible_services)
 
 CHECKS_PAGE_SIZE = 50
 CHECK_STATUSES = ("up", "degraded", "down", "maintenance")
@@ -46,13 +46,7 @@ class IncidentViews:
         self.request = request
 
     def _incident(self) -> Incident:
-        found = self.request.dbsession.scalars(
-            select(Incident).where(Incident.id == record_id(self.request.matchdict["id"], "incident"),
-                                   Incident.deleted.is_(False))
-            .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
-        if found is None:
-            raise HTTPNotFound("no such incident")
-        return found
+        return visible_incident(self.request.dbsession, self.request.matchdict["id"])
 
     def _form_page(self, form: Form, incident: Incident | None) -> dict[str, Any]:
         return {"title": incident.title if incident else "New incident", "form": form, "incident": incident,
@@ -176,22 +170,13 @@ def check_history(request: Request) -> dict[str, Any]:
         form.errors["service"] = "No such service."
     if status and status not in CHECK_STATUSES:
         form.errors["status"] = f"Choose one of: {', '.join(CHECK_STATUSES)}."
-    query = select(CheckResultRow, Service.name).join(Service, Service.id == CheckResultRow.service_id)
-    if slug in by_slug:
-        query = query.where(CheckResultRow.service_id == by_slug[slug].id)
-    if status in CHECK_STATUSES:
-        query = query.where(CheckResultRow.status == status)
-    if since:
-        query = query.where(CheckResultRow.checked_at >= since)
-    if until:
-        query = query.where(CheckResultRow.checked_at < until + timedelta(days=1))
-    before = params.get("before", "")
-    if before and optional_id(before, MAX_BIG_ID) is None:
+    before = optional_id(params.get("before"), MAX_BIG_ID)
+    if params.get("before") and before is None:
         form.errors["before"] = "Not a position in the history; start again from the newest."
-    elif before:
-        query = query.where(CheckResultRow.id < int(before))
-    rows = [] if not form.ok else session.execute(
-        query.order_by(CheckResultRow.id.desc()).limit(CHECKS_PAGE_SIZE + 1)).all()
+    rows = [] if not form.ok else check_results(
+        session, CheckFilter(service_id=by_slug[slug].id if slug in by_slug else None, status=status or None,
+                             since=since, until=until + timedelta(days=1) if until else None, before=before),
+        limit=CHECKS_PAGE_SIZE + 1)
     older = None
     if len(rows) > CHECKS_PAGE_SIZE:
         rows = rows[:CHECKS_PAGE_SIZE]

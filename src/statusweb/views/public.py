@@ -11,77 +11,64 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from statusweb.pages.charts import latency_chart
 from statuscore import utcnow
-from statusweb.models import Incident, Service
 from statusweb.api.responses import json_error
 from statusweb.pages.cache import cached
-from statusweb.params import InvalidParameter, record_id, whole_number
+from statusweb.params import InvalidParameter, whole_number
 from statusweb.pages.page_model import build_status_page, hourly_latency, service_rows, active_incidents
 from statusweb.routes import READ_METHODS
-from statusweb.pages.queries import visible_service
+from statusweb.pages.queries import incident_history, service_names, visible_incident, visible_service
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20
 MAX_HISTORY_PAGE = 10_000
 
 
-def _page(template: str, values: dict[str, Any], request: Request) -> Response:
-    return render_to_response(f"statusweb:templates/{template}", values, request=request)
+def _template(name: str) -> str:
+    return f"statusweb:templates/{name}"
 
 
-@view_config(route_name="status", request_method=READ_METHODS)
-@cached()
-def status(request: Request) -> Response:
+@view_config(route_name="status", request_method=READ_METHODS, renderer=_template("status.pt"),
+             decorator=cached())
+def status(request: Request) -> dict[str, Any]:
     page = build_status_page(request.dbsession, utcnow())
-    return _page("status.pt", {"page": page, "title": page.banner.text}, request)
+    return {"page": page, "title": page.banner.text}
 
 
 def history_page(raw: str | None) -> int:
     return whole_number(raw, "page", minimum=1, maximum=MAX_HISTORY_PAGE, default=1)
 
 
-@view_config(route_name="history", request_method=READ_METHODS)
-@cached({"page": history_page})
-def history(request: Request) -> Response:
-    now = utcnow()
+@view_config(route_name="history", request_method=READ_METHODS, renderer=_template("history.pt"),
+             decorator=cached({"page": history_page}))
+def history(request: Request) -> dict[str, Any]:
     number = history_page(request.GET.get("page"))
-    since = now - timedelta(days=HISTORY_DAYS)
-    query = select(Incident).where(Incident.deleted.is_(False), Incident.created_at >= since)
-    total = request.dbsession.scalar(select(func.count()).select_from(query.subquery()))
-    incidents = request.dbsession.scalars(
-        query.options(selectinload(Incident.updates)).order_by(Incident.created_at.desc())
-        .offset((number - 1) * HISTORY_PAGE_SIZE).limit(HISTORY_PAGE_SIZE)).all()
+    incidents, total = incident_history(request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS), number,
+                                        HISTORY_PAGE_SIZE)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
-    return _page("history.pt", {"incidents": incidents, "number": min(number, pages), "pages": pages,
-                                "title": "Incident history", "days": HISTORY_DAYS}, request)
+    return {"incidents": incidents, "number": min(number, pages), "pages": pages,
+            "title": "Incident history", "days": HISTORY_DAYS}
 
 
-@view_config(route_name="incident", request_method=READ_METHODS)
-@cached()
-def incident(request: Request) -> Response:
-    found = request.dbsession.scalars(
-        select(Incident).where(Incident.id == record_id(request.matchdict["id"], "incident"),
-                               Incident.deleted.is_(False))
-        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
-    if found is None:
-        raise HTTPNotFound("no such incident")
-    names = dict(request.dbsession.execute(select(Service.id, Service.name)).tuples().all())
+@view_config(route_name="incident", request_method=READ_METHODS, renderer=_template("incident.pt"),
+             decorator=cached())
+def incident(request: Request) -> dict[str, Any]:
+    found = visible_incident(request.dbsession, request.matchdict["id"])
+    names = service_names(request.dbsession)
     affected = [(names.get(a.service_id, "?"), a.component_status) for a in found.affected]
-    return _page("incident.pt", {"incident": found, "affected": affected, "title": found.title}, request)
+    return {"incident": found, "affected": affected, "title": found.title}
 
 
-@view_config(route_name="service", request_method=READ_METHODS)
-@cached()
-def service(request: Request) -> Response:
+@view_config(route_name="service", request_method=READ_METHODS, renderer=_template("service.pt"),
+             decorator=cached())
+def service(request: Request) -> dict[str, Any]:
     now = utcnow()
     found = visible_service(request.dbsession, request.matchdict["slug"])
     (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now)
     chart = latency_chart(hourly_latency(request.dbsession, found.id, now))
-    return _page("service.pt", {"row": row, "chart": chart, "title": found.name}, request)
+    return {"row": row, "chart": chart, "title": found.name}
 
 
 @view_config(context=HTTPNotFound, require_csrf=False)
@@ -96,9 +83,7 @@ def not_found(exc: HTTPNotFound, request: Request) -> Response:
     message = detail if detail.startswith("no such ") else "This page does not exist."
     if request.path.startswith(("/api/", "/badge/")):
         return json_error(404, message)
-    response = _page("not_found.pt", {"title": "Not found", "message": message}, request)
-    response.status_int = 404
-    return response
+    return _error_page(404, "Not found", message, request)
 
 
 @view_config(context=InvalidParameter, require_csrf=False)
@@ -106,8 +91,13 @@ def bad_parameter(exc: InvalidParameter, request: Request) -> Response:
     """A query value that cannot be used: 400 with what would be right."""
     if request.path.startswith(("/api/", "/badge/")):
         return json_error(400, str(exc.detail))
-    response = _page("not_found.pt", {"title": "Bad request", "message": str(exc.detail)}, request)
-    response.status_int = 400
+    return _error_page(400, "Bad request", str(exc.detail), request)
+
+
+def _error_page(status: int, title: str, message: str, request: Request) -> Response:
+    response = render_to_response(_template("not_found.pt"), {"title": title, "message": message},
+                                  request=request)
+    response.status_int = status
     return response
 
 
