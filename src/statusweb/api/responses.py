@@ -1,18 +1,13 @@
-"""JSON answers for the API and badge routes, errors included (never an HTML 500)."""
+"""JSON errors for the API and badge routes (never an HTML page, never a 500): views
+that succeed return dicts to the json renderer instead."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from pyramid.response import Response
 
 
-def json_response(data: Any, status: int = 200) -> Response:
-    response = Response(json.dumps(data, separators=(",", ":")), status=status,
-                        content_type="application/json", charset="utf-8")
-    return response
-
-
 def json_error(status: int, message: str) -> Response:
-    return json_response({"error": {"status": status, "message": message}}, status=status)
+    return Response(json.dumps({"error": {"status": status, "message": message}}, separators=(",", ":")),
+                    status=status, content_type="application/json", charset="utf-8")
