@@ -108,18 +108,25 @@ def db_url(engine) -> str:
 
 @pytest.fixture
 def make_testapp(db_url):
-    """A webtest app over the test database (no runner thread); settings may be overridden."""
+    """A webtest app over the test database (no runner thread); settings may be overridden.
+    Each app's engine is disposed after the test, so connections never pile up."""
     from webtest import TestApp
 
     from statusweb import main
+
+    built = []
 
     def build(**overrides):
         settings = {"sqlalchemy.url": db_url, "statusweb.runner": "false",
                     "statusweb.page_cache_seconds": "0", "statusweb.page_url": "http://localhost",
                     "statusweb.metrics_public": "true", "statusweb.metrics_cache_seconds": "0", **overrides}
-        return TestApp(main({"here": "."}, **settings))
+        app = TestApp(main({"here": "."}, **settings))
+        built.append(app)
+        return app
 
-    return build
+    yield build
+    for app in built:
+        app.app.registry["statusweb.engine"].dispose()
 
 
 @pytest.fixture
