@@ -14,8 +14,8 @@ from statuscore import utcnow
 from statusweb.models import RollupDaily, Service
 from statusweb.pages.cache import cached
 from statusweb.params import whole_number
-from statusweb.models.rollups import day_bucket, uptime_percent
-from statusweb.pages.page_model import LABELS, active_incidents, service_rows
+from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
+from statusweb.pages.page_model import FROM_CHECKS, LABELS, active_incidents, service_rows
 from statusweb.routes import READ_METHODS
 from statusweb.pages.queries import visible_service
 
@@ -57,8 +57,7 @@ def uptime_badge(request: Request) -> Response:
     percent = uptime_percent(up, degraded, down)
     if percent is None:
         return _svg(f"uptime {days}d", "no data", COLOURS["unknown"])
-    colour = COLOURS["operational"] if percent >= 99.9 else (
-        COLOURS["degraded_performance"] if percent >= 99 else COLOURS["major_outage"])
+    colour = COLOURS[FROM_CHECKS[uptime_level(percent)]]
     shown = f"{percent:.2f}%" if percent < 100 else "100%"
     return _svg(f"uptime {days}d", shown, colour)
 
@@ -67,7 +66,7 @@ def uptime_badge(request: Request) -> Response:
 def latency_badge(request: Request) -> Response:
     service = _service(request)
     state = service.state
-    if state is None or state.last_latency_ms is None or state.last_status not in ("up", "degraded"):
+    if state is None or state.last_latency_ms is None or state.last_status not in PASSING:
         return _svg("latency", "n/a", COLOURS["unknown"])
     ms = state.last_latency_ms
     colour = COLOURS["operational"] if ms < 500 else (

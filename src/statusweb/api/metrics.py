@@ -25,12 +25,13 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from statuscore import Status
 from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
-from statusweb.models.rollups import LATENCY_BANDS_MS, SUMMED_COLUMNS, RollupTotals
+from statusweb.models.rollups import CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals
 from statusweb.pages.queries import heartbeat_age
 from statusweb.routes import READ_METHODS
 
-STATUSES = ("up", "degraded", "down", "maintenance", "unknown")
+STATUSES = (*CHECK_STATUSES, Status.UNKNOWN.value)
 
 
 class DatabaseCollector:
@@ -46,7 +47,7 @@ class DatabaseCollector:
                                labels=["service"])
         status = GaugeMetricFamily("statuscore_status", "1 for the service's current status", labels=["service", "status"])
         for _, slug, last in services:
-            up.add_metric([slug], 1.0 if last in ("up", "degraded") else 0.0)
+            up.add_metric([slug], 1.0 if last in PASSING else 0.0)
             for name in STATUSES:
                 status.add_metric([slug, name], 1.0 if (last or "unknown") == name else 0.0)
         yield up
@@ -74,7 +75,7 @@ class DatabaseCollector:
             totals[service_id] = RollupTotals.from_columns(_Row(latency_max_ms=latency_max_ms or 0, **named))
         for service_id, slug in slugs.items():
             total = totals.get(service_id, RollupTotals())
-            for result in ("up", "degraded", "down", "maintenance"):
+            for result in CHECK_STATUSES:
                 checks.add_metric([slug, result], getattr(total, f"{result}_count"))
             cumulative, buckets = 0, []
             for edge, count in zip(LATENCY_BANDS_MS, total.histogram):

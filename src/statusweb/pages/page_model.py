@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from statusweb.models import Incident, RollupDaily, RollupHourly, Service, ServiceState
-from statusweb.models.rollups import day_bucket, uptime_percent
+from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.queries import visible_services
 
 # Public component statuses, worst last (Statuspage's value set).
@@ -41,9 +41,7 @@ class DayBar:
     def level(self) -> str:
         if self.uptime is None:
             return "none"
-        if self.uptime >= 99.9:
-            return "up"
-        return "degraded" if self.uptime >= 99.0 else "down"
+        return uptime_level(self.uptime)
 
     @property
     def title(self) -> str:
@@ -155,7 +153,7 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
             slug=service.slug, name=service.name, group=service.group_name,
             description=service.description,
             status=shown_status(checked, by_incident.get(service.id, [])),
-            latency_ms=state.last_latency_ms if state and checked in ("up", "degraded") else None,
+            latency_ms=state.last_latency_ms if state and checked in PASSING else None,
             checked_at=state.last_checked_at if state else None,
             uptime={span: _uptime(days, day_bucket(now) - timedelta(days=span - 1)) for span in (30, 60, 90)},
             bars=[_bar(days, first_day + timedelta(days=offset)) for offset in range(BAR_DAYS)]

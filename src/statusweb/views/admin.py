@@ -15,12 +15,12 @@ from statuscore import utcnow
 from statusweb.forms import Form, read_incident, read_new_password, read_update, read_user
 from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService,
                       Incident, IncidentNotEditable, Service, ServiceState, User)
+from statusweb.models.rollups import CHECK_STATUSES
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, visible_incident,
                                      visible_services)
 
 CHECKS_PAGE_SIZE = 50
-CHECK_STATUSES = ("up", "degraded", "down", "maintenance")
 
 
 def _public_pages_changed(request: Request) -> None:
