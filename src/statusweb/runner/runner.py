@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import CheckResult, Scheduler, load_config
 
-from statuscore import utcnow
+from statuscore import Clock, SystemClock
 from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.lock import lock_for
@@ -29,14 +29,16 @@ log = logging.getLogger("statusweb.runner")
 class Runner:
     """Checks every monitor of `settings.monitors_path`, recording into the database."""
 
-    def __init__(self, settings: RunnerSettings, engine: Engine | None = None) -> None:
+    def __init__(self, settings: RunnerSettings, engine: Engine | None = None, *,
+                 clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()  # tests pass a FakeClock: no real waits
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url)
         self.config = load_config(settings.monitors_path)
-        self.store = SqlStore(self.engine)
+        self.store = SqlStore(self.engine, now=self.clock.now)
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
-        self.started_at = utcnow()
+        self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
         self.standby_poll = max(0.2, min(5.0, shortest / 2))  # takes over within an interval
@@ -72,12 +74,13 @@ class Runner:
         for _ in range(max(1, int(seconds * 10))):
             if self._stop_requested:
                 return
-            await asyncio.sleep(0.1)
+            await self.clock.sleep(0.1)
 
     async def _run_holding_lock(self, once: bool) -> list[CheckResult]:
         if not await self._sync_services():
             return []
-        self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store)
+        self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store,
+                                   clock=self.clock)
         background = [asyncio.ensure_future(self._beat_forever())]
         try:
             if once:
@@ -128,10 +131,10 @@ class Runner:
                 await asyncio.to_thread(self._beat)
             except SQLAlchemyError as exc:
                 log.warning("heartbeat not written: %s", str(exc).splitlines()[0][:200])
-            await asyncio.sleep(self.settings.heartbeat_interval)
+            await self.clock.sleep(self.settings.heartbeat_interval)
 
     def _beat(self) -> None:
-        now = utcnow()
+        now = self.clock.now()
         values = {"holder": self.holder, "started_at": self.started_at, "beat_at": now,
                   "interval_s": int(self.settings.heartbeat_interval),
                   "monitors": len(self.config.monitors),
@@ -142,12 +145,12 @@ class Runner:
 
     async def _cleanup_daily(self) -> None:
         while True:
-            now = utcnow()
+            now = self.clock.now()
             wait = (next_cleanup_time(now, self.settings.cleanup_hour_utc) - now).total_seconds()
-            await asyncio.sleep(wait)
+            await self.clock.sleep(wait)
             try:
                 deleted = await asyncio.to_thread(cleanup, self.engine, days=self.settings.retention_days,
-                                                  now=utcnow())
+                                                  now=self.clock.now())
                 log.info("daily cleanup deleted %d check results older than %d days", deleted,
                          self.settings.retention_days)
             except SQLAlchemyError as exc:

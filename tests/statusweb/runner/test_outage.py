@@ -148,9 +148,9 @@ async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
     async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
         await cut()
         runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
-                        engine=flaky)
+                        engine=flaky, clock=FakeClock())
         run = asyncio.ensure_future(runner.run(once=True))
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(0.3)  # minutes of retries in virtual time
         assert not run.done()  # still waiting for the database, not crashed
         await restore()
         results = await asyncio.wait_for(run, 10)
@@ -166,8 +166,8 @@ async def test_a_runner_waiting_for_the_database_stops_when_asked(engine, tmp_pa
     async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
         await cut()
         runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
-                        engine=flaky)
+                        engine=flaky, clock=FakeClock())
         run = asyncio.ensure_future(runner.run())
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(0.3)
         runner.stop()
         assert await asyncio.wait_for(run, 3) == []
