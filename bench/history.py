@@ -140,7 +140,7 @@ def fill_rollups(engine: Engine, services: int) -> None:
                   "up": 1436, "down": 4} for s in range(1, services + 1) for d in range(1, ROLLUP_DAYS - 59)]
         connection.execute(text(
             f"INSERT INTO rollup_daily ({columns}) VALUES (:service_id, :bucket, :up, 0, :down, 0, :up, "
-            f":up * 150, 250, 0, '')"), extra)
+            f":up * 150, 250)"), extra)
     print(f"  rollups built in {time.perf_counter() - started:.1f} s")
 
 
