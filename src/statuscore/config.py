@@ -132,9 +132,22 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
         monitors.append(monitor)
     warnings: list[str] = []
     sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
+    _check_routes(monitors, raw.get("alert", []), warnings)
     for warning in warnings:
         log.warning("%s: %s", file, warning)
     return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings))
+
+
+def _check_routes(monitors: list[Monitor], tables: list[Any], warnings: list[str]) -> None:
+    """A monitor's `alerts` must name [[alert]] sinks ("name", or the type when unnamed).
+    A sink that is off (its secret unset) still counts: routing to it is not a mistake."""
+    declared = {str(t.get("name") or t.get("type")) for t in tables if isinstance(t, dict)}
+    for monitor in monitors:
+        for number, name in enumerate(monitor.alerts):
+            if name not in declared:
+                named = ", ".join(sorted(declared)) or "none"
+                raise ConfigError(f"no [[alert]] is named {name!r} (named: {named})", monitor=monitor.name,
+                                  key=f"alerts[{number}]")
 
 
 def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
@@ -188,7 +201,7 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
     if not isinstance(tables, list):
         raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
     tables = [dict(_table(t, f"alert[{i}]")) for i, t in enumerate(tables)]
-    available = []
+    available: list[tuple[int, dict[str, Any]]] = []
     for index, table in enumerate(tables):
         label = table.get("name") or table.get("type") or f"number {index + 1}"
         try:
@@ -199,11 +212,10 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
         if table.get("type") == "slack" and not table.get("webhook_url"):
             warnings.append(f"alert sink {label!r} is off: no webhook URL (set SLACK_WEBHOOK_URL)")
             continue
-        available.append(table)
-    tables = available
+        available.append((index, table))
     sinks: list[AlertSink[Any]] = []
     seen: set[str] = set()
-    for index, table in enumerate(tables):
+    for index, table in available:
         sink_type = table.pop("type", None)
         instance = table.pop("name", sink_type)
         key = f"alert[{index}]"

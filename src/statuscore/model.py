@@ -59,6 +59,7 @@ class MonitorPolicy:
     notify_degraded: bool = False
     maintenance: bool = False
     enabled: bool = True
+    alerts: tuple[str, ...] = ()  # names of the [[alert]] sinks to tell; empty: all of them
 
     def __post_init__(self) -> None:
         if self.interval < 1:
@@ -102,6 +103,7 @@ class Monitor:
     flap_settle: int = MonitorPolicy.flap_settle
     notify_degraded: bool = MonitorPolicy.notify_degraded
     maintenance: bool = MonitorPolicy.maintenance
+    alerts: tuple[str, ...] = MonitorPolicy.alerts
 
     @property
     def max_attempts(self) -> int:

@@ -213,7 +213,7 @@ class Scheduler:
         self.checks_done += 1
         state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
         self.states[monitor.slug] = state
-        alerts = [alert for transition in transitions for alert in self._alerts_for(transition)]
+        alerts = [alert for transition in transitions for alert in self._alerts_for(transition, monitor)]
         await self.store.record(result, state, transitions, alerts)
         for transition in transitions:  # what people are alerted about is INFO; the rest DEBUG
             log.log(logging.INFO if transition.notify else logging.DEBUG, "%s: %s -> %s (%s)", monitor.name,
@@ -225,9 +225,11 @@ class Scheduler:
         _call_hook(self.on_result, result)
         return result
 
-    def _alerts_for(self, transition: Transition) -> list[Alert]:
+    def _alerts_for(self, transition: Transition, monitor: Monitor) -> list[Alert]:
         alerts = []
         for sink in self.sinks.values():
+            if monitor.alerts and sink.instance_name not in monitor.alerts:
+                continue  # this monitor's alerts go to other people
             if not sink.wants(transition):
                 continue
             try:
