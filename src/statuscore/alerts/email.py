@@ -1,0 +1,134 @@
+"""Email sink: one plain-text message per outage and recovery, over SMTP.
+
+    [[alert]]
+    name = "ops-mail"
+    type = "email"
+    url = "${SMTP_URL}"            # smtp://user:password@mail.example.org:587 (STARTTLS when offered)
+                                   # smtps://user:password@mail.example.org:465 (TLS from the start)
+    sender = "status@example.org"
+    to = ["ops@example.org"]
+
+The URL (with its password) comes from the environment and is never logged or stored:
+the outbox keeps only the subject and the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Mapping
+from urllib.parse import unquote, urlsplit
+
+import aiohttp
+
+from ..durations import format_duration
+from ..errors import FieldError
+from ..hookspecs import hookimpl
+from ..model import Transition, TransitionKind
+from ..schema import Duration
+from .base import AlertSink, Delivery
+from .slack import format_time
+
+_SUBJECTS = {
+    TransitionKind.DOWN: "DOWN", TransitionKind.REMINDER: "STILL DOWN", TransitionKind.RECOVERED: "RECOVERED",
+    TransitionKind.DEGRADED: "DEGRADED", TransitionKind.IMPROVED: "OK", TransitionKind.FLAPPING: "FLAPPING",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailConfig:
+    url: str
+    sender: str
+    to: tuple[str, ...]
+    timeout: Duration = 20.0
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise FieldError("url", "expected smtp://host:port or smtps://host:port (from the environment, "
+                                    "e.g. ${SMTP_URL})")
+        if not self.to or not all("@" in address for address in self.to):
+            raise FieldError("to", "expected a list of email addresses")
+        if "@" not in self.sender:
+            raise FieldError("sender", "expected an email address")
+
+    def __repr__(self) -> str:  # the URL holds a password
+        return f"EmailConfig(to={self.to!r})"
+
+
+def render_email(transition: Transition, *, status_page_url: str = "") -> dict[str, str]:
+    """Subject and text for one transition; pure, so it is tested on its own."""
+    result = transition.result
+    kind = transition.kind
+    word = _SUBJECTS.get(kind, transition.current.value.upper())
+    subject = f"[{word}] {transition.monitor}"
+    lines = [f"{transition.monitor} is {transition.current.value.upper()} ({kind.value}).", ""]
+    if kind in (TransitionKind.DOWN, TransitionKind.REMINDER):
+        lines += [f"Since:      {format_time(transition.since)}",
+                  f"Error:      {result.error or 'unknown'}",
+                  f"HTTP code:  {result.status_code or 'none'}",
+                  f"Tries:      {result.attempts}/{result.max_attempts}"]
+    elif kind is TransitionKind.RECOVERED:
+        lines += [f"Recovered:  {format_time(transition.at)}",
+                  f"Downtime:   ~{format_duration(transition.duration or 0)}",
+                  f"Response:   {result.latency_ms} ms"]
+    else:
+        lines += [f"At:         {format_time(transition.at)}"]
+    if status_page_url:
+        lines += ["", f"Status page: {status_page_url}"]
+    return {"subject": subject, "text": "\n".join(lines) + "\n"}
+
+
+class EmailSink(AlertSink[EmailConfig]):
+    name = "email"
+    label = "the mail server"
+    Config = EmailConfig
+
+    def render(self, transition: Transition) -> dict[str, Any]:
+        return render_email(transition, status_page_url=self.status_page_url)
+
+    def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
+        return {**payload, "text": f"({note})\n\n{payload.get('text', '')}"}
+
+    async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        message = EmailMessage()
+        message["Subject"] = str(payload.get("subject", "status alert"))
+        message["From"] = self.config.sender
+        message["To"] = ", ".join(self.config.to)
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=self.config.sender.rsplit("@", 1)[1])
+        message.set_content(str(payload.get("text", "")))
+        try:
+            await asyncio.to_thread(self._send, message)
+        except (smtplib.SMTPException, OSError) as exc:
+            # smtplib's messages name the server's answer, never our URL or password
+            retryable = not isinstance(exc, smtplib.SMTPRecipientsRefused)
+            return Delivery(ok=False, error=f"SMTP: {type(exc).__name__}: {exc}"[:200],
+                            retry_after=None if retryable else 3600.0)
+        return Delivery(ok=True)
+
+    def _send(self, message: EmailMessage) -> None:
+        parts = urlsplit(self.config.url)
+        secure = parts.scheme == "smtps"
+        host, port = parts.hostname or "", parts.port or (465 if secure else 25)
+        client: smtplib.SMTP = (smtplib.SMTP_SSL(host, port, timeout=self.config.timeout,
+                                                 context=ssl.create_default_context()) if secure
+                                else smtplib.SMTP(host, port, timeout=self.config.timeout))
+        with client:
+            if not secure:
+                client.ehlo()
+                if client.has_extn("starttls"):
+                    client.starttls(context=ssl.create_default_context())
+                    client.ehlo()
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+            client.send_message(message)
+
+
+@hookimpl
+def statuscore_alert_sinks() -> list[type[AlertSink[Any]]]:
+    return [EmailSink]
