@@ -24,7 +24,6 @@ from .json_path import MISSING, walk
 from .model import Attempt
 
 BUILTIN_SUBJECTS = frozenset({"status", "latency", "body", "json", "header"})
-_MISSING = MISSING
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 _ORDERING = {"<", "<=", ">", ">="}
 
@@ -100,10 +99,10 @@ class Condition:
         actual = observed.lookup(self.subject, self.path)
         op = self.op
         if op == "exists":
-            return actual is not _MISSING
+            return actual is not MISSING
         if op == "not exists":
-            return actual is _MISSING
-        if actual is _MISSING:
+            return actual is MISSING
+        if actual is MISSING:
             return op in ("!=", "not in", "not contains")
         return _OPERATORS[op](actual, self)
 
@@ -112,7 +111,7 @@ class Condition:
         actual = observed.lookup(self.subject, self.path)
         if self.op in ("exists", "not exists") or self.subject == "body":
             return f"condition failed: {self.text}"
-        if actual is _MISSING:
+        if actual is MISSING:
             return f"condition failed: {self.text} ({self.display_subject} is missing)"
         shown = f"{actual * 1000:.0f} ms" if self.subject == "latency" else _short(actual)
         return f"condition failed: {self.text} ({self.display_subject} was {shown})"
@@ -137,12 +136,12 @@ class Observation:
         try:
             return json.loads(self.attempt.body)
         except (ValueError, UnicodeDecodeError):
-            return _MISSING
+            return MISSING
 
     def lookup(self, subject: str, path: tuple[str | int, ...]) -> Any:
         if subject == "status":
             code = self.attempt.status_code
-            return _MISSING if code is None else code
+            return MISSING if code is None else code
         if subject == "latency":
             return self.latency
         if subject == "body":
@@ -152,10 +151,10 @@ class Observation:
             for key, value in self.attempt.headers.items():
                 if key.lower() == name:
                     return value
-            return _MISSING
+            return MISSING
         if subject == "json":
             return walk(self.json, path)
-        return walk(self.attempt.values.get(subject, _MISSING), path)
+        return walk(self.attempt.values.get(subject, MISSING), path)
 
 
 def parse_condition(text: str, extra_subjects: Iterable[str] = ()) -> Condition:

@@ -132,13 +132,13 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
         monitors.append(monitor)
     warnings: list[str] = []
     sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
-    _check_routes(monitors, raw.get("alert", []), warnings)
+    _check_routes(monitors, raw.get("alert", []))
     for warning in warnings:
         log.warning("%s: %s", file, warning)
     return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings))
 
 
-def _check_routes(monitors: list[Monitor], tables: list[Any], warnings: list[str]) -> None:
+def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
     """A monitor's `alerts` must name [[alert]] sinks ("name", or the type when unnamed).
     A sink that is off (its secret unset) still counts: routing to it is not a mistake."""
     declared = {str(t.get("name") or t.get("type")) for t in tables if isinstance(t, dict)}

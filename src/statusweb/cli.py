@@ -19,9 +19,7 @@ from typing import Any, Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import ConfigError, PluginError
-
-from statuscore import utcnow
+from statuscore import ConfigError, PluginError, utcnow
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 

@@ -39,18 +39,19 @@ def whole_number(raw: str | None, name: str, *, minimum: int, maximum: int, defa
     return int(raw)
 
 
-def record_id(raw: str | None, what: str = "record") -> int:
-    """A database id from a URL; anything that cannot be one is a 404, never a 500."""
-    if raw is None or not is_digits(raw) or not 1 <= int(raw) <= MAX_ID:
-        raise HTTPNotFound(f"no such {what}")
-    return int(raw)
-
-
 def optional_id(raw: str | None, maximum: int = MAX_ID) -> int | None:
     """An id from a form or query, or None when it cannot be one (ignored, not an error)."""
     if raw is None or not is_digits(raw) or not 1 <= int(raw) <= maximum:
         return None
     return int(raw)
+
+
+def record_id(raw: str | None, what: str = "record") -> int:
+    """A database id from a URL; anything that cannot be one is a 404, never a 500."""
+    found = optional_id(raw)
+    if found is None:
+        raise HTTPNotFound(f"no such {what}")
+    return found
 
 
 def slug(raw: str | None, what: str = "service") -> str:

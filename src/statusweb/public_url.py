@@ -28,7 +28,6 @@ def public_url_tween_factory(handler: Callable[[Request], Response],
 
     def with_public_host(request: Request) -> Response:
         environ = request.environ
-        environ["statusweb.sent_host"] = environ.get("HTTP_HOST", "")
         environ["HTTP_HOST"] = host
         environ["wsgi.url_scheme"] = scheme
         for header in _SENDER_HOST_HEADERS:

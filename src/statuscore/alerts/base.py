@@ -65,6 +65,15 @@ def late_note(late_by: float, cause: str) -> str:
     return f"sent {when} late: {cause}"
 
 
+async def post_for_delivery(session: aiohttp.ClientSession, url: str, *, timeout: float,
+                            **kwargs: Any) -> Delivery:
+    """POST to a receiver and judge its answer (the first 2 KiB of the body is enough
+    to say what went wrong)."""
+    async with session.post(url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as response:
+        text = (await response.content.read(2048)).decode("utf-8", "replace")
+        return delivery_from_status(response.status, response.headers, text)
+
+
 def delivery_from_status(status: int, headers: Mapping[str, str], body: str) -> Delivery:
     """The common HTTP verdict: 2xx delivered; anything else kept for a retry."""
     if 200 <= status < 300:

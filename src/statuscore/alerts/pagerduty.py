@@ -22,7 +22,7 @@ from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Transition, TransitionKind
 from ..schema import Duration
-from .base import AlertSink, Delivery, delivery_from_status
+from .base import AlertSink, Delivery, post_for_delivery
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 _TRIGGERS = {TransitionKind.DOWN, TransitionKind.REMINDER}
@@ -97,10 +97,7 @@ class PagerDutySink(AlertSink[PagerDutyConfig]):
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         body = {"routing_key": self.config.routing_key, **payload}
-        async with session.post(self.config.url, json=body,
-                                timeout=aiohttp.ClientTimeout(total=self.config.timeout)) as response:
-            text = (await response.content.read(2048)).decode("utf-8", "replace")
-            return delivery_from_status(response.status, response.headers, text)
+        return await post_for_delivery(session, self.config.url, json=body, timeout=self.config.timeout)
 
 
 @hookimpl

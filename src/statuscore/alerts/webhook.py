@@ -20,7 +20,7 @@ from ..checks.http_client import check_url
 from ..hookspecs import hookimpl
 from ..model import Transition
 from ..schema import Duration
-from .base import AlertSink, Delivery, delivery_from_status
+from .base import AlertSink, Delivery, post_for_delivery
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,11 +80,8 @@ class WebhookSink(AlertSink[WebhookConfig]):
         headers = {"Content-Type": "application/json", **self.config.headers}
         if self.config.secret:
             headers.update(sign(body, self.config.secret, int(time.time())))
-        async with session.post(self.config.url, data=body, headers=headers,
-                                timeout=aiohttp.ClientTimeout(total=self.config.timeout)) as response:
-            body = await response.content.read(2048)
-            return delivery_from_status(response.status, response.headers,
-                                        body.decode("utf-8", "replace"))
+        return await post_for_delivery(session, self.config.url, data=body, headers=headers,
+                                       timeout=self.config.timeout)
 
 
 @hookimpl

@@ -64,15 +64,11 @@ class DatabaseCollector:
         checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
         latency = HistogramMetricFamily("statuscore_check_latency_seconds",
                                         "Latency of passing checks", labels=["service"])
-        columns = SUMMED_COLUMNS
         sums = self.session.execute(
-            select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms),
-                   *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0) for name in columns))
+            select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms).label("latency_max_ms"),
+                   *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0).label(name) for name in SUMMED_COLUMNS))
             .where(RollupDaily.service_id.in_(slugs)).group_by(RollupDaily.service_id)).all()
-        totals: dict[int, RollupTotals] = {}
-        for service_id, latency_max_ms, *values in sums:
-            named = dict(zip(columns, (int(value) for value in values)))
-            totals[service_id] = RollupTotals.from_columns(_Row(latency_max_ms=latency_max_ms or 0, **named))
+        totals = {row.service_id: RollupTotals.from_columns(row) for row in sums}
         for service_id, slug in slugs.items():
             total = totals.get(service_id, RollupTotals())
             for result in CHECK_STATUSES:
@@ -101,13 +97,6 @@ class DatabaseCollector:
         yield sent
         yield failed
         yield backlog
-
-
-class _Row:
-    """Attribute access over a dict, for `RollupTotals.from_columns`."""
-
-    def __init__(self, **values: Any) -> None:
-        self.__dict__.update(values)
 
 
 class ScrapeCache:

@@ -18,12 +18,12 @@ from statuscore import Status
 LATENCY_BANDS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
 # One integer column per band ("latency_le_25" ... "latency_le_inf"), so SQL can SUM them.
 HISTOGRAM_COLUMNS = tuple(f"latency_le_{edge}" for edge in LATENCY_BANDS_MS) + ("latency_le_inf",)
-# The columns a new batch is added to (latency_max_ms takes the larger instead).
-SUMMED_COLUMNS = ("up_count", "degraded_count", "down_count", "maintenance_count", "latency_count",
-                  "latency_sum_ms", *HISTOGRAM_COLUMNS)
 # What a recorded check can say (statuscore's Status values), and which of those passed.
 CHECK_STATUSES = tuple(status.value for status in (Status.UP, Status.DEGRADED, Status.DOWN, Status.MAINTENANCE))
 PASSING = frozenset({Status.UP.value, Status.DEGRADED.value})
+_STATUS_FIELDS = {status: f"{status}_count" for status in CHECK_STATUSES}
+# The columns a new batch is added to (latency_max_ms takes the larger instead).
+SUMMED_COLUMNS = (*_STATUS_FIELDS.values(), "latency_count", "latency_sum_ms", *HISTOGRAM_COLUMNS)
 # Uptime at or above GOOD is green, at or above FAIR amber, below it red (page bars, badges).
 UPTIME_GOOD = 99.9
 UPTIME_FAIR = 99.0
@@ -36,8 +36,6 @@ def uptime_level(percent: float) -> str:
     return Status.DEGRADED.value if percent >= UPTIME_FAIR else Status.DOWN.value
 
 
-_STATUS_FIELDS = {"up": "up_count", "degraded": "degraded_count", "down": "down_count",
-                  "maintenance": "maintenance_count"}
 
 
 def hour_bucket(moment: datetime) -> datetime:

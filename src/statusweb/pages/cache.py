@@ -71,11 +71,8 @@ class PageCache:
             return None
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or (entry.expires <= now and key not in self._rendering):
-                return None
-            self._entries.move_to_end(key)
-        return self._answer(request, entry, now)
+            entry = self._usable(key, now)
+        return None if entry is None else self._answer(request, entry, now)
 
     def serve(self, request: Request, reads: ParamReaders, render: Callable[[], Response]) -> Response:
         """The cached page (rendering it when stale), or 304 when the client has it."""
@@ -87,10 +84,9 @@ class PageCache:
             return render()
         now = time.monotonic()
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and (entry.expires > now or key in self._rendering):
-                self._entries.move_to_end(key)
-                return self._answer(request, entry, now)  # fresh, or stale while one thread renders
+            entry = self._usable(key, now)
+            if entry is not None:
+                return self._answer(request, entry, now)
             self._rendering.add(key)
         try:
             response = render()
@@ -105,6 +101,15 @@ class PageCache:
                        hashlib.sha256(body).hexdigest()[:32])
         self._store(key, entry)
         return self._answer(request, entry, now)
+
+    def _usable(self, key: str, now: float) -> _Entry | None:
+        """(Under the lock.) The entry if it is fresh, or stale while another thread
+        re-renders it; marked as just used for the LRU order."""
+        entry = self._entries.get(key)
+        if entry is None or (entry.expires <= now and key not in self._rendering):
+            return None
+        self._entries.move_to_end(key)
+        return entry
 
     def _store(self, key: str, entry: _Entry) -> None:
         cost = len(entry.body) + len(key)

@@ -81,7 +81,7 @@ def not_found(exc: HTTPNotFound, request: Request) -> Response:
             return method_not_allowed(request, allowed)
     detail = str(exc.detail or "")
     message = detail if detail.startswith("no such ") else "This page does not exist."
-    if request.path.startswith(("/api/", "/badge/")):
+    if _wants_json(request):
         return json_error(404, message)
     return _error_page(404, "Not found", message, request)
 
@@ -89,9 +89,14 @@ def not_found(exc: HTTPNotFound, request: Request) -> Response:
 @view_config(context=InvalidParameter, require_csrf=False)
 def bad_parameter(exc: InvalidParameter, request: Request) -> Response:
     """A query value that cannot be used: 400 with what would be right."""
-    if request.path.startswith(("/api/", "/badge/")):
+    if _wants_json(request):
         return json_error(400, str(exc.detail))
     return _error_page(400, "Bad request", str(exc.detail), request)
+
+
+def _wants_json(request: Request) -> bool:
+    """The API and badge routes answer errors in JSON; people get pages."""
+    return bool(request.path.startswith(("/api/", "/badge/")))
 
 
 def _error_page(status: int, title: str, message: str, request: Request) -> Response:
@@ -118,7 +123,7 @@ def allowed_methods(request: Request) -> tuple[str, ...]:
 
 
 def method_not_allowed(request: Request, allowed: tuple[str, ...]) -> Response:
-    if request.path.startswith(("/api/", "/badge/")):
+    if _wants_json(request):
         response = json_error(405, f"use {' or '.join(allowed)}")
     else:
         response = Response(f"405 Method Not Allowed: use {' or '.join(allowed)}\n", status=405,
