@@ -15,7 +15,14 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt $(PLUGINS)
 
 install: $(STAMP)
 
-test: lint
+AXE := tests/js/node_modules/axe-core/axe.min.js
+
+# axe-core for the accessibility audit, from the npm registry (pinned by package-lock.json).
+$(AXE): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --silent
+	touch $(AXE)
+
+test: lint $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Types (strict for the library and the plugins a third party copies) and complexity:
@@ -58,6 +65,7 @@ bench: $(STAMP)
 	cd bench && ../$(PY) history.py
 	cd bench && ../$(PY) page.py
 	cd bench && ../$(PY) restart.py
+	cd bench && ../$(PY) live.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

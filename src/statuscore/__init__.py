@@ -9,15 +9,20 @@ and alerts that arrive exactly when an outage starts and ends.
 from __future__ import annotations
 
 from .alerts.base import AlertSink, Delivery
+from .alerts.email import smtp_send
+from .alerts.webhook import sign as sign_webhook
 from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .checks.http_client import read_capped
 from .clock import Clock, SystemClock, utcnow
+from .durations import format_duration, parse_duration
 from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
-from .model import Alert, Attempt, CheckResult, Monitor, Status, Transition, TransitionKind
+from .maintenance import MaintenanceCalendar, MaintenanceWindow
+from .model import Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition, TransitionKind
 from .plugins import PluginRegistry, load_registry
+from .push import MemoryPushLedger, PushLedger, PushRecord
 from .scheduler import Scheduler
 from .schema import Duration
 from .state import MonitorState, advance
@@ -27,9 +32,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
-    "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MemoryStore",
-    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "Scheduler", "Status",
+    "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
+    "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
+    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "Scheduler", "Status",
     "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
-    "check_sync", "hookimpl", "load_config", "load_monitors", "load_registry",
-    "make_monitor", "monitor_for_url", "read_capped", "slugify", "utcnow",
+    "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
+    "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "sign_webhook", "smtp_send", "slugify", "utcnow",
 ]

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from .checks.base import CheckContext, CheckType
-from .clock import Clock
+from .clock import Clock, utcnow
 from .conditions import Observation
 from .durations import format_duration
 from .errors import PluginError
 from .model import Attempt, CheckResult, Monitor, Status
+from .push import PushLedger
 from .plugins import PluginRegistry
 from .reasons import describe_exception
 
@@ -43,7 +45,8 @@ class MonitorCheck:
         self.monitor = monitor
         self.check = check
 
-    async def run(self, session: aiohttp.ClientSession, clock: Clock) -> CheckResult:
+    async def run(self, session: aiohttp.ClientSession, clock: Clock,
+                  pushes: PushLedger | None = None) -> CheckResult:
         """One scheduled check: tries until one passes, one fails for good, or the
         retries are spent. Never raises (but for cancellation)."""
         monitor = self.monitor
@@ -52,7 +55,7 @@ class MonitorCheck:
         tries = 0
         while True:
             tries += 1
-            attempt, latency = await run_attempt(self.check, monitor, session)
+            attempt, latency = await run_attempt(self.check, monitor, session, now=clock.now(), pushes=pushes)
             status, error = judge(attempt, latency, monitor)
             if tries > monitor.retries or not _worth_retrying(attempt, status):
                 break
@@ -74,13 +77,16 @@ def _worth_retrying(attempt: Attempt, status: Status) -> bool:
     return status is Status.DOWN and not attempt.ok and attempt.retryable
 
 
-async def run_attempt(check: CheckType[Any], monitor: Monitor,
-                      session: aiohttp.ClientSession) -> tuple[Attempt, float]:
-    """Run `check` once under the monitor's timeout: (attempt, seconds it took). Never
-    raises (but for cancellation)."""
+async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.ClientSession, *,
+                      now: datetime | None = None,
+                      pushes: PushLedger | None = None) -> tuple[Attempt, float]:
+    """Run `check` once under the monitor's timeout: (attempt, seconds it took; or the
+    latency the check measured itself, `values["latency_ms"]`, e.g. a push's ping).
+    Never raises (but for cancellation)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log)
+    ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log,
+                       now=now or utcnow(), pushes=pushes)
     try:
         async with asyncio.timeout(monitor.timeout):
             attempt = await check.run(ctx)
@@ -93,6 +99,9 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor,
         if reason.startswith("plugin error"):
             log.warning("%s: %s", monitor.name, reason, exc_info=exc)
         attempt = Attempt(ok=False, error=reason, retryable=retryable)
+    reported = attempt.values.get("latency_ms")
+    if isinstance(reported, int) and not isinstance(reported, bool) and reported >= 0:
+        return attempt, reported / 1000
     return attempt, loop.time() - start
 
 

@@ -11,6 +11,13 @@
     name = "Website"
     url = "https://example.org/health"
     conditions = ["status == 200", "latency < 2s"]
+    [[page]]                    # more status pages than the default one (optional)
+    slug = "internal"
+    private = true
+    [[monitor]]
+    name = "Staging"
+    url = "https://staging.example.org/health"
+    page = "internal"
 
 Every problem is found here, at load time, and named by file, monitor and key.
 """
@@ -28,14 +35,14 @@ from typing import Any, Mapping
 from .conditions import ConditionSyntaxError, parse_condition
 from .alerts.base import AlertSink
 from .errors import ConfigError
-from .model import Monitor, MonitorPolicy
+from .model import Monitor, MonitorPolicy, PageSpec
 from .plugins import PluginRegistry, default_registry
 from .schema import build_config
 
 log = logging.getLogger("statuscore.config")
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert"}
+_TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert", "page"}
 
 # Every environment variable statuscore reads, and where in monitors.toml it lands (over
 # what the file says). A Slack variable fills every [[alert]] of type "slack", adding one
@@ -62,6 +69,7 @@ class LoadedConfig:
     # Problems that leave the monitors running, e.g. a Slack sink whose webhook URL is
     # not set: alerts are optional, so such a sink is switched off and named here.
     warnings: tuple[str, ...] = ()
+    pages: tuple[PageSpec, ...] = ()  # the [[page]] tables (the default page needs none)
 
 
 def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
@@ -95,7 +103,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     if unknown:
         raise ConfigError(f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; "
                           f"monitors go in [[monitor]] tables)", key=unknown[0])
-    raw = {key: value if key in ("monitor", "alert") else _substitute_env(value, env, key)
+    raw = {key: value if key in ("monitor", "alert", "page") else _substitute_env(value, env, key)
            for key, value in raw.items()}
     raw = _apply_environment(raw, env)
     status_page_url = raw.get("status_page_url", "")
@@ -133,9 +141,42 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     warnings: list[str] = []
     sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
     _check_routes(monitors, raw.get("alert", []))
+    pages = _build_pages(raw.get("page", []), env)
+    _check_pages(monitors, pages)
     for warning in warnings:
         log.warning("%s: %s", file, warning)
-    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings))
+    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings), pages)
+
+
+def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
+    """The [[page]] tables: slugs and domains unique, secrets from the environment."""
+    if not isinstance(tables, list):
+        raise ConfigError("write status pages as [[page]] tables", key="page")
+    pages: list[PageSpec] = []
+    for index, table in enumerate(tables):
+        key = f"page[{index}]"
+        table = _substitute_env(_table(table, key), env, key)
+        try:
+            page: PageSpec = build_config(PageSpec, table)
+        except ConfigError as exc:
+            raise exc.located(key_prefix=key) from None
+        for earlier in pages:
+            if page.slug == earlier.slug:
+                raise ConfigError(f"two pages have the slug {page.slug!r}", key=f"{key}.slug")
+            if page.domain and page.domain == earlier.domain:
+                raise ConfigError(f"pages {earlier.slug!r} and {page.slug!r} have the same domain",
+                                  key=f"{key}.domain")
+        pages.append(page)
+    return tuple(pages)
+
+
+def _check_pages(monitors: list[Monitor], pages: tuple[PageSpec, ...]) -> None:
+    """A monitor's `page` must name a [[page]] (or "default", the page at `/`)."""
+    declared = {page.slug for page in pages} | {"default"}
+    for monitor in monitors:
+        if monitor.page and monitor.page not in declared:
+            raise ConfigError(f"no [[page]] has the slug {monitor.page!r} (declared: {', '.join(sorted(declared))})",
+                              monitor=monitor.name, key="page")
 
 
 def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
@@ -219,6 +260,9 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
         sink_type = table.pop("type", None)
         instance = table.pop("name", sink_type)
         key = f"alert[{index}]"
+        notices = table.pop("maintenance_notices", False)
+        if not isinstance(notices, bool):
+            raise ConfigError("expected true or false", key=f"{key}.maintenance_notices")
         provided = registry.sinks.get(sink_type) if isinstance(sink_type, str) else None
         if provided is None:
             known = ", ".join(sorted(registry.sinks))
@@ -230,7 +274,9 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
             config = build_config(provided.cls.Config, table)
         except ConfigError as exc:
             raise exc.located(key_prefix=key) from None
-        sinks.append(provided.cls(config, instance_name=instance, status_page_url=status_page_url))
+        sink = provided.cls(config, instance_name=instance, status_page_url=status_page_url)
+        sink.maintenance_notices = notices
+        sinks.append(sink)
     return sinks
 
 

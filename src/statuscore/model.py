@@ -8,12 +8,13 @@ datetimes; durations are float seconds.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 from .errors import FieldError
-from .schema import Duration
+from .schema import Duration, Percent
 
 if TYPE_CHECKING:
     from .conditions import Condition
@@ -60,6 +61,8 @@ class MonitorPolicy:
     maintenance: bool = False
     enabled: bool = True
     alerts: tuple[str, ...] = ()  # names of the [[alert]] sinks to tell; empty: all of them
+    sla: Percent | None = None  # target uptime over rolling windows, e.g. "99.9%"
+    page: str = ""  # the slug of the [[page]] that shows it; empty: the default page
 
     def __post_init__(self) -> None:
         if self.interval < 1:
@@ -75,6 +78,29 @@ class MonitorPolicy:
             raise FieldError("flap_threshold", "must be 0 (off) or more")
         if self.flap_settle < 1:
             raise FieldError("flap_settle", "must be at least 1 (checks in a row that end flapping)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageSpec:
+    """A `[[page]]` of monitors.toml: a status page that shows the monitors naming it.
+    statuscore only validates it; a status page program (statusweb) serves it."""
+
+    slug: str
+    name: str = ""
+    private: bool = False  # only the organization's members (or a viewer password) see it
+    domain: str = ""  # a host name that serves this page at `/`
+    organization: str = "default"  # the slug of the organization it belongs to
+    viewer_password: str = ""  # "${INTERNAL_VIEWER_PASSWORD}": shares a private page
+
+    def __post_init__(self) -> None:
+        for key in ("slug", "organization"):
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", getattr(self, key)):
+                raise FieldError(key, "lower-case letters, digits and dashes (at most 63)")
+        if self.domain and not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+                                            self.domain):
+            raise FieldError("domain", "a lower-case host name such as status.example.org (no scheme, no port)")
+        if self.viewer_password and len(self.viewer_password) < 12:
+            raise FieldError("viewer_password", "at least 12 characters")
 
 
 @dataclass(frozen=True)
@@ -104,6 +130,8 @@ class Monitor:
     notify_degraded: bool = MonitorPolicy.notify_degraded
     maintenance: bool = MonitorPolicy.maintenance
     alerts: tuple[str, ...] = MonitorPolicy.alerts
+    sla: float | None = MonitorPolicy.sla
+    page: str = MonitorPolicy.page
 
     @property
     def max_attempts(self) -> int:
@@ -179,6 +207,8 @@ class TransitionKind(str, enum.Enum):
     MAINTENANCE = "maintenance"
     MAINTENANCE_ENDED = "maintenance_ended"
     FIRST = "first"
+    SLA_BREACH = "sla_breach"  # an SLA window's uptime fell under its target
+    SLA_BUDGET = "sla_budget"  # 80% of an SLA window's error budget is spent
 
 
 @dataclass(frozen=True)

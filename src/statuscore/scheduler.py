@@ -12,6 +12,7 @@ import heapq
 import logging
 import random
 from collections import deque
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import aiohttp
@@ -19,8 +20,10 @@ import aiohttp
 from .alerts.base import AlertSink
 from .alerts.notifier import Notifier
 from .clock import Clock, SystemClock
-from .model import Alert, CheckResult, Monitor, Transition
+from .maintenance import MaintenanceSource
+from .model import Alert, CheckResult, Monitor, Status, Transition
 from .plugins import PluginRegistry, default_registry
+from .push import PushLedger
 from .checking import build_check
 from .session import new_session
 from .state import MonitorState, advance
@@ -39,7 +42,9 @@ class Scheduler:
 
     Hooks: `on_result(result)` after every check, `on_transition(transition)` after
     every state change; plugins' `statuscore_on_transition` is called too. Pass a
-    `clock` (see `statuscore.testing.FakeClock`) to run through virtual time.
+    `clock` (see `statuscore.testing.FakeClock`) to run through virtual time,
+    `maintenance` (a `MaintenanceCalendar`) to record checks inside windows as
+    MAINTENANCE, and `pushes` (a `PushLedger`) for `push` monitors.
     """
 
     def __init__(self, monitors: Iterable[Monitor], *, store: Store | None = None,
@@ -47,7 +52,8 @@ class Scheduler:
                  clock: Clock | None = None, concurrency: int = 100, keepalive: bool = True,
                  session: aiohttp.ClientSession | None = None,
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, maintenance: MaintenanceSource | None = None,
+                 pushes: PushLedger | None = None) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
@@ -57,6 +63,9 @@ class Scheduler:
         self.keepalive = keepalive
         self.on_result = on_result
         self.on_transition = on_transition
+        self.maintenance = maintenance
+        self.pushes = pushes
+        self._index_of = {check.monitor.slug: index for index, check in enumerate(self.checks)}
         self.states: dict[str, MonitorState] = {}
         self.checks_done = 0
         self.lag_samples: deque[float] = deque(maxlen=200_000)
@@ -153,29 +162,60 @@ class Scheduler:
         await self.notifier.deliver_due()
         return list(results)
 
+    async def check_now(self, slug: str) -> CheckResult | None:
+        """One monitor checked at once, outside its schedule, through the whole pipeline
+        (the state machine, the store, alerts), as "check now" asks; None for an
+        unknown slug. Its next scheduled check stays where it was."""
+        index = self._index_of.get(slug)
+        if index is None:
+            return None
+        await self.start()
+        result = await self._process(index)
+        if self.notifier is not None:
+            self.notifier.wake()
+        return result
+
     async def close(self) -> None:
         if self._own_session and self.session is not None:
             await self.session.close()
             self.session = None
 
     def _schedule_first_round(self, now: float) -> None:
-        """A monitor with a restored state is due one interval after its last check, as
-        if there had been no restart; the others (and any already overdue) are spread
-        evenly over at most an interval, at START_RATE at most, never all at once."""
+        """After a restart every monitor is checked again within half its interval of the
+        crash (`_half`). One whose next check (its last plus its interval) falls in that
+        time keeps it, as if there had been no restart; the later ones are spread evenly
+        over it; those never checked (or overdue) are spread over at most half an
+        interval, at START_RATE at most, never all at once."""
         wall = self.clock.now()
+        lasts = {check.monitor.slug: state.last_result.checked_at for check in self.checks
+                 if (state := self.states.get(check.monitor.slug)) and state.last_result}
+        down = (wall - max(lasts.values())).total_seconds() if lasts else 0.0  # since the last check before
         fresh: list[int] = []
+        late: list[tuple[float, int]] = []
         for index, check in enumerate(self.checks):
-            state = self.states.get(check.monitor.slug)
-            last = state.last_result.checked_at if state and state.last_result else None
+            last = lasts.get(check.monitor.slug)
             wait = (last - wall).total_seconds() + check.monitor.interval if last else -1.0
-            if wait > 0:
+            if wait <= 0:
+                fresh.append(index)
+            elif wait <= self._half(check.monitor.interval, down):
                 heapq.heappush(self._heap, (now + wait, index, index))
             else:
-                fresh.append(index)
+                late.append((wait, index))
+        late.sort()  # the longest-unchecked first
+        for position, (_, index) in enumerate(late):
+            half = self._half(self.checks[index].monitor.interval, down)
+            heapq.heappush(self._heap, (now + half * (position + self._random.random()) / len(late), index, index))
         for position, index in enumerate(fresh):
-            spread = min(self.checks[index].monitor.interval, len(fresh) / START_RATE)
+            spread = min(self.checks[index].monitor.interval / 2, len(fresh) / START_RATE)
             offset = spread * (position + self._random.random()) / len(fresh)
             heapq.heappush(self._heap, (now + offset, index, index))
+
+    @staticmethod
+    def _half(interval: float, down: float) -> float:
+        """What is left of half an interval counted from the stop (the last check before
+        it), so every monitor is checked within half an interval of the crash itself;
+        at least a quarter interval, so a long outage does not bunch them all up."""
+        return max(interval / 4, interval / 2 - down)
 
     async def _launch_due(self, now: float) -> None:
         assert self._slots is not None
@@ -209,11 +249,11 @@ class Scheduler:
         check = self.checks[index]
         monitor = check.monitor
         assert self.session is not None
-        result = await check.run(self.session, self.clock)
+        result = self._inside_maintenance(await check.run(self.session, self.clock, self.pushes))
         self.checks_done += 1
         state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
         self.states[monitor.slug] = state
-        alerts = [alert for transition in transitions for alert in self._alerts_for(transition, monitor)]
+        alerts = [alert for transition in transitions for alert in self.alerts_for(transition, monitor)]
         await self.store.record(result, state, transitions, alerts)
         for transition in transitions:  # what people are alerted about is INFO; the rest DEBUG
             log.log(logging.INFO if transition.notify else logging.DEBUG, "%s: %s -> %s (%s)", monitor.name,
@@ -225,7 +265,17 @@ class Scheduler:
         _call_hook(self.on_result, result)
         return result
 
-    def _alerts_for(self, transition: Transition, monitor: Monitor) -> list[Alert]:
+    def _inside_maintenance(self, result: CheckResult) -> CheckResult:
+        """Inside a window the check's own verdict is kept in the reason, not the status."""
+        window = self.maintenance.window_for(result.slug, result.checked_at) if self.maintenance else None
+        if window is None or result.status is Status.MAINTENANCE:
+            return result
+        said = result.status.value + (f": {result.error}" if result.error else "")
+        return replace(result, status=Status.MAINTENANCE,
+                       error=f"maintenance: {window.title} (the check said {said})")
+
+    def alerts_for(self, transition: Transition, monitor: Monitor) -> list[Alert]:
+        """One rendered alert per sink that this monitor's alerts go to and that wants it."""
         alerts = []
         for sink in self.sinks.values():
             if monitor.alerts and sink.instance_name not in monitor.alerts:

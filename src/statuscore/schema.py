@@ -19,6 +19,9 @@ from .errors import ConfigError, FieldError
 DURATION = "duration"
 Duration = Annotated[float, DURATION]
 """Annotate a config field with this to accept "10s", "500ms", "2m" (stored as seconds)."""
+PERCENT = "percent"
+Percent = Annotated[float, PERCENT]
+"""Accepts "99.9%" (or 99.9), stored as 99.9; must lie between 0 and 100."""
 
 _MISSING = dataclasses.MISSING
 
@@ -72,7 +75,20 @@ def convert(annotation: Any, value: Any) -> Any:
 def _convert_annotated(args: tuple[Any, ...], value: Any, origin: Any) -> Any:
     if DURATION in args[1:]:
         return parse_duration(value)
+    if PERCENT in args[1:]:
+        return _parse_percent(value)
     return convert(args[0], value)
+
+
+def _parse_percent(value: Any) -> float:
+    text = value.strip().removesuffix("%").strip() if isinstance(value, str) else value
+    try:
+        number = float(text) if not isinstance(text, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not 0 < number < 100:
+        raise ValueError(f'expected a percentage above 0 and under 100 like "99.9%", got {value!r}')
+    return number
 
 
 def _convert_union(args: tuple[Any, ...], value: Any, origin: Any) -> Any:

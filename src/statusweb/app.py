@@ -6,6 +6,10 @@ from typing import Any
 
 from pyramid.config import Configurator
 
+from statusweb.api.live import LiveShortcut
+from statusweb.page_mount import PageMount
+from statusweb.pages.cache import CachedShortcut
+
 from statusweb.settings import Settings, apply_environment
 
 
@@ -18,12 +22,19 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         config.include(".public_url")  # absolute URLs from STATUS_PAGE_URL, never the Host header
         config.include(".request_limits")  # 413 for bodies over 1 MiB, whatever the server
         config.include("pyramid_chameleon")  # .pt templates
+        config.include(".i18n")  # English and Hebrew: _() and when() in every template
         config.include(".models")  # request.dbsession inside pyramid_tm's transaction
         config.include(".routes")  # every URL, in one file
+        config.include(".page_mount")  # which status page a request is for, and who may see it
         config.include(".security")  # security headers on every response
         config.include(".pages")  # the read side: page cache in front of the views
+        config.include(".public_limits")  # 429 for a client (or everyone) asking a page too often
         config.include(".api")  # CORS for the public JSON, the /metrics cache
         config.include(".runner")  # the write side, in this process when statusweb.runner = true
         # every @view_config (views/ and api/); not the CLI, the server or migrations
         config.scan(ignore=[".alembic", ".cli", ".server", ".runner"])
-        return config.make_wsgi_app()
+        app = config.make_wsgi_app()
+        registry = config.registry
+        # before Pyramid: the page chosen; a live poll's 304; a fresh cached page
+        return PageMount(LiveShortcut(CachedShortcut(app, registry), registry["statusweb.page_cache"]),
+                         registry["statusweb.pages"])

@@ -5,6 +5,9 @@
     statusweb-admin run-checks development.ini [--once]
     statusweb-admin cleanup development.ini [--days N] [--dry-run]
     statusweb-admin create-user | set-password | disable-user | enable-user CONFIG NAME
+    statusweb-admin maintenance start CONFIG [--services a,b] [--minutes 30] [--title T]
+    statusweb-admin maintenance end CONFIG ID | maintenance list CONFIG
+    statusweb-admin check-now CONFIG SLUG
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     user = commands.add_parser("create-user", help="add a person who may post incidents")
     user.add_argument("config")
     user.add_argument("name")
-    user.add_argument("--role", choices=["admin", "editor"], default="editor")
+    user.add_argument("--role", choices=["admin", "editor"], default="editor",
+                      help="admin: owner of the organization; editor: posts incidents and maintenance")
+    user.add_argument("--organization", default="default", help="its slug (created when missing; default: default)")
     user.add_argument("--if-none", action="store_true",
                       help="only when there is no user yet; without a password set, one is generated and printed")
     user.set_defaults(handler=_create_user)
@@ -62,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub.add_argument("config")
         sub.add_argument("name")
         sub.set_defaults(handler=handler)
+    from statusweb import cli_operations, cli_pages
+
+    cli_operations.add_commands(commands, _user_session)
+    cli_pages.add_commands(commands, _user_session)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -123,7 +132,8 @@ def _cleanup(args: argparse.Namespace) -> int:
 def _create_user(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
-    from statusweb.models import User
+    from statusweb.models import DEFAULT_SLUG, User
+    from statusweb.organizations import FROM_USER_ROLE, join, organization_named
 
     with _user_session(args.config) as session:
         if args.if_none and session.scalar(select(func.count()).select_from(User)):
@@ -134,7 +144,9 @@ def _create_user(args: argparse.Namespace) -> int:
         user = User(name=args.name, role=args.role, created_at=utcnow())
         user.set_password(password)
         session.add(user)
-    print(f"created {args.role} {args.name!r}")
+        organization = organization_named(session, getattr(args, "organization", DEFAULT_SLUG), utcnow())
+        join(session, user, organization, FROM_USER_ROLE[args.role], utcnow())
+    print(f"created {args.role} {args.name!r} ({FROM_USER_ROLE[args.role]} of {organization.slug})")
     if generated:
         _print_boxed([f"statusweb: created the {args.role} user {args.name!r}",
                       f"password (shown once, stored only as a hash): {password}",

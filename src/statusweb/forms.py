@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES
-from statusweb.params import storable
+from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES
+from statusweb.params import optional_id, storable
 from statusweb.passwords import password_problem
 
 
@@ -89,11 +89,22 @@ def read_update(params: Mapping[str, str]) -> Form:
     return form
 
 
-def read_user(params: Mapping[str, str]) -> Form:
+def read_user(params: Mapping[str, str], organizations: tuple[str, ...]) -> Form:
+    """A new person: name, role in one of `organizations` (slugs), password twice."""
     form = Form()
     form.text(params, "name", max_length=100)
-    form.choice(params, "role", ("admin", "editor"))
+    form.choice(params, "role", MEMBER_ROLES)
+    form.choice(params, "organization", organizations)
     _new_password(form, params, form.values["name"])
+    return form
+
+
+def read_invitation(params: Mapping[str, str], organizations: tuple[str, ...]) -> Form:
+    """Whom to invite (an optional email address, for the owner's records), as what, where."""
+    form = Form()
+    form.choice(params, "role", MEMBER_ROLES)
+    form.choice(params, "organization", organizations)
+    form.text(params, "email", required=False, max_length=254)
     return form
 
 
@@ -111,3 +122,40 @@ def _new_password(form: Form, params: Mapping[str, str], name: str) -> None:
         form.errors["password"] = problem
     elif password != params.get("password_again", ""):
         form.errors["password_again"] = "The two passwords differ."
+
+
+REPEATS = ("none", "daily", "weekly", "monthly", "custom")
+_REPEAT_RULES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
+
+
+def read_maintenance(params: Any, service_ids: list[int]) -> Form:
+    """The maintenance form; `parsed["plan"]` is a checked WindowPlan when `ok`."""
+    from statusweb.maintenance import MaintenanceError, WindowPlan
+
+    form = Form()
+    title = form.text(params, "title")
+    description = form.text(params, "description", required=False, max_length=10_000)
+    starts = form.moment(params, "starts_at")
+    ends = form.moment(params, "ends_at")
+    for name, value in (("starts_at", starts), ("ends_at", ends)):
+        if value is None and name not in form.errors:
+            form.errors[name] = "This is needed."
+    repeat = form.choice(params, "repeat", REPEATS) if params.get("repeat") else "none"
+    form.values.setdefault("repeat", repeat)
+    rule = form.text(params, "rrule", required=repeat == "custom", max_length=500) if repeat == "custom" else \
+        _REPEAT_RULES.get(repeat, "")
+    chosen = []
+    for raw in params.getall("service") if hasattr(params, "getall") else []:
+        number = optional_id(raw)
+        if number is None or number not in service_ids:
+            form.errors["service"] = "Unknown service."
+            continue
+        chosen.append(number)
+    form.values["service"] = [str(number) for number in chosen]
+    if form.ok and starts and ends:
+        try:
+            form.parsed["plan"] = WindowPlan(title=title, description=description, starts_at=starts, ends_at=ends,
+                                             service_ids=tuple(sorted(set(chosen))), rrule=rule)
+        except MaintenanceError as exc:
+            form.errors["rrule" if "recurrence" in str(exc) else "ends_at"] = str(exc)
+    return form

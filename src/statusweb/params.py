@@ -63,8 +63,15 @@ def slug(raw: str | None, what: str = "service") -> str:
 
 
 def storable(text: str) -> bool:
-    """Whether a database can keep `text` (PostgreSQL refuses NUL bytes in text)."""
-    return "\x00" not in text
+    """Whether a database can keep `text` (PostgreSQL refuses NUL bytes in text; a lone
+    surrogate, which JSON can carry, cannot be encoded at all)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def calendar_day(raw: str) -> datetime | None:

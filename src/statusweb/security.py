@@ -16,21 +16,36 @@ import secrets
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.config import Configurator
 from pyramid.events import NewResponse
 from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
+from sqlalchemy import select
 from webob.cookies import SignedSerializer
 
-from statusweb.models import User
+from statusweb.models import Membership, User
 
 log = logging.getLogger("statusweb.security")
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
                            "base-uri 'none'; object-src 'none'")
-PERMISSIONS = {"edit": ("admin", "editor"), "manage_users": ("admin",)}
+
+
+def content_security_policy(logo_url: str = "") -> str:
+    """The policy, letting images come from the logo's own origin when it is elsewhere."""
+    parts = urlsplit(logo_url)
+    if parts.scheme != "https" or not parts.netloc:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: https://{parts.netloc}")
+
+
+# permission -> the organization roles that grant it (models/page.py: owner, admin, member)
+PERMISSIONS = {"view": ("owner", "admin", "member"), "edit": ("owner", "admin"), "manage_users": ("owner",)}
+WRITERS = PERMISSIONS["edit"]
+_ROLES = "statusweb.roles"
 SESSION_LIFETIME = 12 * 3600  # absolute: from the login, whatever reissuing does
 DEVICE_COOKIE = "statusweb_device"
 DEVICE_LIFETIME = 30 * 86400
@@ -65,21 +80,39 @@ class SecurityPolicy:
         return user.id if user is not None else None
 
     def permits(self, request: Any, context: Any, permission: str) -> Any:
-        user = request.identity
-        if user is not None and user.role in PERMISSIONS.get(permission, ()):
-            return Allowed(f"{user.role} may {permission}")
-        return Denied(f"{permission} needs one of {PERMISSIONS.get(permission, ())}")
+        """Allowed when the user has a granting role in at least one organization; which
+        rows they then reach is the admin's scope (organizations_for)."""
+        granting = PERMISSIONS.get(permission, ())
+        if any(role in granting for role in roles_of(request).values()):
+            return Allowed(f"a role in {granting} may {permission}")
+        return Denied(f"{permission} needs one of {granting} in an organization")
 
     def remember(self, request: Any, userid: int, *, generation: int = 0, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()  # a fresh session on login: no fixation
         request.session.update(user_id=userid, generation=generation, issued_at=time.time())
         request.environ.pop(_IDENTITY, None)
+        request.environ.pop(_ROLES, None)
         return []
 
     def forget(self, request: Any, **kw: Any) -> list[tuple[str, str]]:
         request.session.invalidate()
         request.environ[_IDENTITY] = None
         return []
+
+
+def roles_of(request: Any) -> dict[int, str]:
+    """The signed-in user's role in each of their organizations (organization id -> role)."""
+    if _ROLES not in request.environ:
+        user = request.identity
+        request.environ[_ROLES] = {} if user is None else dict(request.dbsession.execute(
+            select(Membership.organization_id, Membership.role).where(Membership.user_id == user.id)).all())
+    return dict(request.environ[_ROLES])
+
+
+def organizations_for(request: Any, permission: str) -> set[int]:
+    """The organizations in which the signed-in user holds `permission`."""
+    granting = PERMISSIONS.get(permission, ())
+    return {organization for organization, role in roles_of(request).items() if role in granting}
 
 
 class LoginLimiter:
@@ -179,6 +212,15 @@ class DeviceCookie:
         return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
+def security_headers(settings: Any) -> list[tuple[str, str]]:
+    """The headers every response carries (the page cache's shortcut sends them too)."""
+    headers = [("Content-Security-Policy", content_security_policy(settings.logo_url)), ("X-Frame-Options", "DENY"),
+               ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    if settings.hsts:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def includeme(config: Configurator) -> None:
     settings = config.registry["statusweb.settings"]
     secret = settings.secret
@@ -194,16 +236,13 @@ def includeme(config: Configurator) -> None:
     config.registry["statusweb.login_limiter"] = LoginLimiter(
         attempts=settings.login_attempts, window=settings.login_window_seconds)
     config.registry["statusweb.device_cookie"] = DeviceCookie(secret)
-    hsts = settings.hsts
+    every_response = security_headers(settings)
+    config.registry["statusweb.security_headers"] = every_response
 
     def add_headers(event: Any) -> None:
         headers = event.response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in every_response:
+            headers.setdefault(name, value)
         if event.request.path.startswith("/admin"):
             headers["Cache-Control"] = "no-store"  # never kept by a browser or a proxy
 

@@ -33,6 +33,8 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
     checked by the app's Settings, which stop the start with one line if it is wrong),
     and `PORT` (as container platforms set it) replacing the port of `listen`."""
     app, settings = trust_proxy(app, settings, os.environ.get("STATUSWEB_TRUSTED_PROXY", "").strip())
+    settings = {**OPEN_PAGES, **settings}
+    _allow_open_pages(int(settings["connection_limit"]))
     port = os.environ.get("PORT", "").strip()
     if port:
         if not (port.isascii() and port.isdecimal() and 0 < int(port) < 65536):
@@ -41,6 +43,23 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
         settings["listen"] = f"{host}:{port}"
     waitress_serve_paste(app, global_conf, **settings)
     return 0
+
+
+# Open status pages keep a connection each between their polls of /api/live: waitress's
+# default of 100 connections (and select(), which stops at 1024 descriptors) would make
+# readers wait in the accept queue during an outage, exactly when they all come.
+OPEN_PAGES = {"connection_limit": 4000, "asyncore_use_poll": True}
+
+
+def _allow_open_pages(connections: int) -> None:
+    """Raise this process's open-file limit towards what `connections` needs."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
+                                                    hard))
 
 
 def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:

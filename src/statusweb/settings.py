@@ -25,6 +25,12 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSCORE_MONITORS": "statuscore.monitors",
     "STATUS_PAGE_URL": "statusweb.page_url",
     "STATUSWEB_PAGE_NAME": "statusweb.page_name",
+    "STATUSWEB_LOGO_URL": "statusweb.logo_url",
+    "STATUSWEB_ACCENT_COLOR": "statusweb.accent_color",
+    "STATUSWEB_RATE_PER_CLIENT": "statusweb.rate_per_client",
+    "STATUSWEB_RATE_PER_PAGE": "statusweb.rate_per_page",
+    "STATUSWEB_SMTP_URL": "statusweb.smtp_url",  # subscribers' mail; never logged
+    "STATUSWEB_MAIL_FROM": "statusweb.mail_from",
     "HEALTH_CHECK_RETENTION_DAYS": "statusweb.retention_days",
     "STATUSWEB_SECRET": "statusweb.secret",
     "STATUSWEB_RUNNER": "statusweb.runner",
@@ -74,13 +80,19 @@ class Settings:
     database_url: str
     page_url: str
     page_name: str = "Status"
+    logo_url: str = ""  # https://... or /static/...: shown beside the page name
+    accent_color: str = "#1d4ed8"  # links, focus rings and buttons: #rrggbb
     page_id: str = "statusweb"
     secret: str = ""
     secure_cookies: bool = False
     hsts: bool = False
     page_cache_seconds: float = 5.0
     page_cache_bytes: int = 64 * 1024 * 1024
+    live_poll_seconds: float = 2.0  # how often an open page asks /api/live whether it changed
     login_attempts: int = 5
+    # public pages: requests a minute per client address and page, and per page from everyone (0: no limit)
+    rate_per_client: int = 600
+    rate_per_page: int = 60_000
     login_window_seconds: float = 900.0
     metrics_public: bool = False
     metrics_token: str = ""
@@ -91,6 +103,7 @@ class Settings:
     here: str = "."
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
     trusted_proxy: str = ""
+    private_webhooks: bool = False  # subscriber webhooks may point at private addresses
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
@@ -109,13 +122,19 @@ class Settings:
             database_url=url,
             page_url=_page_url(settings),
             page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
+            logo_url=_logo_url(settings),
+            private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")),
+            accent_color=_accent_color(settings),
             page_id=str(settings.get("statusweb.page_id") or "statusweb"),
             secret=secret,
             secure_cookies=secure,
             hsts=as_bool(settings.get("statusweb.hsts", "false")),
             page_cache_seconds=_number(settings, "statusweb.page_cache_seconds", 5.0),
             page_cache_bytes=int(_number(settings, "statusweb.page_cache_bytes", 64 * 1024 * 1024)),
+            live_poll_seconds=max(1.0, _number(settings, "statusweb.live_poll_seconds", 2.0)),
             login_attempts=int(_number(settings, "statusweb.login_attempts", 5)),
+            rate_per_client=max(0, int(_number(settings, "statusweb.rate_per_client", 600))),
+            rate_per_page=max(0, int(_number(settings, "statusweb.rate_per_page", 60_000))),
             login_window_seconds=_number(settings, "statusweb.login_window_seconds", 900.0),
             metrics_public=as_bool(settings.get("statusweb.metrics_public", "false")),
             metrics_token=str(settings.get("statusweb.metrics_token") or ""),
@@ -156,6 +175,24 @@ def _page_url(settings: Mapping[str, Any]) -> str:
     return raw
 
 
+def _logo_url(settings: Mapping[str, Any]) -> str:
+    raw = str(settings.get("statusweb.logo_url") or "").strip()
+    parts = urlsplit(raw)
+    if raw and not (parts.scheme == "https" and parts.hostname and not parts.username and not parts.password
+                    or raw.startswith("/") and not raw.startswith("//")):
+        raise SettingsError(f"STATUSWEB_LOGO_URL must be an https:// address or a path on this site, got {raw!r}")
+    if any(c in raw for c in "\"' <>"):
+        raise SettingsError("STATUSWEB_LOGO_URL may not hold quotes, spaces or angle brackets")
+    return raw
+
+
+def _accent_color(settings: Mapping[str, Any]) -> str:
+    raw = str(settings.get("statusweb.accent_color") or "#1d4ed8").strip()
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", raw):
+        raise SettingsError(f"STATUSWEB_ACCENT_COLOR must be a colour like #1d4ed8, got {raw!r}")
+    return raw.lower()
+
+
 def _number(settings: Mapping[str, Any], key: str, default: float) -> float:
     raw = settings.get(key)
     if raw is None or str(raw).strip() == "":
@@ -172,6 +209,13 @@ class RunnerSettings:
     retention_days: int = 60
     heartbeat_interval: float = 10.0
     cleanup_hour_utc: int = 3
+    duty_interval: float = 1.0  # how often "check now" requests and maintenance windows are looked at
+    sla_interval: float = 300.0  # how often SLA figures are compared with their targets
+    smtp_url: str = ""  # subscribers' mail (STATUSWEB_SMTP_URL); "" = email subscriptions wait
+    mail_from: str = ""
+    page_url: str = DEFAULT_PAGE_URL
+    page_name: str = "Status"
+    private_webhooks: bool = False  # subscriber webhooks may call private addresses (tests, closed networks)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], here: str = ".") -> RunnerSettings:
@@ -187,7 +231,12 @@ class RunnerSettings:
             path = Path(here) / path
         return cls(database_url=url, monitors_path=str(path),
                    retention_days=int(settings.get("statusweb.retention_days", 60)),
-                   heartbeat_interval=float(settings.get("statusweb.heartbeat_interval", 10)))
+                   heartbeat_interval=float(settings.get("statusweb.heartbeat_interval", 10)),
+                   smtp_url=str(settings.get("statusweb.smtp_url") or ""),
+                   mail_from=str(settings.get("statusweb.mail_from") or ""),
+                   page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
+                   page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
+                   private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")))
 
 
 def load_ini_settings(config_uri: str) -> tuple[dict[str, Any], str]:

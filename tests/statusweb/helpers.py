@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import datetime, timedelta, timezone
 
 from statuscore import Alert, CheckResult, MonitorState, Status, advance, make_monitor
@@ -35,3 +37,15 @@ async def record_through_state_machine(store, monitor, statuses, start=T0, step=
         made += alerts
         await store.record(checked, state, transitions, alerts)
     return made
+
+
+async def wait_for(condition, seconds: float = 15.0):
+    """Poll `condition` until it is true (its value), without blocking the event loop
+    (local targets the runner checks are served by it); AssertionError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not true within {seconds} s")

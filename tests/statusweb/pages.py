@@ -34,11 +34,11 @@ def add_services(engine, *specs: tuple[str, str]) -> dict[str, int]:
 
 def add_incident(engine, title: str, *, impact: str = "minor", status: str = "investigating",
                  body: str = "We are looking into it.", affected: dict[int, str] | None = None,
-                 created: datetime | None = None) -> int:
+                 created: datetime | None = None, page_id: int | None = None) -> int:
     now = created or utcnow()
     with get_session_factory(engine).begin() as session:
         incident = Incident(title=title, impact=impact, status="investigating", root_cause="",
-                            created_at=now, updated_at=now, deleted=False)
+                            created_at=now, updated_at=now, deleted=False, page_id=page_id)
         session.add(incident)
         incident.post_update(status="investigating", body=body, at=now, author="ops")
         if status != "investigating":
@@ -57,3 +57,19 @@ def add_daily_uptime(engine, service_id: int, days: int, up: int, down: int) -> 
                                   latency_max_ms=100)
             session.add(RollupDaily(service_id=service_id, bucket=today - timedelta(days=offset),
                                     **totals.as_columns()))
+
+
+def sync_monitors_toml(engine, path, text: str, env: dict[str, str] | None = None) -> dict[str, int]:
+    """Write `text` as a monitors.toml at `path`, load it and sync it as the runner does
+    at start (pages, then services); page slug -> id."""
+    from sqlalchemy import select
+
+    from statuscore import load_config
+    from statusweb.models import Page
+    from statusweb.runner.sql_store import SqlStore
+
+    path.write_text(text)
+    config = load_config(path, env=env or {})
+    SqlStore(engine).sync_services(config.monitors, config.pages)
+    with get_session_factory(engine)() as session:
+        return {slug: id_ for slug, id_ in session.execute(select(Page.slug, Page.id))}

@@ -67,3 +67,37 @@ def test_histograms_stored_as_text_move_into_columns(fresh_engine):
                                                   "degraded_count": 0, "down_count": 0, "maintenance_count": 0,
                                                   "latency_count": 1, "latency_sum_ms": 5, "latency_max_ms": 5,
                                                   "latency_le_25": 1}])
+
+
+def test_existing_data_lands_on_the_default_page_of_the_default_organization(fresh_engine):
+    """A single-page install from before 0008 with services, an incident, maintenance, a
+    subscriber and two users: afterwards all of it is on the default page (page_id NULL),
+    the default organization and page exist, and the users are its owner and admin."""
+    engine = fresh_engine
+    upgrade(engine, "0007")
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    no = False
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO service (id, slug, name, type, position, group_name, description, "
+                                "hidden, created_at, updated_at) VALUES (1, 'site', 'Site', 'http', 0, '', '', "
+                                ":no, :at, :at)"), {"no": no, "at": at})
+        connection.execute(text("INSERT INTO incident (id, title, impact, status, root_cause, created_at, "
+                                "updated_at, deleted) VALUES (1, 'Down', 'major', 'investigating', '', :at, :at, "
+                                ":no)"), {"no": no, "at": at})
+        connection.execute(text("INSERT INTO maintenance (id, title, description, starts_at, ends_at, status, "
+                                "all_services, rrule, created_at, updated_at, author) VALUES (1, 'Deploy', '', "
+                                ":at, :at, 'scheduled', :no, '', :at, :at, '')"), {"no": no, "at": at})
+        for user_id, name, role in ((1, "ada", "admin"), (2, "bo", "editor")):
+            connection.execute(text('INSERT INTO "user" (id, name, password_hash, role, created_at, '
+                                    'session_generation, disabled) VALUES (:id, :name, \'x\', :role, :at, 0, :no)'),
+                               {"id": user_id, "name": name, "role": role, "at": at, "no": no})
+    upgrade(engine)
+    with engine.connect() as connection:
+        for table in ("service", "incident", "maintenance"):
+            assert connection.execute(text(f"SELECT page_id FROM {table}")).scalars().all() == [None], table
+        assert connection.execute(text("SELECT slug FROM organization")).scalars().all() == ["default"]
+        assert connection.execute(text("SELECT slug, private FROM page")).all() == [("default", False)]
+        roles = connection.execute(text('SELECT u.name, m.role FROM membership m JOIN "user" u ON u.id = m.user_id '
+                                        "ORDER BY u.name")).all()
+        assert [tuple(row) for row in roles] == [("ada", "owner"), ("bo", "admin")]
+        assert connection.execute(text("SELECT title FROM incident")).scalar_one() == "Down"  # nothing lost

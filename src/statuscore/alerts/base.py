@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Generic, Mapping, TypeVar
+from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar
 
 import aiohttp
 
-from ..model import Transition
+from ..model import Alert, Transition, TransitionKind
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class AlertSink(Generic[ConfigT]):
     Config: ClassVar[type[Any]]
     #: How a person names the receiver in "sent 3 min late: Slack was unreachable".
     label: ClassVar[str] = "the receiver"
+    #: `maintenance_notices = true` in its [[alert]]: also told when a monitor enters and
+    #: leaves a maintenance window (never paged: PagerDuty's `wants` ignores these).
+    maintenance_notices: bool = False
 
     def __init__(self, config: ConfigT, *, instance_name: str, status_page_url: str = "") -> None:
         self.config = config
@@ -43,6 +46,9 @@ class AlertSink(Generic[ConfigT]):
         self.status_page_url = status_page_url
 
     def wants(self, transition: Transition) -> bool:
+        if self.maintenance_notices and transition.kind in (TransitionKind.MAINTENANCE,
+                                                            TransitionKind.MAINTENANCE_ENDED):
+            return True
         return transition.notify
 
     def render(self, transition: Transition) -> dict[str, Any]:
@@ -51,11 +57,24 @@ class AlertSink(Generic[ConfigT]):
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         raise NotImplementedError
 
+    def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any] | None:
+        """One message for several DOWN alerts that came within a minute (a shared
+        dependency failed): `alerts` to send now, `already_told` monitors whose DOWN
+        went out moments ago. None (the default) sends them one by one, as a sink that
+        tracks each monitor separately (PagerDuty) must."""
+        return None
+
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         """`payload` telling its reader it is late (`note`: "sent 3 min late: Slack was
         unreachable"), so a burst of queued alerts after an outage of the receiver is
         not read as fresh news. The default sends it unchanged."""
         return payload
+
+
+def group_title(alerts: Sequence[Alert], already_told: Sequence[str]) -> str:
+    """"3 services down within a minute: A, B, C" (the ones told already last)."""
+    names = [alert.monitor for alert in alerts] + list(already_told)
+    return f"{len(names)} services down within a minute: {', '.join(names)}"
 
 
 def late_note(late_by: float, cause: str) -> str:

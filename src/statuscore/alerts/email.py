@@ -20,7 +20,7 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 import aiohttp
@@ -28,14 +28,16 @@ import aiohttp
 from ..durations import format_duration
 from ..errors import FieldError
 from ..hookspecs import hookimpl
-from ..model import Transition, TransitionKind
+from ..model import Alert, Transition, TransitionKind
 from ..schema import Duration
-from .base import AlertSink, Delivery
+from .base import AlertSink, Delivery, group_title
 from .slack import format_time
 
 _SUBJECTS = {
     TransitionKind.DOWN: "DOWN", TransitionKind.REMINDER: "STILL DOWN", TransitionKind.RECOVERED: "RECOVERED",
     TransitionKind.DEGRADED: "DEGRADED", TransitionKind.IMPROVED: "OK", TransitionKind.FLAPPING: "FLAPPING",
+    TransitionKind.SLA_BREACH: "SLA BREACHED", TransitionKind.SLA_BUDGET: "SLA BUDGET 80%",
+    TransitionKind.MAINTENANCE: "MAINTENANCE", TransitionKind.MAINTENANCE_ENDED: "MAINTENANCE ENDED",
 }
 
 
@@ -78,6 +80,8 @@ def render_email(transition: Transition, *, status_page_url: str = "") -> dict[s
                   f"Response:   {result.latency_ms} ms"]
     else:
         lines += [f"At:         {format_time(transition.at)}"]
+        if result.error:
+            lines += [f"Detail:     {result.error}"]
     if status_page_url:
         lines += ["", f"Status page: {status_page_url}"]
     return {"subject": subject, "text": "\n".join(lines) + "\n"}
@@ -94,6 +98,13 @@ class EmailSink(AlertSink[EmailConfig]):
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return {**payload, "text": f"({note})\n\n{payload.get('text', '')}"}
 
+    def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
+        title = group_title(alerts, already_told)
+        parts = [f"{title}.\nSeveral services failing together: look for a shared dependency first.", ""]
+        parts += [f"--- {alert.payload.get('subject', alert.monitor)}\n{alert.payload.get('text', '')}"
+                  for alert in alerts]
+        return {"subject": f"[DOWN] {title}", "text": "\n".join(parts)}
+
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         message = EmailMessage()
         message["Subject"] = str(payload.get("subject", "status alert"))
@@ -103,7 +114,7 @@ class EmailSink(AlertSink[EmailConfig]):
         message["Message-ID"] = make_msgid(domain=self.config.sender.rsplit("@", 1)[1])
         message.set_content(str(payload.get("text", "")))
         try:
-            await asyncio.to_thread(self._send, message)
+            await asyncio.to_thread(smtp_send, self.config.url, message, self.config.timeout)
         except (smtplib.SMTPException, OSError) as exc:
             # smtplib's messages name the server's answer, never our URL or password
             retryable = not isinstance(exc, smtplib.SMTPRecipientsRefused)
@@ -111,22 +122,25 @@ class EmailSink(AlertSink[EmailConfig]):
                             retry_after=None if retryable else 3600.0)
         return Delivery(ok=True)
 
-    def _send(self, message: EmailMessage) -> None:
-        parts = urlsplit(self.config.url)
-        secure = parts.scheme == "smtps"
-        host, port = parts.hostname or "", parts.port or (465 if secure else 25)
-        client: smtplib.SMTP = (smtplib.SMTP_SSL(host, port, timeout=self.config.timeout,
-                                                 context=ssl.create_default_context()) if secure
-                                else smtplib.SMTP(host, port, timeout=self.config.timeout))
-        with client:
-            if not secure:
+
+
+def smtp_send(url: str, message: EmailMessage, timeout: float) -> None:
+    """Send `message` through the server at `url` (smtp:// with STARTTLS when offered,
+    or smtps://; user and password in the URL). Raises smtplib's errors or OSError."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "smtps"
+    host, port = parts.hostname or "", parts.port or (465 if secure else 25)
+    client: smtplib.SMTP = (smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+                            if secure else smtplib.SMTP(host, port, timeout=timeout))
+    with client:
+        if not secure:
+            client.ehlo()
+            if client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
                 client.ehlo()
-                if client.has_extn("starttls"):
-                    client.starttls(context=ssl.create_default_context())
-                    client.ehlo()
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(message)
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(message)
 
 
 @hookimpl

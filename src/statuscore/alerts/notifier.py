@@ -3,7 +3,8 @@ patiently: a failing sink is retried with backoff (or its Retry-After), never dr
 
 Retries wait at most a minute, so alerts resume within a minute of the receiver coming
 back; an alert delivered more than `LATE_AFTER` seconds after its transition says so,
-so a burst of queued alerts is not mistaken for fresh news."""
+so a burst of queued alerts is not mistaken for fresh news. DOWNs of several monitors
+within a minute go out as one message (see `grouping`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..model import Alert
 from ..store import Store
 from ..redact import redact_urls
 from .base import AlertSink, Delivery, late_note
+from .grouping import ToldDown, plan_groups
 
 log = logging.getLogger("statuscore.alerts")
 
@@ -47,6 +49,7 @@ class Notifier:
         self.failed = 0
         self._wake = asyncio.Event()
         self._last_failure: dict[str, datetime] = {}
+        self._told_down = ToldDown()
 
     def wake(self) -> None:
         self._wake.set()
@@ -55,53 +58,76 @@ class Notifier:
         """Send what is due now; returns seconds until the next retry is due, if any."""
         now = self.clock.now()
         blocked: set[str] = set()
-        next_due: float | None = None
-        for alert in await self.store.pending_alerts(now, limit=500):
-            if alert.sink in blocked:
+        waits: list[float] = []
+        pending = await self.store.pending_alerts(now, limit=500)
+        plan = plan_groups(pending, self.sinks, self._told_down, now)
+        for alert in pending:
+            if alert.sink in blocked or plan.skipped(alert):
                 continue
-            if alert.next_try is not None and alert.next_try > now:
-                blocked.add(alert.sink)  # later alerts to this sink wait behind this one
-                wait = (alert.next_try - now).total_seconds()
-                next_due = wait if next_due is None else min(next_due, wait)
+            # held for a group that may form, or not due: later alerts to this sink wait behind it
+            not_before = plan.held.get(alert.id) or alert.next_try
+            if not_before is not None and not_before > now:
+                blocked.add(alert.sink)
+                waits.append((not_before - now).total_seconds())
                 continue
             sink = self.sinks.get(alert.sink)
             if sink is None:
                 blocked.add(alert.sink)
                 log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
                 continue
-            outcome = await self._deliver(sink, self._as_sent(sink, alert))
-            if outcome.ok:
-                self.sent += 1
-                await self.store.mark_delivered(alert.id, self.clock.now())
-                log.info("alert delivered: %s %s via %s", alert.monitor, alert.kind, alert.sink)
-                continue
-            self.failed += 1
-            self._last_failure[alert.sink] = self.clock.now()
-            attempts = alert.attempts + 1
-            delay = retry_delay(attempts, outcome.retry_after)
-            await self.store.mark_failed(alert.id, attempts=attempts, error=outcome.error or "failed",
-                                         next_try=self.clock.now() + timedelta(seconds=delay))
-            log.warning("alert to %s for %s failed (try %d: %s); next try in %.0f s",
-                        alert.sink, alert.monitor, attempts, outcome.error, delay)
-            blocked.add(alert.sink)
-            next_due = delay if next_due is None else min(next_due, delay)
-        return next_due
+            delay = await self._send(sink, alert, plan.groups.get(alert.id, [alert]), now)
+            if delay is not None:
+                blocked.add(alert.sink)
+                waits.append(delay)
+        return min(waits) if waits else None
 
-    def _as_sent(self, sink: AlertSink[Any], alert: Alert) -> Mapping[str, Any]:
+    async def _send(self, sink: AlertSink[Any], alert: Alert, batch: list[Alert], now: datetime) -> float | None:
+        """Deliver `alert` (with the rest of its group); the retry delay when it failed."""
+        grouped = self._group_payload(sink, batch, now) if len(batch) > 1 else None
+        if grouped is None:
+            batch = [alert]  # the others go one by one in later rounds
+        outcome = await self._deliver(sink, self._as_sent(sink, alert, grouped or alert.payload))
+        if outcome.ok:
+            self.sent += 1
+            for sent in batch:
+                await self.store.mark_delivered(sent.id, self.clock.now())
+                self._told_down.add(sent)
+            log.info("alert delivered: %s %s via %s", ", ".join(a.monitor for a in batch), alert.kind, alert.sink)
+            return None
+        self.failed += 1
+        self._last_failure[alert.sink] = self.clock.now()
+        attempts = alert.attempts + 1
+        delay = retry_delay(attempts, outcome.retry_after)
+        for failed in batch:
+            await self.store.mark_failed(failed.id, attempts=attempts, error=outcome.error or "failed",
+                                         next_try=self.clock.now() + timedelta(seconds=delay))
+        log.warning("alert to %s for %s failed (try %d: %s); next try in %.0f s",
+                    alert.sink, alert.monitor, attempts, outcome.error, delay)
+        return delay
+
+    def _group_payload(self, sink: AlertSink[Any], batch: list[Alert], now: datetime) -> Mapping[str, Any] | None:
+        told = [name for _, name in self._told_down.recent(batch[0].sink, now)]
+        try:
+            return sink.group(batch, told)
+        except Exception:  # a plugin's bug here must not hold the alerts back
+            log.exception("sink %s could not group alerts", sink.instance_name)
+            return None
+
+    def _as_sent(self, sink: AlertSink[Any], alert: Alert, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The payload, marked late when the transition is more than a minute old."""
         late_by = (self.clock.now() - alert.created_at).total_seconds()
         if late_by <= LATE_AFTER:
-            return alert.payload
+            return payload
         failed_at = self._last_failure.get(alert.sink)
         if alert.attempts or (failed_at is not None and failed_at >= alert.created_at):
             cause = f"{sink.label} was unreachable"
         else:
             cause = "alert delivery was delayed"  # e.g. the runner was stopped meanwhile
         try:
-            return sink.mark_late(alert.payload, late_note(late_by, cause), late_by)
+            return sink.mark_late(payload, late_note(late_by, cause), late_by)
         except Exception:  # a plugin's bug here must not hold the alert back
             log.exception("sink %s could not mark an alert late", sink.instance_name)
-            return alert.payload
+            return payload
 
     async def _deliver(self, sink: AlertSink[Any], payload: Mapping[str, Any]) -> Delivery:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -18,8 +18,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from ..durations import format_duration
 from ..errors import FieldError
 from ..hookspecs import hookimpl
-from ..model import Transition, TransitionKind
-from .base import AlertSink, Delivery, delivery_from_status
+from ..model import Alert, Transition, TransitionKind
+from .base import AlertSink, Delivery, delivery_from_status, group_title
 
 # slack_sdk logs the webhook URL at DEBUG; the URL is a secret, so its logger stays quiet.
 _quiet_sdk_log = logging.getLogger("statuscore.alerts.slack_sdk")
@@ -29,11 +29,15 @@ _quiet_sdk_log.propagate = False
 _ICONS = {
     TransitionKind.DOWN: "🔴", TransitionKind.REMINDER: "🔴", TransitionKind.RECOVERED: "🟢",
     TransitionKind.DEGRADED: "🟡", TransitionKind.IMPROVED: "🟢", TransitionKind.FLAPPING: "🟠",
+    TransitionKind.SLA_BREACH: "🟣", TransitionKind.SLA_BUDGET: "🟣",
+    TransitionKind.MAINTENANCE: "🔧", TransitionKind.MAINTENANCE_ENDED: "🔧",
 }
 _TITLES = {
     TransitionKind.DOWN: "Service Down", TransitionKind.REMINDER: "Still Down",
     TransitionKind.RECOVERED: "Service Recovered", TransitionKind.DEGRADED: "Service Degraded",
     TransitionKind.IMPROVED: "Service Performance Normal", TransitionKind.FLAPPING: "Service Flapping",
+    TransitionKind.SLA_BREACH: "SLA Breached", TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
+    TransitionKind.MAINTENANCE: "Maintenance Started", TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
 }
 
 
@@ -131,6 +135,23 @@ class SlackSink(AlertSink[SlackConfig]):
 
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return mark_slack_message_late(payload, note)
+
+    def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
+        title = f"🔴  {group_title(alerts, already_told)}"
+        lines = [f"• {alert.payload.get('text', alert.monitor)}" for alert in alerts]
+        if already_told:
+            lines.append(f"• already reported: {', '.join(already_told)}")
+        lines.append("Several services failing together: look for a shared dependency first.")
+        payload: dict[str, Any] = {
+            "text": _clip(f"{title}\n" + "\n".join(lines), 3000),
+            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
+                       {"type": "section", "text": {"type": "mrkdwn", "text": _clip(_escape("\n".join(lines)), 2900)}}],
+        }
+        if self.config.channel:
+            payload["channel"] = self.config.channel
+        if self.config.username:
+            payload["username"] = self.config.username
+        return payload
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         client = AsyncWebhookClient(self.config.webhook_url, session=session, timeout=15,

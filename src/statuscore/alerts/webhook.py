@@ -12,15 +12,15 @@ import hmac
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import aiohttp
 
 from ..checks.http_client import check_url
 from ..hookspecs import hookimpl
-from ..model import Transition
+from ..model import Alert, Transition
 from ..schema import Duration
-from .base import AlertSink, Delivery, post_for_delivery
+from .base import AlertSink, Delivery, group_title, post_for_delivery
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +74,12 @@ class WebhookSink(AlertSink[WebhookConfig]):
 
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_webhook_payload(transition, status_page_url=self.status_page_url)
+
+    def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
+        """event "down_group": the single DOWN payloads inside, unchanged."""
+        return {"event": "down_group", "summary": group_title(alerts, already_told),
+                "alerts": [dict(alert.payload) for alert in alerts], "already_reported": list(already_told),
+                "status_page_url": self.status_page_url or None}
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         body = json.dumps(dict(payload), separators=(",", ":")).encode()

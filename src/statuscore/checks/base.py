@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import aiohttp
 
+from ..clock import utcnow
 from ..model import Attempt, Monitor
+from ..push import PushLedger
 
 
 @dataclass
@@ -30,6 +33,8 @@ class CheckContext:
     deadline: float
     log: logging.Logger | logging.LoggerAdapter[Any]
     phase: str = "connecting"
+    now: datetime = field(default_factory=utcnow)  # the scheduler's clock, when the check began
+    pushes: PushLedger | None = None  # where `push` monitors' pushes are (None: nowhere)
 
     def remaining(self) -> float:
         """Seconds left before the monitor's timeout, by the event loop's clock."""

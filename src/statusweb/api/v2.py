@@ -8,14 +8,14 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.view import view_config
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from statuscore import slugify
 
 from statuscore import utcnow
 from statusweb.pages.identity import page_identity
-from statusweb.models import Incident, Service
+from statusweb.models import Incident, Maintenance, Service
 from statusweb.pages.cache import cached
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
@@ -100,6 +100,35 @@ def incident_json(request: Request, incident: Incident, components: dict[int, di
     }
 
 
+def maintenance_json(request: Request, window: Maintenance, components: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A window in Statuspage's scheduled-maintenance shape (impact "maintenance")."""
+    page_id = page_identity(request).id
+    shown = window.status if window.status != "cancelled" else "completed"
+    started = [u.created_at for u in window.updates if u.status == "in_progress"]
+    finished = [u.created_at for u in window.updates if u.status in ("completed", "cancelled")]
+    verifying = [u.created_at for u in window.updates if u.status == "verifying"]
+    affected = (list(components.values()) if window.all_services else
+                [components[a.service_id] for a in window.affected if a.service_id in components])
+    anchor = f"maintenance-{window.id}"
+    return {
+        "id": f"m{window.id}", "name": window.title, "status": shown, "impact": "maintenance",
+        "created_at": iso(window.created_at), "updated_at": iso(window.updated_at),
+        "monitoring_at": iso(min(verifying) if verifying else None),
+        "resolved_at": iso(max(finished) if finished else None),
+        "started_at": iso(min(started) if started else window.starts_at),
+        "scheduled_for": iso(window.starts_at), "scheduled_until": iso(window.ends_at),
+        "shortlink": request.route_url("status" if window.is_open else "history", _anchor=anchor),
+        "page_id": page_id, "cancelled": window.status == "cancelled",
+        "incident_updates": [{
+            "id": f"m{window.id}-{update.id}", "status": update.status if update.status != "cancelled" else "completed",
+            "body": update.body, "incident_id": f"m{window.id}", "created_at": iso(update.created_at),
+            "updated_at": iso(update.created_at), "display_at": iso(update.created_at),
+            "affected_components": None,
+        } for update in window.updates],
+        "components": affected,
+    }
+
+
 class _Snapshot:
     """Everything one JSON answer needs, read once."""
 
@@ -121,6 +150,22 @@ class _Snapshot:
             .order_by(Incident.created_at.desc()).limit(INCIDENT_LIMIT))
         return [incident_json(self.request, row, self.by_service_id) for row in rows]
 
+    def maintenances(self, scope: str) -> list[dict[str, Any]]:
+        """Windows (never series) by scope: upcoming, active, or all (newest first)."""
+        query = select(Maintenance).where(Maintenance.rrule == "")
+        now = utcnow()
+        if scope == "upcoming":
+            query = query.where(Maintenance.status == "scheduled", Maintenance.starts_at > now)
+        elif scope == "active":  # by the clock too, should the runner not have moved it yet
+            query = query.where(or_(Maintenance.status.in_(("in_progress", "verifying")),
+                                    and_(Maintenance.status == "scheduled", Maintenance.starts_at <= now,
+                                         Maintenance.ends_at > now)))
+        order = Maintenance.starts_at.asc() if scope != "all" else Maintenance.starts_at.desc()
+        rows = self.request.dbsession.scalars(
+            query.options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
+            .order_by(order).limit(INCIDENT_LIMIT))
+        return [maintenance_json(self.request, row, self.by_service_id) for row in rows]
+
     @property
     def page_json(self) -> dict[str, Any]:
         return page_json(self.request, self.page.updated_at)
@@ -130,7 +175,8 @@ class _Snapshot:
 def summary(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
     return {"page": snap.page_json, "components": snap.components,
-                          "incidents": snap.incidents(unresolved=True), "scheduled_maintenances": [],
+                          "incidents": snap.incidents(unresolved=True),
+                          "scheduled_maintenances": snap.maintenances("upcoming") + snap.maintenances("active"),
                           "status": status_json(snap.page)}
 
 
@@ -160,5 +206,20 @@ def unresolved(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="api_maintenances", request_method=READ_METHODS, renderer="json", decorator=cached())
 def scheduled_maintenances(request: Request) -> dict[str, Any]:
-    return {"page": page_json(request, None), "scheduled_maintenances": []}
+    snap = _Snapshot(request)
+    return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("all")}
+
+
+@view_config(route_name="api_maintenances_upcoming", request_method=READ_METHODS, renderer="json",
+             decorator=cached())
+def upcoming_maintenances(request: Request) -> dict[str, Any]:
+    snap = _Snapshot(request)
+    return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("upcoming")}
+
+
+@view_config(route_name="api_maintenances_active", request_method=READ_METHODS, renderer="json",
+             decorator=cached())
+def active_maintenances(request: Request) -> dict[str, Any]:
+    snap = _Snapshot(request)
+    return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("active")}
 

@@ -12,14 +12,21 @@ from sqlalchemy.orm import sessionmaker
 from statusweb.models.history import CheckResultRow, RollupDaily, RollupHourly
 from statusweb.models.incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
                        IncidentNotEditable, IncidentUpdate)
+from statusweb.models.maintenance import (MAINTENANCE_STATUSES, OPEN_STATUSES, Maintenance,
+                                          MaintenanceService, MaintenanceUpdate)
 from statusweb.models.meta import Base, UTCDateTime
-from statusweb.models.runtime import HEARTBEAT_NAME, AlertOutbox, RunnerHeartbeat
+from statusweb.models.runtime import (HEARTBEAT_NAME, AlertOutbox, CheckRequest, OutgoingMail, RunnerHeartbeat,
+                                      ServicePush, SlaAlertState)
+from statusweb.models.page import DEFAULT_SLUG, MEMBER_ROLES, ApiToken, AuditEvent, Invitation, Membership, Organization, Page
 from statusweb.models.service import Service, ServiceState
+from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
 from statusweb.models.user import ROLES, User
 
-__all__ = ["COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
-           "AlertOutbox", "Base", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
-           "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServiceState", "User",
+__all__ = ["DEFAULT_SLUG", "MEMBER_ROLES", "ApiToken", "AuditEvent", "Invitation", "Membership", "Organization", "Page", "COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
+           "AlertOutbox", "Base", "CheckRequest", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
+           "MAINTENANCE_STATUSES", "Maintenance", "OutgoingMail", "MaintenanceService", "MaintenanceUpdate", "OPEN_STATUSES",
+           "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServicePush", "ServiceState", "SlaAlertState", "SUBSCRIBER_KINDS", "Subscriber",
+           "SubscriberMessage", "SubscriptionCursor", "User",
            "UTCDateTime", "get_engine", "get_session_factory"]
 
 

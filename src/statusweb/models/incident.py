@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from statuscore import format_duration
 from statusweb.models.meta import Base, UTCDateTime
 
 IMPACTS = ("none", "minor", "major", "critical")
@@ -32,11 +33,20 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the page that shows it (NULL: the default page); a page with rows cannot be deleted
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
+                                                index=True)
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.created_at.desc()", cascade="all, delete-orphan")
     affected: Mapped[list[AffectedService]] = relationship(
         back_populates="incident", cascade="all, delete-orphan")
+
+    @property
+    def duration_text(self) -> str:
+        """How long it lasted ("2 h 5 min"), for a resolved incident."""
+        end = self.resolved_at or self.updated_at
+        return format_duration(max(0.0, (end - self.created_at).total_seconds()))
 
     @property
     def is_active(self) -> bool:

@@ -80,9 +80,17 @@ class RollupTotals:
 
     @property
     def p95_ms(self) -> int:
+        return self.percentile_ms(0.95)
+
+    @property
+    def p50_ms(self) -> int:
+        return self.percentile_ms(0.50)
+
+    def percentile_ms(self, share: float) -> int:
+        """The band edge below which `share` of the latencies fall (the max in the last band)."""
         if not self.latency_count:
             return 0
-        needed = 0.95 * self.latency_count
+        needed = share * self.latency_count
         seen = 0
         for band, count in enumerate(self.histogram):
             seen += count

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -24,6 +24,14 @@ class Service(Base):
     group_name: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    interval_s: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # SLA target in percent (99.9), None when the monitor sets no `sla`
+    sla_target: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # SHA-256 of a push monitor's token: /api/push/{token} finds its service by it
+    push_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    # the page that shows it (NULL: the default page); a page with rows cannot be deleted
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
+                                                index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from statusweb.models import Incident, RollupDaily, RollupHourly, Service, ServiceState
-from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
+from statusweb.maintenance import active_windows, under_maintenance
+from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
+from statusweb.models.rollups import PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
+from statusweb.pages.charts import RANGES, LatencyPoint
 from statusweb.pages.queries import visible_services
 
 # Public component statuses, worst last (Statuspage's value set).
@@ -24,6 +26,7 @@ LABELS = {"operational": "Operational", "under_maintenance": "Under Maintenance"
 FROM_CHECKS = {"up": "operational", "degraded": "degraded_performance", "down": "major_outage",
                "maintenance": "under_maintenance"}
 BAR_DAYS = 90
+UPCOMING = timedelta(days=7)  # maintenance announced this far ahead on the page
 
 
 @dataclass(frozen=True)
@@ -32,21 +35,59 @@ class Banner:
     text: str
 
 
+# An incident's impact colours its days like the checks would (minor: amber, major:
+# orange, critical: red), even when the checks were green that day.
+IMPACT_LEVELS = {"none": "up", "minor": "degraded", "major": "partial", "critical": "down"}
+LEVEL_ORDER = ("none", "up", "maintenance", "degraded", "partial", "down")
+LEVEL_WORDS = {"none": "no data", "up": "operational", "maintenance": "maintenance", "degraded": "degraded",
+               "partial": "partial outage", "down": "major outage"}
+
+
+def _english(text: str, **values: Any) -> str:
+    return text.format(**values) if values else text
+
+
 @dataclass(frozen=True)
 class DayBar:
+    """One day of a service's bar, with what its tooltip says."""
+
     day: datetime
     uptime: float | None
+    down_minutes: float = 0.0
+    incidents: tuple[tuple[str, str], ...] = ()  # (title, impact)
+    maintenance: tuple[str, ...] = ()
 
     @property
     def level(self) -> str:
-        if self.uptime is None:
-            return "none"
-        return uptime_level(self.uptime)
+        """The worst of the checks' level and the day's incidents' impact."""
+        levels = [IMPACT_LEVELS.get(impact, "degraded") for _, impact in self.incidents]
+        if self.uptime is not None:
+            levels.append(uptime_level(self.uptime))
+        elif self.maintenance:
+            levels.append("maintenance")
+        return max(levels, key=LEVEL_ORDER.index, default="none")
 
     @property
     def title(self) -> str:
-        shown = "no data" if self.uptime is None else f"{self.uptime:.2f}%"
+        shown = "no data" if self.uptime is None else f"{self.uptime:.2f}% up"
         return f"{self.day:%b %d} {shown}"
+
+    @property
+    def details(self) -> list[str]:
+        """The tooltip's lines, in English."""
+        return self.describe(_english, lambda moment, pattern: f"{moment:%a %b %d}")
+
+    def describe(self, translate: Callable[..., str], when: Callable[[datetime, str], str]) -> list[str]:
+        """The tooltip's lines in the reader's language (`translate` and `when` from i18n)."""
+        figures = (translate("no data") if self.uptime is None else
+                   translate("{uptime}% up, {minutes} min down", uptime=f"{self.uptime:.2f}",
+                             minutes=f"{self.down_minutes:.0f}"))
+        lines = [f"{when(self.day, 'EEE MMM d')}: {figures}"]
+        lines += [translate("Incident ({impact}): {title}", impact=translate(impact), title=title)
+                  for title, impact in self.incidents]
+        lines += [translate("Maintenance: {title}", title=title) for title in self.maintenance]
+        lines.append(translate("Worst: {level}", level=translate(LEVEL_WORDS[self.level])))
+        return lines
 
 
 @dataclass
@@ -59,6 +100,7 @@ class ServiceRow:
     latency_ms: int | None
     checked_at: datetime | None
     uptime: dict[int, float | None] = field(default_factory=dict)
+    measured_days: dict[int, int] = field(default_factory=dict)  # of those spans, days with data
     bars: list[DayBar] = field(default_factory=list)
 
     @property
@@ -74,6 +116,8 @@ class StatusPage:
     recent_incidents: list[Incident]
     updated_at: datetime | None
     generated_at: datetime
+    maintenance_now: list[Maintenance] = field(default_factory=list)
+    maintenance_soon: list[Maintenance] = field(default_factory=list)
 
     @property
     def services(self) -> list[ServiceRow]:
@@ -116,7 +160,8 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
     (the JSON API has no use for them)."""
     services = visible_services(session, with_state=True)
     incidents = active_incidents(session)
-    rows = service_rows(session, services, incidents, now, with_bars=with_bars)
+    windows = active_windows(session, now, ahead=UPCOMING)
+    rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows)
     groups: dict[str, list[ServiceRow]] = {}
     for row in rows:
         groups.setdefault(row.group, []).append(row)
@@ -127,16 +172,45 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
     checked = [row.checked_at for row in rows if row.checked_at]
     return StatusPage(banner=banner_for((row.status for row in rows), incidents),
                       groups=list(groups.items()), active_incidents=incidents, recent_incidents=recent,
-                      updated_at=max(checked) if checked else None, generated_at=now)
+                      updated_at=max(checked) if checked else None, generated_at=now,
+                      maintenance_now=[w for w in windows if w.starts_at <= now],
+                      maintenance_soon=[w for w in windows if w.starts_at > now])
 
 
 def service_rows(session: Session, services: list[Service], incidents: list[Incident],
-                 now: datetime, *, with_bars: bool = True) -> list[ServiceRow]:
+                 now: datetime, *, with_bars: bool = True,
+                 windows: list[Maintenance] | None = None) -> list[ServiceRow]:
+    """Each service's row; inside a maintenance window it shows "Under Maintenance" at
+    once (its checks say so too, from their next run)."""
     by_incident: dict[int, list[str]] = {}
     for incident in incidents:
         for affected in incident.affected:
             by_incident.setdefault(affected.service_id, []).append(affected.component_status)
+    everything, in_window = under_maintenance(windows if windows is not None else active_windows(session, now), now)
     first_day = day_bucket(now) - timedelta(days=BAR_DAYS - 1)
+    daily = _daily_counts(session, services, first_day)
+    marks = day_marks(session, services, first_day, now) if with_bars else {}
+    rows = []
+    for service in services:
+        state: ServiceState | None = service.state
+        checked = state.last_status if state else None
+        if everything or service.id in in_window:
+            checked = "maintenance"  # what its checks will say; an incident still shows over it
+        rows.append(ServiceRow(
+            slug=service.slug, name=service.name, group=service.group_name,
+            description=service.description,
+            status=shown_status(checked, by_incident.get(service.id, [])),
+            latency_ms=state.last_latency_ms if state and checked in PASSING else None,
+            checked_at=state.last_checked_at if state else None,
+            **_history(daily.get(service.id, {}), marks.get(service.id) if with_bars else None,
+                       service.interval_s, now),
+        ))
+    return rows
+
+
+def _daily_counts(session: Session, services: list[Service],
+                  first_day: datetime) -> dict[int, dict[datetime, tuple[int, int, int]]]:
+    """(up, degraded, down) per service and day since `first_day`."""
     daily: dict[int, dict[datetime, tuple[int, int, int]]] = {}
     counts = session.execute(
         select(RollupDaily.service_id, RollupDaily.bucket, RollupDaily.up_count, RollupDaily.degraded_count,
@@ -144,27 +218,67 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
         .where(RollupDaily.bucket >= first_day, RollupDaily.service_id.in_([s.id for s in services])))
     for service_id, bucket, up, degraded, down in counts:  # plain tuples: 13,500 rows stay cheap
         daily.setdefault(service_id, {})[bucket] = (up, degraded, down)
-    rows = []
-    for service in services:
-        state: ServiceState | None = service.state
-        checked = state.last_status if state else None
-        days = daily.get(service.id, {})
-        rows.append(ServiceRow(
-            slug=service.slug, name=service.name, group=service.group_name,
-            description=service.description,
-            status=shown_status(checked, by_incident.get(service.id, [])),
-            latency_ms=state.last_latency_ms if state and checked in PASSING else None,
-            checked_at=state.last_checked_at if state else None,
-            uptime={span: _uptime(days, day_bucket(now) - timedelta(days=span - 1)) for span in (30, 60, 90)},
-            bars=[_bar(days, first_day + timedelta(days=offset)) for offset in range(BAR_DAYS)]
-            if with_bars else [],
-        ))
-    return rows
+    return daily
 
 
-def _bar(days: dict[datetime, tuple[int, int, int]], day: datetime) -> DayBar:
+def _history(days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None, interval_s: int,
+             now: datetime) -> dict[str, Any]:
+    """A row's uptime figures (and its bars, when `marks` are given)."""
+    since = {span: day_bucket(now) - timedelta(days=span - 1) for span in (30, 60, 90)}
+    history: dict[str, Any] = {
+        "uptime": {span: _uptime(days, first) for span, first in since.items()},
+        "measured_days": {span: sum(1 for day in days if day >= first) for span, first in since.items()},
+    }
+    if marks is not None:
+        incidents_by_day, maintenance_by_day = marks
+        history["bars"] = [_bar(days, day, interval_s, incidents_by_day.get(day, ()), maintenance_by_day.get(day, ()))
+                           for day in (since[90] + timedelta(days=offset) for offset in range(BAR_DAYS))]
+    return history
+
+
+def _bar(days: dict[datetime, tuple[int, int, int]], day: datetime, interval_s: int,
+         incidents: tuple[tuple[str, str], ...], maintenance: tuple[str, ...]) -> DayBar:
     counts = days.get(day)
-    return DayBar(day, None if counts is None else uptime_percent(*counts))
+    if counts is None:
+        return DayBar(day, None, incidents=incidents, maintenance=maintenance)
+    return DayBar(day, uptime_percent(*counts), down_minutes=counts[2] * interval_s / 60, incidents=incidents,
+                  maintenance=maintenance)
+
+
+DayMarks = tuple[dict[datetime, tuple[tuple[str, str], ...]], dict[datetime, tuple[str, ...]]]
+
+
+def day_marks(session: Session, services: list[Service], first_day: datetime, now: datetime) -> dict[int, DayMarks]:
+    """Per service: the incidents (title, impact) and maintenance titles of each day since
+    `first_day` (every day an incident was open or a window ran)."""
+    incidents = session.scalars(
+        select(Incident).where(Incident.deleted.is_(False),
+                               or_(Incident.resolved_at.is_(None), Incident.resolved_at >= first_day))
+        .options(selectinload(Incident.affected))).all()
+    windows = session.scalars(
+        select(Maintenance).where(Maintenance.rrule == "", Maintenance.status != "cancelled",
+                                  Maintenance.ends_at >= first_day, Maintenance.starts_at <= now)
+        .options(selectinload(Maintenance.affected))).all()
+    ids = [s.id for s in services]
+    marks: dict[int, DayMarks] = {sid: ({}, {}) for sid in ids}
+    for incident in incidents:
+        for affected in incident.affected:
+            if affected.service_id in marks:
+                for day in _days(max(incident.created_at, first_day), incident.resolved_at or now):
+                    by_day = marks[affected.service_id][0]
+                    by_day[day] = by_day.get(day, ()) + ((incident.title, incident.impact),)
+    for window in windows:
+        touched = ids if window.all_services else [a.service_id for a in window.affected if a.service_id in marks]
+        for service_id in touched:
+            for day in _days(max(window.starts_at, first_day), min(window.ends_at, now)):
+                by_day_titles = marks[service_id][1]
+                by_day_titles[day] = by_day_titles.get(day, ()) + (window.title,)
+    return marks
+
+
+def _days(start: datetime, end: datetime) -> list[datetime]:
+    first, last = day_bucket(start), day_bucket(end)
+    return [first + timedelta(days=n) for n in range(max(0, (last - first).days) + 1)]
 
 
 def _uptime(days: dict[datetime, tuple[int, int, int]], since: datetime) -> float | None:
@@ -172,12 +286,17 @@ def _uptime(days: dict[datetime, tuple[int, int, int]], since: datetime) -> floa
     return uptime_percent(sum(c[0] for c in chosen), sum(c[1] for c in chosen), sum(c[2] for c in chosen))
 
 
-def hourly_latency(session: Session, service_id: int, now: datetime, hours: int = 72) -> list[tuple[datetime, float]]:
-    """(hour, mean latency ms) for a service's recent hours, from the hourly rollups."""
-    since = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours - 1)
-    rows = session.scalars(select(RollupHourly).where(RollupHourly.service_id == service_id,
-                                                      RollupHourly.bucket >= since)
-                           .order_by(RollupHourly.bucket))
-    return [(r.bucket, r.latency_sum_ms / r.latency_count) for r in rows if r.latency_count]
+def latency_points(session: Session, service_id: int, now: datetime, range_key: str) -> list[LatencyPoint]:
+    """p50 and p95 per hour (24 h, 7 d) or per day (30 d), from the rollups' histograms."""
+    span, unit = RANGES[range_key]
+    model: Any = RollupDaily if unit == "day" else RollupHourly
+    rows = session.scalars(select(model).where(model.service_id == service_id, model.bucket >= now - span)
+                           .order_by(model.bucket))
+    points = []
+    for row in rows:
+        totals = RollupTotals.from_columns(row)
+        if totals.latency_count:
+            points.append(LatencyPoint(row.bucket, totals.p50_ms, totals.p95_ms))
+    return points
 
 

@@ -8,16 +8,73 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from pyramid.httpexceptions import HTTPNotFound
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, selectinload, with_loader_criteria
 
 from statuscore import utcnow
-from statusweb.models import HEARTBEAT_NAME, CheckResultRow, Incident, RunnerHeartbeat, Service, get_session_factory
+from statusweb.models import (DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance, Organization,
+                              Page, RunnerHeartbeat, Service, Subscriber, get_session_factory)
+from statusweb.pages.directory import PageInfo
 from statusweb.params import record_id, slug
+
+ON_A_PAGE = (Service, Incident, Maintenance, Subscriber)  # what belongs to one page
+_SCOPE = "statusweb.scope"
+
+
+@dataclass(frozen=True)
+class PageScope:
+    """The pages a session may see: page ids, and whether the default page (rows whose
+    page_id is NULL) is among them."""
+
+    page_ids: frozenset[int]
+    default_page: bool
+
+    def condition(self, model: Any) -> ColumnElement[bool]:
+        inside = model.page_id.in_(sorted(self.page_ids))
+        return or_(inside, model.page_id.is_(None)) if self.default_page else inside
+
+
+def scope_to_page(session: Session, page: PageInfo) -> None:
+    """From now on every ORM SELECT in `session` sees only `page`'s services, incidents,
+    maintenance and subscribers: one place scopes them all, so no view can forget to."""
+    session.info[_SCOPE] = PageScope(frozenset({page.id} if page.id is not None else ()), page.is_default)
+
+
+def scope_to_organizations(session: Session, organization_ids: Iterable[int]) -> None:
+    """The admin's scope: every page of these organizations, and nothing else (another
+    organization's incident, service or window is a 404, never a form)."""
+    wanted = set(organization_ids)
+    rows = session.execute(select(Page.id, Page.slug, Page.organization_id).where(Page.organization_id.in_(wanted)))
+    pages = {slug: page_id for page_id, slug, _ in rows}
+    default_owner = session.scalar(select(Page.organization_id).where(Page.slug == DEFAULT_SLUG))
+    if default_owner is None:  # an install that never made the default page's row: the default organization's
+        default_owner = session.scalar(select(Organization.id).where(Organization.slug == DEFAULT_SLUG))
+    session.info[_SCOPE] = PageScope(frozenset(pages.values()), default_owner in wanted)
+
+
+def organization_of_rows(session: Session, page_id: int | None) -> int | None:
+    """The organization that owns a row with this page_id (NULL: the default page's)."""
+    if page_id is not None:
+        return session.scalar(select(Page.organization_id).where(Page.id == page_id))
+    found = session.scalar(select(Page.organization_id).where(Page.slug == DEFAULT_SLUG))
+    return found if found is not None else session.scalar(select(Organization.id).where(
+        Organization.slug == DEFAULT_SLUG))
+
+
+def _only_this_page(state: ORMExecuteState) -> None:
+    scope = state.session.info.get(_SCOPE)
+    if scope is None or not state.is_select:
+        return
+    state.statement = state.statement.options(
+        *(with_loader_criteria(model, scope.condition(model), include_aliases=True) for model in ON_A_PAGE))
+
+
+def install_page_scoping(session_factory: sessionmaker) -> None:
+    event.listen(session_factory, "do_orm_execute", _only_this_page)
 
 def visible_services(session: Session, *, with_state: bool = False) -> list[Service]:
     """The services the public sees, in page order."""
@@ -44,6 +101,15 @@ def visible_incident(session: Session, raw_id: str) -> Incident:
     if found is None:
         raise HTTPNotFound("no such incident")
     return found
+
+
+def maintenance_history(session: Session, since: datetime, limit: int = 50) -> list[Maintenance]:
+    """Windows that ended (completed or cancelled) since `since`, newest first."""
+    return list(session.scalars(
+        select(Maintenance).where(Maintenance.rrule == "", Maintenance.status.in_(("completed", "cancelled")),
+                                  Maintenance.starts_at >= since)
+        .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
+        .order_by(Maintenance.starts_at.desc()).limit(limit)))
 
 
 def incident_history(session: Session, since: datetime, page: int, size: int) -> tuple[list[Incident], int]:

@@ -39,8 +39,13 @@ class AdvisoryLock:
         return bool(got)
 
     def release(self) -> None:
+        """End the session that holds the lock. Closing alone would hand the connection
+        back to the engine's pool with its session, and the lock, still alive: a runner
+        stopped inside a process that goes on (the web app's runner thread) would block
+        the next. No SQL here: on a dead network an UNLOCK could wait forever."""
         if self._connection is not None:
-            self._connection.close()  # ends the session, and its lock with it
+            self._connection.invalidate()
+            self._connection.close()
             self._connection = None
 
 

@@ -26,12 +26,14 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import Alert, CheckResult, Monitor, MonitorState, Status, Transition
+from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Status, Transition
 
 from statuscore import utcnow
-from statusweb.models import (AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState,
-                     get_session_factory)
+from statusweb.models import (DEFAULT_SLUG, AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service,
+                              ServiceState, get_session_factory)
 from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
+from statusweb.runner.pages import sync_pages
+from statusweb.runner.pushes import token_hash
 from statusweb.runner.sql import insert_ignoring_duplicates, upsert
 
 log = logging.getLogger("statusweb.store")
@@ -71,16 +73,19 @@ class SqlStore:
 
     # -- start-up (synchronous: called before the event loop runs checks) --------------
 
-    def sync_services(self, monitors: Sequence[Monitor]) -> dict[str, int]:
-        """Make `service` match monitors.toml: add new slugs, update names and groups,
-        hide retired ones (never delete: their history stays)."""
+    def sync_services(self, monitors: Sequence[Monitor], pages: Sequence[PageSpec] = ()) -> dict[str, int]:
+        """Make `page` and `service` match monitors.toml: add new slugs, update names,
+        groups and pages, hide retired ones (never delete: their history stays)."""
         now = self.now()
         with self.session_factory.begin() as session:
+            page_ids = sync_pages(session, pages, now)
             existing = {service.slug: service for service in session.scalars(select(Service))}
             for position, monitor in enumerate(monitors):
-                values = {"name": monitor.name, "type": monitor.type, "position": position,
+                page_id = None if monitor.page in ("", DEFAULT_SLUG) else page_ids[monitor.page]
+                values = {"name": monitor.name, "type": monitor.type, "position": position, "page_id": page_id,
                           "group_name": monitor.group, "description": monitor.description,
-                          "hidden": False}
+                          "hidden": False, "interval_s": round(monitor.interval), "sla_target": monitor.sla,
+                          "push_token_hash": _push_token_hash(monitor)}
                 service = existing.pop(monitor.slug, None)
                 if service is None:
                     session.add(Service(slug=monitor.slug, created_at=now, updated_at=now, **values))
@@ -89,8 +94,9 @@ class SqlStore:
                         setattr(service, key, value)
                     service.updated_at = now
             for retired in existing.values():
-                if not retired.hidden:
+                if not retired.hidden or retired.push_token_hash:
                     retired.hidden = True
+                    retired.push_token_hash = None  # its token no longer opens anything
                     retired.updated_at = now
         with self.session_factory() as session:
             self.service_ids = {slug: id_ for slug, id_ in session.execute(select(Service.slug, Service.id))}
@@ -117,6 +123,13 @@ class SqlStore:
         if alerts:
             assert self._wake is not None
             self._wake.set()  # write now, so the alert can go out
+
+    def adopt(self, alerts: Sequence[Alert]) -> None:
+        """Alerts another writer already stored in the outbox (the SLA check): deliver them."""
+        for alert in alerts:
+            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+        if alerts and self._wake is not None:
+            self._wake.set()
 
     async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
         ready = [queued.alert for queued in self._alerts.values()
@@ -255,6 +268,11 @@ class SqlStore:
             return states, [_alert_from_row(row) for row in outbox]
 
 
+def _push_token_hash(monitor: Monitor) -> str | None:
+    token = getattr(monitor.options, "token", None) if monitor.type == "push" else None
+    return token_hash(token) if isinstance(token, str) else None
+
+
 async def _pause(seconds: float, wake: asyncio.Event) -> None:
     """Sleep, but wake early when asked (to close)."""
     try:
@@ -327,11 +345,15 @@ def _state_from_row(slug: str, row: ServiceState) -> MonitorState:
 
 
 def _outbox_row(queued: _QueuedAlert) -> dict[str, Any]:
-    alert = queued.alert
+    return outbox_row(queued.alert, queued.delivered_at)
+
+
+def outbox_row(alert: Alert, delivered_at: datetime | None = None) -> dict[str, Any]:
+    """An alert as an `alert_outbox` row."""
     return {"id": alert.id, "sink": alert.sink, "monitor": alert.monitor, "kind": alert.kind,
             "payload": json.dumps(alert.payload), "created_at": alert.created_at,
             "attempts": alert.attempts, "next_try": alert.next_try, "last_error": alert.last_error,
-            "delivered_at": queued.delivered_at}
+            "delivered_at": delivered_at}
 
 
 def _alert_from_row(row: AlertOutbox) -> Alert:

@@ -12,9 +12,14 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 
 from statuscore import utcnow
-from statusweb.forms import Form, read_incident, read_new_password, read_update, read_user
-from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService,
-                      Incident, IncidentNotEditable, Service, ServiceState, User)
+from statusweb.audit import record
+from statusweb.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
+from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES, AffectedService,
+                              Incident, IncidentNotEditable, Membership, Organization, OutgoingMail, Service,
+                              ServiceState, User)
+from statusweb.organizations import INVITATION_DAYS, join, make_invitation, organization_named
+from statusweb.subscriptions import SubscriptionError, check_email
+from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
 from statusweb.models.rollups import CHECK_STATUSES
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, visible_incident,
@@ -27,15 +32,16 @@ def _public_pages_changed(request: Request) -> None:
     request.registry["statusweb.page_cache"].clear()
 
 
-@view_config(route_name="admin", renderer="statusweb:templates/admin/dashboard.pt", permission="edit")
+@view_config(route_name="admin", renderer="statusweb:templates/admin/dashboard.pt", permission="view")
 def dashboard(request: Request) -> dict[str, Any]:
     session = request.dbsession
     by_status = dict(session.execute(select(ServiceState.status, func.count()).join(Service)
-                                     .where(Service.hidden.is_(False)).group_by(ServiceState.status)).tuples().all())
+                                     .where(Service.hidden.is_(False)).group_by(ServiceState.status)).all())
     active = session.scalar(select(func.count()).select_from(Incident)
                             .where(Incident.status != "resolved", Incident.deleted.is_(False)))
     beat = last_heartbeat(request.registry["statusweb.engine"])
     return {"title": "Admin", "by_status": by_status, "active": active,
+            "services": visible_services(session, with_state=True),
             "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
             "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name]}
 
@@ -49,11 +55,14 @@ class IncidentViews:
         return visible_incident(self.request.dbsession, self.request.matchdict["id"])
 
     def _form_page(self, form: Form, incident: Incident | None) -> dict[str, Any]:
+        services = visible_services(self.request.dbsession)
+        if incident is not None:  # an incident stays on its page: so do the services it can name
+            services = [service for service in services if service.page_id == incident.page_id]
         return {"title": incident.title if incident else "New incident", "form": form, "incident": incident,
-                "services": visible_services(self.request.dbsession), "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
-                "components": COMPONENT_STATUSES}
+                "services": services, "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
+                "components": COMPONENT_STATUSES, **page_choice(self.request)}
 
-    @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt")
+    @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt", permission="view")
     def list(self) -> dict[str, Any]:
         incidents = self.request.dbsession.scalars(
             select(Incident).where(Incident.deleted.is_(False))
@@ -68,25 +77,29 @@ class IncidentViews:
     @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
                  request_method="POST")
     def create(self) -> Any:
-        services = visible_services(self.request.dbsession)
+        probe, page, services = page_from_form(self.request)
         form, affected = read_incident(self.request.POST, [s.id for s in services], creating=True)
-        if not form.ok:
+        form.values.update(probe.values)
+        form.errors.update(probe.errors)
+        if not form.ok or page is None:
             self.request.response.status_int = 400
             return self._form_page(form, None)
         now = utcnow()
         values = form.values
         incident = Incident(title=values["title"], impact=values["impact"], status="investigating",
-                            root_cause=values["root_cause"], created_at=now, updated_at=now, deleted=False)
+                            root_cause=values["root_cause"], created_at=now, updated_at=now, deleted=False,
+                            page_id=page.row_id)
         incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
         incident.post_update(status=values["status"], body=values["body"], at=now,
                              author=self.request.identity.name, eta=form.parsed["eta"])
         self.request.dbsession.add(incident)
         self.request.dbsession.flush()
+        audit_on_page(self.request, incident.page_id, "incident.create", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
     @view_config(route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="GET")
+                 request_method="GET", permission="view")
     def edit(self) -> dict[str, Any]:
         incident = self._incident()
         values = {"title": incident.title, "impact": incident.impact, "root_cause": incident.root_cause,
@@ -97,7 +110,7 @@ class IncidentViews:
                  request_method="POST")
     def save(self) -> Any:
         incident = self._incident()
-        services = visible_services(self.request.dbsession)
+        services = [s for s in visible_services(self.request.dbsession) if s.page_id == incident.page_id]
         form, affected = read_incident(self.request.POST, [s.id for s in services], creating=False)
         if not form.ok:
             self.request.response.status_int = 400
@@ -106,6 +119,7 @@ class IncidentViews:
         incident.root_cause = form.values["root_cause"]
         incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
         incident.updated_at = utcnow()
+        audit_on_page(self.request, incident.page_id, "incident.edit", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
@@ -128,6 +142,8 @@ class IncidentViews:
             raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
         if update.values["root_cause"]:
             incident.root_cause = update.values["root_cause"]
+        audit_on_page(self.request, incident.page_id, "incident.update",
+                      f"#{incident.id} {incident.title}: {update.values['status']}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
@@ -137,6 +153,7 @@ class IncidentViews:
         incident = self._incident()
         incident.deleted = True
         incident.updated_at = utcnow()
+        audit_on_page(self.request, incident.page_id, "incident.delete", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incidents"))
 
@@ -148,11 +165,12 @@ class IncidentViews:
             if incident.is_active:
                 incident.post_update(status="resolved", body="Marked as resolved.", at=now,
                                      author=self.request.identity.name)
+                audit_on_page(self.request, incident.page_id, "incident.resolve", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incidents"))
 
 
-@view_config(route_name="admin_checks", renderer="statusweb:templates/admin/checks.pt", permission="edit")
+@view_config(route_name="admin_checks", renderer="statusweb:templates/admin/checks.pt", permission="view")
 def check_history(request: Request) -> dict[str, Any]:
     """Read-only raw history with filters; keyset pagination (newest first, `before` an id)
     so the thousandth page costs what the first does, over millions of rows."""
@@ -200,26 +218,51 @@ def _day(form: Form, params: Any, name: str) -> datetime | None:
 
 
 @view_defaults(permission="manage_users")
-class UserViews:
-    """Adding people, setting their passwords, disabling and enabling them (admins only).
-    Every change that takes access away ends the user's sessions at once."""
+class UserViews(OwnerViews):
+    """The people in the organizations you own: adding them (or inviting them by a link),
+    setting their passwords, disabling and enabling them. Someone who is also in another
+    organization is only yours to remove from your own; every change that takes access
+    away ends the user's sessions at once."""
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
+    def _page(self, form: Form | None = None, error: str | None = None, invited: str | None = None,
+              invite: Form | None = None) -> dict[str, Any]:
+        session = self.request.dbsession
+        rows = session.execute(select(User, Membership, Organization).join(Membership, Membership.user_id == User.id)
+                               .join(Organization).where(Membership.organization_id.in_(self.owned))
+                               .order_by(User.name, Organization.slug)).all()
+        people: dict[int, User] = {}
+        roles: dict[int, list[tuple[Membership, Organization]]] = {}
+        for user, membership, organization in rows:
+            people[user.id] = user
+            roles.setdefault(user.id, []).append((membership, organization))
+        organizations = self._organizations()
+        default = {**self._first(organizations), "role": "admin"}
+        return {"title": "Users", "users": list(people.values()), "roles": roles, "roles_allowed": MEMBER_ROLES,
+                "organizations": organizations, "form": form or Form(values=dict(default)), "error": error,
+                "invite": invite or Form(values=dict(default)), "invited": invited,
+                "elsewhere": self._elsewhere(list(people))}
 
-    def _page(self, form: Form | None = None, error: str | None = None) -> dict[str, Any]:
-        people = self.request.dbsession.scalars(select(User).order_by(User.name)).all()
-        return {"title": "Users", "users": people, "form": form or Form(), "error": error}
+    def _elsewhere(self, user_ids: list[int]) -> set[int]:
+        """Of these users, those who are also in an organization you do not own."""
+        return set(self.request.dbsession.scalars(select(Membership.user_id).where(
+            Membership.user_id.in_(user_ids), Membership.organization_id.not_in(self.owned))))
 
-    def _user(self) -> User:
+    def _user(self, *, only_yours: bool = True) -> User:
+        """A user in one of your organizations (and, for password and access, in none
+        other); anyone else is a 404, as if there were no such user."""
         found = self.request.dbsession.get(User, record_id(self.request.matchdict["id"], "user"))
-        if found is None:
+        ours = found is not None and self.request.dbsession.scalar(select(Membership.id).where(
+            Membership.user_id == found.id, Membership.organization_id.in_(self.owned))) is not None
+        if found is None or not ours or (only_yours and found.id in self._elsewhere([found.id])):
             raise HTTPNotFound("no such user")
         return found
 
-    def _refuse(self, message: str, form: Form | None = None) -> dict[str, Any]:
+    def _refuse(self, message: str, form: Form | None = None, invite: Form | None = None) -> dict[str, Any]:
         self.request.response.status_int = 400
-        return self._page(form, message)
+        return self._page(form, message, invite=invite)
+
+    def _slugs(self) -> tuple[str, ...]:
+        return tuple(o.slug for o in self._organizations())
 
     @view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", request_method="GET")
     def list(self) -> dict[str, Any]:
@@ -227,15 +270,61 @@ class UserViews:
 
     @view_config(route_name="admin_users", renderer="statusweb:templates/admin/users.pt", request_method="POST")
     def add(self) -> Any:
-        form = read_user(self.request.POST)
+        form = read_user(self.request.POST, self._slugs())
         name = form.values.get("name", "")
         if form.ok and self.request.dbsession.scalar(select(User).where(User.name == name)) is not None:
             form.errors["name"] = "That name is taken."
         if not form.ok:
             return self._refuse("Please correct the fields marked below; nothing was saved.", form)
-        user = User(name=name, role=form.values["role"], created_at=utcnow())
+        now = utcnow()
+        role = form.values["role"]
+        user = User(name=name, role="admin" if role == "owner" else "editor", created_at=now)
         user.set_password(self.request.POST["password"])
         self.request.dbsession.add(user)
+        organization = organization_named(self.request.dbsession, form.values["organization"], now)
+        join(self.request.dbsession, user, organization, role, now)
+        record(self.request, organization.id, "member.add", f"{name} as {role}")
+        return HTTPSeeOther(self.request.route_url("admin_users"))
+
+    @view_config(route_name="admin_user_invite", renderer="statusweb:templates/admin/users.pt",
+                 request_method="POST")
+    def invite(self) -> Any:
+        form = read_invitation(self.request.POST, self._slugs())
+        if form.values.get("email"):
+            try:
+                form.values["email"] = check_email(form.values["email"])
+            except SubscriptionError as exc:
+                form.errors["email"] = str(exc)
+        if not form.ok:
+            return self._refuse("The invitation was not made: correct the fields marked below.", invite=form)
+        now = utcnow()
+        organization = organization_named(self.request.dbsession, form.values["organization"], now)
+        token = make_invitation(self.request.dbsession, organization, form.values["role"], form.values["email"],
+                                by=self.request.identity.name, now=now)
+        link = self.request.route_url("invitation", token=token)
+        if form.values["email"]:  # the runner mails it (never this request), retrying while the server is down
+            self.request.dbsession.add(OutgoingMail(
+                to_address=form.values["email"], subject=f"Join {organization.name} on the status page",
+                body=(f"{self.request.identity.name} invites you to {organization.name} as {form.values['role']}.\n\n"
+                      f"Accept (once, within {INVITATION_DAYS} days):\n{link}\n\nNot expecting this? Ignore it."),
+                created_at=now, attempts=0))
+        record(self.request, organization.id, "member.invite", f"{form.values['role']} {form.values['email']}".strip())
+        return self._page(invited=link)
+
+    @view_config(route_name="admin_membership_remove", request_method="POST")
+    def remove(self) -> Any:
+        """Take someone out of one of your organizations (their account stays)."""
+        session = self.request.dbsession
+        membership = session.get(Membership, record_id(self.request.matchdict["id"], "membership"))
+        if membership is None or membership.organization_id not in self.owned:
+            raise HTTPNotFound("no such member")
+        if membership.user_id == self.request.identity.id:
+            return self._refuse("You cannot remove yourself; another owner can.")
+        user = session.get(User, membership.user_id)
+        session.delete(membership)
+        if user is not None:
+            user.end_sessions()
+            record(self.request, membership.organization_id, "member.remove", user.name)
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
     @view_config(route_name="admin_user_password", renderer="statusweb:templates/admin/users.pt",

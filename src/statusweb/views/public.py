@@ -12,14 +12,17 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from statusweb.pages.charts import latency_chart
+from statusweb.pages.charts import RANGES, chart_range, latency_chart, latency_table
 from statuscore import utcnow
 from statusweb.api.responses import json_error
 from statusweb.pages.cache import cached
 from statusweb.params import InvalidParameter, whole_number
-from statusweb.pages.page_model import build_status_page, hourly_latency, service_rows, active_incidents
+from statusweb.pages.page_model import build_status_page, latency_points, service_rows, active_incidents
 from statusweb.routes import READ_METHODS
-from statusweb.pages.queries import incident_history, service_names, visible_incident, visible_service
+from statusweb.pages.sla import sla_figures
+from statusweb.pages.version import page_version
+from statusweb.pages.queries import (incident_history, maintenance_history, service_names, visible_incident,
+                                     visible_service)
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20
@@ -33,8 +36,21 @@ def _template(name: str) -> str:
 @view_config(route_name="status", request_method=READ_METHODS, renderer=_template("status.pt"),
              decorator=cached())
 def status(request: Request) -> dict[str, Any]:
-    page = build_status_page(request.dbsession, utcnow())
-    return {"page": page, "title": page.banner.text}
+    now = utcnow()
+    page = build_status_page(request.dbsession, now)
+    return {"page": page, "title": page.banner.text, "names": service_names(request.dbsession),
+            "version": page_version(request.dbsession, page, now)}
+
+
+def by_month(incidents: list[Any]) -> list[tuple[str, list[Any]]]:
+    """Incidents (newest first) grouped under "November 2026" headings, in order."""
+    months: list[tuple[str, list[Any]]] = []
+    for incident in incidents:
+        label = f"{incident.created_at:%B %Y}"
+        if not months or months[-1][0] != label:
+            months.append((label, []))
+        months[-1][1].append(incident)
+    return months
 
 
 def history_page(raw: str | None) -> int:
@@ -48,8 +64,10 @@ def history(request: Request) -> dict[str, Any]:
     incidents, total = incident_history(request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS), number,
                                         HISTORY_PAGE_SIZE)
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
-    return {"incidents": incidents, "number": min(number, pages), "pages": pages,
-            "title": "Incident history", "days": HISTORY_DAYS}
+    past = maintenance_history(request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS)) if number == 1 else []
+    return {"incidents": incidents, "months": by_month(incidents), "number": min(number, pages), "pages": pages,
+            "title": "Incident history", "days": HISTORY_DAYS, "maintenances": past,
+            "names": service_names(request.dbsession)}
 
 
 @view_config(route_name="incident", request_method=READ_METHODS, renderer=_template("incident.pt"),
@@ -62,13 +80,17 @@ def incident(request: Request) -> dict[str, Any]:
 
 
 @view_config(route_name="service", request_method=READ_METHODS, renderer=_template("service.pt"),
-             decorator=cached())
+             decorator=cached({"range": chart_range}))
 def service(request: Request) -> dict[str, Any]:
     now = utcnow()
     found = visible_service(request.dbsession, request.matchdict["slug"])
     (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now)
-    chart = latency_chart(hourly_latency(request.dbsession, found.id, now))
-    return {"row": row, "chart": chart, "title": found.name}
+    shown_range = chart_range(request.GET.get("range"))
+    points = latency_points(request.dbsession, found.id, now, shown_range)
+    chart = latency_chart(points, shown_range, now)
+    return {"row": row, "chart": chart, "title": found.name, "target": found.sla_target, "service_id": found.id,
+            "range": shown_range, "ranges": list(RANGES), "values": latency_table(points, shown_range),
+            "figures": sla_figures(request.dbsession, [found], now).get(found.id, [])}
 
 
 @view_config(context=HTTPNotFound, require_csrf=False)

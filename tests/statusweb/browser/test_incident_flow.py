@@ -5,7 +5,9 @@ screenshots of the public page at desktop and phone widths (tests/artifacts/).""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -36,20 +38,45 @@ def browser():
         launched.close()
 
 
-@pytest.fixture
-def site(engine, db_url):
-    """The real app on a real local HTTP server (waitress), on the test database."""
+@contextmanager
+def serving(db_url: str, cache_seconds: str) -> Iterator[str]:
+    """The real app on a real local HTTP server (waitress), on the test database; its URL."""
     from webtest.http import StopableWSGIServer
 
     from statusweb import main
 
     port = free_port()
     app = main({"here": "."}, **{"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                                 "statusweb.page_cache_seconds": "1",
+                                 "statusweb.page_cache_seconds": cache_seconds,
                                  "statusweb.page_url": f"http://127.0.0.1:{port}"})
     server = StopableWSGIServer.create(app, host="127.0.0.1", port=port)
-    yield server.application_url.rstrip("/")
-    server.shutdown()
+    try:
+        yield server.application_url.rstrip("/")
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def site(engine, db_url):
+    with serving(db_url, "1") as url:
+        yield url
+
+
+def log_in(page, site: str, name: str) -> None:
+    """Sign `page` in to the admin as `name` (password "correct horse", as add_user sets)."""
+    answer = page.goto(f"{site}/admin/login")
+    assert answer is not None and answer.ok, f"/admin/login answered {answer and answer.status}: {page.content()[-3000:]}"
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", "correct horse")
+    page.click("button[type=submit]")
+
+
+def open_incident(page, site: str, title: str, body: str, impact: str = "minor") -> None:
+    """Open an incident through the admin form, as an operator does."""
+    page.goto(f"{site}/admin/incidents/new")
+    page.fill("input[name=title]", title)
+    page.select_option("select[name=impact]", impact)
+    page.fill("textarea[name=body]", body)
 
 
 def test_operator_posts_an_incident_the_public_sees_it_then_it_is_resolved(engine, site, browser):
@@ -60,14 +87,9 @@ def test_operator_posts_an_incident_the_public_sees_it_then_it_is_resolved(engin
     page.goto(f"{site}/")
     assert page.inner_text(".banner h1") == "All Systems Operational"
 
-    page.goto(f"{site}/admin")
-    page.fill("input[name=name]", "ops")
-    page.fill("input[name=password]", "correct horse")
-    page.click("button[type=submit]")
-    page.goto(f"{site}/admin/incidents/new")
-    page.fill("input[name=title]", "Linker tasks are not finishing")
-    page.select_option("select[name=impact]", "major")
-    page.fill("textarea[name=body]", "Celery workers stopped; we are restarting them.")
+    log_in(page, site, "ops")
+    open_incident(page, site, "Linker tasks are not finishing", "Celery workers stopped; we are restarting them.",
+                  "major")
     page.select_option(f"select[name=service-{ids['linker']}]", "major_outage")
     page.click("main button[type=submit]")
     assert "Linker tasks are not finishing" in page.inner_text("h1")

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.targets import SEQUENCES, SlackShapedServer
+from tests.statusweb.helpers import wait_for
 
 
 def write_config(tmp_path, db_url: str, target_url: str) -> str:
@@ -117,23 +118,26 @@ async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_
     second = RunnerProcess(ini, "http://127.0.0.1:9/unused", tmp_path / "second.log")
     runner_processes.extend([first, second])
     await first.start()
-    holder = await _wait_for(lambda: heartbeat_holder(engine), 20)
+    holder = await wait_for(lambda: heartbeat_holder(engine), 20)
     assert holder.endswith(f":{first.process.pid}")
     await second.start()
-    await _wait_for(lambda: "standing by" in (tmp_path / "second.log").read_text(), 20)
+    await wait_for(lambda: "standing by" in (tmp_path / "second.log").read_text(), 20)
     assert heartbeat_holder(engine).endswith(f":{first.process.pid}")
     await first.kill()
     started = time.monotonic()
-    await _wait_for(lambda: heartbeat_holder(engine).endswith(f":{second.process.pid}"), 10)
+    await wait_for(lambda: heartbeat_holder(engine).endswith(f":{second.process.pid}"), 10)
     assert time.monotonic() - started < 2 * 1.0 + 1.5  # within two intervals (1 s), plus start-up slack
     assert await second.stop() == 0
 
 
-async def _wait_for(condition, seconds: float):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"not true within {seconds} s")
+def test_a_released_lock_is_free_for_the_next_runner_in_the_same_process(engine):
+    """The PostgreSQL lock lives in a session: handing its connection back to the pool
+    kept it held, so a runner thread restarted inside the web process stood by forever."""
+    from statusweb.runner.lock import lock_for
+
+    first, second = lock_for(engine), lock_for(engine)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()

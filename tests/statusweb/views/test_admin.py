@@ -12,11 +12,17 @@ from statusweb.models import CheckResultRow, Incident, User, get_session_factory
 from tests.statusweb.pages import add_incident, add_services
 
 
-def add_user(engine, name: str, role: str, password: str = "correct horse") -> None:
+def add_user(engine, name: str, role: str, password: str = "correct horse", organization: str = "default") -> None:
+    """A user in `organization`: role "admin" or "editor" as the single-page admin knew
+    them (owner and admin of the organization), or an organization role."""
+    from statusweb.organizations import FROM_USER_ROLE, join, organization_named
+
     with get_session_factory(engine).begin() as session:
-        user = User(name=name, role=role, created_at=utcnow())
+        user = User(name=name, role=role if role in FROM_USER_ROLE else "editor", created_at=utcnow())
         user.set_password(password)
         session.add(user)
+        join(session, user, organization_named(session, organization, utcnow()), FROM_USER_ROLE.get(role, role),
+             utcnow())
 
 
 def login(app, name: str, password: str = "correct horse", status: int | str = 303):
@@ -166,7 +172,7 @@ def test_users_are_for_admins_only(engine, editor, make_testapp):
     admin = make_testapp()
     login(admin, "root")
     form = admin.get("/admin/users").forms["add-user"]
-    form["name"], form["role"], form["password"], form["password_again"] = "newbie", "editor", "short", "short"
+    form["name"], form["role"], form["password"], form["password_again"] = "newbie", "admin", "short", "short"
     assert "At least 12 characters." in form.submit(status=400).text
     form = admin.get("/admin/users").forms["add-user"]
     form["name"], form["password"], form["password_again"] = "newbie", "Password2024!", "Password2024!"

@@ -5,11 +5,13 @@ prometheus_client's parser, an XML parser, and schemathesis on our OpenAPI docum
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from datetime import timedelta
 
 import feedparser
 import jsonschema
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from statusweb.models import AlertOutbox, get_session_factory
 from statuscore import utcnow
@@ -36,6 +38,13 @@ INCIDENT = {"type": "object", "required": ["id", "name", "status", "impact", "cr
                            "created_at": ISO, "monitoring_at": ISO_OR_NULL, "resolved_at": ISO_OR_NULL,
                            "incident_updates": {"type": "array", "items": UPDATE},
                            "components": {"type": "array", "items": COMPONENT}}}
+MAINTENANCE = {"type": "object", "required": ["id", "name", "status", "impact", "created_at", "updated_at",
+                                              "monitoring_at", "resolved_at", "shortlink", "started_at", "page_id",
+                                              "incident_updates", "components", "scheduled_for", "scheduled_until"],
+               "properties": {"status": {"enum": ["scheduled", "in_progress", "verifying", "completed"]},
+                              "impact": {"enum": ["maintenance"]}, "scheduled_for": ISO, "scheduled_until": ISO,
+                              "incident_updates": {"type": "array", "items": UPDATE},
+                              "components": {"type": "array", "items": COMPONENT}}}
 STATUS = {"type": "object", "required": ["indicator", "description"],
           "properties": {"indicator": {"enum": ["none", "minor", "major", "critical"]}}}
 SUMMARY = {"type": "object", "required": ["page", "components", "incidents", "scheduled_maintenances", "status"],
@@ -50,7 +59,27 @@ def populated(engine):
     add_incident(engine, "Linker tasks stuck", impact="major", status="monitoring",
                  affected={ids["linker"]: "major_outage"})
     add_incident(engine, "Old export delay", status="resolved")
+    add_maintenance(engine)
     return ids
+
+
+def add_maintenance(engine) -> None:
+    """One window in progress on the Linker, one next week on everything, one cancelled."""
+    from statusweb.maintenance import WindowPlan, advance_windows, cancel, create_window
+    from statusweb.models import Service
+
+    now = utcnow()
+    with get_session_factory(engine).begin() as session:
+        linker = session.scalar(select(Service.id).where(Service.slug == "linker"))
+        create_window(session, WindowPlan(title="Linker reindex", starts_at=now - timedelta(minutes=5),
+                                          ends_at=now + timedelta(hours=1), service_ids=(linker,)),
+                      now=now, author="ops")
+        create_window(session, WindowPlan(title="Database upgrade", starts_at=now + timedelta(days=6),
+                                          ends_at=now + timedelta(days=6, hours=2)), now=now, author="ops")
+        gone = create_window(session, WindowPlan(title="Called off", starts_at=now + timedelta(days=1),
+                                                 ends_at=now + timedelta(days=1, hours=1)), now=now, author="ops")
+        cancel(gone, now=now, author="ops")
+        advance_windows(session, now)
 
 
 def test_summary_matches_statuspage_shape(populated, testapp):
@@ -71,14 +100,23 @@ def test_summary_matches_statuspage_shape(populated, testapp):
 @pytest.mark.parametrize("path, schema_key", [
     ("/api/v2/status.json", "status"), ("/api/v2/components.json", "components"),
     ("/api/v2/incidents.json", "incidents"), ("/api/v2/incidents/unresolved.json", "incidents"),
-    ("/api/v2/scheduled-maintenances.json", "scheduled_maintenances")])
+    ("/api/v2/scheduled-maintenances.json", "scheduled_maintenances"),
+    ("/api/v2/scheduled-maintenances/upcoming.json", "scheduled_maintenances"),
+    ("/api/v2/scheduled-maintenances/active.json", "scheduled_maintenances")])
 def test_every_route_has_the_documented_shape(populated, testapp, path, schema_key):
     body = testapp.get(path).json
     jsonschema.validate(body["page"], PAGE)
     schema = {"status": STATUS, "components": {"type": "array", "items": COMPONENT},
               "incidents": {"type": "array", "items": INCIDENT},
-              "scheduled_maintenances": {"type": "array", "maxItems": 0}}[schema_key]
+              "scheduled_maintenances": {"type": "array", "minItems": 1, "items": MAINTENANCE}}[schema_key]
     jsonschema.validate(body[schema_key], schema)
+    if path.endswith("upcoming.json"):
+        assert [m["name"] for m in body[schema_key]] == ["Database upgrade"]
+    elif path.endswith("active.json"):
+        assert [(m["name"], m["status"]) for m in body[schema_key]] == [("Linker reindex", "in_progress")]
+    elif path.endswith("maintenances.json"):
+        assert {m["name"]: m["status"] for m in body[schema_key]} == {
+            "Linker reindex": "in_progress", "Database upgrade": "scheduled", "Called off": "completed"}
 
 
 def test_incidents_list_includes_resolved_and_etag_gives_304(populated, make_testapp):
@@ -159,7 +197,7 @@ def test_schemathesis_against_the_openapi_document(populated, db_url):
                                  "statusweb.page_cache_seconds": "0"})
     schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 16  # the Statuspage reads and /api/v1 (here without a token: 401)
     for operation in operations:
         @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())

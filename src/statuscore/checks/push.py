@@ -1,0 +1,73 @@
+"""`push`: the job calls us (Uptime Kuma's push shape). UP while the last push is
+recent enough and said up; DOWN when none came within expect_every + grace, or
+when the job said it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..durations import format_duration
+from ..errors import FieldError
+from ..hookspecs import hookimpl
+from ..model import Attempt
+from ..schema import Duration
+from .base import CheckContext, CheckType
+
+MIN_TOKEN_CHARS = 24
+
+
+@dataclass(frozen=True, kw_only=True)
+class PushConfig:
+    token: str
+    expect_every: Duration
+    grace: Duration = 0.0
+
+    def __post_init__(self) -> None:
+        if len(self.token) < MIN_TOKEN_CHARS:
+            raise FieldError("token", f"must be at least {MIN_TOKEN_CHARS} characters (it is the only "
+                                      "secret a job needs); e.g. python3 -c 'import secrets; "
+                                      "print(secrets.token_urlsafe(24))'")
+        if not all(c.isalnum() or c in "-_." for c in self.token):
+            raise FieldError("token", "may hold only letters, digits, '-', '_' and '.' (it goes in a URL)")
+        if self.expect_every < 1:
+            raise FieldError("expect_every", "must be at least 1s")
+
+    def __repr__(self) -> str:  # never print the token
+        return f"PushConfig(expect_every={self.expect_every}, grace={self.grace})"
+
+
+class PushCheck(CheckType[PushConfig]):
+    name = "push"
+    Config = PushConfig
+
+    async def run(self, ctx: CheckContext) -> Attempt:
+        allowed = self.config.expect_every + self.config.grace
+        record = await ctx.pushes.last_push(ctx.monitor.slug) if ctx.pushes else None
+        now = ctx.now
+        if record is None or record.at is None:
+            since = record.watching_since if record else None
+            if since is not None and (now - since).total_seconds() <= allowed:
+                return Attempt(ok=True, values={"waiting_for_first_push": True})
+            return Attempt(ok=False, error=f"no push received yet (expected every "
+                                           f"{_describe(self.config.expect_every, self.config.grace)})")
+        values = {"latency_ms": record.ping_ms} if record.ping_ms is not None else {}
+        age = (now - record.at).total_seconds()
+        if age > allowed:
+            return Attempt(ok=False, values=values, error=(
+                f"no push for {format_duration(age)} (expected every "
+                f"{_describe(self.config.expect_every, self.config.grace)})"))
+        if record.status == "down":
+            said = f": {record.message}" if record.message else ""
+            return Attempt(ok=False, values=values, error=f"the job reported down{said}")
+        return Attempt(ok=True, values=values)
+
+
+def _describe(every: float, grace: float) -> str:
+    text = format_duration(every)
+    return f"{text} + {format_duration(grace)} grace" if grace else text
+
+
+@hookimpl
+def statuscore_check_types() -> list[type[CheckType[Any]]]:
+    return [PushCheck]

@@ -1,0 +1,278 @@
+"""`/api/v1/...`: incidents and maintenance for programs (deploy pipelines, chat-ops),
+with an organization's API token: `Authorization: Bearer sw_...`.
+
+A token reads (scope read) or also writes (scope write) what belongs to its own
+organization's pages, nothing else: another organization's incident is a 404, as in the
+admin. No session cookie opens these routes (so they need no CSRF token); every change
+goes into the audit log under the token's name.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from statuscore import utcnow
+from statusweb.api.responses import json_error
+from statusweb.audit import TOKEN_ACTOR
+from statusweb.maintenance import (MaintenanceError, WindowPlan, advance_windows, cancel, create_window, end_now,
+                                   same_page)
+from statusweb.models import (COMPONENT_STATUSES, DEFAULT_SLUG, IMPACTS, INCIDENT_STATUSES, AffectedService, ApiToken,
+                              Incident, IncidentNotEditable, Maintenance, Page, Service)
+from statusweb.organizations import valid_token
+from statusweb.pages.queries import organization_of_rows, scope_to_organizations
+from statusweb.params import record_id, storable
+from statusweb.views.admin_pages import audit_on_page
+
+LIST_LIMIT = 100
+
+
+class ApiRefusal(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@view_config(context=ApiRefusal, require_csrf=False)
+def refused(exc: ApiRefusal, request: Request) -> Response:
+    response = json_error(exc.status, exc.message)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="statusweb"'
+    return response
+
+
+def _token(request: Request, scope: str) -> ApiToken:
+    """The request's token, holding `scope`; the session scoped to its organization."""
+    header = request.headers.get("Authorization", "")
+    kind, _, value = header.partition(" ")
+    now = utcnow()
+    found = valid_token(request.dbsession, value.strip(), now) if kind.lower() == "bearer" else None
+    if found is None:
+        raise ApiRefusal(401, "send an unexpired API token: Authorization: Bearer sw_... (Admin, API tokens)")
+    if scope not in found.scopes.split(","):
+        raise ApiRefusal(403, f"this token may only {found.scopes}; make a write token to change things")
+    if found.last_used_at is None or now - found.last_used_at > timedelta(minutes=1):
+        found.last_used_at = now
+    scope_to_organizations(request.dbsession, {found.organization_id})
+    request.environ[TOKEN_ACTOR] = f"token {found.name}"
+    return found
+
+
+def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body) if request.body else None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiRefusal(400, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ApiRefusal(400, "the body is a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str, *, limit: int, required: bool = True, default: str = "") -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or not storable(value):
+        raise ApiRefusal(400, f"{key}: {'required, ' if required else ''}text of at most {limit} characters")
+    return value.strip()
+
+
+def _choice(body: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = body.get(key, default)
+    if value not in choices:
+        raise ApiRefusal(400, f"{key}: one of {', '.join(choices)}")
+    return str(value)
+
+
+def _moment(body: dict[str, Any], key: str) -> datetime:
+    value = body.get(key)
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+        raise ApiRefusal(400, f"{key}: an ISO 8601 time with its offset, e.g. 2026-12-01T22:00:00Z")
+    return moment.astimezone(timezone.utc)
+
+
+def _writing(request: Request) -> tuple[dict[str, Any], int | None]:
+    """A write: the token (scope write), its JSON body, and the page the body names."""
+    token = _token(request, "write")
+    body = _body(request)
+    return body, _page_id(request, token, body)
+
+
+def _page_id(request: Request, token: ApiToken, body: dict[str, Any]) -> int | None:
+    """The page named by `page` (a slug; default: the default page), if the token's
+    organization owns it; what its rows store as page_id."""
+    slug = body.get("page", DEFAULT_SLUG)
+    if not isinstance(slug, str) or len(slug) > 63:
+        raise ApiRefusal(400, "page: a page's slug")
+    page_id = None if slug == DEFAULT_SLUG else request.dbsession.scalar(select(Page.id).where(Page.slug == slug))
+    if (slug != DEFAULT_SLUG and page_id is None) or organization_of_rows(request.dbsession, page_id) != \
+            token.organization_id:
+        raise ApiRefusal(404, f"no such page: {slug}")
+    return page_id
+
+
+def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> dict[str, int]:
+    """slug -> id of the named services, all on the page."""
+    if not isinstance(slugs, (list, dict)) or len(slugs) > 500:
+        raise ApiRefusal(400, f"{key}: a list (or object) of service slugs")
+    known = dict(request.dbsession.execute(select(Service.slug, Service.id).where(
+        Service.slug.in_([str(s)[:100] for s in slugs]), same_page(Service, page_id))).all())
+    missing = [str(s) for s in slugs if s not in known]
+    if missing:
+        raise ApiRefusal(400, f"{key}: no service {missing[0][:100]!r} on this page")
+    return known
+
+
+def incident_json(incident: Incident, slugs: dict[int, str]) -> dict[str, Any]:
+    return {"id": incident.id, "title": incident.title, "impact": incident.impact, "status": incident.status,
+            "created_at": incident.created_at.isoformat(), "updated_at": incident.updated_at.isoformat(),
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+            "components": {slugs.get(a.service_id, "?"): a.component_status for a in incident.affected},
+            "updates": [{"status": u.status, "body": u.body, "created_at": u.created_at.isoformat(),
+                         "author": u.author} for u in incident.updates]}
+
+
+def maintenance_json(window: Maintenance, slugs: dict[int, str]) -> dict[str, Any]:
+    return {"id": window.id, "title": window.title, "description": window.description, "status": window.status,
+            "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat(),
+            "services": "all" if window.all_services else [slugs.get(a.service_id, "?") for a in window.affected]}
+
+
+def _slugs(request: Request) -> dict[int, str]:
+    return dict(request.dbsession.execute(select(Service.id, Service.slug)).all())
+
+
+def _incident(request: Request) -> Incident:
+    found = request.dbsession.scalars(
+        select(Incident).where(Incident.id == record_id(request.matchdict["id"], "incident"),
+                               Incident.deleted.is_(False))
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+    if found is None:
+        raise ApiRefusal(404, "no such incident")
+    return found
+
+
+def _window(request: Request) -> Maintenance:
+    found = request.dbsession.scalars(
+        select(Maintenance).where(Maintenance.id == record_id(request.matchdict["id"], "maintenance"))
+        .options(selectinload(Maintenance.affected))).first()
+    if found is None:
+        raise ApiRefusal(404, "no such maintenance")
+    return found
+
+
+def _changed(request: Request) -> None:
+    request.registry["statusweb.page_cache"].clear()
+
+
+@view_config(route_name="api_v1_incidents", request_method="GET", renderer="json", require_csrf=False)
+def list_incidents(request: Request) -> dict[str, Any]:
+    _token(request, "read")
+    incidents = request.dbsession.scalars(
+        select(Incident).where(Incident.deleted.is_(False)).order_by(Incident.created_at.desc()).limit(LIST_LIMIT)
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))).all()
+    slugs = _slugs(request)
+    return {"incidents": [incident_json(incident, slugs) for incident in incidents]}
+
+
+@view_config(route_name="api_v1_incidents", request_method="POST", renderer="json", require_csrf=False)
+def create_incident(request: Request) -> dict[str, Any]:
+    body, page_id = _writing(request)
+    components = body.get("components", {})
+    if not isinstance(components, dict) or any(v not in COMPONENT_STATUSES for v in components.values()):
+        raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
+    services = _services(request, page_id, components, "components")
+    now = utcnow()
+    incident = Incident(title=_text(body, "title", limit=200), impact=_choice(body, "impact", IMPACTS, "minor"),
+                        status="investigating", root_cause="", created_at=now, updated_at=now, deleted=False,
+                        page_id=page_id)
+    incident.affected = [AffectedService(service_id=services[slug], component_status=status)
+                         for slug, status in components.items()]
+    incident.post_update(status=_choice(body, "status", INCIDENT_STATUSES, "investigating"),
+                         body=_text(body, "body", limit=10_000), at=now, author=str(request.environ[TOKEN_ACTOR]))
+    request.dbsession.add(incident)
+    request.dbsession.flush()
+    audit_on_page(request, page_id, "incident.create", f"#{incident.id} {incident.title}")
+    _changed(request)
+    request.response.status_int = 201
+    return {"incident": incident_json(incident, _slugs(request))}
+
+
+@view_config(route_name="api_v1_incident", request_method="GET", renderer="json", require_csrf=False)
+def show_incident(request: Request) -> dict[str, Any]:
+    _token(request, "read")
+    return {"incident": incident_json(_incident(request), _slugs(request))}
+
+
+@view_config(route_name="api_v1_incident_updates", request_method="POST", renderer="json", require_csrf=False)
+def update_incident(request: Request) -> dict[str, Any]:
+    _token(request, "write")
+    incident = _incident(request)
+    body = _body(request)
+    status = _choice(body, "status", INCIDENT_STATUSES, incident.status)
+    try:
+        incident.post_update(status=status, body=_text(body, "body", limit=10_000), at=utcnow(),
+                             author=str(request.environ[TOKEN_ACTOR]))
+    except IncidentNotEditable as exc:
+        raise ApiRefusal(409, str(exc)) from None
+    audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
+    _changed(request)
+    request.response.status_int = 201
+    return {"incident": incident_json(incident, _slugs(request))}
+
+
+@view_config(route_name="api_v1_maintenances", request_method="GET", renderer="json", require_csrf=False)
+def list_maintenance(request: Request) -> dict[str, Any]:
+    _token(request, "read")
+    windows = request.dbsession.scalars(
+        select(Maintenance).where(Maintenance.rrule == "").order_by(Maintenance.starts_at.desc()).limit(LIST_LIMIT)
+        .options(selectinload(Maintenance.affected))).all()
+    slugs = _slugs(request)
+    return {"maintenance": [maintenance_json(window, slugs) for window in windows]}
+
+
+@view_config(route_name="api_v1_maintenances", request_method="POST", renderer="json", require_csrf=False)
+def create_maintenance(request: Request) -> dict[str, Any]:
+    body, page_id = _writing(request)
+    services = _services(request, page_id, body.get("services", []), "services")
+    try:
+        plan = WindowPlan(title=_text(body, "title", limit=200), starts_at=_moment(body, "starts_at"),
+                          ends_at=_moment(body, "ends_at"), page_id=page_id,
+                          description=_text(body, "description", limit=10_000, required=False),
+                          service_ids=tuple(sorted(services.values())))
+        window = create_window(request.dbsession, plan, now=utcnow(), author=str(request.environ[TOKEN_ACTOR]))
+    except MaintenanceError as exc:
+        raise ApiRefusal(400, str(exc)) from None
+    advance_windows(request.dbsession, utcnow(), author=str(request.environ[TOKEN_ACTOR]))
+    audit_on_page(request, page_id, "maintenance.create", f"#{window.id} {window.title}")
+    _changed(request)
+    request.response.status_int = 201
+    return {"maintenance": maintenance_json(window, _slugs(request))}
+
+
+@view_config(route_name="api_v1_maintenance_end", request_method="POST", renderer="json", require_csrf=False)
+@view_config(route_name="api_v1_maintenance_cancel", request_method="POST", renderer="json", require_csrf=False)
+def finish_maintenance(request: Request) -> dict[str, Any]:
+    """End a window now (it goes on to verifying), or cancel one that has not ended."""
+    _token(request, "write")
+    window = _window(request)
+    actor, now = str(request.environ[TOKEN_ACTOR]), utcnow()
+    ending = request.matched_route.name == "api_v1_maintenance_end"
+    if not window.is_open or window.is_series or (ending and window.status == "verifying"):
+        raise ApiRefusal(409, f"this window is {window.status.replace('_', ' ')}")
+    (end_now if ending else cancel)(window, now=now, author=actor)
+    advance_windows(request.dbsession, now, author=actor)
+    audit_on_page(request, window.page_id, "maintenance.end" if ending else "maintenance.cancel",
+                  f"#{window.id} {window.title}")
+    _changed(request)
+    return {"maintenance": maintenance_json(window, _slugs(request))}

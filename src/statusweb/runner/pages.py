@@ -1,0 +1,61 @@
+"""monitors.toml's `[[page]]` tables into `organization` and `page` rows.
+
+Pages named in the file are created or brought up to date (name, privacy, domain,
+organization, viewer password); pages made in the admin are left as they are. The
+default organization and page always exist afterwards, so there is someone to own
+the default page's settings and members.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from statuscore import PageSpec
+from statusweb.models import DEFAULT_SLUG, Page
+from statusweb.organizations import organization_named
+
+
+def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> dict[str, int]:
+    """Make the file's pages exist as written; slug -> page id for every page."""
+    specs = list(specs)
+    if not any(spec.slug == DEFAULT_SLUG for spec in specs):
+        specs.insert(0, PageSpec(slug=DEFAULT_SLUG, name="Status"))
+    existing = {page.slug: page for page in session.scalars(select(Page))}
+    for spec in specs:
+        organization = organization_named(session, spec.organization, now)
+        page = existing.get(spec.slug)
+        if page is None:
+            page = existing[spec.slug] = Page(slug=spec.slug, created_at=now, updated_at=now,
+                                              organization_id=organization.id, name=spec.name or spec.slug.title(),
+                                              private=spec.private)
+            session.add(page)
+            if spec.slug == DEFAULT_SLUG and not spec.domain and not spec.viewer_password:
+                continue  # the default page's row, made once; the admin may change it
+        values = {"name": spec.name or page.name, "private": spec.private, "domain": spec.domain or None,
+                  "organization_id": organization.id,
+                  "viewer_password_hash": _hash_unless_same(page.viewer_password_hash, spec.viewer_password)}
+        if any(getattr(page, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(page, key, value)
+            page.updated_at = now
+    session.flush()
+    return {slug: page.id for slug, page in existing.items()}
+
+
+def _hash_unless_same(current: str | None, password: str) -> str | None:
+    """The stored hash when it still matches the file's password (argon2 salts every
+    hash, so hashing again would rewrite the row at every start)."""
+    if not password:
+        return None
+    try:
+        if current and PasswordHasher().verify(current, password):
+            return current
+    except (VerificationError, InvalidHashError):
+        pass
+    return PasswordHasher().hash(password)

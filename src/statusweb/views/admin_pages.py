@@ -1,0 +1,192 @@
+"""Pages and the audit log, for organization owners: add a page, make it private, give
+it a domain or a viewer password; read who changed what. Also which pages an operator
+may put an incident or a window on (the forms' page choice)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argon2 import PasswordHasher
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import view_config, view_defaults
+from sqlalchemy import select
+
+from statuscore import PageSpec, utcnow
+from statuscore.errors import FieldError
+from statusweb.audit import record
+from statusweb.forms import Form
+from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
+from statusweb.pages.directory import PageInfo
+from statusweb.pages.queries import organization_of_rows, visible_services
+from statusweb.params import record_id
+from statusweb.security import organizations_for
+
+AUDIT_LINES = 500
+
+
+def pages_for(request: Request, permission: str) -> list[PageInfo]:
+    """The pages whose organization grants the user `permission`, the default page first."""
+    allowed = organizations_for(request, permission)
+    pages = request.registry["statusweb.pages"].all()
+    default_owner = organization_of_rows(request.dbsession, None)
+    return [page for page in pages
+            if (page.organization_id if page.organization_id is not None else default_owner) in allowed]
+
+
+def page_from_form(request: Request) -> tuple[Form, PageInfo | None, list[Service]]:
+    """The page a new incident or window goes on: the form's `page` among those the user
+    may edit (the only one, when there is one), and the services on it; the page field's
+    value and error in the returned Form, to merge into the rest of the form."""
+    form, pages = Form(), pages_for(request, "edit")
+    wanted = request.POST.get("page", "") or (pages[0].slug if len(pages) == 1 else "")
+    form.values["page"] = wanted
+    page = next((page for page in pages if page.slug == wanted), None)
+    if page is None:
+        form.errors["page"] = "Choose one of the pages you may edit."
+        return form, None, []
+    return form, page, [s for s in visible_services(request.dbsession) if s.page_id == page.row_id]
+
+
+def read_page(params: Any, organizations: tuple[str, ...], *, creating: bool) -> tuple[Form, PageSpec | None]:
+    """The page form, checked by the same rules as a [[page]] of monitors.toml."""
+    form = Form()
+    if creating:
+        form.text(params, "slug", max_length=63)
+    form.text(params, "name", max_length=200)
+    form.choice(params, "organization", organizations)
+    form.text(params, "domain", required=False, max_length=253)
+    form.values["private"] = "1" if params.get("private") else ""
+    password = str(params.get("viewer_password", ""))[:200]
+    if not form.ok:
+        return form, None
+    try:
+        spec = PageSpec(slug=form.values.get("slug") or "x", name=form.values["name"],
+                        private=bool(form.values["private"]), domain=form.values["domain"].strip().lower(),
+                        organization=form.values["organization"], viewer_password=password)
+    except FieldError as exc:
+        form.errors[exc.key] = exc.message
+        return form, None
+    return form, spec
+
+
+def audit_on_page(request: Request, page_id: int | None, action: str, subject: str) -> None:
+    """An audit line for a change to something on a page, under that page's organization."""
+    record(request, organization_of_rows(request.dbsession, page_id), action, subject)
+
+
+def page_choice(request: Request) -> dict[str, Any]:
+    """What the incident and maintenance forms show to choose a page."""
+    pages = pages_for(request, "edit")
+    return {"pages": pages, "page_names": {page.row_id: page.name for page in pages}}
+
+
+class OwnerViews:
+    """What the owners' pages (users, pages, tokens) share: the organizations you own."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.owned = organizations_for(request, "manage_users")
+
+    def _organizations(self) -> list[Organization]:
+        return list(self.request.dbsession.scalars(
+            select(Organization).where(Organization.id.in_(self.owned)).order_by(Organization.slug)))
+
+    @staticmethod
+    def _first(organizations: list[Organization]) -> dict[str, str]:
+        """A new form's organization: the first you own."""
+        return {"organization": organizations[0].slug if organizations else ""}
+
+
+@view_defaults(permission="manage_users")
+class PageViews(OwnerViews):
+    def _page(self, form: Form | None = None, editing: Page | None = None) -> dict[str, Any]:
+        pages = self.request.dbsession.scalars(select(Page).where(Page.organization_id.in_(self.owned))
+                                               .order_by(Page.slug)).all()
+        organizations = self._organizations()
+        default = self._first(organizations)
+        return {"title": "Pages", "pages": pages, "organizations": organizations, "editing": editing,
+                "names": {o.id: o.name for o in organizations}, "form": form or Form(values=default)}
+
+    def _owned_page(self) -> Page:
+        found = self.request.dbsession.get(Page, record_id(self.request.matchdict["id"], "page"))
+        if found is None or found.organization_id not in self.owned:
+            raise HTTPNotFound("no such page")
+        return found
+
+    def _domain_taken(self, spec: PageSpec, page_id: int | None) -> bool:
+        if not spec.domain:
+            return False
+        return self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain,
+                                                                   Page.id != (page_id or 0))) is not None
+
+    def _save(self, page: Page, spec: PageSpec, organization: Organization) -> HTTPSeeOther:
+        page.name, page.private, page.domain = spec.name, spec.private, spec.domain or None
+        page.organization_id, page.updated_at = organization.id, utcnow()
+        if spec.viewer_password:
+            page.viewer_password_hash = PasswordHasher().hash(spec.viewer_password)
+        elif self.request.POST.get("clear_viewer_password"):
+            page.viewer_password_hash = None
+        self.request.dbsession.flush()
+        self.request.registry["statusweb.pages"].forget()
+        self.request.registry["statusweb.page_cache"].clear()
+        return HTTPSeeOther(self.request.route_url("admin_page", id=page.id))
+
+    def _refuse(self, form: Form, editing: Page | None = None) -> dict[str, Any]:
+        self.request.response.status_int = 400
+        return self._page(form, editing)
+
+    @view_config(route_name="admin_pages", renderer="statusweb:templates/admin/pages.pt", request_method="GET")
+    def list(self) -> dict[str, Any]:
+        return self._page()
+
+    @view_config(route_name="admin_pages", renderer="statusweb:templates/admin/pages.pt", request_method="POST")
+    def create(self) -> Any:
+        form, spec = read_page(self.request.POST, tuple(o.slug for o in self._organizations()), creating=True)
+        if spec is not None and (spec.slug == DEFAULT_SLUG or self.request.dbsession.scalar(
+                select(Page.id).where(Page.slug == spec.slug)) is not None):
+            form.errors["slug"] = "That slug is taken."
+        if spec is not None and self._domain_taken(spec, None):
+            form.errors["domain"] = "Another page has that domain."
+        if spec is None or not form.ok:
+            return self._refuse(form)
+        now = utcnow()
+        organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == spec.organization))
+        page = Page(slug=spec.slug, name=spec.name, private=spec.private, organization_id=organization.id,
+                    created_at=now, updated_at=now)
+        self.request.dbsession.add(page)
+        answer = self._save(page, spec, organization)
+        record(self.request, organization.id, "page.create", f"{spec.slug} ({'private' if spec.private else 'public'})")
+        return answer
+
+    @view_config(route_name="admin_page", renderer="statusweb:templates/admin/pages.pt", request_method="GET")
+    def edit(self) -> dict[str, Any]:
+        page = self._owned_page()
+        organization = self.request.dbsession.get(Organization, page.organization_id)
+        values = {"name": page.name, "organization": organization.slug if organization else "",
+                  "domain": page.domain or "", "private": "1" if page.private else ""}
+        return self._page(Form(values=values), page)
+
+    @view_config(route_name="admin_page", renderer="statusweb:templates/admin/pages.pt", request_method="POST")
+    def update(self) -> Any:
+        page = self._owned_page()
+        form, spec = read_page(self.request.POST, tuple(o.slug for o in self._organizations()), creating=False)
+        if spec is not None and self._domain_taken(spec, page.id):
+            form.errors["domain"] = "Another page has that domain."
+        if spec is None or not form.ok:
+            return self._refuse(form, page)
+        organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == spec.organization))
+        answer = self._save(page, spec, organization)
+        record(self.request, organization.id, "page.update", f"{page.slug} ({'private' if spec.private else 'public'})")
+        return answer
+
+
+@view_config(route_name="admin_audit", renderer="statusweb:templates/admin/audit.pt", permission="manage_users")
+def audit_log(request: Request) -> dict[str, Any]:
+    """The newest lines of the organizations you own."""
+    owned = organizations_for(request, "manage_users")
+    events = request.dbsession.scalars(select(AuditEvent).where(AuditEvent.organization_id.in_(owned))
+                                       .order_by(AuditEvent.id.desc()).limit(AUDIT_LINES)).all()
+    names = dict(request.dbsession.execute(select(Organization.id, Organization.name)
+                                           .where(Organization.id.in_(owned))).all())
+    return {"title": "Audit log", "events": events, "names": names}

@@ -1,0 +1,120 @@
+""""Get updates": the public subscription form, the confirmation link and one-click
+unsubscribe. The answer never says whether an address was already subscribed (no
+address harvesting); subscribing is rate-limited per client address and per address."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import Request
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from statuscore import utcnow
+from statusweb.forms import Form
+from statusweb.models import Subscriber
+from statusweb.page_mount import page_of
+from statusweb.pages.identity import page_identity
+from statusweb.pages.queries import visible_services
+from statusweb.params import optional_id
+from statusweb.rate_limit import SlidingLimit
+from statusweb.subscriptions import SubscriptionError, check_email, check_webhook_url, subscribe
+
+TEMPLATE = "statusweb:templates/subscribe.pt"
+PER_CLIENT_PER_HOUR = 10
+PER_ADDRESS_PER_DAY = 3
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")  # what secrets.token_urlsafe makes
+
+
+def _limits(request: Request) -> tuple[SlidingLimit, SlidingLimit]:
+    registry = request.registry
+    return (registry.setdefault("statusweb.subscribe_clients", SlidingLimit(PER_CLIENT_PER_HOUR, 3600.0)),
+            registry.setdefault("statusweb.subscribe_addresses", SlidingLimit(PER_ADDRESS_PER_DAY, 86400.0)))
+
+
+def _page(request: Request, form: Form, done: str = "") -> dict[str, Any]:
+    return {"title": "Get updates", "form": form, "services": visible_services(request.dbsession), "done": done}
+
+
+@view_config(route_name="subscribe", renderer=TEMPLATE, request_method=("GET", "HEAD"))
+def subscribe_form(request: Request) -> dict[str, Any]:
+    chosen = request.GET.get("service", "")
+    return _page(request, Form(values={"kind": "email", "service": [chosen] if chosen else []}))
+
+
+@view_config(route_name="subscribe", renderer=TEMPLATE, request_method="POST")
+def subscribe_post(request: Request) -> dict[str, Any]:
+    form = Form()
+    kind = form.choice(request.POST, "kind", ("email", "webhook"))
+    raw = form.text(request.POST, "address", max_length=500)
+    services = {s.id for s in visible_services(request.dbsession)}
+    chosen = [n for n in (optional_id(v) for v in request.POST.getall("service")) if n is not None]
+    form.values["service"] = [str(n) for n in chosen]
+    if any(n not in services for n in chosen):
+        form.errors["service"] = "Unknown service."
+    address = ""
+    if form.ok:
+        try:
+            address = check_email(raw) if kind == "email" else check_webhook_url(
+                raw, allow_private=request.registry["statusweb.settings"].private_webhooks)
+        except SubscriptionError as exc:
+            form.errors["address"] = str(exc)
+    clients, addresses = _limits(request)
+    client = request.client_addr or "?"
+    if form.ok and (clients.retry_after(client) or addresses.retry_after(address.lower())):
+        form.errors["address"] = "Too many requests: try again later."
+        request.response.status_int = 429
+        return _page(request, form)
+    if not form.ok:
+        request.response.status_int = 400
+        return _page(request, form)
+    clients.note(client)
+    addresses.note(address.lower())
+    identity = page_identity(request)
+    subscriber = subscribe(request.dbsession, kind, address, chosen, now=utcnow(), page_url=identity.url,
+                           page_name=identity.name, page_id=page_of(request).row_id)
+    if kind == "email":
+        return _page(request, Form(), done="Check your inbox: we sent a link to confirm. Until you click it, we "
+                                           "send nothing else.")
+    return _page(request, Form(), done=f"Subscribed. Each message is signed: X-Statuscore-Signature is sha256=HMAC of "
+                                       f"\"<X-Statuscore-Timestamp>.<body>\" with this secret (shown once): "
+                                       f"{subscriber.secret}")
+
+
+def _by_token(request: Request, column: Any) -> Subscriber:
+    token = request.matchdict["token"]
+    found = None
+    if TOKEN.fullmatch(token):
+        found = request.dbsession.scalar(select(Subscriber).where(column == token))
+    if found is None:
+        raise HTTPNotFound("no such subscription (the link may be old: it was unsubscribed)")
+    return found
+
+
+@view_config(route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt",
+             request_method=("GET", "HEAD"))
+def confirm(request: Request) -> dict[str, Any]:
+    subscriber = _by_token(request, Subscriber.confirm_token)
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = utcnow()
+    return {"title": "Subscribed", "text": f"{subscriber.address} now gets updates. Every message has a link to stop them."}
+
+
+@view_config(route_name="subscribe_unsubscribe", renderer="statusweb:templates/subscribe_result.pt",
+             request_method=("GET", "HEAD"))
+def unsubscribe_page(request: Request) -> dict[str, Any]:
+    """A page with one button: link scanners that open every URL must not unsubscribe."""
+    subscriber = _by_token(request, Subscriber.unsubscribe_token)
+    return {"title": "Unsubscribe", "text": f"Stop updates to {subscriber.address}?", "button": True}
+
+
+@view_config(route_name="subscribe_unsubscribe", renderer="statusweb:templates/subscribe_result.pt",
+             request_method="POST", require_csrf=False)
+def unsubscribe(request: Request) -> dict[str, Any]:
+    """The button, and RFC 8058's one-click POST from mail clients (no CSRF token: the
+    unguessable token in the URL is the permission)."""
+    subscriber = _by_token(request, Subscriber.unsubscribe_token)
+    request.dbsession.delete(subscriber)
+    return {"title": "Unsubscribed", "text": "Done: no more updates go to this address."}

@@ -1,0 +1,209 @@
+"""Subscriptions end to end: the public form (webtest), the fan-out and delivery the
+runner does, a real SMTP server on 127.0.0.1 (aiosmtpd) and a local webhook receiver,
+both failing for a while; both databases."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from statuscore import utcnow
+from statusweb.models import Subscriber, SubscriberMessage, get_session_factory
+from statusweb.subscriptions import Delivery, Mail, deliver_due, fan_out
+from tests.statuscore.alerts.test_email import Inbox
+from tests.statusweb.pages import add_incident, add_services
+from tests.statusweb.views.test_admin import add_user, login
+from tests.targets import free_port
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that can be told to fail the next N posts."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[dict, dict]] = []
+        self.fail_next = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.fail_next:
+                    receiver.fail_next -= 1
+                    self.send_response(503)
+                else:
+                    receiver.bodies.append((dict(self.headers), json.loads(body) | {"_raw": body.decode()}))
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def run_outbox(engine, delivery, now):
+    """What the runner does every second: fan out, then deliver what is due."""
+    with get_session_factory(engine).begin() as session:
+        fan_out(session, now, delivery)
+    return deliver_due(engine, delivery, now)
+
+
+def text_of(message) -> str:
+    return message.get_payload(decode=True).decode()
+
+
+@pytest.fixture
+def mail_port():
+    return free_port()
+
+
+def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_outage(engine, make_testapp,
+                                                                                     mail_port):
+    ids = add_services(engine, ("Website", "up"), ("Linker", "up"))
+    app = make_testapp(**{"statusweb.page_url": "https://status.example.org", "statusweb.page_name": "Sefaria Status"})
+    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
+                        page_url="https://status.example.org", page_name="Sefaria Status")
+    now = utcnow()
+    run_outbox(engine, delivery, now)  # first run: the cursor starts at today's updates
+    form = app.get("/subscribe").forms[0]
+    form["address"] = "reader@example.org"
+    form.set("service", True, index=1)  # the Linker only
+    answer = form.submit()
+    assert "Check your inbox" in answer.text
+    other = app.get("/subscribe").forms[0]
+    other["address"] = "website-only@example.org"
+    other.set("service", True, index=0)
+    other.submit()
+    inbox = Inbox()
+    assert run_outbox(engine, delivery, now) == (0, 2)  # the mail server is down: kept, retried later
+    controller = Controller(inbox, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    try:
+        now += timedelta(seconds=31)
+        assert run_outbox(engine, delivery, now) == (2, 0)
+        confirm = [m for rcpt, m in inbox.messages if rcpt == ["reader@example.org"]][0]
+        link = re.search(r"https://status\.example\.org(/subscribe/confirm/\S+)", text_of(confirm)).group(1)
+        add_incident(engine, "Before confirming", affected={ids["linker"]: "major_outage"})
+        assert "now gets updates" in app.get(link).text
+        incident = add_incident(engine, "Linker tasks stuck", impact="major", affected={ids["linker"]: "major_outage"})
+        add_incident(engine, "Website only", affected={ids["website"]: "partial_outage"})
+        user_app = make_testapp()
+        add_user(engine, "ops", "editor")
+        login(user_app, "ops")
+        page = user_app.get(f"/admin/incidents/{incident}")
+        update = [f for f in page.forms.values() if f.action.endswith("/updates")][0]
+        update["status"], update["body"] = "resolved", "Workers restarted."
+        update.submit(status=303)
+        for _ in range(3):  # the runner runs again and again: nothing is queued twice
+            now += timedelta(seconds=1)
+            run_outbox(engine, delivery, now)
+    finally:
+        controller.stop()
+    mine = [m for rcpt, m in inbox.messages if rcpt == ["reader@example.org"]]
+    subjects = [m["Subject"] for m in mine]
+    print("\nreader@example.org got:", subjects)
+    assert subjects == ["Confirm your Sefaria Status updates",
+                        "[Sefaria Status] Linker tasks stuck: investigating",
+                        "[Sefaria Status] Linker tasks stuck: resolved"]
+    unsubscribe = mine[1]["List-Unsubscribe"].strip("<>")
+    assert mine[1]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe in text_of(mine[1]) and "Workers restarted." in text_of(mine[2])
+    assert [m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]] and \
+        len([m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]]) == 1  # unconfirmed: confirm only
+    path = unsubscribe.removeprefix("https://status.example.org")
+    assert "Stop updates to reader@example.org?" in app.get(path).text  # a link scanner's GET changes nothing
+    app.post(path, {"List-Unsubscribe": "One-Click"})  # the mail client's one-click POST
+    with get_session_factory(engine)() as session:
+        assert session.scalars(select(Subscriber.address)).all() == ["website-only@example.org"]
+    assert app.get(path, status=404)
+
+
+def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine, make_testapp):
+    ids = add_services(engine, ("Website", "up"))
+    good, bad = Receiver(), Receiver()
+    bad.fail_next = 10**6  # a receiver that is gone for good
+    good.fail_next = 2  # one that fails for a while
+    try:
+        app = make_testapp(**{"statusweb.private_webhooks": "true"})
+        delivery = Delivery(mail=None, page_url="http://localhost", allow_private_webhooks=True)
+        now = utcnow()
+        run_outbox(engine, delivery, now)
+        secrets = []
+        for url in (good.url, bad.url):
+            form = app.get("/subscribe").forms[0]
+            form["kind"], form["address"] = "webhook", url
+            secrets.append(re.search(r"shown once\): (\w+)", form.submit().text).group(1))
+        incident = add_incident(engine, "Website errors", affected={ids["website"]: "major_outage"})
+        for step in range(8):
+            now += timedelta(minutes=5)
+            run_outbox(engine, delivery, now)
+    finally:
+        good.close()
+        bad.close()
+    [(headers, body)] = good.bodies
+    assert body["incident"]["id"] == str(incident) and body["incident"]["status"] == "investigating"
+    assert body["incident"]["incident_updates"][0]["body"] == "We are looking into it."
+    assert body["meta"]["unsubscribe"].startswith("http://localhost/subscribe/unsubscribe/")
+    signed = hmac.new(secrets[0].encode(), f"{headers['X-Statuscore-Timestamp']}.{body['_raw']}".encode(),
+                      hashlib.sha256).hexdigest()
+    assert headers["X-Statuscore-Signature"] == f"sha256={signed}"
+    with get_session_factory(engine)() as session:
+        stuck = session.scalars(select(SubscriberMessage).where(SubscriberMessage.sent_at.is_(None))).one()
+        assert stuck.attempts >= 3 and "503" in stuck.last_error
+    add_user(engine, "ops", "editor")
+    admin = make_testapp()
+    login(admin, "ops")
+    listing = admin.get("/admin/subscribers").text
+    assert "HTTP Error 503" in listing and good.url in listing
+
+
+@pytest.mark.parametrize("kind, address, words", [
+    ("email", "not an address", "does not look like an email"),
+    ("email", "a@b", "does not look like an email"),
+    ("email", "x" * 300 + "@example.org", "does not look like an email"),
+    ("email", "mallory@example.org>\r\nBcc: all@example.org", "does not look like an email"),
+    ("webhook", "http://127.0.0.1:8080/hook", "https://"),
+    ("webhook", "https://127.0.0.1/hook", "private network"),
+    ("webhook", "https://10.0.0.7/hook", "private network"),
+    ("webhook", "https://[::1]/hook", "private network"),
+    ("webhook", "https://user:pw@example.org/hook", "no user or password"),
+    ("webhook", "javascript:alert(1)", "https://"),
+    ("sms", "+15555550100", "Choose one of"),
+])
+def test_the_form_refuses_what_it_cannot_use_and_keeps_what_was_typed(engine, testapp, kind, address, words):
+    add_services(engine, ("Website", "up"))
+    form = testapp.get("/subscribe").forms[0]
+    answer = testapp.post("/subscribe", {"csrf_token": form["csrf_token"].value, "kind": kind, "address": address},
+                          status=400)
+    assert words in answer.text and "nothing was saved" in answer.text
+    with get_session_factory(engine)() as session:
+        assert session.scalars(select(Subscriber)).all() == []
+
+
+def test_subscribing_is_rate_limited_per_address_and_per_client(engine, testapp):
+    token = testapp.get("/subscribe").forms[0]["csrf_token"].value
+    for _ in range(3):
+        testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": "same@example.org"})
+    assert "Too many requests" in testapp.post("/subscribe", {"csrf_token": token, "kind": "email",
+                                                              "address": "same@example.org"}, status=429).text
+    for number in range(7):
+        testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": f"r{number}@example.org"})
+    testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": "fresh@example.org"}, status=429)
+    with get_session_factory(engine)() as session:
+        confirmations = session.scalars(select(SubscriberMessage).join(Subscriber)
+                                        .where(Subscriber.address == "same@example.org")).all()
+        assert len(confirmations) == 3  # asked three times: three confirmation mails at most, then refused
