@@ -10,6 +10,7 @@
   var toggle = document.getElementById("live-toggle");
   var said = document.getElementById("live-status");
   if (!main || !toggle || !said || !window.fetch || !window.DOMParser) { return; }
+  var SOON = 500;  // ms: asking again after a refresh that still found the old page
   var every = 2000, delay = every, version = null, etag = null, paused = false, timer = null;
 
   function later(ms) {
@@ -17,21 +18,27 @@
     if (!paused && !document.hidden) { timer = setTimeout(poll, ms * (0.8 + Math.random() * 0.4)); }
   }
 
+  // The ETag is kept only with the page it stands for: when the server still had the old
+  // copy, the next poll (soon) is answered in full again and the page fetched once more.
   function poll() {
     var headers = etag ? {"If-None-Match": etag} : {};
+    var fresh = null;
     fetch("/api/live", {headers: headers, cache: "no-cache", credentials: "omit"}).then(function (answer) {
       if (answer.status === 304) { return null; }
       if (!answer.ok) { throw new Error("HTTP " + answer.status); }
-      etag = answer.headers.get("ETag");
+      fresh = answer.headers.get("ETag");
       return answer.json();
     }).then(function (body) {
       delay = every;
       if (body) {
         every = Math.max(1000, (body.poll_seconds || 2) * 1000);
         if (version !== null && body.version !== version) {
-          return refresh(body.version).then(function (current) { if (current) { version = body.version; } });
+          return refresh(body.version).then(function (current) {
+            if (current) { version = body.version; etag = fresh; } else { delay = SOON; }
+          });
         }
         version = body.version;
+        etag = fresh;
       }
     }).catch(function () {
       delay = Math.min(60000, delay * 2);  // the server is struggling or gone: ask less often
