@@ -88,6 +88,7 @@ class Settings:
     hsts: bool = False
     page_cache_seconds: float = 5.0
     page_cache_bytes: int = 64 * 1024 * 1024
+    history_seconds: float = 60.0  # how long a service's 90-day figures and bars are kept (0: never)
     live_poll_seconds: float = 2.0  # how often an open page asks /api/live whether it changed
     login_attempts: int = 5
     # public pages: requests a minute per client address and page, and per page from everyone (0: no limit)
@@ -131,6 +132,7 @@ class Settings:
             hsts=as_bool(settings.get("statusweb.hsts", "false")),
             page_cache_seconds=_number(settings, "statusweb.page_cache_seconds", 5.0),
             page_cache_bytes=int(_number(settings, "statusweb.page_cache_bytes", 64 * 1024 * 1024)),
+            history_seconds=max(0.0, _number(settings, "statusweb.history_seconds", 60.0)),
             live_poll_seconds=max(1.0, _number(settings, "statusweb.live_poll_seconds", 2.0)),
             login_attempts=int(_number(settings, "statusweb.login_attempts", 5)),
             rate_per_client=max(0, int(_number(settings, "statusweb.rate_per_client", 600))),

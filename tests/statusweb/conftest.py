@@ -118,7 +118,8 @@ def make_testapp(db_url):
 
     def build(**overrides):
         settings = {"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                    "statusweb.page_cache_seconds": "0", "statusweb.page_url": "http://localhost",
+                    "statusweb.page_cache_seconds": "0", "statusweb.history_seconds": "0",
+                    "statusweb.page_url": "http://localhost",
                     "statusweb.metrics_public": "true", "statusweb.metrics_cache_seconds": "0", **overrides}
         app = TestApp(main({"here": "."}, **settings))
         built.append(app)

@@ -37,7 +37,7 @@ def _svg(left: str, right: str, colour: str) -> Response:
 def status_badge(request: Request) -> Response:
     service = _service(request)
     (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
-                          with_bars=False)
+                          with_bars=False, histories=request.registry["statusweb.histories"])
     return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
 
 

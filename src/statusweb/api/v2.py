@@ -134,7 +134,8 @@ class _Snapshot:
 
     def __init__(self, request: Request) -> None:
         session = request.dbsession
-        self.page = build_status_page(session, utcnow(), with_bars=False)
+        self.page = build_status_page(session, utcnow(), with_bars=False,
+                                      histories=request.registry["statusweb.histories"])
         self.services = visible_services(session)
         self.components = components_json(request, self.page, self.services)
         by_slug = {c["id"]: c for c in self.components}

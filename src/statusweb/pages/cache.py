@@ -78,6 +78,7 @@ class PageCache:
         # what a request looked like on arrival -> its entry's key, for the shortcut
         self._aliases: dict[tuple[str, ...], str] = {}
         self._lock = threading.Lock()
+        self.on_clear: list[Callable[[], None]] = []  # what else a change makes stale (kept histories)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -242,6 +243,8 @@ class PageCache:
         with self._lock:
             for key, entry in self._entries.items():
                 self._entries[key] = _Entry(0.0, entry.body, entry.content_type, entry.etag, entry.compressed)
+        for clear in self.on_clear:
+            clear()
 
 
 def arrived_as(environ: Mapping[str, Any], language: str) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from statusweb.maintenance import active_windows, under_maintenance
 from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
 from statusweb.models.rollups import PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.charts import RANGES, LatencyPoint
+from statusweb.pages.histories import ServiceHistories
 from statusweb.pages.queries import visible_services
 
 # Public component statuses, worst last (Statuspage's value set).
@@ -155,13 +156,14 @@ def active_incidents(session: Session) -> list[Incident]:
 
 
 def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
-                      with_bars: bool = True) -> StatusPage:
+                      with_bars: bool = True, histories: ServiceHistories | None = None) -> StatusPage:
     """Everything a public answer shows; `with_bars=False` skips the 90 daily bars
-    (the JSON API has no use for them)."""
+    (the JSON API has no use for them); `histories` keeps the services' histories."""
     services = visible_services(session, with_state=True)
     incidents = active_incidents(session)
     windows = active_windows(session, now, ahead=UPCOMING)
-    rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows)
+    rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows,
+                        histories=histories)
     groups: dict[str, list[ServiceRow]] = {}
     for row in rows:
         groups.setdefault(row.group, []).append(row)
@@ -179,7 +181,8 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
 
 def service_rows(session: Session, services: list[Service], incidents: list[Incident],
                  now: datetime, *, with_bars: bool = True,
-                 windows: list[Maintenance] | None = None) -> list[ServiceRow]:
+                 windows: list[Maintenance] | None = None,
+                 histories: ServiceHistories | None = None) -> list[ServiceRow]:
     """Each service's row; inside a maintenance window it shows "Under Maintenance" at
     once (its checks say so too, from their next run)."""
     by_incident: dict[int, list[str]] = {}
@@ -187,9 +190,7 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
         for affected in incident.affected:
             by_incident.setdefault(affected.service_id, []).append(affected.component_status)
     everything, in_window = under_maintenance(windows if windows is not None else active_windows(session, now), now)
-    first_day = day_bucket(now) - timedelta(days=BAR_DAYS - 1)
-    daily = _daily_counts(session, services, first_day)
-    marks = day_marks(session, services, first_day, now) if with_bars else {}
+    history = service_histories(session, services, now, with_bars, histories)
     rows = []
     for service in services:
         state: ServiceState | None = service.state
@@ -202,10 +203,29 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
             status=shown_status(checked, by_incident.get(service.id, [])),
             latency_ms=state.last_latency_ms if state and checked in PASSING else None,
             checked_at=state.last_checked_at if state else None,
-            **_history(daily.get(service.id, {}), marks.get(service.id) if with_bars else None,
-                       service.interval_s, now),
+            **history[service.id],
         ))
     return rows
+
+
+def service_histories(session: Session, services: list[Service], now: datetime, with_bars: bool,
+                      kept: ServiceHistories | None) -> dict[int, dict[str, Any]]:
+    """Each service's uptime figures (and bars), by id: those `kept` still has, the
+    others from the rollups (and then kept)."""
+    today = day_bucket(now)
+    keys = {service.id: (service.id, service.interval_s, today, with_bars) for service in services}
+    found = kept.fresh(list(keys.values())) if kept is not None else {}
+    missing = [service for service in services if keys[service.id] not in found]
+    if missing:
+        first_day = today - timedelta(days=BAR_DAYS - 1)
+        daily = _daily_counts(session, missing, first_day)
+        marks = day_marks(session, missing, first_day, now) if with_bars else {}
+        computed = {keys[service.id]: _history(daily.get(service.id, {}), marks.get(service.id) if with_bars else None,
+                                               service.interval_s, now) for service in missing}
+        if kept is not None:
+            kept.keep(computed, today)
+        found = {**found, **computed}
+    return {service_id: found[key] for service_id, key in keys.items()}
 
 
 def _daily_counts(session: Session, services: list[Service],

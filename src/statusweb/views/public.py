@@ -37,7 +37,7 @@ def _template(name: str) -> str:
              decorator=cached())
 def status(request: Request) -> dict[str, Any]:
     now = utcnow()
-    page = build_status_page(request.dbsession, now)
+    page = build_status_page(request.dbsession, now, histories=request.registry["statusweb.histories"])
     return {"page": page, "title": page.banner.text, "names": service_names(request.dbsession),
             "version": page_version(request.dbsession, page, now)}
 
@@ -84,7 +84,8 @@ def incident(request: Request) -> dict[str, Any]:
 def service(request: Request) -> dict[str, Any]:
     now = utcnow()
     found = visible_service(request.dbsession, request.matchdict["slug"])
-    (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now)
+    (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now,
+                          histories=request.registry["statusweb.histories"])
     shown_range = chart_range(request.GET.get("range"))
     points = latency_points(request.dbsession, found.id, now, shown_range)
     chart = latency_chart(points, shown_range, now)
