@@ -18,9 +18,11 @@ from typing import Sequence
 
 from pyramid.config import Configurator
 from pyramid.events import BeforeRender
+from pyramid.renderers import render
+from pyramid.request import Request
 
 from statusweb.i18n import language_of, translator, when
-from statusweb.pages.page_model import DayBar
+from statusweb.pages.page_model import DayBar, ServiceRow
 
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -70,11 +72,23 @@ def days_html(language: str, bars: Sequence[DayBar], *, tab_stop: bool) -> str:
                    f'aria-label="{escape("; ".join(bar.describe(translate, on)))}"></li>' for bar in bars)
 
 
+def bar_fragment(request: Request, row: ServiceRow) -> str:
+    """A service's bar and uptime figures (bars.pt) in the reader's language: written once
+    per language while the row's history is kept (pages/histories.py), so an uncached page
+    costs a dictionary read per service, not a template."""
+    key = (language_of(request), row.name)
+    html = row.fragments.get(key)
+    if html is None:
+        html = row.fragments[key] = render("statusweb:templates/bars.pt", {"row": row}, request=request)
+    return html
+
+
 def add_bar_days(event: BeforeRender) -> None:
-    """`bar_days(row.bars)` in templates: the bar's days in the reader's language."""
+    """`bar_days(row.bars)` and `bar_fragment(row)` in templates, in the reader's language."""
     request = event.get("request")
     if request is not None:
         event.setdefault("bar_days", partial(request.registry["statusweb.bar_strips"].html, language_of(request)))
+        event.setdefault("bar_fragment", partial(bar_fragment, request))
 
 
 def includeme(config: Configurator) -> None:

@@ -103,6 +103,8 @@ class ServiceRow:
     uptime: dict[int, float | None] = field(default_factory=dict)
     measured_days: dict[int, int] = field(default_factory=dict)  # of those spans, days with data
     bars: list[DayBar] = field(default_factory=list)
+    # its bars.pt, written once per (language, name) while its history is kept (bar_strips.py)
+    fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -251,6 +253,7 @@ def _history(days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None,
     }
     if marks is not None:
         incidents_by_day, maintenance_by_day = marks
+        history["fragments"] = {}  # shared by every row made from this history while it is kept
         history["bars"] = [_bar(days, day, interval_s, incidents_by_day.get(day, ()), maintenance_by_day.get(day, ()))
                            for day in (since[90] + timedelta(days=offset) for offset in range(BAR_DAYS))]
     return history
