@@ -93,7 +93,7 @@ def serve_statusweb(url: str, cache_seconds: int) -> tuple[subprocess.Popen, int
                    # wrk is one client asking thousands of times a second: limits so high they never
                    # refuse, so their cost is in the figures but no 429 is
                    f"statusweb.rate_per_client = 100000000\nstatusweb.rate_per_page = 100000000\n\n"
-                   f"[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = 4\n")
+                   f"[server:main]\nuse = egg:statuscore#main\nlisten = 127.0.0.1:{port}\nthreads = 4\n")
     log = (WORK / "waitress.log").open("ab")  # waitress warns about queue depth: keep the pipe clear
     process = subprocess.Popen([str(Path(sys.executable).parent / "pserve"), str(ini)], stdout=log, stderr=log)
     pin(process.pid, TARGET_CORE)

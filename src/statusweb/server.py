@@ -15,6 +15,7 @@ every address; a network is handled here with waitress's own header parser.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 from typing import Any, Callable, Iterable, Mapping
@@ -41,6 +42,10 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
             raise SystemExit(f"statusweb: PORT must be a port number, got {port!r}")
         host = str(settings.get("listen", "0.0.0.0:6543")).split()[0].rsplit(":", 1)[0]
         settings["listen"] = f"{host}:{port}"
+    # What the start built (modules, routes, templates, mappers) lives as long as the process:
+    # out of the collector's sight, a full collection costs a few ms instead of ~150 ms
+    # every couple of seconds under load (bench/page.py, an uncached page's p99).
+    gc.freeze()
     waitress_serve_paste(app, global_conf, **settings)
     return 0
 

@@ -7,6 +7,7 @@ they never import the write side (the scheduler, the SQL store, the lock).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any, Iterable
 
@@ -69,8 +70,14 @@ def _only_this_page(state: ORMExecuteState) -> None:
     scope = state.session.info.get(_SCOPE)
     if scope is None or not state.is_select:
         return
-    state.statement = state.statement.options(
-        *(with_loader_criteria(model, scope.condition(model), include_aliases=True) for model in ON_A_PAGE))
+    state.statement = state.statement.options(*_scope_options(scope))
+
+
+@lru_cache(maxsize=1024)
+def _scope_options(scope: PageScope) -> tuple[Any, ...]:
+    """The criteria of a scope, built once: options are immutable, and building five of
+    them for every SELECT was a fifth of an uncached page's time."""
+    return tuple(with_loader_criteria(model, scope.condition(model), include_aliases=True) for model in ON_A_PAGE)
 
 
 def install_page_scoping(session_factory: sessionmaker) -> None:
