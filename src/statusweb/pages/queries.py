@@ -14,7 +14,8 @@ from typing import Any, Iterable
 from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, selectinload, with_loader_criteria
+from sqlalchemy.orm import (ORMExecuteState, Session, joinedload, selectinload, sessionmaker,
+                            with_loader_criteria)
 
 from statuscore import utcnow
 from statusweb.models import (DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance, Organization,
@@ -86,8 +87,8 @@ def install_page_scoping(session_factory: sessionmaker) -> None:
 def visible_services(session: Session, *, with_state: bool = False) -> list[Service]:
     """The services the public sees, in page order."""
     query = select(Service).where(Service.hidden.is_(False)).order_by(Service.position)
-    if with_state:
-        query = query.options(selectinload(Service.state))
+    if with_state:  # one row each: joined in the same SELECT (a second round trip cost more than the rows)
+        query = query.options(joinedload(Service.state))
     return list(session.scalars(query))
 
 
