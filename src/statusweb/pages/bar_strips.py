@@ -94,4 +94,3 @@ def add_bar_days(event: BeforeRender) -> None:
 def includeme(config: Configurator) -> None:
     config.registry["statusweb.bar_strips"] = BarStrips()
     config.add_subscriber(add_bar_days, BeforeRender)
-
