@@ -19,7 +19,6 @@ from statusweb.models import Incident, Maintenance, Service
 from statusweb.pages.cache import cached
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
-from statusweb.pages.queries import visible_services
 
 INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
               "major": "major"}
@@ -136,7 +135,7 @@ class _Snapshot:
         session = request.dbsession
         self.page = build_status_page(session, utcnow(), with_bars=False,
                                       histories=request.registry["statusweb.histories"])
-        self.services = visible_services(session)
+        self.services = self.page.shown
         self.components = components_json(request, self.page, self.services)
         by_slug = {c["id"]: c for c in self.components}
         self.by_service_id = {s.id: by_slug[s.slug] for s in self.services if s.slug in by_slug}

@@ -121,6 +121,7 @@ class StatusPage:
     generated_at: datetime
     maintenance_now: list[Maintenance] = field(default_factory=list)
     maintenance_soon: list[Maintenance] = field(default_factory=list)
+    shown: list[Service] = field(default_factory=list)  # the services behind the rows, read once
 
     @property
     def services(self) -> list[ServiceRow]:
@@ -178,7 +179,7 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
                       groups=list(groups.items()), active_incidents=incidents, recent_incidents=recent,
                       updated_at=max(checked) if checked else None, generated_at=now,
                       maintenance_now=[w for w in windows if w.starts_at <= now],
-                      maintenance_soon=[w for w in windows if w.starts_at > now])
+                      maintenance_soon=[w for w in windows if w.starts_at > now], shown=services)
 
 
 def service_rows(session: Session, services: list[Service], incidents: list[Incident],
