@@ -50,7 +50,8 @@ class LiveShortcut:
              decorator=cached(seconds=LIVE_SECONDS))
 def live(request: Request) -> dict[str, Any]:
     now = utcnow()
-    shown = build_status_page(request.dbsession, now, with_bars=False, histories=request.registry["statusweb.histories"])
+    shown = build_status_page(request.dbsession, now, with_bars=False,
+                              histories=request.registry["statusweb.histories"])
     version = page_version(request.dbsession, shown, now)
     registry = request.registry
     versions = registry.setdefault("statusweb.live_versions", {})  # one per page
