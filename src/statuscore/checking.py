@@ -25,7 +25,9 @@ from .errors import PluginError
 from .model import Attempt, CheckResult, Monitor, Status
 from .push import PushLedger
 from .plugins import PluginRegistry
+from .deadlines import Deadline
 from .reasons import describe_exception
+from .session import running_check
 
 log = logging.getLogger("statuscore.check")
 
@@ -87,8 +89,9 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
     start = loop.time()
     ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log,
                        now=now or utcnow(), pushes=pushes)
+    running = running_check.set(ctx)
     try:
-        async with asyncio.timeout(monitor.timeout):
+        async with Deadline(ctx.deadline):
             attempt = await check.run(ctx)
         if not isinstance(attempt, Attempt):
             attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "
@@ -99,6 +102,8 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
         if reason.startswith("plugin error"):
             log.warning("%s: %s", monitor.name, reason, exc_info=exc)
         attempt = Attempt(ok=False, error=reason, retryable=retryable)
+    finally:
+        running_check.reset(running)
     reported = attempt.values.get("latency_ms")
     if isinstance(reported, int) and not isinstance(reported, bool) and reported >= 0:
         return attempt, reported / 1000

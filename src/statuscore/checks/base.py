@@ -50,9 +50,10 @@ class CheckContext:
         await asyncio.sleep(min(seconds, self.remaining()))
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """`session.request(...)` traced for this check, so a timeout says in which
-        phase the time ran out: `async with ctx.request("GET", url) as response:`."""
-        return self.session.request(method, url, trace_request_ctx=self, **kwargs)
+        """`session.request(...)` for this check: on the scheduler's session a timeout
+        then says in which phase the time ran out (connecting or waiting for headers):
+        `async with ctx.request("GET", url) as response:`."""
+        return self.session.request(method, url, **kwargs)
 
 
 ConfigT = TypeVar("ConfigT")

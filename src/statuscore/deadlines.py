@@ -1,0 +1,100 @@
+"""Deadlines for check attempts, cheaper than `asyncio.timeout` at thousands a second.
+
+`asyncio.timeout` pushes a timer handle on the loop's heap for every attempt and cancels
+it after: about a twentieth of a cheap check's CPU (bench/engine.py). Here attempts
+register in slots of `SLOT` seconds, and one timer per loop sweeps the slots that have
+passed: registering is a set insertion, and a deadline fires at most one slot late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import weakref
+from types import TracebackType
+
+SLOT = 0.01  # seconds: how late a deadline may fire
+
+
+class Deadline:
+    """`async with Deadline(at):` raises TimeoutError when the loop's clock passes `at`
+    inside the block, as `asyncio.timeout_at(at)` does; an outside cancellation still
+    propagates as CancelledError."""
+
+    __slots__ = ("at", "expired", "_task", "_wheel", "_slot")
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.expired = False
+
+    async def __aenter__(self) -> Deadline:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Deadline must be used inside a task")
+        self._task = task
+        self._wheel = _wheel_for(asyncio.get_running_loop())
+        self._slot = self._wheel.add(self)
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self._wheel.discard(self)
+        if self.expired and kind is asyncio.CancelledError and self._task.uncancel() == 0:
+            raise TimeoutError from exc
+
+    def expire(self) -> None:
+        self.expired = True
+        self._task.cancel()
+
+
+class _Wheel:
+    """One loop's pending deadlines, by slot number, and one timer for the earliest."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._slots: dict[int, set[Deadline]] = {}
+        self._order: list[int] = []  # slot numbers with a set, earliest first
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_slot: int | None = None
+
+    def add(self, deadline: Deadline) -> int:
+        slot = math.ceil(deadline.at / SLOT)
+        waiting = self._slots.get(slot)
+        if waiting is None:
+            waiting = self._slots[slot] = set()
+            heapq.heappush(self._order, slot)
+            if self._timer_slot is None or slot < self._timer_slot:
+                self._arm(slot)
+        waiting.add(deadline)
+        return slot
+
+    def discard(self, deadline: Deadline) -> None:
+        waiting = self._slots.get(deadline._slot)
+        if waiting is not None:
+            waiting.discard(deadline)
+
+    def _arm(self, slot: int) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_slot = slot
+        self._timer = self._loop.call_at(slot * SLOT, self._sweep)
+
+    def _sweep(self) -> None:
+        self._timer = self._timer_slot = None
+        now = self._loop.time()
+        while self._order and self._order[0] * SLOT <= now:
+            for deadline in self._slots.pop(heapq.heappop(self._order)):
+                deadline.expire()
+        if self._order:
+            self._arm(self._order[0])
+
+
+_wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+
+
+def _wheel_for(loop: asyncio.AbstractEventLoop) -> _Wheel:
+    wheel = _wheels.get(loop)
+    if wheel is None:
+        wheel = _wheels[loop] = _Wheel(loop)
+    return wheel
