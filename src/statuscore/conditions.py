@@ -16,7 +16,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Iterable
 
 from .durations import parse_duration
@@ -159,7 +159,14 @@ class Observation:
 
 def parse_condition(text: str, extra_subjects: Iterable[str] = ()) -> Condition:
     """Parse `text`; ConditionSyntaxError carries the column of the first problem."""
-    return _Parser(text, frozenset(extra_subjects)).parse()
+    return _parse(text, frozenset(extra_subjects))
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str, extra_subjects: frozenset[str]) -> Condition:
+    """Conditions are immutable, and a large file repeats its [defaults] ones in every
+    monitor: each text is parsed once."""
+    return _Parser(text, extra_subjects).parse()
 
 
 class _Parser:

@@ -118,6 +118,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     if not isinstance(tables, list):
         raise ConfigError("write monitors as [[monitor]] tables", key="monitor")
     monitors: list[Monitor] = []
+    policies: dict[str, MonitorPolicy] = {}
     names: set[str] = set()
     slugs: dict[str, str] = {}
     for index, table in enumerate(tables):
@@ -127,7 +128,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
         except ConfigError as exc:
             name = table.get("name") if isinstance(table.get("name"), str) else f"number {index + 1}"
             raise exc.located(monitor=name) from None
-        monitor = _build_monitor(table, defaults, index, registry)
+        monitor = _build_monitor(table, defaults, index, registry, policies)
         if monitor is None:
             continue
         if monitor.name in names:
@@ -192,15 +193,14 @@ def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
 
 
 def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
-                   registry: PluginRegistry) -> Monitor | None:
+                   registry: PluginRegistry, policies: dict[str, MonitorPolicy] | None = None) -> Monitor | None:
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)",
                           key="name")
     try:
         merged = {**defaults, **table}
-        policy_raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
-        policy: MonitorPolicy = build_config(MonitorPolicy, policy_raw)
+        policy = _policy(merged, {} if policies is None else policies)
         if not policy.enabled:
             return None
         provided = registry.check_type(policy.type)
@@ -233,6 +233,18 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
                        conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None
+
+
+def _policy(merged: dict[str, Any], policies: dict[str, MonitorPolicy]) -> MonitorPolicy:
+    """The monitor's policy keys, validated; most monitors of a large file share theirs
+    with [defaults], so each distinct set is built once per file (`policies`, by the
+    keys' repr: TOML values print the same exactly when they are the same)."""
+    raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
+    key = repr(sorted(raw.items()))
+    policy = policies.get(key)
+    if policy is None:
+        policy = policies[key] = build_config(MonitorPolicy, raw)
+    return policy
 
 
 def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
