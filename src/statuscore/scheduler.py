@@ -132,7 +132,7 @@ class Scheduler:
                 now = self.clock.monotonic()
                 if stop_at is not None and now >= stop_at:
                     break
-                await self._launch_due(now)
+                await self._launch_due(now, stop_at)
                 if virtual and self._inflight:
                     # Virtual time only moves when every check has finished, as in
                     # trio's autojump clock: tests stay deterministic.
@@ -217,9 +217,13 @@ class Scheduler:
         at least a quarter interval, so a long outage does not bunch them all up."""
         return max(interval / 4, interval / 2 - down)
 
-    async def _launch_due(self, now: float) -> None:
-        assert self._slots is not None
-        while self._heap and self._heap[0][0] <= now:
+    async def _launch_due(self, now: float, stop_at: float | None = None) -> None:
+        """Start every check due by `now`, as slots free up. A scheduler that has fallen
+        behind always has one due: stopping (or `stop_at` passing) ends this too."""
+        assert self._slots is not None and self._stopping is not None
+        while self._heap and self._heap[0][0] <= now and not self._stopping.is_set():
+            if stop_at is not None and self.clock.monotonic() >= stop_at:
+                return
             due, seq, index = heapq.heappop(self._heap)
             await self._slots.acquire()
             self.lag_samples.append(self.clock.monotonic() - due)

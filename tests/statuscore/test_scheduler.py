@@ -177,3 +177,16 @@ async def test_after_a_restart_every_monitor_is_checked_within_half_an_interval(
     assert all(0 <= seen[m.slug] < 20 for m in monitors[:3])  # due later: brought forward...
     assert len({round(seen[m.slug]) for m in monitors[:3]}) == 3  # ...and spread, not all at once
     assert max(seen[m.slug] for m in monitors[4:]) < 1  # never checked: straight away
+
+
+async def test_a_scheduler_that_has_fallen_behind_still_stops_on_time(target):
+    """With more due than it can start (one slot, 0.2 s checks, 40 monitors due every
+    second), `run(duration)` returns when the duration is over, not after the backlog
+    (found by bench/scheduler.py at 250,000 monitors)."""
+    base, _ = target
+    monitors = [http_monitor(base, f"Slow {i}", "/slow", interval="1s", timeout="5s") for i in range(40)]
+    scheduler = Scheduler(monitors, concurrency=1)
+    started = time.monotonic()
+    await scheduler.run(duration=0.5)
+    assert time.monotonic() - started < 2.0, "the backlog kept the scheduler running"
+    assert 1 <= scheduler.checks_done < 40
