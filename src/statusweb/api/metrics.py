@@ -10,9 +10,11 @@ not served at all (404), unless the ini says `statusweb.metrics_public = true`.
 
 from __future__ import annotations
 
+import copy
 import hmac
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -25,7 +27,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from statuscore import Status
+from statuscore import Status, utcnow
 from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
 from statusweb.models.rollups import CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals
 from statusweb.pages.queries import heartbeat_age
@@ -35,9 +37,10 @@ STATUSES = (*CHECK_STATUSES, Status.UNKNOWN.value)
 
 
 class DatabaseCollector:
-    def __init__(self, session: Session, engine: Any) -> None:
+    def __init__(self, session: Session, engine: Any, past_days: PastDayTotals) -> None:
         self.session = session
         self.engine = engine
+        self.past_days = past_days
 
     def collect(self) -> Iterator[Any]:
         session = self.session
@@ -64,11 +67,11 @@ class DatabaseCollector:
         checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
         latency = HistogramMetricFamily("statuscore_check_latency_seconds",
                                         "Latency of passing checks", labels=["service"])
-        sums = self.session.execute(
-            select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms).label("latency_max_ms"),
-                   *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0).label(name) for name in SUMMED_COLUMNS))
-            .where(RollupDaily.service_id.in_(slugs)).group_by(RollupDaily.service_id)).all()
-        totals = {row.service_id: RollupTotals.from_columns(row) for row in sums}
+        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        settled = today - timedelta(days=1)  # a result of 23:59 may still be written after midnight
+        totals = self.past_days.totals(settled, lambda: self._sums(slugs, before=settled))
+        for service_id, recent in self._sums(slugs, since=settled).items():
+            totals.setdefault(service_id, RollupTotals()).merge(recent)
         for service_id, slug in slugs.items():
             total = totals.get(service_id, RollupTotals())
             for result in CHECK_STATUSES:
@@ -81,6 +84,20 @@ class DatabaseCollector:
             latency.add_metric([slug], buckets, sum_value=total.latency_sum_ms / 1000)
         yield checks
         yield latency
+
+    def _sums(self, slugs: dict[int, str], *, before: datetime | None = None,
+              since: datetime | None = None) -> dict[int, RollupTotals]:
+        """Each service's daily rollups added up in SQL, over the days before `before`
+        or since `since`."""
+        query = (select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms).label("latency_max_ms"),
+                        *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0).label(name)
+                          for name in SUMMED_COLUMNS))
+                 .where(RollupDaily.service_id.in_(slugs)).group_by(RollupDaily.service_id))
+        if before is not None:
+            query = query.where(RollupDaily.bucket < before)
+        if since is not None:
+            query = query.where(RollupDaily.bucket >= since)
+        return {row.service_id: RollupTotals.from_columns(row) for row in self.session.execute(query)}
 
     def _alerts(self) -> Iterator[Any]:
         sent = CounterMetricFamily("statuscore_alerts_sent", "Alerts a sink accepted", labels=["sink"])
@@ -97,6 +114,24 @@ class DatabaseCollector:
         yield sent
         yield failed
         yield backlog
+
+
+class PastDayTotals:
+    """Every service's sums over the days that no longer change, kept by the app until
+    the day moves on, so a scrape adds up two days of rows, not ten years of them (the
+    first scrape of a day in each process pays for the long sum once)."""
+
+    def __init__(self) -> None:
+        self._kept: tuple[datetime, dict[int, RollupTotals]] | None = None
+        self._lock = threading.Lock()
+
+    def totals(self, before: datetime, compute: Callable[[], dict[int, RollupTotals]]) -> dict[int, RollupTotals]:
+        """A copy of the sums of the days before `before` (computed when not kept)."""
+        with self._lock:
+            if self._kept is None or self._kept[0] != before:
+                self._kept = (before, compute())
+            kept = self._kept[1]
+        return {service_id: copy.deepcopy(total) for service_id, total in kept.items()}
 
 
 class ScrapeCache:
@@ -131,7 +166,8 @@ def metrics(request: Request) -> Response:
 
     def render() -> bytes:
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(DatabaseCollector(request.dbsession, request.registry["statusweb.engine"]))
+        registry.register(DatabaseCollector(request.dbsession, request.registry["statusweb.engine"],
+                                            request.registry["statusweb.metrics_past_days"]))
         return generate_latest(registry)
 
     response = Response(request.registry["statusweb.metrics_cache"].get(render))
@@ -141,4 +177,5 @@ def metrics(request: Request) -> Response:
 
 
 def includeme(config: Any) -> None:
+    config.registry["statusweb.metrics_past_days"] = PastDayTotals()
     config.registry["statusweb.metrics_cache"] = ScrapeCache(config.registry["statusweb.settings"].metrics_cache_seconds)

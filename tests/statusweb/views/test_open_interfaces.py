@@ -205,3 +205,25 @@ def test_schemathesis_against_the_openapi_document(populated, db_url):
             case.call_and_validate()
 
         conforms()
+
+
+def test_metrics_count_every_day_kept_and_go_on_counting_today(populated, engine, testapp):
+    """The sums over past days are kept between scrapes (issue 16, item 6); a day ten
+    years back still counts, and what is written today shows at the next scrape."""
+    from statusweb.models import RollupDaily
+    from statusweb.models.rollups import day_bucket
+
+    def site_up() -> float:
+        families = {f.name: f for f in text_string_to_metric_families(testapp.get("/metrics").text)}
+        return next(s.value for s in families["statuscore_checks"].samples
+                    if s.name == "statuscore_checks_total" and s.labels == {"service": "site", "result": "up"})
+
+    decade_ago = day_bucket(utcnow()) - timedelta(days=3650)
+    with get_session_factory(engine).begin() as session:
+        session.add(RollupDaily(service_id=populated["site"], bucket=decade_ago, up_count=7, latency_count=7,
+                                latency_sum_ms=700, latency_max_ms=100))
+    assert site_up() == 30 * 999 + 7
+    with get_session_factory(engine).begin() as session:
+        today = session.get(RollupDaily, (populated["site"], day_bucket(utcnow())))
+        today.up_count += 5
+    assert site_up() == 30 * 999 + 7 + 5
