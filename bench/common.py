@@ -59,28 +59,42 @@ def cpu_seconds(pid: int | None = None) -> float:
 def target_server() -> Iterator[tuple[str, str]]:
     """(base URL, kind): nginx when installed, else an aiohttp server, in its own
     process on the target core."""
-    port = free_port()
+    with target_servers(1) as (bases, kind):
+        yield bases[0], kind
+
+
+@contextlib.contextmanager
+def target_servers(ports: int) -> Iterator[tuple[list[str], str]]:
+    """([base URL per port], kind): one target answering on `ports` ports (nginx, one
+    worker, when installed; else one aiohttp server per port), so a client opening
+    hundreds of thousands of connections a minute never runs out of one port's
+    ephemeral source ports and the client, not the target, is what is measured."""
+    numbers = [free_port() for _ in range(ports)]
     if shutil.which("nginx"):
-        conf = Path(f"/tmp/bench-nginx-{port}.conf")
-        conf.write_text(f"daemon off; worker_processes 1; error_log /dev/null; pid /tmp/bench-nginx-{port}.pid;"
-                        f"events {{ worker_connections 4096; }} http {{ access_log off; "
-                        f"server {{ listen 127.0.0.1:{port}; keepalive_requests 100000; "
+        conf = Path(f"/tmp/bench-nginx-{numbers[0]}.conf")
+        listens = " ".join(f"listen 127.0.0.1:{port} backlog=4096;" for port in numbers)
+        conf.write_text(f"daemon off; worker_processes 1; error_log /dev/null; pid /tmp/bench-nginx-{numbers[0]}.pid;"
+                        f"events {{ worker_connections 65536; }} worker_rlimit_nofile 70000; http {{ access_log off; "
+                        f"server {{ {listens} keepalive_requests 100000; "
                         f"location / {{ default_type application/json; return 200 '{{\"ok\": true, \"he\": [\"x\"]}}'; }} }} }}")
-        process = subprocess.Popen(["nginx", "-c", str(conf)])
+        processes = [subprocess.Popen(["nginx", "-c", str(conf)])]
         kind = "nginx"
     else:
-        process = subprocess.Popen([sys.executable, "-c", TARGET_APP, str(port)])
+        processes = [subprocess.Popen([sys.executable, "-c", TARGET_APP, str(port)]) for port in numbers]
         kind = "aiohttp server"
-    pin(process.pid, TARGET_CORE)
-    for _ in range(100):
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-            break
-        time.sleep(0.05)
+    for process in processes:
+        pin(process.pid, TARGET_CORE)
+    for port in numbers:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", kind
+        yield [f"http://127.0.0.1:{port}" for port in numbers], kind
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(10)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
 
 
 def rss_mb(pid: int | None = None) -> float:

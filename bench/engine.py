@@ -1,19 +1,27 @@
 """The check engine against a raw aiohttp loop, at the same connection policy and
 concurrency, in one run: checks/s, CPU-s per 1,000 checks, and their ratio.
 
-    .venv/bin/python bench/engine.py [--checks 20000] [--concurrency 100]
+    .venv/bin/python bench/engine.py [--checks 20000] [--concurrency 100] [--cli-monitors 20000]
 
 Ours is the whole pipeline: plugin dispatch, retry policy, a condition, the state
-machine and MemoryStore. Client on core 0, target on core 1.
+machine and MemoryStore. Then `statuscore check` on a monitors.toml of 20,000 monitors
+as a whole process (start, load, check, print) against a raw aiohttp script that reads
+the same file and does the same GETs at the same concurrency, printing a line each.
+Client on core 0, target on core 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import shutil
 import subprocess
+import sys
+import tempfile
+import textwrap
 import time
+from pathlib import Path
 
 import aiohttp
 
@@ -77,6 +85,62 @@ async def compare(url: str, checks: int, concurrency: int, keepalive: bool, roun
     return figures
 
 
+RAW_SCRIPT = textwrap.dedent('''
+    import asyncio, json, sys, tomllib
+    import aiohttp
+
+    async def main(urls):
+        slots = asyncio.Semaphore(50)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as session:
+            async def one(url):
+                async with slots:
+                    async with session.get(url) as response:
+                        await response.read()
+                        return {"url": url, "status": response.status}
+            for line in await asyncio.gather(*(one(u) for u in urls)):
+                print(json.dumps(line))
+
+    with open(sys.argv[1], "rb") as file:
+        asyncio.run(main([m["url"] for m in tomllib.load(file)["monitor"]]))
+''')
+
+
+def whole_process(url: str, monitors: int, rounds: int) -> None:
+    """`statuscore check --json FILE` against RAW_SCRIPT on the same file, wall and
+    CPU of each whole process (interpreter start-up included on both sides)."""
+    heading(f"statuscore check on {monitors:,} monitors, as a whole process")
+    with tempfile.TemporaryDirectory() as folder:
+        toml = Path(folder) / "monitors.toml"
+        toml.write_text('[defaults]\nretries = 1\nretry_delay = "1s"\nconditions = ["status == 200"]\n\n'
+                        + "".join(f'[[monitor]]\nname = "m{i}"\nurl = "{url}?m={i}"\n\n'
+                                  for i in range(monitors)))
+        script = Path(folder) / "raw.py"
+        script.write_text(RAW_SCRIPT)
+        commands = {"raw": [sys.executable, str(script), str(toml)],
+                    "ours": [str(Path(sys.executable).parent / "statuscore"), "check", "--json", str(toml)]}
+        best: dict[str, tuple[float, float]] = {}
+        for _ in range(rounds):
+            for name, command in commands.items():
+                wall, cpu = _timed_process(command, monitors)
+                best[name] = min(best.get(name, (wall, cpu)), (wall, cpu))
+    for name in ("raw", "ours"):
+        figure(f"{name}: whole process, wall / CPU", f"{best[name][0]:.2f} s / {best[name][1]:.2f} s")
+    figure("ours / raw, monitors/s", f"{best['raw'][0] / best['ours'][0]:.2f}", "(goal >= 0.8)")
+
+
+def _timed_process(command: list[str], monitors: int) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=600,
+                          preexec_fn=lambda: pin(0, CLIENT_CORE))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = done.stdout.count(b"\n")
+    assert lines == monitors, f"{command[0]} printed {lines} lines for {monitors} monitors"
+    assert b'"down"' not in done.stdout, "a check failed: the figures would not be comparable"
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def blackbox_exporter(url: str, checks: int, concurrency: int) -> float | None:
     """CPU-s per 1,000 probes of prometheus-blackbox-exporter, when installed."""
     binary = shutil.which("prometheus-blackbox-exporter")
@@ -114,6 +178,7 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cli-monitors", type=int, default=20_000)
     args = parser.parse_args()
     pin(0, CLIENT_CORE)
     with target_server() as (base, kind):
@@ -121,6 +186,7 @@ def main() -> None:
         url = f"{base}/ok"
         keepalive = asyncio.run(compare(url, args.checks, args.concurrency, True, args.rounds))
         fresh = asyncio.run(compare(url, args.checks, args.concurrency, False, args.rounds))
+        whole_process(url, args.cli_monitors, args.rounds)
         heading("prometheus-blackbox-exporter, same target")
         blackbox = blackbox_exporter(url, min(args.checks, 5000), args.concurrency)
         if blackbox is None:
