@@ -52,11 +52,12 @@ class _Wheel:
     """One loop's pending deadlines, by slot number, and one timer for the earliest."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self._loop = weakref.ref(loop)  # weak, like `_wheels`' key: a finished loop must be free to go
         self._slots: dict[int, set[Deadline]] = {}
         self._order: list[int] = []  # slot numbers with a set, earliest first
         self._timer: asyncio.TimerHandle | None = None
         self._timer_slot: int | None = None
+        self._pending = 0  # deadlines registered and not yet discarded or expired
 
     def add(self, deadline: Deadline) -> int:
         slot = math.ceil(deadline.at / SLOT)
@@ -67,24 +68,42 @@ class _Wheel:
             if self._timer_slot is None or slot < self._timer_slot:
                 self._arm(slot)
         waiting.add(deadline)
+        self._pending += 1
         return slot
 
     def discard(self, deadline: Deadline) -> None:
         waiting = self._slots.get(deadline._slot)
-        if waiting is not None:
-            waiting.discard(deadline)
+        if waiting is not None and deadline in waiting:
+            waiting.remove(deadline)
+            self._pending -= 1
+            if not self._pending:
+                self._reset()
+
+    def _reset(self) -> None:
+        """Nothing pending: drop the slots and the timer (which holds the loop)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._timer_slot = None
+        self._slots.clear()
+        self._order.clear()
 
     def _arm(self, slot: int) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer_slot = slot
-        self._timer = self._loop.call_at(slot * SLOT, self._sweep)
+        loop = self._loop()
+        if loop is not None:
+            self._timer_slot = slot
+            self._timer = loop.call_at(slot * SLOT, self._sweep)
 
     def _sweep(self) -> None:
         self._timer = self._timer_slot = None
-        now = self._loop.time()
+        loop = self._loop()
+        if loop is None:
+            return
+        now = loop.time()
         while self._order and self._order[0] * SLOT <= now:
             for deadline in self._slots.pop(heapq.heappop(self._order)):
+                self._pending -= 1
                 deadline.expire()
         if self._order:
             self._arm(self._order[0])

@@ -53,3 +53,23 @@ async def test_many_deadlines_each_fire_once_in_order_of_their_time() -> None:
 
     await asyncio.gather(*(waits(index) for index in (5, 1, 3, 2, 4)))
     assert fired == [1, 2, 3, 4, 5]
+
+
+def test_a_closed_loop_is_not_kept_alive_by_its_deadlines() -> None:
+    import gc
+    import weakref
+
+    from statuscore import deadlines
+
+    async def one() -> None:
+        async with Deadline(asyncio.get_running_loop().time() + 5):
+            pass
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(one())
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
+    assert not [wheel for wheel in list(deadlines._wheels) if wheel.is_closed()]
