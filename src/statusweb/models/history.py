@@ -13,7 +13,12 @@ from statusweb.models.meta import Base, UTCDateTime
 
 class CheckResultRow(Base):
     __tablename__ = "check_result"
-    __table_args__ = (Index("ix_check_result_service_id_checked_at", "service_id", "checked_at"),)
+    __table_args__ = (  # the check history's filters, newest first (migration 0009)
+        Index("ix_check_result_service_id_checked_at", "service_id", "checked_at"),
+        Index("ix_check_result_checked_at_id", "checked_at", "id"),
+        Index("ix_check_result_status_checked_at_id", "status", "checked_at", "id"),
+        Index("ix_check_result_service_id_status_checked_at_id", "service_id", "status", "checked_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))

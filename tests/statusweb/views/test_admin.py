@@ -199,3 +199,31 @@ def test_delete_is_soft_and_hides_the_incident_everywhere_public(engine, editor)
     assert "Posted by mistake" not in editor.get("/history").text
     assert editor.get("/api/v2/incidents.json").json["incidents"] == []
     editor.get(f"/incidents/{incident_id}", status=404)
+
+
+def test_check_history_pages_follow_the_time_of_each_check_even_when_written_late(engine):
+    """A result written after newer ones (a slow check, a runner's late batch) still
+    shows at its own time, and walking the pages shows every result exactly once."""
+    from statusweb.pages.queries import CheckFilter, check_results
+
+    ids = add_services(engine, ("Site", "up"))
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(insert(CheckResultRow), [
+            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=n), "status": "up",
+             "latency_ms": n, "attempts": 1} for n in range(120)])
+        connection.execute(insert(CheckResultRow), [  # written last, checked long ago / at a tie
+            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=75, seconds=30), "status": "down",
+             "latency_ms": 1000, "attempts": 1},
+            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=75), "status": "up",
+             "latency_ms": 1001, "attempts": 1}])
+    seen, before = [], None
+    with get_session_factory(engine)() as session:
+        for _ in range(10):
+            page = check_results(session, CheckFilter(before=before), 50)
+            seen += [row.checked_at for row, _ in page]
+            if len(page) < 50:
+                break
+            before = page[-1][0].id
+    assert len(seen) == 122
+    assert seen == sorted(seen, reverse=True)
