@@ -10,10 +10,10 @@ not served at all (404), unless the ini says `statusweb.metrics_public = true`.
 
 from __future__ import annotations
 
-import copy
 import hmac
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -131,7 +131,7 @@ class PastDayTotals:
             if self._kept is None or self._kept[0] != before:
                 self._kept = (before, compute())
             kept = self._kept[1]
-        return {service_id: copy.deepcopy(total) for service_id, total in kept.items()}
+        return {service_id: replace(total, histogram=list(total.histogram)) for service_id, total in kept.items()}
 
 
 class ScrapeCache:
