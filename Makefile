@@ -63,6 +63,7 @@ bench: $(STAMP)
 	cd bench && ../$(PY) detect.py
 	cd bench && ../$(PY) store.py
 	cd bench && ../$(PY) history.py
+	cd bench && ../$(PY) admin_history.py --no-plans
 	cd bench && ../$(PY) page.py
 	cd bench && ../$(PY) restart.py
 	cd bench && ../$(PY) live.py
