@@ -145,3 +145,25 @@ def test_flap_settle_is_a_key_and_flips_still_count_within_the_window():
 def test_flapping_off_with_zero_threshold():
     _, transitions = walk(monitor(flap_threshold=0), [UP] + [DOWN, UP] * 10)
     assert sum(1 for t in transitions if t.notify) == 20
+
+
+def test_counting_a_result_keeps_every_other_field_of_the_state():
+    """`_counted` builds the state field by field (for speed): a field added to
+    MonitorState later must be carried over there too, or this fails."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    from statuscore import CheckResult
+    from statuscore.state import _counted
+
+    at = datetime(2026, 12, 4, tzinfo=timezone.utc)
+    result = CheckResult(monitor="m", slug="m", status=Status.UP, checked_at=at, latency=0.1)
+    state = MonitorState(status=Status.DEGRADED, since=at, consecutive_failures=3, consecutive_successes=0,
+                         failing_since=at, last_result=None, last_alert_at=at, flips=(at,), flapping=True)
+    counted = _counted(state, result)
+    changed = {"consecutive_failures", "consecutive_successes", "failing_since", "last_result"}
+    for field in dataclasses.fields(MonitorState):
+        if field.name not in changed:
+            assert getattr(counted, field.name) == getattr(state, field.name), field.name
+    assert set(f.name for f in dataclasses.fields(MonitorState)) - changed == {
+        "status", "since", "last_alert_at", "flips", "flapping"}, "a new field: copy it in _counted"
