@@ -22,6 +22,7 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         config.include(".public_url")  # absolute URLs from STATUS_PAGE_URL, never the Host header
         config.include(".request_limits")  # 413 for bodies over 1 MiB, whatever the server
         config.include("pyramid_chameleon")  # .pt templates
+        config.include(".template_compile")  # compiled one at a time (a CPython 3.11 bug otherwise)
         config.include(".i18n")  # English and Hebrew: _() and when() in every template
         config.include(".models")  # request.dbsession inside pyramid_tm's transaction
         config.include(".routes")  # every URL, in one file
