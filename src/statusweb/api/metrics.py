@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 
 from statuscore import Status, utcnow
 from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
-from statusweb.models.rollups import CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals
+from statusweb.models.rollups import (CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals,
+                                      day_bucket)
 from statusweb.pages.queries import heartbeat_age
 from statusweb.routes import READ_METHODS
 
@@ -67,8 +68,7 @@ class DatabaseCollector:
         checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
         latency = HistogramMetricFamily("statuscore_check_latency_seconds",
                                         "Latency of passing checks", labels=["service"])
-        today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        settled = today - timedelta(days=1)  # a result of 23:59 may still be written after midnight
+        settled = day_bucket(utcnow()) - timedelta(days=1)  # a result of 23:59 may still be written after midnight
         totals = self.past_days.totals(settled, lambda: self._sums(slugs, before=settled))
         for service_id, recent in self._sums(slugs, since=settled).items():
             totals.setdefault(service_id, RollupTotals()).merge(recent)
