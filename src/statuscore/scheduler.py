@@ -13,7 +13,7 @@ import logging
 import random
 from collections import deque
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 import aiohttp
 
@@ -73,7 +73,9 @@ class Scheduler:
         self.notifier: Notifier | None = None
         self._own_session = session is None
         self._random = random.Random(seed)
-        self._heap: list[tuple[float, int, int]] = []
+        self._heap: list[tuple[float, int, int]] = []  # (due, index, the index's epoch)
+        self._epochs = [0] * len(self.checks)  # raised when a monitor is given away: its entries go stale
+        self._active: set[int] | None = None  # None: every monitor; see `assign`
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping: asyncio.Event | None = None
         self._sleeper: asyncio.Future[None] | None = None
@@ -87,6 +89,35 @@ class Scheduler:
     def monitors(self) -> list[Monitor]:
         return [check.monitor for check in self.checks]
 
+    @property
+    def assigned(self) -> list[str]:
+        """The slugs this scheduler checks (every monitor unless `assign` said otherwise)."""
+        return [check.monitor.slug for index, check in enumerate(self.checks) if self._is_active(index)]
+
+    def assign(self, slugs: Iterable[str], states: Mapping[str, MonitorState] | None = None) -> None:
+        """Check only `slugs` from now on, for processes that share monitors with others.
+        A monitor given away stops after any check in flight; one taken on starts from
+        `states` (where the previous checker left it) and is due as after a restart.
+        Unknown slugs are ignored."""
+        wanted = {self._index_of[slug] for slug in slugs if slug in self._index_of}
+        current = set(range(len(self.checks))) if self._active is None else self._active
+        for index in current - wanted:
+            self._epochs[index] += 1
+            self.states.pop(self.checks[index].monitor.slug, None)
+        added = wanted - current
+        for index in added:
+            self._epochs[index] += 1
+            slug = self.checks[index].monitor.slug
+            if states is not None and slug in states:
+                self.states[slug] = states[slug]
+        self._active = wanted
+        if self._loop is not None and added:
+            self._schedule(self.clock.monotonic(), sorted(added))
+            self._interrupt_sleep()
+
+    def _is_active(self, index: int) -> bool:
+        return self._active is None or index in self._active
+
     async def start(self) -> None:
         """Open the session and restore every monitor's state from the store."""
         if self._loop is not None:
@@ -98,8 +129,8 @@ class Scheduler:
             self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
         self.notifier = Notifier(self.store, self.sinks, self.session, self.clock)
         restored = await self.store.load_states()
-        self.states = {r.monitor.slug: restored[r.monitor.slug] for r in self.checks
-                       if r.monitor.slug in restored}
+        self.states = {r.monitor.slug: restored[r.monitor.slug] for index, r in enumerate(self.checks)
+                       if r.monitor.slug in restored and self._is_active(index)}
         if restored:
             log.info("restored the state of %d monitors", len(self.states))
 
@@ -122,7 +153,7 @@ class Scheduler:
         assert self._stopping is not None and self.notifier is not None
         started = self.clock.monotonic()
         stop_at = None if duration is None else started + duration
-        self._schedule_first_round(started)
+        self._schedule(started, [index for index in range(len(self.checks)) if self._is_active(index)])
         if self._stop_requested:
             self._stopping.set()
         notifier_task = asyncio.ensure_future(self.notifier.run(self._stopping))
@@ -157,7 +188,8 @@ class Scheduler:
             async with slots:
                 return await self._process(index)
 
-        results = await asyncio.gather(*(limited(index) for index in range(len(self.checks))))
+        results = await asyncio.gather(*(limited(index) for index in range(len(self.checks))
+                                         if self._is_active(index)))
         assert self.notifier is not None
         await self.notifier.deliver_due()
         return list(results)
@@ -180,35 +212,38 @@ class Scheduler:
             await self.session.close()
             self.session = None
 
-    def _schedule_first_round(self, now: float) -> None:
-        """After a restart every monitor is checked again within half its interval of the
+    def _schedule(self, now: float, indices: Sequence[int]) -> None:
+        """The first round of `indices` (at start, or when taken on from another process).
+        After a restart every monitor is checked again within half its interval of the
         crash (`_half`). One whose next check (its last plus its interval) falls in that
         time keeps it, as if there had been no restart; the later ones are spread evenly
         over it; those never checked (or overdue) are spread over at most half an
         interval, at START_RATE at most, never all at once."""
         wall = self.clock.now()
-        lasts = {check.monitor.slug: state.last_result.checked_at for check in self.checks
+        checks = [self.checks[index] for index in indices]
+        lasts = {check.monitor.slug: state.last_result.checked_at for check in checks
                  if (state := self.states.get(check.monitor.slug)) and state.last_result}
         down = (wall - max(lasts.values())).total_seconds() if lasts else 0.0  # since the last check before
         fresh: list[int] = []
         late: list[tuple[float, int]] = []
-        for index, check in enumerate(self.checks):
+        for index, check in zip(indices, checks):
             last = lasts.get(check.monitor.slug)
             wait = (last - wall).total_seconds() + check.monitor.interval if last else -1.0
             if wait <= 0:
                 fresh.append(index)
             elif wait <= self._half(check.monitor.interval, down):
-                heapq.heappush(self._heap, (now + wait, index, index))
+                heapq.heappush(self._heap, (now + wait, index, self._epochs[index]))
             else:
                 late.append((wait, index))
         late.sort()  # the longest-unchecked first
         for position, (_, index) in enumerate(late):
             half = self._half(self.checks[index].monitor.interval, down)
-            heapq.heappush(self._heap, (now + half * (position + self._random.random()) / len(late), index, index))
+            due = now + half * (position + self._random.random()) / len(late)
+            heapq.heappush(self._heap, (due, index, self._epochs[index]))
         for position, index in enumerate(fresh):
             spread = min(self.checks[index].monitor.interval / 2, len(fresh) / START_RATE)
             offset = spread * (position + self._random.random()) / len(fresh)
-            heapq.heappush(self._heap, (now + offset, index, index))
+            heapq.heappush(self._heap, (now + offset, index, self._epochs[index]))
 
     @staticmethod
     def _half(interval: float, down: float) -> float:
@@ -224,14 +259,16 @@ class Scheduler:
         while self._heap and self._heap[0][0] <= now and not self._stopping.is_set():
             if stop_at is not None and self.clock.monotonic() >= stop_at:
                 return
-            due, seq, index = heapq.heappop(self._heap)
+            due, index, epoch = heapq.heappop(self._heap)
+            if epoch != self._epochs[index]:
+                continue  # given away (or taken on again, with an entry of its own)
             await self._slots.acquire()
             self.lag_samples.append(self.clock.monotonic() - due)
-            task = asyncio.ensure_future(self._run_slot(index, due))
+            task = asyncio.ensure_future(self._run_slot(index, due, epoch))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    async def _run_slot(self, index: int, due: float) -> None:
+    async def _run_slot(self, index: int, due: float, epoch: int) -> None:
         """One scheduled check; the monitor is due again only once this one is done,
         so a slow check with retries never overlaps its own next run."""
         assert self._slots is not None
@@ -241,11 +278,13 @@ class Scheduler:
             log.exception("check of %s failed unexpectedly", self.checks[index].monitor.name)
         finally:
             self._slots.release()
+            if epoch != self._epochs[index]:
+                return  # given away while it ran: no next check here
             now = self.clock.monotonic()
             next_due = due + self.checks[index].monitor.interval
             if next_due < now:  # overran its interval: go again now, once, not in a burst
                 next_due = now
-            heapq.heappush(self._heap, (next_due, index, index))
+            heapq.heappush(self._heap, (next_due, index, epoch))
             if self._sleep_until is not None and next_due < self._sleep_until:
                 self._interrupt_sleep()
 

@@ -36,6 +36,7 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_RUNNER": "statusweb.runner",
     "STATUSWEB_METRICS_TOKEN": "statusweb.metrics_token",
     "STATUSWEB_TRUSTED_PROXY": "statusweb.trusted_proxy",  # read by statusweb.server too
+    "STATUSWEB_REGION": "statusweb.region",  # where this runner checks from (runners sharing PostgreSQL)
 }
 
 MIN_SECRET_LENGTH = 32
@@ -218,6 +219,7 @@ class RunnerSettings:
     page_url: str = DEFAULT_PAGE_URL
     page_name: str = "Status"
     private_webhooks: bool = False  # subscriber webhooks may call private addresses (tests, closed networks)
+    region: str = "default"  # with PostgreSQL, runners of one region share its monitors through leases
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], here: str = ".") -> RunnerSettings:
@@ -238,7 +240,16 @@ class RunnerSettings:
                    mail_from=str(settings.get("statusweb.mail_from") or ""),
                    page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
                    page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
-                   private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")))
+                   private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")),
+                   region=_region(settings.get("statusweb.region")))
+
+
+def _region(raw: Any) -> str:
+    region = str(raw or "default").strip()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", region):
+        raise ValueError(f"statusweb.region (STATUSWEB_REGION) must be a short name of a-z, 0-9, '-' and '_', "
+                         f"got {region[:60]!r}")
+    return region
 
 
 def load_ini_settings(config_uri: str) -> tuple[dict[str, Any], str]:

@@ -190,3 +190,36 @@ async def test_a_scheduler_that_has_fallen_behind_still_stops_on_time(target):
     await scheduler.run(duration=0.5)
     assert time.monotonic() - started < 2.0, "the backlog kept the scheduler running"
     assert 1 <= scheduler.checks_done < 40
+
+
+async def test_assign_moves_monitors_in_and_out_while_running(target):
+    """A process that shares its monitors with others checks only its share; a monitor
+    given away stops, one taken on starts from the state it is handed."""
+    base, _ = target
+    monitors = [http_monitor(base, f"m{i}", "/ok", interval="10s") for i in range(6)]
+    checked: list[tuple[float, str]] = []
+    clock = FakeClock()
+    start = clock.monotonic()
+    handed = MonitorState(status=Status.DOWN, consecutive_failures=3)
+    moved: list[float] = []
+
+    def seen(result) -> None:
+        checked.append((clock.monotonic() - start, result.slug))
+        if clock.monotonic() - start >= 35 and not moved:  # the share changes 35 s in
+            moved.append(clock.monotonic() - start)
+            scheduler.assign(["m1", "m2", "m3"], states={"m3": handed, "m1": MonitorState()})
+            assert scheduler.states["m3"].consecutive_failures == 3
+            assert scheduler.states["m1"].status is Status.UP  # kept: m1 was already here
+
+    scheduler = Scheduler(monitors, clock=clock, on_result=seen)
+    scheduler.assign(["m0", "m1", "m2", "nope"])
+    assert scheduler.assigned == ["m0", "m1", "m2"]
+    await scheduler.run(duration=70)
+    assert scheduler.assigned == ["m1", "m2", "m3"]
+    before = {slug for at, slug in checked if at <= moved[0]}
+    after = [slug for at, slug in checked if at > moved[0]]
+    assert before == {"m0", "m1", "m2"}
+    assert set(after) == {"m1", "m2", "m3"}
+    assert after.count("m3") == 3  # at once when taken on (40 s in), then at 50 and 60
+    assert scheduler.states["m3"].status is Status.UP  # the handed-over DOWN recovered here
+    assert "m0" not in scheduler.states

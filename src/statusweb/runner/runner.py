@@ -2,6 +2,12 @@
 
 `statusweb-admin run-checks` runs it as its own process (the separate scheduler the
 original plan recommends); the web app can run the same thing in a thread.
+
+On SQLite one runner checks everything and others stand by (a file lock). On PostgreSQL
+every runner checks a share of the monitors, held through leases (`leases.py`) renewed on
+each heartbeat; one of them (the holder of an advisory lock, taken over at once when it
+dies) also does the duties that must happen once: maintenance windows, SLA alerts,
+subscribers' mail, the daily cleanup and the heartbeat row /healthz reads.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from statusweb.runner import requests, sla_alerts
 from statusweb.runner.pushes import SqlPushLedger
 from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.runner.retention import cleanup, next_cleanup_time
+from statusweb.runner.leases import LeaseBook, Rebalance
 from statusweb.runner.lock import lock_for
 from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 from statusweb.runner.sql import upsert
@@ -42,7 +49,9 @@ class Runner:
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url)
         self.config = load_config(settings.monitors_path)
-        self.store = SqlStore(self.engine, now=self.clock.now)
+        self.leases = (LeaseBook(self.engine, ttl=2 * settings.heartbeat_interval, region=settings.region)
+                       if self.engine.dialect.name == "postgresql" else None)
+        self.store = SqlStore(self.engine, now=self.clock.now, leases=self.leases)
         self.calendar = MaintenanceCalendar()
         self.pushes = SqlPushLedger(self.engine, self.clock.monotonic)
         self._requests: set[asyncio.Task[None]] = set()
@@ -53,6 +62,7 @@ class Runner:
             log.warning("STATUS_PAGE_URL is not set: links in subscribers' mail say %s", DEFAULT_PAGE_URL)
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
+        self.leader = False  # holds the runner lock: does the once-only duties
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
@@ -60,10 +70,18 @@ class Runner:
         self._stop_requested = False
 
     async def run(self, *, once: bool = False) -> list[CheckResult]:
+        """Check until `stop()` (or every monitor once). Sharing (PostgreSQL): at once,
+        a share of the monitors; alone (SQLite): once this process holds the lock."""
+        if self.leases is not None:
+            try:
+                return await self._run_checks(once)
+            finally:
+                self.lock.release()
         if not await self._hold_lock():
             return []
+        self.leader = True
         try:
-            return await self._run_holding_lock(once)
+            return await self._run_checks(once)
         finally:
             self.lock.release()
 
@@ -91,11 +109,14 @@ class Runner:
                 return
             await self.clock.sleep(0.1)
 
-    async def _run_holding_lock(self, once: bool) -> list[CheckResult]:
+    async def _run_checks(self, once: bool) -> list[CheckResult]:
         if not await self._sync_services():
             return []
         self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store,
                                    clock=self.clock, maintenance=self.calendar, pushes=self.pushes)
+        self.store.on_alerts_ready = self._wake_notifier
+        if self.leases is not None and not await self._join():
+            return []
         background = [asyncio.ensure_future(self._beat_forever()),
                       asyncio.ensure_future(self._duties_forever())]
         try:
@@ -112,8 +133,66 @@ class Runner:
             await self.scheduler.close()
             await self.store.close()
             await self._last_beat()
+            await self._leave()
+
+    def _wake_notifier(self) -> None:
+        """Alerts were stored (or taken over): deliver now, not at the next transition."""
+        if self.scheduler is not None and self.scheduler.notifier is not None:
+            self.scheduler.notifier.wake()
+
+    async def _join(self) -> bool:
+        """Join the runners sharing this database and take a first share; False when
+        asked to stop while the database is unreachable."""
+        assert self.leases is not None and self.scheduler is not None
+        leases = self.leases
+        ids = [self.store.service_ids[m.slug] for m in self.config.monitors if m.slug in self.store.service_ids]
+        while not self._stop_requested:
+            try:
+                await asyncio.to_thread(leases.join, ids)
+                change = await asyncio.to_thread(leases.rebalance)
+            except SQLAlchemyError as exc:
+                log.error("cannot join the other runners (%s); retrying", str(exc).splitlines()[0][:200])
+                await self._sleep_unless_stopped(self.settings.heartbeat_interval)
+                continue
+            self.scheduler.assign(self._slugs(leases.held))
+            log.info("sharing the monitors with %d other runner(s) in region %s: %d of %d here",
+                     change.live - 1, leases.region, len(leases.held), len(ids))
+            return True
+        return False
+
+    async def _leave(self) -> None:
+        if self.leases is None:
+            return
+        try:
+            await asyncio.to_thread(self.leases.leave)
+        except (SQLAlchemyError, RuntimeError) as exc:  # the others take over after the lease time
+            log.warning("leases not handed back: %s", str(exc).splitlines()[0][:200])
+
+    def _slugs(self, service_ids: object) -> list[str]:
+        wanted = set(service_ids)  # type: ignore[call-overload]
+        return [slug for slug, service_id in self.store.service_ids.items() if service_id in wanted]
+
+    async def _rebalance(self) -> None:
+        """Renew the leases and move the share this heartbeat changed."""
+        assert self.leases is not None and self.scheduler is not None
+        change: Rebalance = await asyncio.to_thread(self.leases.rebalance)
+        if change.lost:
+            lost = self._slugs(change.lost)
+            self.store.give_up(lost)
+            log.info("%d monitors moved to other runners (%d live, %d here now)", len(lost), change.live,
+                     len(self.leases.held))
+        if change.gained or change.lost:
+            gained = self._slugs(change.gained)
+            states = await asyncio.to_thread(self.store.take_over, gained) if gained else {}
+            self.scheduler.assign(self._slugs(self.leases.held), states)
+            self._wake_notifier()  # their undelivered alerts are ours now
+            if gained:
+                log.info("took over %d monitors (%d live runners, %d here now)", len(gained), change.live,
+                         len(self.leases.held))
 
     async def _last_beat(self) -> None:
+        if not self.leader:
+            return
         try:
             await asyncio.to_thread(self._beat)
         except RuntimeError:  # at interpreter exit the thread pools take no more work
@@ -137,31 +216,41 @@ class Runner:
                 await asyncio.to_thread(self._plan_maintenance)
                 return True
             except SQLAlchemyError as exc:
-                log.error("database unreachable at start (%s); retrying in %.0f s",
+                log.error("monitors not synced into the database at start (%s); retrying in %.0f s",
                           str(exc).splitlines()[0][:200], delay)
                 await self._sleep_unless_stopped(delay)
                 delay = min(delay * 2, 30.0)
         return False
 
     async def _duties_forever(self) -> None:
-        """Every `duty_interval`: maintenance windows moved along (and the calendar the
-        scheduler reads refreshed), and "check now" requests taken; every
-        `sla_interval`: SLA figures compared with their targets."""
+        """Every `duty_interval`: the calendar the scheduler reads refreshed, and "check
+        now" requests for our monitors taken; by the leader, maintenance windows moved
+        along, subscribers' mail sent and, every `sla_interval`, SLA figures compared
+        with their targets."""
         sla_due = self.clock.monotonic()
         while True:
             try:
                 await asyncio.to_thread(self._plan_maintenance)
+                assert self.scheduler is not None
+                ours = set(self.scheduler.assigned)
                 for request_id, slug in await asyncio.to_thread(requests.open_requests, self.engine,
                                                                 self.clock.now()):
-                    self._take(request_id, slug)
-                await asyncio.to_thread(self._send_to_subscribers)
-                if self.clock.monotonic() >= sla_due:
-                    sla_due = self.clock.monotonic() + self.settings.sla_interval
-                    self.store.adopt(await asyncio.to_thread(sla_alerts.evaluate, self.engine, self.clock.now(),
-                                                             self._render_sla_alert))
+                    if slug in ours or (self.leader and slug not in self.store.service_ids):
+                        self._take(request_id, slug)
+                if self.leader:
+                    sla_due = await self._leader_duties(sla_due)
             except SQLAlchemyError as exc:
                 log.warning("maintenance, check-now and SLA duties skipped: %s", str(exc).splitlines()[0][:200])
             await self.clock.sleep(self.settings.duty_interval)
+
+    async def _leader_duties(self, sla_due: float) -> float:
+        """Subscribers' mail, and SLA figures once `sla_due` has passed; the next due time."""
+        await asyncio.to_thread(self._send_to_subscribers)
+        if self.clock.monotonic() < sla_due:
+            return sla_due
+        alerts = await asyncio.to_thread(sla_alerts.evaluate, self.engine, self.clock.now(), self._render_sla_alert)
+        self.store.adopt(alerts)
+        return self.clock.monotonic() + self.settings.sla_interval
 
     def _render_sla_alert(self, slug: str, kind: str, figure: SlaFigure) -> list[Alert]:
         """An SLA alert as a transition of the monitor's current state, for its sinks."""
@@ -195,8 +284,9 @@ class Runner:
     def _plan_maintenance(self) -> None:
         now = self.clock.now()
         with get_session_factory(self.engine).begin() as session:
-            for window in advance_windows(session, now):
-                log.info("maintenance %d (%s): %s", window.id, window.title, window.status)
+            if self.leader:
+                for window in advance_windows(session, now):
+                    log.info("maintenance %d (%s): %s", window.id, window.title, window.status)
             self.calendar.replace(calendar_windows(session, now))
 
     def _take(self, request_id: int, slug: str) -> None:
@@ -213,10 +303,20 @@ class Runner:
     async def _beat_forever(self) -> None:
         while True:
             try:
-                await asyncio.to_thread(self._beat)
+                if self.leases is not None:
+                    await self._rebalance()
+                    await self._lead_if_free()
+                if self.leader:
+                    await asyncio.to_thread(self._beat)
             except SQLAlchemyError as exc:
                 log.warning("heartbeat not written: %s", str(exc).splitlines()[0][:200])
             await self.clock.sleep(self.settings.heartbeat_interval)
+
+    async def _lead_if_free(self) -> None:
+        """Sharing: become the one that does the once-only duties when nobody does."""
+        if not self.leader and await asyncio.to_thread(self.lock.try_acquire):
+            self.leader = True
+            log.info("doing the once-only duties (maintenance, SLA, subscribers, cleanup) from here")
 
     def _beat(self) -> None:
         now = self.clock.now()
@@ -233,6 +333,8 @@ class Runner:
             now = self.clock.now()
             wait = (next_cleanup_time(now, self.settings.cleanup_hour_utc) - now).total_seconds()
             await self.clock.sleep(wait)
+            if not self.leader:
+                continue
             try:
                 deleted = await asyncio.to_thread(cleanup, self.engine, days=self.settings.retention_days,
                                                   now=self.clock.now())

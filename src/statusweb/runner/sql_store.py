@@ -10,6 +10,12 @@ would make the next run send it again). While the database is unreachable the ru
 keeps going: results queue up to `max_buffered` (the oldest are dropped past that, and
 counted), states and alerts are kept in memory and alerts are delivered from there; all
 of it is written once the database is back.
+
+With `leases` (runners sharing one PostgreSQL, `statusweb.runner.leases`) every write keeps
+only the monitors whose lease this runner still holds at its generation; the rest is
+refused and counted. Alerts then go out only once stored, only for monitors held, and
+only while the leases are fresh: a runner cut off from the database cannot know whether
+another has taken over, so it does not alert from memory.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from statusweb.models import (DEFAULT_SLUG, AlertOutbox, CheckResultRow, RollupD
                               ServiceState, get_session_factory)
 from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
 from statusweb.runner.pages import sync_pages
+from statusweb.runner.leases import LeaseBook
 from statusweb.runner.pushes import token_hash
 from statusweb.runner.sql import insert_ignoring_duplicates, upsert
 
@@ -46,14 +53,16 @@ class _QueuedAlert:
     alert: Alert
     persisted: bool
     delivered_at: datetime | None = None
+    adopted: bool = False  # stored by another writer of this process (SLA): ours to send, lease or not
 
 
 class SqlStore:
     """Implements `statuscore.Store`; see the module docstring for the guarantees."""
 
     def __init__(self, engine: Engine, *, flush_interval: float = 1.0, max_buffered: int = 100_000,
-                 now: Callable[[], datetime] = utcnow) -> None:
+                 now: Callable[[], datetime] = utcnow, leases: LeaseBook | None = None) -> None:
         self.engine = engine
+        self.leases = leases
         self.session_factory = get_session_factory(engine)
         self.flush_interval = flush_interval
         self.max_buffered = max_buffered
@@ -70,6 +79,7 @@ class SqlStore:
         self._wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._closing = False
+        self.on_alerts_ready: Callable[[], None] | None = None  # wakes the notifier: stored alerts can go
 
     # -- start-up (synchronous: called before the event loop runs checks) --------------
 
@@ -127,14 +137,44 @@ class SqlStore:
     def adopt(self, alerts: Sequence[Alert]) -> None:
         """Alerts another writer already stored in the outbox (the SLA check): deliver them."""
         for alert in alerts:
-            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True, adopted=True))
         if alerts and self._wake is not None:
             self._wake.set()
 
     async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
-        ready = [queued.alert for queued in self._alerts.values()
-                 if queued.delivered_at is None and (queued.persisted or not self.database_ok)]
+        if self.leases is not None:
+            if not self.leases.fresh():
+                return []
+            held = self._held_slugs()
+            ready = [queued.alert for queued in self._alerts.values()
+                     if queued.persisted and queued.delivered_at is None
+                     and (queued.adopted or _slug_of(queued.alert) in held)]
+        else:
+            ready = [queued.alert for queued in self._alerts.values()
+                     if queued.delivered_at is None and (queued.persisted or not self.database_ok)]
         return ready[:limit]
+
+    # -- sharing monitors with other runners (leases) -------------------------------------
+
+    def take_over(self, slugs: Sequence[str]) -> dict[str, MonitorState]:
+        """Monitors just claimed from another runner: their saved states (for the
+        scheduler) and their undelivered alerts (delivered from here now). Synchronous."""
+        states, alerts = self._load(set(slugs))
+        for alert in alerts:
+            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+        return states
+
+    def give_up(self, slugs: Sequence[str]) -> None:
+        """Monitors another runner holds now: forget their queued alerts (theirs to send)."""
+        gone = set(slugs)
+        for alert_id in [key for key, queued in self._alerts.items()
+                         if not queued.adopted and _slug_of(queued.alert) in gone]:
+            del self._alerts[alert_id]
+
+    def _held_slugs(self) -> set[str]:
+        assert self.leases is not None
+        held = self.leases.held
+        return {slug for slug, service_id in self.service_ids.items() if service_id in held}
 
     async def mark_delivered(self, alert_id: str, at: datetime) -> None:
         queued = self._alerts.get(alert_id)
@@ -185,7 +225,7 @@ class SqlStore:
             if not (results or states or new_alerts or updates):
                 return True
             try:
-                await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates)
+                refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates)
             except SQLAlchemyError as exc:
                 self._note_outage(exc)
                 self._results[:0] = results
@@ -194,14 +234,23 @@ class SqlStore:
                 self._outbox_updates = {**updates, **self._outbox_updates}
                 return False
             for queued in new_alerts:
+                if queued.alert.id in refused:
+                    self._alerts.pop(queued.alert.id, None)
+                    continue
                 queued.persisted = True
                 if queued.delivered_at is not None:
                     self._alerts.pop(queued.alert.id, None)
             self.batches_written += 1
+            if len(new_alerts) > len(refused):
+                self._alerts_ready()
             if not self.database_ok:
                 log.warning("database reachable again: wrote %d buffered results", len(results))
             self.database_ok = True
             return True
+
+    def _alerts_ready(self) -> None:
+        if self.on_alerts_ready is not None:
+            self.on_alerts_ready()
 
     def _enforce_bound(self) -> None:
         """Keep at most `max_buffered` results waiting, dropping (and counting) the oldest."""
@@ -240,10 +289,14 @@ class SqlStore:
                 await _pause(self.flush_interval * 2, self._wake)  # let a sick database breathe
 
     def _write_batch(self, results: list[CheckResult], states: dict[str, MonitorState],
-                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]]) -> None:
+                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]]) -> set[str]:
+        """One transaction; returns the ids of alerts refused by the fence (not stored)."""
         now = self.now()
         rows = [_result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
+        refused: set[str] = set()
         with self.session_factory.begin() as session:
+            if self.leases is not None:
+                rows, states, alerts, refused = self._fenced(session, rows, states, alerts)
             if rows:
                 session.execute(insert(CheckResultRow), rows)
                 samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"])
@@ -254,18 +307,50 @@ class SqlStore:
                                    if slug in self.service_ids}, now)
             insert_ignoring_duplicates(session, AlertOutbox, [_outbox_row(q) for q in alerts])
             _apply_outbox_updates(session, updates)
+        return refused
+
+    def _fenced(self, session: Any, rows: list[dict[str, Any]], states: dict[str, MonitorState],
+                alerts: list[_QueuedAlert]) -> tuple[list[dict[str, Any]], dict[str, MonitorState],
+                                                     list[_QueuedAlert], set[str]]:
+        """What of a batch this runner may still write: the monitors whose lease it holds
+        at its generation (locked until the batch commits). The rest is counted and dropped."""
+        assert self.leases is not None
+        ids = self.service_ids
+        touched = {row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
+        allowed = self.leases.fence(session, touched)
+        kept_rows = [row for row in rows if row["service_id"] in allowed]
+        kept_states = {slug: state for slug, state in states.items() if ids.get(slug) in allowed}
+        kept_alerts = [q for q in alerts if ids.get(_slug_of(q.alert)) in allowed]
+        late = len(rows) - len(kept_rows) + len(states) - len(kept_states)
+        if late:
+            self.leases.refused += late
+            log.warning("refused %d late writes (results and states) for %d monitors whose lease another "
+                        "runner holds now", late, len(touched - allowed))
+        return kept_rows, kept_states, kept_alerts, {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
 
     def _write_outbox_updates(self, updates: dict[str, dict[str, Any]]) -> None:
         with self.session_factory.begin() as session:
             _apply_outbox_updates(session, updates)
 
-    def _load(self) -> tuple[dict[str, MonitorState], list[Alert]]:
+    def _load(self, only: set[str] | None = None) -> tuple[dict[str, MonitorState], list[Alert]]:
+        """Saved states and undelivered alerts: of every monitor, or of the slugs in `only`
+        (with leases, `only` defaults to the monitors held)."""
+        if only is None and self.leases is not None:
+            only = self._held_slugs()
         with self.session_factory() as session:
-            rows = session.execute(select(Service.slug, ServiceState).join(ServiceState)).all()
-            states = {slug: _state_from_row(slug, row) for slug, row in rows}
+            query = select(Service.slug, ServiceState).join(ServiceState)
+            if only is not None:
+                query = query.where(Service.slug.in_(sorted(only)))
+            states = {slug: _state_from_row(slug, row) for slug, row in session.execute(query).all()}
             outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.delivered_at.is_(None))
                                      .order_by(AlertOutbox.created_at, AlertOutbox.id)).all()
-            return states, [_alert_from_row(row) for row in outbox]
+            alerts = [_alert_from_row(row) for row in outbox]
+            return states, [alert for alert in alerts if only is None or _slug_of(alert) in only]
+
+
+def _slug_of(alert: Alert) -> str:
+    """The monitor an alert is about: every alert id starts with its slug and a colon."""
+    return alert.id.split(":", 1)[0]
 
 
 def _push_token_hash(monitor: Monitor) -> str | None:

@@ -108,6 +108,7 @@ async def test_sigkill_ten_times_through_an_outage_alerts_exactly_once_each_way(
     assert kinds == ["🔴  Service Down", "🟢  Service Recovered"], f"seed {seed}\n{log_tail}"
 
 
+@pytest.mark.parametrize("migrated_engine", ["sqlite"], indirect=True)  # PostgreSQL shares: test_cluster.py
 async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target,
                                                                              runner_processes):
     from statusweb.pages.queries import heartbeat_holder
@@ -131,7 +132,7 @@ async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_
 
 
 def test_a_released_lock_is_free_for_the_next_runner_in_the_same_process(engine):
-    """The PostgreSQL lock lives in a session: handing its connection back to the pool
+    """The PostgreSQL lock (for the once-only duties when runners share) lives in a session: handing its connection back to the pool
     kept it held, so a runner thread restarted inside the web process stood by forever."""
     from statusweb.runner.lock import lock_for
 

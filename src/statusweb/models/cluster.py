@@ -1,0 +1,42 @@
+"""Runners that share one PostgreSQL: who is alive (`runner_member`) and who checks
+which monitor (`monitor_lease`). See `statusweb.runner.leases` for the protocol."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from statusweb.models.meta import Base, UTCDateTime
+
+DEFAULT_REGION = "default"
+
+
+class RunnerMember(Base):
+    """One running runner process. `beat_at` is written in the database's own time on
+    every heartbeat: a member whose beat is older than its lease time is gone."""
+
+    __tablename__ = "runner_member"
+    __table_args__ = (Index("ix_runner_member_region_beat_at", "region", "beat_at"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid:random
+    region: Mapped[str] = mapped_column(String(50), default=DEFAULT_REGION)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held: Mapped[int] = mapped_column(Integer, default=0)  # leases held at the last beat
+    refused: Mapped[int] = mapped_column(Integer, default=0)  # late writes refused so far
+
+
+class MonitorLease(Base):
+    """Who checks one monitor from one region. `generation` rises on every change of
+    holder: it is the fencing token each result and state write is checked against."""
+
+    __tablename__ = "monitor_lease"
+    __table_args__ = (Index("ix_monitor_lease_region_holder", "region", "holder"),)
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(50), primary_key=True, default=DEFAULT_REGION)
+    holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
