@@ -247,8 +247,8 @@ class SlackShapedServer:
         return web.Response(text="ok")
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[str]:
-        async with serve_app(self.app) as base:
+    async def running(self, host: str = "127.0.0.1") -> AsyncIterator[str]:
+        async with serve_app(self.app, host=host) as base:
             yield f"{base}/services/T000/B000/XXXX"
 
 

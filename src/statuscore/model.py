@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 from .errors import FieldError
 from .schema import Duration, Percent
 
+REGION_PATTERN = r"[a-z0-9][a-z0-9_-]{0,49}"  # a runner's region and a monitor's `regions`
+
 if TYPE_CHECKING:
     from .conditions import Condition
 
@@ -63,8 +65,13 @@ class MonitorPolicy:
     alerts: tuple[str, ...] = ()  # names of the [[alert]] sinks to tell; empty: all of them
     sla: Percent | None = None  # target uptime over rolling windows, e.g. "99.9%"
     page: str = ""  # the slug of the [[page]] that shows it; empty: the default page
+    # Checked from each of these regions by runners that share a database (statusweb); it
+    # goes DOWN only when `quorum` of them (default: a majority) see it down. Empty: from any one.
+    regions: tuple[str, ...] = ()
+    quorum: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_regions()
         if self.interval < 1:
             raise FieldError("interval", "must be at least 1s")
         if self.timeout <= 0:
@@ -78,6 +85,18 @@ class MonitorPolicy:
             raise FieldError("flap_threshold", "must be 0 (off) or more")
         if self.flap_settle < 1:
             raise FieldError("flap_settle", "must be at least 1 (checks in a row that end flapping)")
+
+    def _check_regions(self) -> None:
+        for number, region in enumerate(self.regions):
+            if not re.fullmatch(REGION_PATTERN, region):
+                raise FieldError(f"regions[{number}]", "a region is a short name of a-z, 0-9, '-' and '_'")
+        if len(set(self.regions)) != len(self.regions):
+            raise FieldError("regions", "lists a region twice")
+        if self.quorum is not None:
+            if not self.regions:
+                raise FieldError("quorum", "needs `regions` (the regions that vote)")
+            if not 1 <= self.quorum <= len(self.regions):
+                raise FieldError("quorum", f"must be between 1 and {len(self.regions)} (the regions listed)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,10 +151,17 @@ class Monitor:
     alerts: tuple[str, ...] = MonitorPolicy.alerts
     sla: float | None = MonitorPolicy.sla
     page: str = MonitorPolicy.page
+    regions: tuple[str, ...] = MonitorPolicy.regions
+    quorum: int | None = MonitorPolicy.quorum
 
     @property
     def max_attempts(self) -> int:
         return self.retries + 1
+
+    @property
+    def votes_needed(self) -> int:
+        """Regions that must see it down for it to be DOWN (`quorum`, default a majority)."""
+        return self.quorum or len(self.regions) // 2 + 1
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ from .store import MemoryStore, Store
 log = logging.getLogger("statuscore.scheduler")
 
 ResultHook = Callable[[CheckResult], None]
+# Between a check and the state machine: the result to judge, or None to judge nothing
+# (a process that is one of several vantage points records its observation and stops).
+Verdict = Callable[[Monitor, CheckResult], "CheckResult | None"]
 TransitionHook = Callable[[Transition], None]
 HookValue = TypeVar("HookValue")
 START_RATE = 50.0  # first checks per second, at most, when spreading the first round
@@ -44,7 +47,8 @@ class Scheduler:
     every state change; plugins' `statuscore_on_transition` is called too. Pass a
     `clock` (see `statuscore.testing.FakeClock`) to run through virtual time,
     `maintenance` (a `MaintenanceCalendar`) to record checks inside windows as
-    MAINTENANCE, and `pushes` (a `PushLedger`) for `push` monitors.
+    MAINTENANCE, `pushes` (a `PushLedger`) for `push` monitors, and `verdict` to judge
+    a result together with other vantage points' before the state machine sees it.
     """
 
     def __init__(self, monitors: Iterable[Monitor], *, store: Store | None = None,
@@ -53,7 +57,7 @@ class Scheduler:
                  session: aiohttp.ClientSession | None = None,
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
                  seed: int | None = None, maintenance: MaintenanceSource | None = None,
-                 pushes: PushLedger | None = None) -> None:
+                 pushes: PushLedger | None = None, verdict: Verdict | None = None) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
@@ -65,6 +69,7 @@ class Scheduler:
         self.on_transition = on_transition
         self.maintenance = maintenance
         self.pushes = pushes
+        self.verdict = verdict
         self._index_of = {check.monitor.slug: index for index, check in enumerate(self.checks)}
         self.states: dict[str, MonitorState] = {}
         self.checks_done = 0
@@ -294,6 +299,12 @@ class Scheduler:
         assert self.session is not None
         result = self._inside_maintenance(await check.run(self.session, self.clock, self.pushes))
         self.checks_done += 1
+        if self.verdict is not None:
+            decided = self.verdict(monitor, result)
+            if decided is None:
+                _call_hook(self.on_result, result)
+                return result
+            result = decided
         state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
         self.states[monitor.slug] = state
         alerts = [alert for transition in transitions for alert in self.alerts_for(transition, monitor)]

@@ -56,16 +56,16 @@ class FakeClock:
 
 
 @asynccontextmanager
-async def serve_app(app: web.Application,
-                    ssl_context: ssl_module.SSLContext | None = None) -> AsyncIterator[str]:
-    """Serve an aiohttp `app` on 127.0.0.1 and an ephemeral port; yields its base URL."""
+async def serve_app(app: web.Application, ssl_context: ssl_module.SSLContext | None = None,
+                    host: str = HOST) -> AsyncIterator[str]:
+    """Serve an aiohttp `app` on 127.0.0.1 (or `host`) and an ephemeral port; yields its base URL."""
     runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, 0, ssl_context=ssl_context)
+    site = web.TCPSite(runner, host, 0, ssl_context=ssl_context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield f"{'https' if ssl_context else 'http'}://{HOST}:{port}"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{port}"
     finally:
         await runner.cleanup()
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from statusweb.models.meta import Base, UTCDateTime
 
 DEFAULT_REGION = "default"
+ANY_REGION = "*"  # the lease of a monitor that lists no `regions`: any runner may hold it
 
 
 class RunnerMember(Base):
@@ -40,3 +41,19 @@ class MonitorLease(Base):
     holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the region's place in the monitor's `regions`: the live holder of the lowest decides
+    rank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RegionObservation(Base):
+    """What one region saw of a monitor at its last check, written by the region's lease
+    holder; the deciding runner counts these votes against the monitor's quorum."""
+
+    __tablename__ = "region_observation"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(50), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

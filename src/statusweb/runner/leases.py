@@ -29,13 +29,14 @@ import socket
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Engine
 
-from statusweb.models import DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
+from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
 from statusweb.runner.sql import insert_ignoring_duplicates
 
 log = logging.getLogger("statusweb.leases")
@@ -60,16 +61,20 @@ def quota_for(member: str, live: list[str], total: int) -> int:
 @dataclass
 class Rebalance:
     """What one heartbeat changed: leases gained (service id -> generation), lost
-    (taken by another member while we were not looking, or given back), and the split."""
+    (taken by another member while we were not looking, or given back), monitors whose
+    decision moved to or away from us, and our region's split."""
 
     gained: dict[int, int] = field(default_factory=dict)
     lost: set[int] = field(default_factory=set)
+    now_deciding: set[int] = field(default_factory=set)  # held before; decided here from now on
+    stopped_deciding: set[int] = field(default_factory=set)  # still held; decided elsewhere now
     live: int = 0
     quota: int = 0
 
 
 class LeaseBook:
-    """One runner's leases in one region. Synchronous (called in a worker thread)."""
+    """One runner's leases: those of its region (monitors that list it in `regions`) and
+    those of any region (monitors that list none). Synchronous: called in a worker thread."""
 
     def __init__(self, engine: Engine, *, ttl: float, region: str = DEFAULT_REGION,
                  member: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -80,18 +85,29 @@ class LeaseBook:
         self.member = member or new_member_id()
         self.monotonic = monotonic
         self.held: dict[int, int] = {}  # service id -> the generation we claimed it at
+        self.deciding: set[int] = set()  # held, and no lower-ranked region of it has a live holder
         self.refused = 0
         self._renewed_at: float | None = None
 
     # -- membership ---------------------------------------------------------------------
 
-    def join(self, service_ids: Iterable[int]) -> None:
-        """Register this member and make sure every monitor has a lease row in our region
-        (leases of hidden services go: nobody checks them)."""
+    def join(self, service_ids: Iterable[int], regions: Mapping[int, Sequence[str]] | None = None) -> None:
+        """Register this member and make sure every monitor has its lease rows: one per
+        region it lists (`regions`), or one of any region. Rows no longer wanted go
+        (hidden services, regions taken out of a monitor's list)."""
+        regions = regions or {}
+        wanted = [{"service_id": sid, "region": region, "rank": rank, "generation": 0}
+                  for sid in sorted(set(service_ids))
+                  for rank, region in enumerate(regions.get(sid) or (ANY_REGION,))]
         with self.session_factory.begin() as session:
-            insert_ignoring_duplicates(session, MonitorLease, [
-                {"service_id": service_id, "region": self.region, "generation": 0}
-                for service_id in sorted(set(service_ids))])
+            insert_ignoring_duplicates(session, MonitorLease, wanted)
+            keep = {(row["service_id"], row["region"]) for row in wanted}
+            rows = session.execute(select(MonitorLease.service_id, MonitorLease.region)
+                                   .where(MonitorLease.service_id.in_({row["service_id"] for row in wanted}))).all()
+            for sid, region in rows:
+                if (sid, region) not in keep:
+                    session.execute(delete(MonitorLease).where(MonitorLease.service_id == sid,
+                                                               MonitorLease.region == region))
             hidden = select(Service.id).where(Service.hidden.is_(True))
             session.execute(delete(MonitorLease).where(MonitorLease.service_id.in_(hidden)))
             session.execute(pg_insert(RunnerMember).values(
@@ -102,10 +118,10 @@ class LeaseBook:
         """Give every lease back and say goodbye, so the others take over at their next
         heartbeat instead of after the lease time (a clean stop)."""
         with self.session_factory.begin() as session:
-            session.execute(update(MonitorLease).where(MonitorLease.region == self.region,
-                                                       MonitorLease.holder == self.member).values(holder=None))
+            session.execute(update(MonitorLease).where(MonitorLease.holder == self.member).values(holder=None))
             session.execute(delete(RunnerMember).where(RunnerMember.id == self.member))
         self.held = {}
+        self.deciding = set()
         self._renewed_at = None
 
     def fresh(self) -> bool:
@@ -117,36 +133,45 @@ class LeaseBook:
     # -- the heartbeat ------------------------------------------------------------------
 
     def rebalance(self) -> Rebalance:
-        """Renew our beat, then give back or claim leases toward our quota."""
+        """Renew our beat, then give back or claim leases toward our quota in each pool
+        (our region's, among its members; any region's, among every member)."""
         started = self.monotonic()
         change = Rebalance()
+        held: dict[int, int] = {}
         with self.session_factory.begin() as session:
             self._beat(session)
-            live = self._live_members(session)
-            total = session.scalar(select(func.count()).select_from(MonitorLease)
-                                   .where(MonitorLease.region == self.region)) or 0
-            change.live, change.quota = len(live), quota_for(self.member, live, total)
-            mine = dict(session.execute(select(MonitorLease.service_id, MonitorLease.generation)
-                                        .where(MonitorLease.region == self.region,
-                                               MonitorLease.holder == self.member)).all())
-            change.lost = {sid for sid, generation in self.held.items() if mine.get(sid) != generation}
-            surplus = sorted(mine, reverse=True)[:max(0, len(mine) - change.quota)]
-            if surplus:
-                session.execute(update(MonitorLease).where(MonitorLease.region == self.region,
-                                                           MonitorLease.holder == self.member,
-                                                           MonitorLease.service_id.in_(surplus))
-                                .values(holder=None))
-                change.lost |= set(surplus)
-            kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
-            wanted = change.quota - len(kept)
-            if wanted > 0:
-                change.gained = self._claim(session, wanted)
-            change.gained.update({sid: generation for sid, generation in kept.items() if sid not in self.held})
-            self.held = {**kept, **change.gained}
+            for pool, region in ((self.region, self.region), (ANY_REGION, None)):
+                live = self._live_members(session, region)
+                total = session.scalar(select(func.count()).select_from(MonitorLease)
+                                       .where(MonitorLease.region == pool)) or 0
+                quota = quota_for(self.member, live, total)
+                if pool == self.region:
+                    change.live, change.quota = len(live), quota
+                held.update(self._toward(session, pool, quota, change))
+            deciding = self._deciding(session, held)
             self._forget_the_long_gone(session)
+        change.lost = {sid for sid, generation in self.held.items() if held.get(sid) != generation}
+        change.gained = {sid: generation for sid, generation in held.items() if self.held.get(sid) != generation}
+        change.now_deciding = (deciding - self.deciding) - set(change.gained)
+        change.stopped_deciding = (self.deciding - deciding) & set(held)
+        self.held, self.deciding = held, deciding
         self._renewed_at = started
-        change.lost -= set(self.held)
         return change
+
+    def _toward(self, session: Any, pool: str, quota: int, change: Rebalance) -> dict[int, int]:
+        """Our leases of one pool after giving back the surplus or claiming up to `quota`."""
+        mine = dict(session.execute(select(MonitorLease.service_id, MonitorLease.generation)
+                                    .where(MonitorLease.region == pool, MonitorLease.holder == self.member)).all())
+        surplus = sorted(mine, reverse=True)[:max(0, len(mine) - quota)]
+        if surplus:
+            session.execute(update(MonitorLease).where(MonitorLease.region == pool,
+                                                       MonitorLease.holder == self.member,
+                                                       MonitorLease.service_id.in_(surplus))
+                            .values(holder=None))
+        kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
+        if quota > len(kept):
+            kept.update(self._claim(session, pool, quota - len(kept)))
+        return kept
 
     def _beat(self, session: Any) -> None:
         values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused}
@@ -155,19 +180,22 @@ class LeaseBook:
             session.execute(pg_insert(RunnerMember).values(id=self.member, region=self.region,
                                                            started_at=func.now(), **values))
 
-    def _live_members(self, session: Any) -> list[str]:
-        since = func.now() - timedelta(seconds=self.ttl)
-        return list(session.scalars(select(RunnerMember.id).where(RunnerMember.region == self.region,
-                                                                   RunnerMember.beat_at >= since)
-                                    .order_by(RunnerMember.id)))
+    def _alive(self) -> Any:
+        return RunnerMember.beat_at >= func.now() - timedelta(seconds=self.ttl)
 
-    def _claim(self, session: Any, count: int) -> dict[int, int]:
+    def _live_members(self, session: Any, region: str | None) -> list[str]:
+        """Live members of `region` (of every region for None), sorted by id."""
+        query = select(RunnerMember.id).where(self._alive())
+        if region is not None:
+            query = query.where(RunnerMember.region == region)
+        return list(session.scalars(query.order_by(RunnerMember.id)))
+
+    def _claim(self, session: Any, pool: str, count: int) -> dict[int, int]:
         """Up to `count` free leases: no holder, or a holder that is not alive. Leases
         another member is claiming (or writing under) right now are skipped, not waited for."""
-        alive = exists().where(RunnerMember.id == MonitorLease.holder,
-                               RunnerMember.beat_at >= func.now() - timedelta(seconds=self.ttl))
+        alive = exists().where(RunnerMember.id == MonitorLease.holder, self._alive())
         free = (select(MonitorLease.service_id)
-                .where(MonitorLease.region == self.region, or_(MonitorLease.holder.is_(None), ~alive))
+                .where(MonitorLease.region == pool, or_(MonitorLease.holder.is_(None), ~alive))
                 .order_by(MonitorLease.service_id).limit(count)
                 .with_for_update(skip_locked=True, of=MonitorLease))
         ids = list(session.scalars(free))
@@ -175,29 +203,43 @@ class LeaseBook:
             return {}
         claimed = session.execute(
             update(MonitorLease)
-            .where(MonitorLease.region == self.region, MonitorLease.service_id.in_(ids))
+            .where(MonitorLease.region == pool, MonitorLease.service_id.in_(ids))
             .values(holder=self.member, generation=MonitorLease.generation + 1, acquired_at=func.now())
             .returning(MonitorLease.service_id, MonitorLease.generation))
         return {sid: generation for sid, generation in claimed}
 
+    def _deciding(self, session: Any, service_ids: Iterable[int]) -> set[int]:
+        """Of our leases, those no lower-ranked lease of the same monitor has a live holder
+        for: there, state and alerts are decided (a monitor of one vantage point: always)."""
+        wanted = sorted(set(service_ids))
+        if not wanted or session.scalar(select(RunnerMember.id).where(RunnerMember.id == self.member,
+                                                                       self._alive())) is None:
+            return set()  # our own beat is stale (paused, cut off): another region may decide now
+        other = aliased(MonitorLease)
+        outranked = (exists().where(other.service_id == MonitorLease.service_id, other.rank < MonitorLease.rank,
+                                    RunnerMember.id == other.holder, self._alive()))
+        return set(session.scalars(select(MonitorLease.service_id)
+                                   .where(MonitorLease.holder == self.member, MonitorLease.service_id.in_(wanted),
+                                          ~outranked)))
+
     def _forget_the_long_gone(self, session: Any) -> None:
         long_ago = func.now() - timedelta(seconds=self.ttl * FORGET_AFTER)
-        session.execute(delete(RunnerMember).where(RunnerMember.region == self.region,
-                                                   RunnerMember.beat_at < long_ago))
+        session.execute(delete(RunnerMember).where(RunnerMember.beat_at < long_ago))
 
     # -- fencing (inside the writer's transaction) -----------------------------------------
 
-    def fence(self, session: Any, service_ids: Iterable[int]) -> set[int]:
-        """The ids among `service_ids` whose lease we still hold at our generation, with
-        their lease rows locked until the writer's transaction ends."""
+    def fence(self, session: Any, service_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+        """Of `service_ids`: those whose lease we still hold at our generation (their
+        lease rows locked until the writer's transaction ends), and of those, the ones
+        we still decide (state, history, alerts); the rest only observe."""
         wanted = sorted({sid for sid in service_ids if sid in self.held})
         if not wanted:
-            return set()
+            return set(), set()
         rows = session.execute(select(MonitorLease.service_id, MonitorLease.generation)
-                               .where(MonitorLease.region == self.region, MonitorLease.holder == self.member,
-                                      MonitorLease.service_id.in_(wanted))
+                               .where(MonitorLease.holder == self.member, MonitorLease.service_id.in_(wanted))
                                .order_by(MonitorLease.service_id).with_for_update(read=True)).all()
-        return {sid for sid, generation in rows if self.held.get(sid) == generation}
+        held = {sid for sid, generation in rows if self.held.get(sid) == generation}
+        return held, self._deciding(session, held)
 
 
 def members(engine: Engine) -> list[dict[str, Any]]:
@@ -208,3 +250,15 @@ def members(engine: Engine) -> list[dict[str, Any]]:
         rows = session.execute(select(RunnerMember, age).order_by(RunnerMember.region, RunnerMember.id)).all()
         return [{"id": m.id, "region": m.region, "beat_at": m.beat_at, "age_s": float(seconds),
                  "held": m.held, "refused": m.refused} for m, seconds in rows]
+
+
+def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
+    """Regions that monitors list but where no runner has beaten within `ttl`, with how
+    many monitors name each: nobody checks from there, so they count it as unknown."""
+    alive = exists().where(RunnerMember.region == MonitorLease.region,
+                           RunnerMember.beat_at >= func.now() - timedelta(seconds=ttl))
+    with get_session_factory(engine)() as session:
+        rows = session.execute(select(MonitorLease.region, func.count())
+                               .where(MonitorLease.region != ANY_REGION, ~alive)
+                               .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
+    return {region: count for region, count in rows}

@@ -7,7 +7,9 @@ On SQLite one runner checks everything and others stand by (a file lock). On Pos
 every runner checks a share of the monitors, held through leases (`leases.py`) renewed on
 each heartbeat; one of them (the holder of an advisory lock, taken over at once when it
 dies) also does the duties that must happen once: maintenance windows, SLA alerts,
-subscribers' mail, the daily cleanup and the heartbeat row /healthz reads.
+subscribers' mail, the daily cleanup and the heartbeat row /healthz reads. A monitor that
+lists `regions` is checked from each by a runner there and decided by one of them, which
+counts the regions' votes against its quorum (`regions.py`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import socket
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import (Alert, CheckResult, MaintenanceCalendar, Scheduler, Status, Transition, TransitionKind,
-                        load_config)
+from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, Scheduler, Status, Transition,
+                        TransitionKind, load_config)
 from statusweb.pages.sla import SlaFigure
 
 from statuscore import Clock, SystemClock
@@ -33,6 +35,7 @@ from statusweb.runner.pushes import SqlPushLedger
 from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.leases import LeaseBook, Rebalance
+from statusweb.runner.regions import Observation, decide, read_observations
 from statusweb.runner.lock import lock_for
 from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 from statusweb.runner.sql import upsert
@@ -63,6 +66,7 @@ class Runner:
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.leader = False  # holds the runner lock: does the once-only duties
+        self.votes: dict[int, dict[str, Observation]] = {}  # other regions' latest, for monitors decided here
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
@@ -112,8 +116,9 @@ class Runner:
     async def _run_checks(self, once: bool) -> list[CheckResult]:
         if not await self._sync_services():
             return []
+        verdict = self._verdict if any(m.regions for m in self.config.monitors) and self.leases else None
         self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store,
-                                   clock=self.clock, maintenance=self.calendar, pushes=self.pushes)
+                                   clock=self.clock, maintenance=self.calendar, pushes=self.pushes, verdict=verdict)
         self.store.on_alerts_ready = self._wake_notifier
         if self.leases is not None and not await self._join():
             return []
@@ -145,10 +150,11 @@ class Runner:
         asked to stop while the database is unreachable."""
         assert self.leases is not None and self.scheduler is not None
         leases = self.leases
-        ids = [self.store.service_ids[m.slug] for m in self.config.monitors if m.slug in self.store.service_ids]
+        known = self.store.service_ids
+        regions = {known[m.slug]: m.regions for m in self.config.monitors if m.slug in known}
         while not self._stop_requested:
             try:
-                await asyncio.to_thread(leases.join, ids)
+                await asyncio.to_thread(leases.join, regions, regions)
                 change = await asyncio.to_thread(leases.rebalance)
             except SQLAlchemyError as exc:
                 log.error("cannot join the other runners (%s); retrying", str(exc).splitlines()[0][:200])
@@ -156,7 +162,7 @@ class Runner:
                 continue
             self.scheduler.assign(self._slugs(leases.held))
             log.info("sharing the monitors with %d other runner(s) in region %s: %d of %d here",
-                     change.live - 1, leases.region, len(leases.held), len(ids))
+                     change.live - 1, leases.region, len(leases.held), len(regions))
             return True
         return False
 
@@ -181,14 +187,40 @@ class Runner:
             self.store.give_up(lost)
             log.info("%d monitors moved to other runners (%d live, %d here now)", len(lost), change.live,
                      len(self.leases.held))
-        if change.gained or change.lost:
+        if change.stopped_deciding:
+            self.store.give_up(self._slugs(change.stopped_deciding))
+        if change.gained or change.lost or change.now_deciding:
             gained = self._slugs(change.gained)
-            states = await asyncio.to_thread(self.store.take_over, gained) if gained else {}
+            deciding = self._slugs(change.now_deciding)
+            states = await asyncio.to_thread(self.store.take_over, gained + deciding) if gained or deciding else {}
             self.scheduler.assign(self._slugs(self.leases.held), states)
+            self.scheduler.states.update({slug: states[slug] for slug in deciding if slug in states})
             self._wake_notifier()  # their undelivered alerts are ours now
             if gained:
                 log.info("took over %d monitors (%d live runners, %d here now)", len(gained), change.live,
                          len(self.leases.held))
+            if deciding:
+                log.info("deciding %d monitors checked from several regions from here now", len(deciding))
+
+    def _verdict(self, monitor: Monitor, result: CheckResult) -> CheckResult | None:
+        """A monitor checked from several regions: record what this region saw; if this
+        runner decides it, the result judged with the other regions' votes, else None."""
+        if not monitor.regions or self.leases is None:
+            return result
+        service_id = self.store.service_ids.get(monitor.slug)
+        if service_id is None:
+            return None
+        self.store.observe(result, self.leases.region)
+        if service_id not in self.leases.deciding:
+            return None
+        return decide(monitor, self.leases.region, result, self.votes.get(service_id, {}))
+
+    async def _read_votes(self) -> None:
+        """The other regions' latest observations of the monitors decided here."""
+        assert self.leases is not None
+        multi = {self.store.service_ids[m.slug] for m in self.config.monitors
+                 if m.regions and m.slug in self.store.service_ids}
+        self.votes = await asyncio.to_thread(read_observations, self.engine, multi & self.leases.deciding)
 
     async def _last_beat(self) -> None:
         if not self.leader:
@@ -231,6 +263,8 @@ class Runner:
         while True:
             try:
                 await asyncio.to_thread(self._plan_maintenance)
+                if self.scheduler is not None and self.scheduler.verdict is not None:
+                    await self._read_votes()
                 assert self.scheduler is not None
                 ours = set(self.scheduler.assigned)
                 for request_id, slug in await asyncio.to_thread(requests.open_requests, self.engine,

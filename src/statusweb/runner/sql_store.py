@@ -35,8 +35,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Status, Transition
 
 from statuscore import utcnow
-from statusweb.models import (DEFAULT_SLUG, AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service,
-                              ServiceState, get_session_factory)
+from statusweb.models import (DEFAULT_SLUG, AlertOutbox, CheckResultRow, RegionObservation, RollupDaily,
+                              RollupHourly, Service, ServiceState, get_session_factory)
 from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
 from statusweb.runner.pages import sync_pages
 from statusweb.runner.leases import LeaseBook
@@ -46,6 +46,7 @@ from statusweb.runner.sql import insert_ignoring_duplicates, upsert
 log = logging.getLogger("statusweb.store")
 
 MAX_ERROR_CHARS = 2000
+OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
 
 
 @dataclass
@@ -75,6 +76,7 @@ class SqlStore:
         self._states: dict[str, MonitorState] = {}
         self._alerts: OrderedDict[str, _QueuedAlert] = OrderedDict()
         self._outbox_updates: dict[str, dict[str, Any]] = {}
+        self._observations: dict[tuple[int, str], dict[str, Any]] = {}  # (service id, region) -> the latest
         self._lock: asyncio.Lock | None = None
         self._wake: asyncio.Event | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -145,16 +147,26 @@ class SqlStore:
         if self.leases is not None:
             if not self.leases.fresh():
                 return []
-            held = self._held_slugs()
+            deciding = self._deciding_slugs()
             ready = [queued.alert for queued in self._alerts.values()
                      if queued.persisted and queued.delivered_at is None
-                     and (queued.adopted or _slug_of(queued.alert) in held)]
+                     and (queued.adopted or _slug_of(queued.alert) in deciding)]
         else:
             ready = [queued.alert for queued in self._alerts.values()
                      if queued.delivered_at is None and (queued.persisted or not self.database_ok)]
         return ready[:limit]
 
     # -- sharing monitors with other runners (leases) -------------------------------------
+
+    def observe(self, result: CheckResult, region: str) -> None:
+        """What this runner's region saw of a monitor checked from several: written with
+        the next batch (the latest only), where the deciding runner reads it."""
+        service_id = self.service_ids.get(result.slug)
+        if service_id is not None:
+            self._observations[(service_id, region)] = {
+                "service_id": service_id, "region": region, "status": result.status.value,
+                "checked_at": result.checked_at, "latency_ms": result.latency_ms,
+                "error": result.error[:MAX_ERROR_CHARS] if result.error else None}
 
     def take_over(self, slugs: Sequence[str]) -> dict[str, MonitorState]:
         """Monitors just claimed from another runner: their saved states (for the
@@ -171,10 +183,10 @@ class SqlStore:
                          if not queued.adopted and _slug_of(queued.alert) in gone]:
             del self._alerts[alert_id]
 
-    def _held_slugs(self) -> set[str]:
+    def _deciding_slugs(self) -> set[str]:
         assert self.leases is not None
-        held = self.leases.held
-        return {slug for slug, service_id in self.service_ids.items() if service_id in held}
+        deciding = self.leases.deciding
+        return {slug for slug, service_id in self.service_ids.items() if service_id in deciding}
 
     async def mark_delivered(self, alert_id: str, at: datetime) -> None:
         queued = self._alerts.get(alert_id)
@@ -222,15 +234,18 @@ class SqlStore:
             states, self._states = self._states, {}
             new_alerts = [q for q in self._alerts.values() if not q.persisted]
             updates, self._outbox_updates = self._outbox_updates, {}
-            if not (results or states or new_alerts or updates):
+            observations, self._observations = self._observations, {}
+            if not (results or states or new_alerts or updates or observations):
                 return True
             try:
-                refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates)
+                refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates,
+                                                  observations)
             except SQLAlchemyError as exc:
                 self._note_outage(exc)
                 self._results[:0] = results
                 self._enforce_bound()
                 self._states = {**states, **self._states}
+                self._observations = {**observations, **self._observations}
                 self._outbox_updates = {**updates, **self._outbox_updates}
                 return False
             for queued in new_alerts:
@@ -289,14 +304,18 @@ class SqlStore:
                 await _pause(self.flush_interval * 2, self._wake)  # let a sick database breathe
 
     def _write_batch(self, results: list[CheckResult], states: dict[str, MonitorState],
-                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]]) -> set[str]:
+                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]],
+                     observations: dict[tuple[int, str], dict[str, Any]] | None = None) -> set[str]:
         """One transaction; returns the ids of alerts refused by the fence (not stored)."""
         now = self.now()
         rows = [_result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
+        seen = list((observations or {}).values())
         refused: set[str] = set()
         with self.session_factory.begin() as session:
             if self.leases is not None:
-                rows, states, alerts, refused = self._fenced(session, rows, states, alerts)
+                rows, states, alerts, seen, refused = self._fenced(session, rows, states, alerts, seen)
+            upsert(session, RegionObservation, seen, ("service_id", "region"),
+                   lambda table, excluded: {name: excluded[name] for name in OBSERVED})
             if rows:
                 session.execute(insert(CheckResultRow), rows)
                 samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"])
@@ -310,23 +329,27 @@ class SqlStore:
         return refused
 
     def _fenced(self, session: Any, rows: list[dict[str, Any]], states: dict[str, MonitorState],
-                alerts: list[_QueuedAlert]) -> tuple[list[dict[str, Any]], dict[str, MonitorState],
-                                                     list[_QueuedAlert], set[str]]:
-        """What of a batch this runner may still write: the monitors whose lease it holds
-        at its generation (locked until the batch commits). The rest is counted and dropped."""
+                alerts: list[_QueuedAlert], seen: list[dict[str, Any]]) -> tuple[
+                    list[dict[str, Any]], dict[str, MonitorState], list[_QueuedAlert], list[dict[str, Any]], set[str]]:
+        """What of a batch this runner may still write: observations of the monitors whose
+        lease it holds at its generation (locked until the batch commits); results, states
+        and alerts of those it still decides. The rest is counted and dropped."""
         assert self.leases is not None
         ids = self.service_ids
-        touched = {row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
-        allowed = self.leases.fence(session, touched)
-        kept_rows = [row for row in rows if row["service_id"] in allowed]
-        kept_states = {slug: state for slug, state in states.items() if ids.get(slug) in allowed}
-        kept_alerts = [q for q in alerts if ids.get(_slug_of(q.alert)) in allowed]
-        late = len(rows) - len(kept_rows) + len(states) - len(kept_states)
+        touched = ({row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
+                   | {row["service_id"] for row in seen})
+        held, deciding = self.leases.fence(session, touched)
+        kept_rows = [row for row in rows if row["service_id"] in deciding]
+        kept_states = {slug: state for slug, state in states.items() if ids.get(slug) in deciding}
+        kept_alerts = [q for q in alerts if ids.get(_slug_of(q.alert)) in deciding]
+        kept_seen = [row for row in seen if row["service_id"] in held]
+        late = len(rows) - len(kept_rows) + len(states) - len(kept_states) + len(seen) - len(kept_seen)
         if late:
             self.leases.refused += late
-            log.warning("refused %d late writes (results and states) for %d monitors whose lease another "
-                        "runner holds now", late, len(touched - allowed))
-        return kept_rows, kept_states, kept_alerts, {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
+            log.warning("refused %d late writes (results, states, observations) for %d monitors whose lease "
+                        "or decision another runner holds now", late, len(touched - deciding))
+        refused = {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
+        return kept_rows, kept_states, kept_alerts, kept_seen, refused
 
     def _write_outbox_updates(self, updates: dict[str, dict[str, Any]]) -> None:
         with self.session_factory.begin() as session:
@@ -334,9 +357,9 @@ class SqlStore:
 
     def _load(self, only: set[str] | None = None) -> tuple[dict[str, MonitorState], list[Alert]]:
         """Saved states and undelivered alerts: of every monitor, or of the slugs in `only`
-        (with leases, `only` defaults to the monitors held)."""
+        (with leases, `only` defaults to the monitors this runner decides)."""
         if only is None and self.leases is not None:
-            only = self._held_slugs()
+            only = self._deciding_slugs()
         with self.session_factory() as session:
             query = select(Service.slug, ServiceState).join(ServiceState)
             if only is not None:

@@ -22,6 +22,7 @@ from statusweb.subscriptions import SubscriptionError, check_email
 from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
 from statusweb.models.rollups import CHECK_STATUSES
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
+from statusweb.runner.leases import members, silent_regions
 from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, visible_incident,
                                      visible_services)
 
@@ -39,8 +40,12 @@ def dashboard(request: Request) -> dict[str, Any]:
                                      .where(Service.hidden.is_(False)).group_by(ServiceState.status)).all())
     active = session.scalar(select(func.count()).select_from(Incident)
                             .where(Incident.status != "resolved", Incident.deleted.is_(False)))
-    beat = last_heartbeat(request.registry["statusweb.engine"])
+    engine = request.registry["statusweb.engine"]
+    beat = last_heartbeat(engine)
+    ttl = 2 * request.registry["statusweb.settings"].heartbeat_interval
+    runners = [m for m in members(engine) if m["age_s"] < ttl]
     return {"title": "Admin", "by_status": by_status, "active": active,
+            "runners": runners, "silent_regions": silent_regions(engine, ttl),
             "services": visible_services(session, with_state=True),
             "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
             "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name]}

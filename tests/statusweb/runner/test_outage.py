@@ -21,11 +21,12 @@ from tests.targets import SEQUENCES, SlackShapedServer
 
 
 class CuttableProxy:
-    """Forwards 127.0.0.1:<port> to a database; `cut()` drops every connection and
-    refuses new ones, `restore()` listens again on the same port."""
+    """Forwards 127.0.0.1:<port> (or `listen`:<port>) to a database; `cut()` drops every
+    connection and refuses new ones, `restore()` listens again on the same port."""
 
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, listen: str = "127.0.0.1") -> None:
         self.target_port = target_port
+        self.listen = listen
         self.port = 0
         self.server: asyncio.AbstractServer | None = None
         self.transports: list[asyncio.WriteTransport] = []
@@ -51,7 +52,7 @@ class CuttableProxy:
                              self._pipe(upstream_reader, client_writer))
 
     async def restore(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.server = await asyncio.start_server(self._handle, self.listen, self.port)
         self.port = self.server.sockets[0].getsockname()[1]
 
     async def cut(self) -> None:

@@ -45,16 +45,18 @@ def runner_processes():
 
 
 class RunnerProcess:
-    def __init__(self, ini: str, hook: str, log_path) -> None:
+    def __init__(self, ini: str, hook: str, log_path, *, prefix: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         self.ini = ini
-        self.env = {**os.environ, "SLACK_WEBHOOK_URL": hook}
+        self.prefix = prefix  # e.g. ("ip", "netns", "exec", name): the runner in another network
+        self.env = {**os.environ, "SLACK_WEBHOOK_URL": hook, **(env or {})}
         self.log = open(log_path, "ab")
         self.process: asyncio.subprocess.Process | None = None
         self.kills = 0
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "statusweb.cli", "run-checks", self.ini, env=self.env,
+            *self.prefix, sys.executable, "-m", "statusweb.cli", "run-checks", self.ini, env=self.env,
             stdout=self.log, stderr=self.log)
 
     async def kill(self) -> None:

@@ -1,4 +1,5 @@
-"""Runners that share one PostgreSQL: members and monitor leases.
+"""Runners that share one PostgreSQL: members, monitor leases (one per monitor and
+region) and what each region last saw of a monitor.
 
 Revision ID: 0010
 Revises: 0009
@@ -34,10 +35,21 @@ def upgrade() -> None:
         sa.Column("holder", sa.String(200), nullable=True),
         sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.Column("acquired_at", UTCDateTime(), nullable=True),
+        sa.Column("rank", sa.Integer(), nullable=False),
     )
     op.create_index("ix_monitor_lease_region_holder", "monitor_lease", ["region", "holder"])
+    op.create_table(
+        "region_observation",
+        sa.Column("service_id", sa.Integer(), sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("region", sa.String(50), primary_key=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("checked_at", UTCDateTime(), nullable=False),
+        sa.Column("latency_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("region_observation")
     op.drop_table("monitor_lease")
     op.drop_table("runner_member")

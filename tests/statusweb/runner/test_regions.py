@@ -1,0 +1,213 @@
+"""Monitors checked from several regions: the vote count, who decides, and two runners in
+two network namespaces (one cannot reach the target) on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from statuscore import CheckResult, Status, make_monitor, utcnow
+from statusweb.models import ServiceState, get_session_factory
+from statusweb.runner.leases import LeaseBook, silent_regions
+from statusweb.runner.regions import Observation, decide
+from tests.statusweb.helpers import wait_for
+from tests.statusweb.runner.test_cluster import GatedTarget, member_of  # noqa: F401
+from tests.statusweb.runner.test_leases import add_services, silence
+from tests.statusweb.runner.test_outage import CuttableProxy
+from tests.statusweb.runner.test_runner import RunnerProcess, runner_processes  # noqa: F401 (a fixture)
+from tests.targets import SlackShapedServer
+
+on_postgresql = pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
+MONITOR = make_monitor(name="Site", url="http://127.0.0.1:1/", interval="60s", timeout="5s", retries=0,
+                       regions=["eu", "us", "ap"], quorum=2)
+
+
+def result(status: Status, error: str | None = None) -> CheckResult:
+    return CheckResult(monitor="Site", slug="site", status=status, checked_at=utcnow(), latency=0.1, error=error)
+
+
+def seen(region: str, status: Status, age: float = 10, error: str | None = None) -> Observation:
+    return Observation(region, status, utcnow() - timedelta(seconds=age), error)
+
+
+def test_down_needs_the_quorum_of_regions_and_says_who_saw_what():
+    one = decide(MONITOR, "eu", result(Status.DOWN, "timed out"), {"us": seen("us", Status.UP),
+                                                                   "ap": seen("ap", Status.UP)})
+    assert one.status is Status.UP
+    assert one.error == ("not down: 1 of 3 regions saw it down (quorum 2): eu: down (timed out); "
+                         "us: up; ap: up")
+    two = decide(MONITOR, "eu", result(Status.DOWN, "timed out"), {"us": seen("us", Status.DOWN, error="HTTP 503"),
+                                                                   "ap": seen("ap", Status.UP)})
+    assert two.status is Status.DOWN
+    assert two.error.startswith("down from 2 of 3 regions (quorum 2): eu: down (timed out); us: down (HTTP 503)")
+
+
+def test_a_region_with_no_recent_vote_is_unknown_never_down():
+    stale = seen("us", Status.DOWN, age=3600)  # older than an interval and a check
+    verdict = decide(MONITOR, "eu", result(Status.DOWN), {"us": stale})
+    assert verdict.status is Status.UP
+    assert "us: unknown (no recent check from there); ap: unknown" in verdict.error
+    all_up = decide(MONITOR, "eu", result(Status.UP), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)})
+    assert all_up.status is Status.UP and all_up.error is None
+
+
+def test_quorum_defaults_to_a_majority_and_is_validated():
+    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us"]).votes_needed == 2
+    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us", "ap"]).votes_needed == 2
+    with pytest.raises(Exception, match="quorum"):
+        make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu"], quorum=2)
+
+
+@on_postgresql
+def test_the_first_listed_region_with_a_live_runner_decides(engine):
+    (sid,) = add_services(engine, 1)
+    eu = LeaseBook(engine, ttl=20, region="eu", member="eu-1")
+    us = LeaseBook(engine, ttl=20, region="us", member="us-1")
+    for book in (eu, us):
+        book.join([sid], {sid: ("eu", "us")})
+    for book in (eu, us, eu, us):
+        book.rebalance()
+    assert set(eu.held) == set(us.held) == {sid}  # one lease per region
+    assert eu.deciding == {sid} and us.deciding == set()
+    assert silent_regions(engine, 20) == {}
+    silence(engine, "eu-1", 25)
+    change = us.rebalance()
+    assert change.now_deciding == {sid} and us.deciding == {sid}
+    assert silent_regions(engine, 20) == {"eu": 1}
+    with get_session_factory(engine)() as session:  # eu's late state write is refused
+        assert eu.fence(session, [sid]) == ({sid}, set())
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+NETS = {"eu": ("10.231.1.1", "10.231.1.2"), "us": ("10.231.2.1", "10.231.2.2")}
+
+
+@pytest.fixture
+def two_regions():
+    """Two network namespaces, each joined to this host by a veth pair: eu can reach
+    10.231.1.1 (where the target listens), us only 10.231.2.1. Skips, saying why, where
+    namespaces cannot be made (not root, no iproute2, no permission)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2's `ip`: the two-region part cannot run here")
+    tag = str(os.getpid() % 100000)
+    made: list[tuple[str, str]] = []
+    try:
+        for region, (host_ip, inside_ip) in NETS.items():
+            _clear_address(host_ip)
+            namespace, outside, inside = f"sw{tag}{region}", f"swh{tag}{region}", f"swn{tag}{region}"
+            _ip("netns", "add", namespace)
+            made.append((namespace, outside))
+            _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+            _ip("link", "set", inside, "netns", namespace)
+            _ip("addr", "add", f"{host_ip}/24", "dev", outside)
+            _ip("link", "set", outside, "up")
+            _ip("netns", "exec", namespace, "ip", "addr", "add", f"{inside_ip}/24", "dev", inside)
+            _ip("netns", "exec", namespace, "ip", "link", "set", inside, "up")
+            _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+    except subprocess.CalledProcessError as exc:
+        _remove(made)
+        pytest.skip(f"cannot make network namespaces here ({exc.stderr.decode().strip()}): "
+                    "the two-region part cannot run")
+    yield {region: f"sw{tag}{region}" for region in NETS}
+    _remove(made)
+
+
+def _clear_address(address: str) -> None:
+    """A run that was killed may have left a veth holding our address: remove it."""
+    shown = subprocess.run(["ip", "-o", "addr", "show", "to", address], capture_output=True, text=True, timeout=10)
+    for line in shown.stdout.splitlines():
+        subprocess.run(["ip", "link", "del", line.split()[1]], capture_output=True, timeout=10)
+
+
+def _remove(made: list[tuple[str, str]]) -> None:
+    for namespace, outside in made:
+        subprocess.run(["ip", "link", "del", outside], capture_output=True, timeout=10)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True, timeout=10)
+
+
+def write_region_config(tmp_path, db_url, target: str, hook: str) -> dict[str, str]:
+    monitors = tmp_path / "monitors.toml"
+    monitors.write_text(f'''status_page_url = "https://status.test"
+[[alert]]
+type = "slack"
+webhook_url = "{hook}"
+
+[[monitor]]
+name = "Site"
+url = "{target}/m/site"
+interval = "1s"
+timeout = "0.8s"
+retries = 0
+regions = ["eu", "us"]
+quorum = 2
+''')
+    inis = {}
+    for region, url in db_url.items():
+        ini = tmp_path / f"{region}.ini"
+        ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n"
+                       f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 0.5\n")
+        inis[region] = str(ini)
+    return inis
+
+
+@pytest.mark.slow
+@on_postgresql
+async def test_one_region_cut_off_pages_nobody_both_down_pages_once(engine, tmp_path, two_regions,
+                                                                    runner_processes):  # noqa: F811
+    gated = GatedTarget()
+    slack = SlackShapedServer()
+    proxies = {region: CuttableProxy(engine.url.port or 5432, listen=NETS[region][0]) for region in NETS}
+    for proxy in proxies.values():
+        await proxy.restore()
+    urls = {region: engine.url.set(host=NETS[region][0], port=proxy.port).render_as_string(hide_password=False)
+            for region, proxy in proxies.items()}
+    try:
+        async with serve_app_on(gated, NETS["eu"][0]) as target, slack.running(host=NETS["eu"][0]) as hook:
+            inis = write_region_config(tmp_path, urls, target, hook)
+            runners = {region: RunnerProcess(inis[region], hook, tmp_path / f"{region}.log",
+                                             prefix=("ip", "netns", "exec", two_regions[region]),
+                                             env={"STATUSWEB_REGION": region}) for region in NETS}
+            runner_processes.extend(runners.values())
+            for runner in runners.values():
+                await runner.start()
+
+            def state():
+                with get_session_factory(engine)() as session:
+                    return session.execute(select(ServiceState.status, ServiceState.last_error)).first()
+
+            # us cannot reach the target: one region of two sees it down. Nobody is paged.
+            await wait_for(lambda: (s := state()) and s.last_error and "us: down" in s.last_error, 30)
+            await asyncio.sleep(3)
+            assert state().status == "up"
+            assert slack.messages == []
+
+            # The target fails for eu too: two of two, DOWN, one alert naming both regions.
+            gated.down = {"site"}
+            await wait_for(lambda: slack.messages, 15)
+            assert state().status == "down"
+            gated.down = set()
+            await wait_for(lambda: len(slack.messages) >= 2, 15)
+            await asyncio.sleep(2)  # room for a duplicate
+            for runner in runners.values():
+                assert await runner.stop() == 0
+    finally:
+        for proxy in proxies.values():
+            await proxy.cut()
+    titles = [m["text"].split(": ", 1)[0] for m in slack.messages]
+    assert titles == ["🔴  Service Down", "🟢  Service Recovered"]
+    assert "eu: down" in slack.messages[0]["text"] and "us: down" in slack.messages[0]["text"]
+
+
+def serve_app_on(gated: GatedTarget, host: str):
+    from statuscore.testing import serve_app
+
+    return serve_app(gated.app, host=host)
