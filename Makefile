@@ -22,8 +22,11 @@ $(AXE): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --silent
 	touch $(AXE)
 
+# Two workers (pytest-xdist), a file to each at a time: every test process has its own
+# PostgreSQL database and ephemeral ports, so they never collide.
+PYTEST_WORKERS ?= 2
 test: lint $(AXE)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Types (strict for the library and the plugins a third party copies) and complexity:
 # no function graded D or worse.

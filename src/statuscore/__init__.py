@@ -25,7 +25,7 @@ from .plugins import PluginRegistry, load_registry
 from .push import MemoryPushLedger, PushLedger, PushRecord
 from .scheduler import Scheduler
 from .schema import Duration
-from .state import MonitorState, advance
+from .state import MonitorState, RegionVote, advance, count_votes
 from .store import MemoryStore, Store
 
 __version__ = "0.1.0"
@@ -34,8 +34,8 @@ __all__ = [
     "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
     "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
-    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "Scheduler", "Status",
-    "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
+    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote", "Scheduler", "Status",
+    "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many", "count_votes",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
     "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "sign_webhook", "smtp_send", "slugify", "utcnow",
 ]

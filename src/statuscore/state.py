@@ -6,12 +6,17 @@ MAINTENANCE is recorded but never alerted; a monitor that keeps flipping is repo
 once as flapping instead of once per flip, and once more when it settles: as soon as it
 has held one status for `flap_settle` checks in a row (so flapping that ends in a real
 outage is reported at once, not an hour later), or when no flip came for `flap_window`.
+
+A monitor checked from several regions is judged on their votes first (`count_votes`):
+DOWN only when `quorum` regions saw it down within one interval; a region with no recent
+vote is unknown, never down.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Mapping
 
 from .model import CheckResult, Monitor, Status, Transition, TransitionKind
 
@@ -160,3 +165,48 @@ def _transition(previous: Status, new: MonitorState, result: CheckResult, kind: 
         current=new.status, at=result.checked_at, since=since, duration=duration,
         result=result, notify=notify,
     )
+
+
+@dataclass(frozen=True)
+class RegionVote:
+    """What one region saw of a monitor at its last check."""
+
+    region: str
+    status: Status
+    checked_at: datetime
+    error: str | None = None
+
+
+def vote_freshness(monitor: Monitor) -> timedelta:
+    """How old a region's vote may be and still count: one interval plus the longest
+    one check (with its retries) may take."""
+    return timedelta(seconds=monitor.interval + monitor.timeout * monitor.max_attempts
+                     + monitor.retry_delay * monitor.retries)
+
+
+def count_votes(monitor: Monitor, region: str, result: CheckResult,
+                others: Mapping[str, RegionVote]) -> CheckResult:
+    """`result` (what `region` saw) judged with the other regions' latest votes, for the
+    state machine: DOWN with `quorum` down votes, else not DOWN; the error says who saw what."""
+    seen = {**others, region: RegionVote(region, result.status, result.checked_at, result.error)}
+    oldest = result.checked_at - vote_freshness(monitor)
+    votes = {name: seen[name] for name in monitor.regions if name in seen and seen[name].checked_at >= oldest}
+    down = [name for name, vote in votes.items() if vote.status is Status.DOWN]
+    unknown = [name for name in monitor.regions if name not in votes]
+    summary = "; ".join([f"{name}: {_said(vote)}" for name, vote in votes.items()]
+                        + [f"{name}: unknown (no recent check from there)" for name in unknown])
+    needed, listed = monitor.votes_needed, len(monitor.regions)
+    if len(down) >= needed:
+        return replace(result, status=Status.DOWN,
+                       error=f"down from {len(down)} of {listed} regions (quorum {needed}): {summary}")
+    if not down and not unknown:
+        return result
+    status = Status.UP if result.status is Status.DOWN else result.status
+    return replace(result, status=status,
+                   error=f"not down: {len(down)} of {listed} regions saw it down (quorum {needed}): {summary}")
+
+
+def _said(vote: RegionVote) -> str:
+    if vote.status is Status.DOWN and vote.error:
+        return f"down ({vote.error[:200]})"
+    return vote.status.value

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from statuscore import MonitorState, Status, TransitionKind, advance
+from datetime import timedelta
+
+import pytest
+
+from statuscore import (CheckResult, MonitorState, RegionVote, Status, TransitionKind, advance, count_votes,
+                        make_monitor, utcnow)
 from tests.statuscore.helpers import T0, monitor, result
 
 UP, DOWN, DEGRADED, MAINT = Status.UP, Status.DOWN, Status.DEGRADED, Status.MAINTENANCE
@@ -167,3 +172,45 @@ def test_counting_a_result_keeps_every_other_field_of_the_state():
             assert getattr(counted, field.name) == getattr(state, field.name), field.name
     assert set(f.name for f in dataclasses.fields(MonitorState)) - changed == {
         "status", "since", "last_alert_at", "flips", "flapping"}, "a new field: copy it in _counted"
+
+
+# -- monitors checked from several regions: the votes, before the state machine --------
+
+REGIONAL = make_monitor(name="Site", url="http://127.0.0.1:1/", interval="60s", timeout="5s", retries=0,
+                       regions=["eu", "us", "ap"], quorum=2)
+
+
+def seen_here(status: Status, error: str | None = None) -> CheckResult:
+    return CheckResult(monitor="Site", slug="site", status=status, checked_at=utcnow(), latency=0.1, error=error)
+
+
+def seen(region: str, status: Status, age: float = 10, error: str | None = None) -> RegionVote:
+    return RegionVote(region, status, utcnow() - timedelta(seconds=age), error)
+
+
+def test_down_needs_the_quorum_of_regions_and_says_who_saw_what():
+    one = count_votes(REGIONAL, "eu", seen_here(Status.DOWN, "timed out"), {"us": seen("us", Status.UP),
+                                                                   "ap": seen("ap", Status.UP)})
+    assert one.status is Status.UP
+    assert one.error == ("not down: 1 of 3 regions saw it down (quorum 2): eu: down (timed out); "
+                         "us: up; ap: up")
+    two = count_votes(REGIONAL, "eu", seen_here(Status.DOWN, "timed out"), {"us": seen("us", Status.DOWN, error="HTTP 503"),
+                                                                   "ap": seen("ap", Status.UP)})
+    assert two.status is Status.DOWN
+    assert two.error.startswith("down from 2 of 3 regions (quorum 2): eu: down (timed out); us: down (HTTP 503)")
+
+
+def test_a_region_with_no_recent_vote_is_unknown_never_down():
+    stale = seen("us", Status.DOWN, age=3600)  # older than an interval and a check
+    verdict = count_votes(REGIONAL, "eu", seen_here(Status.DOWN), {"us": stale})
+    assert verdict.status is Status.UP
+    assert "us: unknown (no recent check from there); ap: unknown" in verdict.error
+    all_up = count_votes(REGIONAL, "eu", seen_here(Status.UP), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)})
+    assert all_up.status is Status.UP and all_up.error is None
+
+
+def test_quorum_defaults_to_a_majority_and_is_validated():
+    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us"]).votes_needed == 2
+    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us", "ap"]).votes_needed == 2
+    with pytest.raises(Exception, match="quorum"):
+        make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu"], quorum=2)

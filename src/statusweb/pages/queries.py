@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from pyramid.httpexceptions import HTTPNotFound
-from sqlalchemy import ColumnElement, Select, event, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, event, exists, func, or_, select, tuple_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (ORMExecuteState, Session, joinedload, selectinload, sessionmaker,
                             with_loader_criteria)
 
 from statuscore import utcnow
-from statusweb.models import (DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance, Organization,
-                              Page, RunnerHeartbeat, Service, Subscriber, get_session_factory)
+from statusweb.models import (ANY_REGION, DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance,
+                              MonitorLease, Organization, Page, RunnerHeartbeat, RunnerMember, Service, Subscriber,
+                              get_session_factory)
 from statusweb.pages.directory import PageInfo
 from statusweb.params import record_id, slug
 
@@ -192,6 +193,28 @@ def heartbeat_holder(engine: Engine) -> str:
     """host:pid of the runner that beat last ("" if none has)."""
     row = last_heartbeat(engine)
     return row.holder if row is not None else ""
+
+
+def members(engine: Engine) -> list[dict[str, Any]]:
+    """Every member with its region, seconds since its last beat, leases held and late
+    writes refused (the admin, /healthz and the tests read this)."""
+    age = func.extract("epoch", func.now() - RunnerMember.beat_at)
+    with get_session_factory(engine)() as session:
+        rows = session.execute(select(RunnerMember, age).order_by(RunnerMember.region, RunnerMember.id)).all()
+        return [{"id": m.id, "region": m.region, "beat_at": m.beat_at, "age_s": float(seconds),
+                 "held": m.held, "refused": m.refused} for m, seconds in rows]
+
+
+def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
+    """Regions that monitors list but where no runner has beaten within `ttl`, with how
+    many monitors name each: nobody checks from there, so they count it as unknown."""
+    alive = exists().where(RunnerMember.region == MonitorLease.region,
+                           RunnerMember.beat_at >= func.now() - timedelta(seconds=ttl))
+    with get_session_factory(engine)() as session:
+        rows = session.execute(select(MonitorLease.region, func.count())
+                               .where(MonitorLease.region != ANY_REGION, ~alive)
+                               .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
+    return {region: count for region, count in rows}
 
 
 def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:

@@ -240,25 +240,3 @@ class LeaseBook:
                                .order_by(MonitorLease.service_id).with_for_update(read=True)).all()
         held = {sid for sid, generation in rows if self.held.get(sid) == generation}
         return held, self._deciding(session, held)
-
-
-def members(engine: Engine) -> list[dict[str, Any]]:
-    """Every member with its region, seconds since its last beat, leases held and late
-    writes refused (the admin, /healthz and the tests read this)."""
-    age = func.extract("epoch", func.now() - RunnerMember.beat_at)
-    with get_session_factory(engine)() as session:
-        rows = session.execute(select(RunnerMember, age).order_by(RunnerMember.region, RunnerMember.id)).all()
-        return [{"id": m.id, "region": m.region, "beat_at": m.beat_at, "age_s": float(seconds),
-                 "held": m.held, "refused": m.refused} for m, seconds in rows]
-
-
-def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
-    """Regions that monitors list but where no runner has beaten within `ttl`, with how
-    many monitors name each: nobody checks from there, so they count it as unknown."""
-    alive = exists().where(RunnerMember.region == MonitorLease.region,
-                           RunnerMember.beat_at >= func.now() - timedelta(seconds=ttl))
-    with get_session_factory(engine)() as session:
-        rows = session.execute(select(MonitorLease.region, func.count())
-                               .where(MonitorLease.region != ANY_REGION, ~alive)
-                               .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
-    return {region: count for region, count in rows}

@@ -23,8 +23,8 @@ import socket
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, Scheduler, Status, Transition,
-                        TransitionKind, load_config)
+from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, RegionVote, Scheduler, Status,
+                        Transition, TransitionKind, count_votes, load_config)
 from statusweb.pages.sla import SlaFigure
 
 from statuscore import Clock, SystemClock
@@ -35,7 +35,7 @@ from statusweb.runner.pushes import SqlPushLedger
 from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.leases import LeaseBook, Rebalance
-from statusweb.runner.regions import Observation, decide, read_observations
+from statusweb.runner.regions import read_votes
 from statusweb.runner.lock import lock_for
 from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 from statusweb.runner.sql import upsert
@@ -66,7 +66,8 @@ class Runner:
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.leader = False  # holds the runner lock: does the once-only duties
-        self.votes: dict[int, dict[str, Observation]] = {}  # other regions' latest, for monitors decided here
+        self.checked_here = {m.slug for m in self.config.monitors}  # a lease of another file's monitor is not ours to run
+        self.votes: dict[int, dict[str, RegionVote]] = {}  # other regions' latest, for monitors decided here
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
@@ -179,28 +180,29 @@ class Runner:
         return [slug for slug, service_id in self.store.service_ids.items() if service_id in wanted]
 
     async def _rebalance(self) -> None:
-        """Renew the leases and move the share this heartbeat changed."""
+        """Renew the leases and move the share this heartbeat changed. What the scheduler
+        lacks is worked out afresh each time, so a failed take-over is retried next beat."""
         assert self.leases is not None and self.scheduler is not None
         change: Rebalance = await asyncio.to_thread(self.leases.rebalance)
+        if change.lost or change.stopped_deciding:
+            self.store.give_up(self._slugs(change.lost | change.stopped_deciding))
         if change.lost:
-            lost = self._slugs(change.lost)
-            self.store.give_up(lost)
-            log.info("%d monitors moved to other runners (%d live, %d here now)", len(lost), change.live,
+            log.info("%d monitors moved to other runners (%d live, %d here now)", len(change.lost), change.live,
                      len(self.leases.held))
-        if change.stopped_deciding:
-            self.store.give_up(self._slugs(change.stopped_deciding))
-        if change.gained or change.lost or change.now_deciding:
-            gained = self._slugs(change.gained)
-            deciding = self._slugs(change.now_deciding)
-            states = await asyncio.to_thread(self.store.take_over, gained + deciding) if gained or deciding else {}
-            self.scheduler.assign(self._slugs(self.leases.held), states)
-            self.scheduler.states.update({slug: states[slug] for slug in deciding if slug in states})
-            self._wake_notifier()  # their undelivered alerts are ours now
-            if gained:
-                log.info("took over %d monitors (%d live runners, %d here now)", len(gained), change.live,
-                         len(self.leases.held))
-            if deciding:
-                log.info("deciding %d monitors checked from several regions from here now", len(deciding))
+        held = [slug for slug in self._slugs(self.leases.held) if slug in self.checked_here]
+        assigned = set(self.scheduler.assigned)
+        new = sorted(set(held) - assigned)
+        deciding = self._slugs(change.now_deciding)
+        if not (new or deciding or len(held) != len(assigned)):
+            return
+        states = await asyncio.to_thread(self.store.take_over, new + deciding) if new or deciding else {}
+        self.scheduler.assign(held, states)
+        self.scheduler.states.update({slug: states[slug] for slug in deciding if slug in states})
+        self._wake_notifier()  # their undelivered alerts are ours now
+        if new:
+            log.info("took over %d monitors (%d live runners, %d here now)", len(new), change.live, len(held))
+        if deciding:
+            log.info("deciding %d monitors checked from several regions from here now", len(deciding))
 
     def _verdict(self, monitor: Monitor, result: CheckResult) -> CheckResult | None:
         """A monitor checked from several regions: record what this region saw; if this
@@ -213,14 +215,14 @@ class Runner:
         self.store.observe(result, self.leases.region)
         if service_id not in self.leases.deciding:
             return None
-        return decide(monitor, self.leases.region, result, self.votes.get(service_id, {}))
+        return count_votes(monitor, self.leases.region, result, self.votes.get(service_id, {}))
 
     async def _read_votes(self) -> None:
         """The other regions' latest observations of the monitors decided here."""
         assert self.leases is not None
         multi = {self.store.service_ids[m.slug] for m in self.config.monitors
                  if m.regions and m.slug in self.store.service_ids}
-        self.votes = await asyncio.to_thread(read_observations, self.engine, multi & self.leases.deciding)
+        self.votes = await asyncio.to_thread(read_votes, self.engine, multi & self.leases.deciding)
 
     async def _last_beat(self) -> None:
         if not self.leader:

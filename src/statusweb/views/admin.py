@@ -22,9 +22,8 @@ from statusweb.subscriptions import SubscriptionError, check_email
 from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
 from statusweb.models.rollups import CHECK_STATUSES
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
-from statusweb.runner.leases import members, silent_regions
-from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, visible_incident,
-                                     visible_services)
+from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, members, silent_regions,
+                                     visible_incident, visible_services)
 
 CHECKS_PAGE_SIZE = 50
 

@@ -8,8 +8,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
-from statusweb.pages.queries import heartbeat_age
-from statusweb.runner.leases import silent_regions
+from statusweb.pages.queries import heartbeat_age, silent_regions
 from statusweb.routes import READ_METHODS
 
 

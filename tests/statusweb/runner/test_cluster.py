@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from statuscore.testing import serve_app
 from statusweb.models import CheckResultRow, MonitorLease, Service, ServiceState, get_session_factory
-from statusweb.runner.leases import members
+from statusweb.pages.queries import members
 from tests.statusweb.helpers import wait_for
 from tests.statusweb.runner.test_runner import RunnerProcess, runner_processes  # noqa: F401 (a fixture)
 

@@ -10,7 +10,8 @@ from sqlalchemy import select, text
 
 from statuscore import CheckResult, MonitorState, Status, utcnow
 from statusweb.models import CheckResultRow, MonitorLease, Service, ServiceState, get_session_factory
-from statusweb.runner.leases import LeaseBook, members, quota_for
+from statusweb.pages.queries import members
+from statusweb.runner.leases import LeaseBook, quota_for
 from statusweb.runner.sql_store import SqlStore
 
 on_postgresql = pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)

@@ -7,15 +7,15 @@ import asyncio
 import os
 import shutil
 import subprocess
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from statuscore import CheckResult, Status, make_monitor, utcnow
+from statuscore import utcnow
+
 from statusweb.models import ServiceState, get_session_factory
-from statusweb.runner.leases import LeaseBook, silent_regions
-from statusweb.runner.regions import Observation, decide
+from statusweb.pages.queries import silent_regions
+from statusweb.runner.leases import LeaseBook
 from tests.statusweb.helpers import wait_for
 from tests.statusweb.runner.test_cluster import GatedTarget, member_of  # noqa: F401
 from tests.statusweb.runner.test_leases import add_services, silence
@@ -24,46 +24,6 @@ from tests.statusweb.runner.test_runner import RunnerProcess, runner_processes  
 from tests.targets import SlackShapedServer
 
 on_postgresql = pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
-MONITOR = make_monitor(name="Site", url="http://127.0.0.1:1/", interval="60s", timeout="5s", retries=0,
-                       regions=["eu", "us", "ap"], quorum=2)
-
-
-def result(status: Status, error: str | None = None) -> CheckResult:
-    return CheckResult(monitor="Site", slug="site", status=status, checked_at=utcnow(), latency=0.1, error=error)
-
-
-def seen(region: str, status: Status, age: float = 10, error: str | None = None) -> Observation:
-    return Observation(region, status, utcnow() - timedelta(seconds=age), error)
-
-
-def test_down_needs_the_quorum_of_regions_and_says_who_saw_what():
-    one = decide(MONITOR, "eu", result(Status.DOWN, "timed out"), {"us": seen("us", Status.UP),
-                                                                   "ap": seen("ap", Status.UP)})
-    assert one.status is Status.UP
-    assert one.error == ("not down: 1 of 3 regions saw it down (quorum 2): eu: down (timed out); "
-                         "us: up; ap: up")
-    two = decide(MONITOR, "eu", result(Status.DOWN, "timed out"), {"us": seen("us", Status.DOWN, error="HTTP 503"),
-                                                                   "ap": seen("ap", Status.UP)})
-    assert two.status is Status.DOWN
-    assert two.error.startswith("down from 2 of 3 regions (quorum 2): eu: down (timed out); us: down (HTTP 503)")
-
-
-def test_a_region_with_no_recent_vote_is_unknown_never_down():
-    stale = seen("us", Status.DOWN, age=3600)  # older than an interval and a check
-    verdict = decide(MONITOR, "eu", result(Status.DOWN), {"us": stale})
-    assert verdict.status is Status.UP
-    assert "us: unknown (no recent check from there); ap: unknown" in verdict.error
-    all_up = decide(MONITOR, "eu", result(Status.UP), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)})
-    assert all_up.status is Status.UP and all_up.error is None
-
-
-def test_quorum_defaults_to_a_majority_and_is_validated():
-    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us"]).votes_needed == 2
-    assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us", "ap"]).votes_needed == 2
-    with pytest.raises(Exception, match="quorum"):
-        make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu"], quorum=2)
-
-
 @on_postgresql
 def test_the_first_listed_region_with_a_live_runner_decides(engine):
     (sid,) = add_services(engine, 1)
@@ -211,3 +171,44 @@ def serve_app_on(gated: GatedTarget, host: str):
     from statuscore.testing import serve_app
 
     return serve_app(gated.app, host=host)
+
+
+@on_postgresql
+def test_the_admin_and_healthz_report_runners_regions_and_what_each_region_saw(engine, testapp):
+    from statusweb.models import RegionObservation, RunnerHeartbeat
+    from tests.statusweb.pages import add_services as add_named_services
+    from tests.statusweb.views.test_admin import add_user, login
+
+    ids = add_named_services(engine, ("Site", "up"))
+    now = utcnow()
+    with get_session_factory(engine).begin() as session:
+        session.add(RunnerHeartbeat(name="runner", holder="eu-host:1", started_at=now, beat_at=now,
+                                    interval_s=10, monitors=1))
+        session.add(RegionObservation(service_id=ids["site"], region="us", status="down", checked_at=now,
+                                      latency_ms=0, error="cannot connect to 10.0.0.1:80"))
+    eu = LeaseBook(engine, ttl=20, region="eu", member="eu-host:1:aa")
+    eu.join([ids["site"]], {ids["site"]: ("eu", "us")})
+    eu.rebalance()
+    assert testapp.get("/healthz", status=503).text == (
+        "region us: no live runner; 1 monitors are not checked from there (counted as unknown)\n")
+    add_user(engine, "ann", "admin")
+    login(testapp, "ann")
+    dashboard = testapp.get("/admin").html
+    text = " ".join(dashboard.get_text().split())
+    assert "eu-host:1:aa (region eu, 0 monitors)" in text or "eu-host:1:aa (region eu, 1 monitors)" in text
+    assert "Region us has no live runner: 1 monitors are not checked from there" in text
+    service = " ".join(testapp.get(f"/admin/services/{ids['site']}").html.get_text().split())
+    assert "What each region saw last" in service and "cannot connect to 10.0.0.1:80" in service
+    us = LeaseBook(engine, ttl=20, region="us", member="us-host:2:bb")
+    us.join([ids["site"]], {ids["site"]: ("eu", "us")})
+    us.rebalance()
+    assert testapp.get("/healthz").text.startswith("ok")
+
+
+def test_a_bad_region_setting_names_the_key(tmp_path):
+    from statusweb.settings import RunnerSettings
+
+    base = {"sqlalchemy.url": "sqlite://", "statuscore.monitors": "m.toml"}
+    with pytest.raises(ValueError, match="statusweb.region .STATUSWEB_REGION. must be a short name"):
+        RunnerSettings.from_settings({**base, "statusweb.region": "EU West ☃"})
+    assert RunnerSettings.from_settings({**base, "statusweb.region": "eu-west"}).region == "eu-west"
