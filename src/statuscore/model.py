@@ -235,6 +235,8 @@ class TransitionKind(str, enum.Enum):
     FIRST = "first"
     SLA_BREACH = "sla_breach"  # an SLA window's uptime fell under its target
     SLA_BUDGET = "sla_budget"  # 80% of an SLA window's error budget is spent
+    REGION_LOST = "region_lost"  # no live runner checks from a region that monitors list
+    REGION_BACK = "region_back"  # a runner checks from that region again
 
 
 @dataclass(frozen=True)

@@ -328,11 +328,12 @@ class Scheduler:
         return replace(result, status=Status.MAINTENANCE,
                        error=f"maintenance: {window.title} (the check said {said})")
 
-    def alerts_for(self, transition: Transition, monitor: Monitor) -> list[Alert]:
-        """One rendered alert per sink that this monitor's alerts go to and that wants it."""
+    def alerts_for(self, transition: Transition, monitor: Monitor | None) -> list[Alert]:
+        """One rendered alert per sink that this monitor's alerts go to (every sink for
+        news about no monitor in particular) and that wants it."""
         alerts = []
         for sink in self.sinks.values():
-            if monitor.alerts and sink.instance_name not in monitor.alerts:
+            if monitor is not None and monitor.alerts and sink.instance_name not in monitor.alerts:
                 continue  # this monitor's alerts go to other people
             if not sink.wants(transition):
                 continue

@@ -37,6 +37,7 @@ _SUBJECTS = {
     TransitionKind.DOWN: "DOWN", TransitionKind.REMINDER: "STILL DOWN", TransitionKind.RECOVERED: "RECOVERED",
     TransitionKind.DEGRADED: "DEGRADED", TransitionKind.IMPROVED: "OK", TransitionKind.FLAPPING: "FLAPPING",
     TransitionKind.SLA_BREACH: "SLA BREACHED", TransitionKind.SLA_BUDGET: "SLA BUDGET 80%",
+    TransitionKind.REGION_LOST: "NO RUNNER IN REGION", TransitionKind.REGION_BACK: "RUNNER BACK IN REGION",
     TransitionKind.MAINTENANCE: "MAINTENANCE", TransitionKind.MAINTENANCE_ENDED: "MAINTENANCE ENDED",
 }
 

@@ -30,6 +30,7 @@ _ICONS = {
     TransitionKind.DOWN: "🔴", TransitionKind.REMINDER: "🔴", TransitionKind.RECOVERED: "🟢",
     TransitionKind.DEGRADED: "🟡", TransitionKind.IMPROVED: "🟢", TransitionKind.FLAPPING: "🟠",
     TransitionKind.SLA_BREACH: "🟣", TransitionKind.SLA_BUDGET: "🟣",
+    TransitionKind.REGION_LOST: "🟠", TransitionKind.REGION_BACK: "🟢",
     TransitionKind.MAINTENANCE: "🔧", TransitionKind.MAINTENANCE_ENDED: "🔧",
 }
 _TITLES = {
@@ -37,6 +38,7 @@ _TITLES = {
     TransitionKind.RECOVERED: "Service Recovered", TransitionKind.DEGRADED: "Service Degraded",
     TransitionKind.IMPROVED: "Service Performance Normal", TransitionKind.FLAPPING: "Service Flapping",
     TransitionKind.SLA_BREACH: "SLA Breached", TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
+    TransitionKind.REGION_LOST: "No Runner In Region", TransitionKind.REGION_BACK: "Runner Back In Region",
     TransitionKind.MAINTENANCE: "Maintenance Started", TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
 }
 

@@ -45,6 +45,18 @@ class MonitorLease(Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RegionAlertState(Base):
+    """A region named by monitors that has had no live runner since `since`, and was
+    alerted about: written with the alert, removed (with the "back" alert) when a runner
+    beats there again, so each episode is told once whoever does the telling."""
+
+    __tablename__ = "region_alert_state"
+
+    region: Mapped[str] = mapped_column(String(50), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    monitors: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class RegionObservation(Base):
     """What one region saw of a monitor at its last check, written by the region's lease
     holder; the deciding runner counts these votes against the monitor's quorum."""

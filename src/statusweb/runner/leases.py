@@ -37,7 +37,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Engine
 
 from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
-from statusweb.runner.sql import insert_ignoring_duplicates
+from statusweb.runner.sql import among, insert_ignoring_duplicates
 
 log = logging.getLogger("statusweb.leases")
 
@@ -102,9 +102,9 @@ class LeaseBook:
         with self.session_factory.begin() as session:
             insert_ignoring_duplicates(session, MonitorLease, wanted)
             keep = {(row["service_id"], row["region"]) for row in wanted}
-            rows = session.execute(select(MonitorLease.service_id, MonitorLease.region)
-                                   .where(MonitorLease.service_id.in_({row["service_id"] for row in wanted}))).all()
-            for sid, region in rows:
+            ours = {row["service_id"] for row in wanted}
+            rows = session.execute(select(MonitorLease.service_id, MonitorLease.region)).all()
+            for sid, region in (row for row in rows if row[0] in ours):
                 if (sid, region) not in keep:
                     session.execute(delete(MonitorLease).where(MonitorLease.service_id == sid,
                                                                MonitorLease.region == region))
@@ -166,7 +166,7 @@ class LeaseBook:
         if surplus:
             session.execute(update(MonitorLease).where(MonitorLease.region == pool,
                                                        MonitorLease.holder == self.member,
-                                                       MonitorLease.service_id.in_(surplus))
+                                                       among(session, MonitorLease.service_id, surplus))
                             .values(holder=None))
         kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
         if quota > len(kept):
@@ -203,24 +203,35 @@ class LeaseBook:
             return {}
         claimed = session.execute(
             update(MonitorLease)
-            .where(MonitorLease.region == pool, MonitorLease.service_id.in_(ids))
+            .where(MonitorLease.region == pool, among(session, MonitorLease.service_id, ids))
             .values(holder=self.member, generation=MonitorLease.generation + 1, acquired_at=func.now())
             .returning(MonitorLease.service_id, MonitorLease.generation))
         return {sid: generation for sid, generation in claimed}
 
     def _deciding(self, session: Any, service_ids: Iterable[int]) -> set[int]:
         """Of our leases, those no lower-ranked lease of the same monitor has a live holder
-        for: there, state and alerts are decided (a monitor of one vantage point: always)."""
+        for: there, state and alerts are decided (a monitor of one vantage point: always,
+        while our own beat is alive)."""
         wanted = sorted(set(service_ids))
-        if not wanted or session.scalar(select(RunnerMember.id).where(RunnerMember.id == self.member,
-                                                                       self._alive())) is None:
+        if not wanted or not self._beat_alive(session):
             return set()  # our own beat is stale (paused, cut off): another region may decide now
+        return set(wanted) - self._outranked(session)
+
+    def _beat_alive(self, session: Any) -> bool:
+        return session.scalar(select(RunnerMember.id).where(RunnerMember.id == self.member, self._alive())) is not None
+
+    def _outranked(self, session: Any, service_ids: list[int] | None = None) -> set[int]:
+        """Our leases (of `service_ids`, or all) of a region listed after another whose
+        lease has a live holder. Only leases ranked above 0 are looked at: most monitors
+        list no regions."""
         other = aliased(MonitorLease)
-        outranked = (exists().where(other.service_id == MonitorLease.service_id, other.rank < MonitorLease.rank,
-                                    RunnerMember.id == other.holder, self._alive()))
-        return set(session.scalars(select(MonitorLease.service_id)
-                                   .where(MonitorLease.holder == self.member, MonitorLease.service_id.in_(wanted),
-                                          ~outranked)))
+        outranked = exists().where(other.service_id == MonitorLease.service_id, other.rank < MonitorLease.rank,
+                                   RunnerMember.id == other.holder, self._alive())
+        query = select(MonitorLease.service_id).where(MonitorLease.holder == self.member, MonitorLease.rank > 0,
+                                                      outranked)
+        if service_ids is not None:
+            query = query.where(among(session, MonitorLease.service_id, service_ids))
+        return set(session.scalars(query))
 
     def _forget_the_long_gone(self, session: Any) -> None:
         long_ago = func.now() - timedelta(seconds=self.ttl * FORGET_AFTER)
@@ -235,8 +246,12 @@ class LeaseBook:
         wanted = sorted({sid for sid in service_ids if sid in self.held})
         if not wanted:
             return set(), set()
-        rows = session.execute(select(MonitorLease.service_id, MonitorLease.generation)
-                               .where(MonitorLease.holder == self.member, MonitorLease.service_id.in_(wanted))
+        rows = session.execute(select(MonitorLease.service_id, MonitorLease.generation, MonitorLease.rank)
+                               .where(MonitorLease.holder == self.member,
+                                      among(session, MonitorLease.service_id, wanted))
                                .order_by(MonitorLease.service_id).with_for_update(read=True)).all()
-        held = {sid for sid, generation in rows if self.held.get(sid) == generation}
-        return held, self._deciding(session, held)
+        held = {sid for sid, generation, _ in rows if self.held.get(sid) == generation}
+        if not held or not self._beat_alive(session):
+            return held, set()
+        ranked = [sid for sid, _, rank in rows if rank > 0 and sid in held]
+        return held, held - (self._outranked(session, ranked) if ranked else set())

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from statuscore import RegionVote, Status
 from statusweb.models import RegionObservation, get_session_factory
+from statusweb.runner.sql import among
 
 
 def read_votes(engine: Engine, service_ids: Iterable[int]) -> dict[int, dict[str, RegionVote]]:
@@ -21,7 +22,8 @@ def read_votes(engine: Engine, service_ids: Iterable[int]) -> dict[int, dict[str
         return {}
     votes: dict[int, dict[str, RegionVote]] = {}
     with get_session_factory(engine)() as session:
-        for row in session.scalars(select(RegionObservation).where(RegionObservation.service_id.in_(wanted))):
+        for row in session.scalars(select(RegionObservation)
+                                   .where(among(session, RegionObservation.service_id, wanted))):
             votes.setdefault(row.service_id, {})[row.region] = RegionVote(row.region, Status(row.status),
                                                                           row.checked_at, row.error)
     return votes

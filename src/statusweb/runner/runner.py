@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from dataclasses import replace
 import os
 import socket
@@ -30,7 +31,7 @@ from statusweb.pages.sla import SlaFigure
 from statuscore import Clock, SystemClock
 from statusweb.maintenance import advance_windows, calendar_windows
 from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory
-from statusweb.runner import requests, sla_alerts
+from statusweb.runner import region_alerts, requests, sla_alerts
 from statusweb.runner.pushes import SqlPushLedger
 from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.runner.retention import cleanup, next_cleanup_time
@@ -66,7 +67,8 @@ class Runner:
         self.scheduler: Scheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self.leader = False  # holds the runner lock: does the once-only duties
-        self.checked_here = {m.slug for m in self.config.monitors}  # a lease of another file's monitor is not ours to run
+        self._lead_since = 0.0
+        self.checked_here = {m.slug for m in self.config.monitors}  # a lease of another file's monitor: not ours
         self.votes: dict[int, dict[str, RegionVote]] = {}  # other regions' latest, for monitors decided here
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
@@ -280,8 +282,13 @@ class Runner:
             await self.clock.sleep(self.settings.duty_interval)
 
     async def _leader_duties(self, sla_due: float) -> float:
-        """Subscribers' mail, and SLA figures once `sla_due` has passed; the next due time."""
+        """Subscribers' mail, regions without a runner, and SLA figures once `sla_due` has
+        passed; the next due time."""
         await asyncio.to_thread(self._send_to_subscribers)
+        if self.leases is not None and self.clock.monotonic() - self._lead_since >= 2 * self.leases.ttl:
+            # (after a grace: runners started together join within a heartbeat or two)
+            self.store.adopt(await asyncio.to_thread(region_alerts.evaluate, self.engine, self.leases.ttl,
+                                                     self.clock.now(), self._render_region_alert))
         if self.clock.monotonic() < sla_due:
             return sla_due
         alerts = await asyncio.to_thread(sla_alerts.evaluate, self.engine, self.clock.now(), self._render_sla_alert)
@@ -304,6 +311,21 @@ class Runner:
                                 previous=status, current=status, at=now, since=now, duration=None, result=result)
         return [replace(alert, id=f"{slug}:{kind}:{figure.window}:{now.isoformat()}:{alert.sink}")
                 for alert in self.scheduler.alerts_for(transition, check.monitor)]
+
+    def _render_region_alert(self, region: str, kind: str, count: int, since: datetime) -> list[Alert]:
+        """No runner in a region (or one back) as a transition of the region, for every sink."""
+        assert self.scheduler is not None
+        now = self.clock.now()
+        lost = kind == "lost"
+        name, slug = f"Region {region}", f"region-{region}"
+        result = CheckResult(monitor=name, slug=slug, status=Status.UNKNOWN if lost else Status.UP, checked_at=now,
+                             latency=0.0, error=region_alerts.describe(region, kind, count))
+        transition = Transition(monitor=name, slug=slug,
+                                kind=TransitionKind.REGION_LOST if lost else TransitionKind.REGION_BACK,
+                                previous=Status.UP if lost else Status.UNKNOWN, current=result.status, at=now,
+                                since=since, duration=None if lost else (now - since).total_seconds(), result=result)
+        return [replace(alert, id=f"{slug}:{kind}:{since.isoformat()}:{alert.sink}")
+                for alert in self.scheduler.alerts_for(transition, None)]
 
     def _send_to_subscribers(self) -> None:
         """New incident and maintenance updates into the subscribers' outbox, then what is due."""
@@ -352,6 +374,7 @@ class Runner:
         """Sharing: become the one that does the once-only duties when nobody does."""
         if not self.leader and await asyncio.to_thread(self.lock.try_acquire):
             self.leader = True
+            self._lead_since = self.clock.monotonic()
             log.info("doing the once-only duties (maintenance, SLA, subscribers, cleanup) from here")
 
     def _beat(self) -> None:

@@ -41,7 +41,7 @@ from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, h
 from statusweb.runner.pages import sync_pages
 from statusweb.runner.leases import LeaseBook
 from statusweb.runner.pushes import token_hash
-from statusweb.runner.sql import insert_ignoring_duplicates, upsert
+from statusweb.runner.sql import among, insert_ignoring_duplicates, upsert
 
 log = logging.getLogger("statusweb.store")
 
@@ -140,8 +140,8 @@ class SqlStore:
         """Alerts another writer already stored in the outbox (the SLA check): deliver them."""
         for alert in alerts:
             self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True, adopted=True))
-        if alerts and self._wake is not None:
-            self._wake.set()
+        if alerts:
+            self._alerts_ready()  # already stored: the notifier may send them now
 
     async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
         if self.leases is not None:
@@ -363,7 +363,7 @@ class SqlStore:
         with self.session_factory() as session:
             query = select(Service.slug, ServiceState).join(ServiceState)
             if only is not None:
-                query = query.where(Service.slug.in_(sorted(only)))
+                query = query.where(among(session, Service.slug, sorted(only)))
             states = {slug: _state_from_row(slug, row) for slug, row in session.execute(query).all()}
             outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.delivered_at.is_(None))
                                      .order_by(AlertOutbox.created_at, AlertOutbox.id)).all()

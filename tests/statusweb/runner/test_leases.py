@@ -190,3 +190,35 @@ def test_members_report_their_age_in_the_database_clock(engine):
     (member,) = members(engine)
     assert 29 < member["age_s"] < 40
     assert member["beat_at"] < utcnow() - timedelta(seconds=29)
+
+
+@on_postgresql
+def test_a_first_claim_of_seventy_thousand_leases_passes_the_protocols_parameter_limit(engine):
+    """An IN list of one parameter per id stops at 65,535 (psycopg): 200,000 monitors
+    could not join. Ids travel as one array."""
+    from sqlalchemy import insert
+
+    now = utcnow()
+    with get_session_factory(engine).begin() as session:
+        session.execute(insert(Service), [{"slug": f"x{i}", "name": f"X{i}", "type": "http", "created_at": now,
+                                           "updated_at": now} for i in range(70_000)])
+        ids = list(session.scalars(select(Service.id)))
+    (only,) = books(engine, ids, ["r1"])
+    only.rebalance()
+    assert len(only.held) == 70_000
+    with get_session_factory(engine).begin() as session:
+        assert only.fence(session, ids) == (set(ids), set(ids))
+    store = SqlStore(engine, leases=only)
+    store.service_ids = {f"x{i}": service_id for i, service_id in enumerate(ids)}
+    assert store.take_over(list(store.service_ids)) == {}  # no states saved yet; the query went through
+
+
+@on_postgresql
+def test_among_takes_no_values_and_text_values_too(engine):
+    from statusweb.runner.sql import among
+
+    add_services(engine, 2)
+    with get_session_factory(engine)() as session:
+        assert session.scalars(select(Service.slug).where(among(session, Service.slug, []))).all() == []
+        assert session.scalars(select(Service.slug).where(among(session, Service.slug, ["s01"]))).all() == ["s01"]
+        assert session.scalars(select(Service.slug).where(among(session, Service.id, []))).all() == []

@@ -121,7 +121,7 @@ quorum = 2
 
 @pytest.mark.slow
 @on_postgresql
-async def test_one_region_cut_off_pages_nobody_both_down_pages_once(engine, tmp_path, two_regions,
+async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_region_is_told(engine, tmp_path, two_regions,
                                                                     runner_processes):  # noqa: F811
     gated = GatedTarget()
     slack = SlackShapedServer()
@@ -156,15 +156,28 @@ async def test_one_region_cut_off_pages_nobody_both_down_pages_once(engine, tmp_
             assert state().status == "down"
             gated.down = set()
             await wait_for(lambda: len(slack.messages) >= 2, 15)
+
+            # us loses its runner: told once; us is unknown now, so eu alone pages nobody.
+            await runners["us"].kill()
+            await wait_for(lambda: len(slack.messages) >= 3, 15)
+            gated.down = {"site"}
+            await wait_for(lambda: (s := state()) and "us: unknown" in (s.last_error or ""), 10)
+            await asyncio.sleep(2)
+            assert state().status == "up" and len(slack.messages) == 3
+            gated.down = set()
+            await runners["us"].start()
+            await wait_for(lambda: len(slack.messages) >= 4, 15)
             await asyncio.sleep(2)  # room for a duplicate
             for runner in runners.values():
                 assert await runner.stop() == 0
     finally:
         for proxy in proxies.values():
             await proxy.cut()
-    titles = [m["text"].split(": ", 1)[0] for m in slack.messages]
-    assert titles == ["🔴  Service Down", "🟢  Service Recovered"]
+    titles = [m["text"].split(" (", 1)[0] for m in slack.messages]
+    assert titles == ["🔴  Service Down: Site", "🟢  Service Recovered: Site", "🟠  No Runner In Region: Region us",
+                      "🟢  Runner Back In Region: Region us"]
     assert "eu: down" in slack.messages[0]["text"] and "us: down" in slack.messages[0]["text"]
+    assert "start a runner with STATUSWEB_REGION=us" in slack.messages[2]["text"]
 
 
 def serve_app_on(gated: GatedTarget, host: str):
@@ -212,3 +225,30 @@ def test_a_bad_region_setting_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="statusweb.region .STATUSWEB_REGION. must be a short name"):
         RunnerSettings.from_settings({**base, "statusweb.region": "EU West ☃"})
     assert RunnerSettings.from_settings({**base, "statusweb.region": "eu-west"}).region == "eu-west"
+
+
+@on_postgresql
+def test_a_region_without_a_runner_is_told_once_per_episode_whoever_tells(engine):
+    from statusweb.runner import region_alerts
+
+    (sid,) = add_services(engine, 1)
+    eu = LeaseBook(engine, ttl=20, region="eu", member="eu-1")
+    us = LeaseBook(engine, ttl=20, region="us", member="us-1")
+    for book in (eu, us):
+        book.join([sid], {sid: ("eu", "us")})
+        book.rebalance()
+    told: list[tuple[str, str, int]] = []
+
+    def render(region, kind, count, since):
+        told.append((region, kind, count))
+        return []
+
+    assert region_alerts.evaluate(engine, 20, utcnow(), render) == [] and told == []
+    silence(engine, "us-1", 25)
+    region_alerts.evaluate(engine, 20, utcnow(), render)
+    region_alerts.evaluate(engine, 20, utcnow(), render)  # a second leader, or the next round: nothing new
+    assert told == [("us", "lost", 1)]
+    us.rebalance()
+    region_alerts.evaluate(engine, 20, utcnow(), render)
+    region_alerts.evaluate(engine, 20, utcnow(), render)
+    assert told == [("us", "lost", 1), ("us", "back", 1)]

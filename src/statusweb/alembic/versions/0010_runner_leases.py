@@ -1,5 +1,5 @@
 """Runners that share one PostgreSQL: members, monitor leases (one per monitor and
-region) and what each region last saw of a monitor.
+region), what each region last saw of a monitor, and regions alerted as having no runner.
 
 Revision ID: 0010
 Revises: 0009
@@ -39,6 +39,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_monitor_lease_region_holder", "monitor_lease", ["region", "holder"])
     op.create_table(
+        "region_alert_state",
+        sa.Column("region", sa.String(50), primary_key=True),
+        sa.Column("since", UTCDateTime(), nullable=False),
+        sa.Column("monitors", sa.Integer(), nullable=False),
+    )
+    op.create_table(
         "region_observation",
         sa.Column("service_id", sa.Integer(), sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("region", sa.String(50), primary_key=True),
@@ -51,5 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("region_observation")
+    op.drop_table("region_alert_state")
     op.drop_table("monitor_lease")
     op.drop_table("runner_member")

@@ -1,0 +1,47 @@
+"""A region that monitors are checked from, with no live runner there, is told about
+once per episode: "no runner in region us" when it goes quiet, "runner back" when one
+beats there again. A `region_alert_state` row remembers the episode, written in the same
+transaction as the alerts it caused (the SLA alerts' pattern), so a new leader neither
+repeats nor forgets it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from statuscore import Alert
+from statusweb.models import AlertOutbox, RegionAlertState, get_session_factory
+from statusweb.pages.queries import silent_regions
+from statusweb.runner.sql import insert_ignoring_duplicates
+from statusweb.runner.sql_store import outbox_row
+
+# (region, kind "lost" or "back", monitors listing it, silent since) -> alerts for the sinks
+Render = Callable[[str, str, int, datetime], list[Alert]]
+
+
+def evaluate(engine: Engine, ttl: float, now: datetime, render: Render) -> list[Alert]:
+    """New region alerts, already stored in the outbox with the state that caused them."""
+    made: list[Alert] = []
+    silent = silent_regions(engine, ttl)
+    with get_session_factory(engine).begin() as session:
+        told = {row.region: row for row in session.scalars(select(RegionAlertState).with_for_update())}
+        for region, count in silent.items():
+            if region not in told:
+                session.add(RegionAlertState(region=region, since=now, monitors=count))
+                made += render(region, "lost", count, now)
+        for region, row in told.items():
+            if region not in silent:
+                session.execute(delete(RegionAlertState).where(RegionAlertState.region == region))
+                made += render(region, "back", row.monitors, row.since)
+        insert_ignoring_duplicates(session, AlertOutbox, [outbox_row(alert) for alert in made])
+    return made
+
+
+def describe(region: str, kind: str, count: int) -> str:
+    if kind == "lost":
+        return (f"no live runner in region {region}: {count} monitors are not checked from there and count it as "
+                f"unknown; start a runner with STATUSWEB_REGION={region}")
+    return f"a runner checks from region {region} again ({count} monitors)"
