@@ -18,9 +18,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select, text
 
-from common import ROOT, cpu_seconds, figure, heading, percentile, target_servers
+from common import fresh_pg_database, ROOT, cpu_seconds, figure, heading, percentile, target_servers
 
 from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
@@ -28,20 +28,10 @@ from statusweb.models import CheckResultRow, MonitorLease, get_engine  # noqa: E
 from statusweb.pages.queries import members  # noqa: E402
 from statusweb.runner.leases import LeaseBook  # noqa: E402
 
-PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "statusweb_bench_cluster"
 INTERVAL = 60.0
 HEARTBEAT = 5.0
 WORK = Path("/tmp/statusweb-bench-cluster")
-
-
-def fresh_database() -> str:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return make_url(PG_URL).set(database=DATABASE).render_as_string(hide_password=False)
 
 
 def write_config(url: str, bases: list[str], count: int) -> Path:
@@ -192,7 +182,7 @@ def main() -> None:
     heading(f"runners sharing PostgreSQL: {count:,} monitors at {INTERVAL:.0f} s "
             f"(needs {count / INTERVAL:,.0f} checks/s), 1 runner vs {runners}")
     WORK.mkdir(exist_ok=True)
-    url = fresh_database()
+    url = fresh_pg_database(DATABASE)
     engine = get_engine(url)
     upgrade(engine)
     with target_servers(8) as (bases, kind):

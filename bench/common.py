@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 CLIENT_CORE, TARGET_CORE = 0, 1
@@ -95,6 +96,18 @@ def target_servers(ports: int) -> Iterator[tuple[list[str], str]]:
         for process in processes:
             process.send_signal(signal.SIGTERM)
             process.wait(10)
+
+
+def fresh_pg_database(name: str) -> str:
+    """An empty PostgreSQL database `name` (dropped first if a run left it); its URL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -15,24 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
-from common import CLIENT_CORE, ROOT, cpu_seconds, figure, heading, percentile, pin, target_server
+from common import fresh_pg_database, CLIENT_CORE, ROOT, cpu_seconds, figure, heading, percentile, pin, target_server
 
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, ServiceState, get_engine  # noqa: E402
 
-PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "statusweb_bench_restart"
-
-
-def fresh_database() -> str:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    admin.dispose()
-    return make_url(PG_URL).set(database=DATABASE).render_as_string(hide_password=False)
 
 
 def start_runner(ini: Path, log: Path) -> subprocess.Popen:
@@ -56,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     count = args.monitors
     heading(f"kill -9 and restart: {count:,} monitors at 60 s, SqlStore on PostgreSQL")
-    url = fresh_database()
+    url = fresh_pg_database(DATABASE)
     engine = get_engine(url)
     upgrade(engine)
     work = Path("/tmp/statusweb-bench-restart")

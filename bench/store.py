@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy import func, select
 
-from common import ROOT, figure, heading, percentile
+from common import fresh_pg_database, ROOT, figure, heading, percentile
 
 from statuscore import CheckResult, MonitorState, Status, make_monitor  # noqa: E402
 from statuscore import utcnow  # noqa: E402
@@ -24,7 +23,6 @@ from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, get_engine  # noqa: E402
 from statusweb.runner.sql_store import SqlStore  # noqa: E402
 
-PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SERVICES = 2000
 
 
@@ -76,16 +74,12 @@ async def load(engine, rate: int, seconds: float) -> None:  # type: ignore[no-un
 
 
 def databases(seconds: float) -> list[tuple[str, str]]:
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text('DROP DATABASE IF EXISTS "statusweb_bench_store" WITH (FORCE)'))
-        connection.execute(text('CREATE DATABASE "statusweb_bench_store"'))
-    admin.dispose()
+    postgresql = fresh_pg_database("statusweb_bench_store")
     sqlite = ROOT / "var" / "bench-store.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
     return [("SQLite", f"sqlite:///{sqlite}"),
-            ("PostgreSQL", make_url(PG_URL).set(database="statusweb_bench_store").render_as_string(hide_password=False))]
+            ("PostgreSQL", postgresql)]
 
 
 def main() -> None:

@@ -2,22 +2,26 @@
 
 Each runner is a `runner_member` row whose `beat_at` it renews on every heartbeat, in the
 database's own time (`now()`), so clocks on different machines never disagree. Each
-monitor has a `monitor_lease` row per region naming its holder. A lease is free when it
-has no holder or its holder has not beaten within `ttl` (two heartbeat intervals).
+monitor has a `monitor_lease` row per region it lists (or one of any region, `*`, when it
+lists none) naming its holder. A lease is free when it has no holder or its holder has
+not beaten within `ttl` (two heartbeat intervals).
 
-On every heartbeat a runner, in one transaction: renews its beat, counts the live
-members of its region, works out its quota (the lease count split evenly, the remainder
-to the first members by id, so every member computes the same split), gives back what it
-holds beyond its quota and claims free leases up to it with
-`SELECT ... FOR UPDATE SKIP LOCKED`, raising each claimed lease's `generation`. Only the
-surplus moves when members join or leave.
+On every heartbeat a runner, in one transaction, renews its beat and, in each of its two
+pools (its region's leases among its region's live members; any region's among all live
+members), works out its quota (the pool split evenly, the remainder to the first members
+by id, so every member computes the same split), gives back what it holds beyond it and
+claims free leases up to it with `SELECT ... FOR UPDATE SKIP LOCKED`, raising each claimed
+lease's `generation`. Only the surplus moves when members join or leave.
 
 The generation is the fencing token: `fence` is called inside every write of results,
-states and alerts and keeps only the monitors whose lease this runner still holds at
-the generation it claimed. It locks those lease rows `FOR SHARE`, so a claim waits for
-(or skips) a write in progress and a write after a claim sees the new generation: a
-runner that was paused past its lease (SIGSTOP, a long GC, a partition) has its late
-writes refused, and no monitor ever has two writers.
+states, observations and alerts and keeps only the monitors whose lease this runner still
+holds at the generation it claimed. It locks those lease rows `FOR SHARE`, so a claim
+skips a write in progress and a write after a claim sees the new generation: a runner
+that was paused past its lease (SIGSTOP, a long GC, a partition) has its late writes
+refused, and no monitor ever has two writers. Of a monitor checked from several regions
+every holder records what it saw, but only one decides (state, history, alerts): the
+holder of the first listed region whose lease has a live holder, checked again in the
+fence, with our own beat alive.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from statusweb.runner.sql import among, insert_ignoring_duplicates
 log = logging.getLogger("statusweb.leases")
 
 FORGET_AFTER = 10  # a member silent for this many lease times is deleted (its row only)
+CLAIM_BATCH = 10_000  # leases claimed per heartbeat at most: taking over 50,000 states at once starved the beat
 
 
 def new_member_id() -> str:
@@ -170,8 +175,16 @@ class LeaseBook:
                             .values(holder=None))
         kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
         if quota > len(kept):
-            kept.update(self._claim(session, pool, quota - len(kept)))
+            kept.update(self._claim(session, pool, min(quota - len(kept), CLAIM_BATCH)))
         return kept
+
+    def renew(self) -> None:
+        """Only the beat, nothing moved: the runner renews this on its own timer, so a
+        heartbeat busy taking over thousands of monitors never lets our leases lapse."""
+        started = self.monotonic()
+        with self.session_factory.begin() as session:
+            self._beat(session)
+        self._renewed_at = started
 
     def _beat(self, session: Any) -> None:
         values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused}

@@ -21,6 +21,8 @@ from dataclasses import replace
 import os
 import socket
 
+from typing import Iterable
+
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -127,6 +129,8 @@ class Runner:
             return []
         background = [asyncio.ensure_future(self._beat_forever()),
                       asyncio.ensure_future(self._duties_forever())]
+        if self.leases is not None:
+            background.append(asyncio.ensure_future(self._renew_forever()))
         try:
             if once:
                 return await self.scheduler.check_once()
@@ -177,8 +181,8 @@ class Runner:
         except (SQLAlchemyError, RuntimeError) as exc:  # the others take over after the lease time
             log.warning("leases not handed back: %s", str(exc).splitlines()[0][:200])
 
-    def _slugs(self, service_ids: object) -> list[str]:
-        wanted = set(service_ids)  # type: ignore[call-overload]
+    def _slugs(self, service_ids: Iterable[int]) -> list[str]:
+        wanted = set(service_ids)
         return [slug for slug, service_id in self.store.service_ids.items() if service_id in wanted]
 
     async def _rebalance(self) -> None:
@@ -269,17 +273,24 @@ class Runner:
                 await asyncio.to_thread(self._plan_maintenance)
                 if self.scheduler is not None and self.scheduler.verdict is not None:
                     await self._read_votes()
-                assert self.scheduler is not None
-                ours = set(self.scheduler.assigned)
-                for request_id, slug in await asyncio.to_thread(requests.open_requests, self.engine,
-                                                                self.clock.now()):
-                    if slug in ours or (self.leader and slug not in self.store.service_ids):
-                        self._take(request_id, slug)
+                await self._take_requests()
                 if self.leader:
                     sla_due = await self._leader_duties(sla_due)
             except SQLAlchemyError as exc:
                 log.warning("maintenance, check-now and SLA duties skipped: %s", str(exc).splitlines()[0][:200])
             await self.clock.sleep(self.settings.duty_interval)
+
+    async def _take_requests(self) -> None:
+        """"Check now" requests for the monitors checked here; the leader also answers
+        those for monitors no runner checks (not in the monitors file)."""
+        assert self.scheduler is not None
+        waiting = await asyncio.to_thread(requests.open_requests, self.engine, self.clock.now())
+        if not waiting:
+            return
+        ours = set(self.scheduler.assigned)
+        for request_id, slug in waiting:
+            if self.leases is None or slug in ours or (self.leader and slug not in self.checked_here):
+                self._take(request_id, slug)
 
     async def _leader_duties(self, sla_due: float) -> float:
         """Subscribers' mail, regions without a runner, and SLA figures once `sla_due` has
@@ -369,6 +380,17 @@ class Runner:
             except SQLAlchemyError as exc:
                 log.warning("heartbeat not written: %s", str(exc).splitlines()[0][:200])
             await self.clock.sleep(self.settings.heartbeat_interval)
+
+    async def _renew_forever(self) -> None:
+        """The leases' beat twice a heartbeat, apart from the rebalancing (which may take
+        a while when thousands of monitors move): a lease lapses after two heartbeats."""
+        assert self.leases is not None
+        while True:
+            await self.clock.sleep(self.settings.heartbeat_interval / 2)
+            try:
+                await asyncio.to_thread(self.leases.renew)
+            except SQLAlchemyError as exc:
+                log.warning("leases not renewed: %s", str(exc).splitlines()[0][:200])
 
     async def _lead_if_free(self) -> None:
         """Sharing: become the one that does the once-only duties when nobody does."""

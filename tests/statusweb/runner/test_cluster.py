@@ -19,7 +19,7 @@ from statuscore.testing import serve_app
 from statusweb.models import CheckResultRow, MonitorLease, Service, ServiceState, get_session_factory
 from statusweb.pages.queries import members
 from tests.statusweb.helpers import wait_for
-from tests.statusweb.runner.test_runner import RunnerProcess, runner_processes  # noqa: F401 (a fixture)
+from tests.statusweb.runner.test_runner import RunnerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)]
 
@@ -106,7 +106,7 @@ async def start_all(tmp_path, ini: str, count: int, made: list, hook: str = "htt
 
 
 async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_runners_writes(
-        engine, db_url, tmp_path, runner_processes):  # noqa: F811
+        engine, db_url, tmp_path, runner_processes):
     gated = GatedTarget()
     async with serve_app(gated.app) as base:
         ini = write_cluster_config(tmp_path, db_url, base)
@@ -162,7 +162,7 @@ async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_run
 
 
 async def test_random_kill_9s_of_three_runners_through_an_outage_alert_once_per_monitor(
-        engine, db_url, tmp_path, runner_processes):  # noqa: F811
+        engine, db_url, tmp_path, runner_processes):
     from tests.targets import SlackShapedServer
 
     seed = random.randrange(1_000_000)

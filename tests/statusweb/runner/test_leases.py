@@ -204,7 +204,7 @@ def test_a_first_claim_of_seventy_thousand_leases_passes_the_protocols_parameter
                                            "updated_at": now} for i in range(70_000)])
         ids = list(session.scalars(select(Service.id)))
     (only,) = books(engine, ids, ["r1"])
-    only.rebalance()
+    settle([only], rounds=7)  # claimed 10,000 a heartbeat
     assert len(only.held) == 70_000
     with get_session_factory(engine).begin() as session:
         assert only.fence(session, ids) == (set(ids), set(ids))
@@ -222,3 +222,24 @@ def test_among_takes_no_values_and_text_values_too(engine):
         assert session.scalars(select(Service.slug).where(among(session, Service.slug, []))).all() == []
         assert session.scalars(select(Service.slug).where(among(session, Service.slug, ["s01"]))).all() == ["s01"]
         assert session.scalars(select(Service.slug).where(among(session, Service.id, []))).all() == []
+
+
+@on_postgresql
+def test_claims_come_in_batches_and_a_renewal_alone_keeps_the_leases(engine, monkeypatch):
+    """Taking 50,000 monitors in one heartbeat kept a runner busy past its lease time,
+    and the others took everything back (bench/cluster.py): claims are capped per beat,
+    and the beat is renewed on its own."""
+    from statusweb.runner import leases
+
+    monkeypatch.setattr(leases, "CLAIM_BATCH", 2)
+    ids = add_services(engine, 6)
+    (first,) = books(engine, ids, ["r1"])
+    assert [len(first.rebalance().gained) for _ in range(3)] == [2, 2, 2]
+    (second,) = books(engine, ids, ["r2"])
+    made = [first, second]
+    silence(engine, "r1", TTL + 1)
+    first.renew()  # a busy runner's own timer
+    second.rebalance()
+    assert len(first.held) == 6 and second.held == {}  # nothing was free to claim
+    settle(made, rounds=4)
+    assert sorted(len(book.held) for book in made) == [3, 3]

@@ -17,15 +17,17 @@ from statusweb.models import ServiceState, get_session_factory
 from statusweb.pages.queries import silent_regions
 from statusweb.runner.leases import LeaseBook
 from tests.statusweb.helpers import wait_for
-from tests.statusweb.runner.test_cluster import GatedTarget, member_of  # noqa: F401
+from tests.statusweb.runner.test_cluster import GatedTarget
 from tests.statusweb.runner.test_leases import add_services, silence
 from tests.statusweb.runner.test_outage import CuttableProxy
-from tests.statusweb.runner.test_runner import RunnerProcess, runner_processes  # noqa: F401 (a fixture)
+from tests.statusweb.runner.test_runner import RunnerProcess
 from tests.targets import SlackShapedServer
 
 on_postgresql = pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
-@on_postgresql
-def test_the_first_listed_region_with_a_live_runner_decides(engine):
+
+
+def eu_and_us(engine) -> tuple[int, LeaseBook, LeaseBook]:
+    """A monitor checked from eu then us, and a member in each region holding its lease there."""
     (sid,) = add_services(engine, 1)
     eu = LeaseBook(engine, ttl=20, region="eu", member="eu-1")
     us = LeaseBook(engine, ttl=20, region="us", member="us-1")
@@ -33,6 +35,12 @@ def test_the_first_listed_region_with_a_live_runner_decides(engine):
         book.join([sid], {sid: ("eu", "us")})
     for book in (eu, us, eu, us):
         book.rebalance()
+    return sid, eu, us
+
+
+@on_postgresql
+def test_the_first_listed_region_with_a_live_runner_decides(engine):
+    sid, eu, us = eu_and_us(engine)
     assert set(eu.held) == set(us.held) == {sid}  # one lease per region
     assert eu.deciding == {sid} and us.deciding == set()
     assert silent_regions(engine, 20) == {}
@@ -122,7 +130,7 @@ quorum = 2
 @pytest.mark.slow
 @on_postgresql
 async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_region_is_told(engine, tmp_path, two_regions,
-                                                                    runner_processes):  # noqa: F811
+                                                                    runner_processes):
     gated = GatedTarget()
     slack = SlackShapedServer()
     proxies = {region: CuttableProxy(engine.url.port or 5432, listen=NETS[region][0]) for region in NETS}
@@ -231,12 +239,7 @@ def test_a_bad_region_setting_names_the_key(tmp_path):
 def test_a_region_without_a_runner_is_told_once_per_episode_whoever_tells(engine):
     from statusweb.runner import region_alerts
 
-    (sid,) = add_services(engine, 1)
-    eu = LeaseBook(engine, ttl=20, region="eu", member="eu-1")
-    us = LeaseBook(engine, ttl=20, region="us", member="us-1")
-    for book in (eu, us):
-        book.join([sid], {sid: ("eu", "us")})
-        book.rebalance()
+    sid, eu, us = eu_and_us(engine)
     told: list[tuple[str, str, int]] = []
 
     def render(region, kind, count, since):

@@ -33,17 +33,6 @@ retries = 0
     return str(ini)
 
 
-@pytest.fixture
-def runner_processes():
-    """Every RunnerProcess a test makes is killed at its end, passed or failed, so no
-    runner outlives its test (and its database)."""
-    made: list[RunnerProcess] = []
-    yield made
-    for runner in made:
-        if runner.process is not None and runner.process.returncode is None:
-            runner.process.kill()
-
-
 class RunnerProcess:
     def __init__(self, ini: str, hook: str, log_path, *, prefix: tuple[str, ...] = (),
                  env: dict[str, str] | None = None) -> None:
