@@ -70,6 +70,7 @@ bench: $(STAMP)
 	cd bench && ../$(PY) page.py
 	cd bench && ../$(PY) restart.py
 	cd bench && ../$(PY) live.py
+	cd bench && ../$(PY) cluster.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -18,9 +18,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 
-from common import fresh_pg_database, ROOT, cpu_seconds, figure, heading, percentile, target_servers
+from common import PG_URL, fresh_pg_database, ROOT, cpu_seconds, figure, heading, percentile, target_servers
 
 from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
@@ -139,16 +139,27 @@ def failover(engine, processes: list[subprocess.Popen]) -> dict:  # type: ignore
 
 
 def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type: ignore[no-untyped-def]
-    """A probe member alone (the runners stopped): the claim of every lease, the renewal
-    that moves nothing, and the fence of one second's batch of one runner's checks."""
+    """A probe member (the runners stopped) beside `runners - 1` members that stay alive:
+    claiming its share (10,000 a heartbeat), the heartbeat that moves nothing, and the
+    fence of one second's batch of one runner's checks."""
     probe = LeaseBook(engine, ttl=2 * HEARTBEAT, member="bench-probe")
-    with engine.connect() as connection:
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM runner_member"))
+        connection.execute(text("UPDATE monitor_lease SET holder = NULL"))
+        for n in range(runners - 1):  # alive for an hour: the probe's quota is its share
+            connection.execute(text("INSERT INTO runner_member (id, region, started_at, beat_at, held, refused) "
+                                    "VALUES (:id, 'default', now(), now() + interval '1 hour', 0, 0)"),
+                               {"id": f"bench-other-{n}"})
         ids = list(connection.execute(select(MonitorLease.service_id)).scalars())
     probe.join(ids)
-    started = time.perf_counter()
-    probe.rebalance()
-    claim = time.perf_counter() - started
-    claimed = len(probe.held)
+    claims = []
+    while True:
+        started = time.perf_counter()
+        gained = len(probe.rebalance().gained)
+        if not gained:
+            break
+        claims.append(time.perf_counter() - started)
+    claim, claimed = sum(claims), len(probe.held)
     renewals = []
     for _ in range(5):
         started = time.perf_counter()
@@ -156,16 +167,19 @@ def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type
         renewals.append(time.perf_counter() - started)
     batch = max(1, round(checks_per_second / runners))  # one runner's one-second batch
     fences = []
+    held = sorted(probe.held)
     for n in range(20):
-        chunk = ids[(n * batch) % len(ids):][:batch]
+        chunk = held[(n * batch) % len(held):][:batch]
         with probe.session_factory.begin() as session:
             started = time.perf_counter()
             probe.fence(session, chunk)
             fences.append(time.perf_counter() - started)
     probe.leave()
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM runner_member WHERE id LIKE 'bench-other-%'"))
     renew, fence = percentile(renewals, 0.5), percentile(fences, 0.5)
     per_check = fence / batch + renew * runners / HEARTBEAT / max(checks_per_second, 1)
-    return {"claimed": claimed, "claim_s": claim, "renew_ms": 1000 * renew, "batch": batch,
+    return {"claimed": claimed, "claim_s": claim, "claim_beats": len(claims), "renew_ms": 1000 * renew, "batch": batch,
             "fence_ms": 1000 * fence, "per_check_us": 1e6 * per_check}
 
 
@@ -175,10 +189,16 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=4)
     parser.add_argument("--window", type=float, default=150.0, help="seconds measured in each setting")
     parser.add_argument("--interval", type=float, default=60.0, help="every monitor's interval (a quick try: 10)")
+    parser.add_argument("--leases-only", type=float, metavar="CHECKS_PER_S", default=0.0,
+                        help="only the lease costs, on the database a full run left, at this rate")
     args = parser.parse_args()
     global INTERVAL
     INTERVAL = args.interval
     count, runners = args.monitors, args.runners
+    if args.leases_only:
+        engine = get_engine(make_url(PG_URL).set(database=DATABASE).render_as_string(hide_password=False))
+        print_lease_costs(lease_costs(engine, runners, args.leases_only))
+        return
     heading(f"runners sharing PostgreSQL: {count:,} monitors at {INTERVAL:.0f} s "
             f"(needs {count / INTERVAL:,.0f} checks/s), 1 runner vs {runners}")
     WORK.mkdir(exist_ok=True)
@@ -214,8 +234,13 @@ def main() -> None:
     figure("after kill -9: first of its monitors re-checked", f"{moved['first']:.1f} s")
     figure("after kill -9: 50% / 99% re-checked", f"{moved['p50']:.1f} / {moved['p99']:.1f} s",
            f"(goal: within two intervals, {2 * INTERVAL:.0f} s; {moved['covered']:.0%} seen)")
-    figure(f"claim of {costs['claimed']:,} leases by one member", f"{costs['claim_s']:.2f} s")
-    figure("renewal with nothing to move (one heartbeat)", f"{costs['renew_ms']:.1f} ms")
+    print_lease_costs(costs)
+
+
+def print_lease_costs(costs: dict) -> None:  # type: ignore[type-arg]
+    figure(f"claim of a share of {costs['claimed']:,} leases", f"{costs['claim_s']:.2f} s",
+           f"({costs['claim_beats']} heartbeats)")
+    figure("heartbeat with nothing to move", f"{costs['renew_ms']:.1f} ms")
     figure(f"fence of a {costs['batch']:,}-check batch", f"{costs['fence_ms']:.1f} ms")
     figure("lease overhead per check in the database", f"{costs['per_check_us']:.1f} us")
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import (ORMExecuteState, Session, joinedload, selectinload, 
 
 from statuscore import utcnow
 from statusweb.models import (ANY_REGION, DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance,
-                              MonitorLease, Organization, Page, RunnerHeartbeat, RunnerMember, Service, Subscriber,
-                              get_session_factory)
+                              MonitorLease, Organization, Page, RegionObservation, RunnerHeartbeat, RunnerMember,
+                              Service, Subscriber, get_session_factory)
 from statusweb.pages.directory import PageInfo
 from statusweb.params import record_id, slug
 
@@ -215,6 +215,13 @@ def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
                                .where(MonitorLease.region != ANY_REGION, ~alive)
                                .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
     return {region: count for region, count in rows}
+
+
+def region_votes(session: Session, service_id: int) -> list[tuple[str, str]]:
+    """(region, check status) of what each region last saw of a service checked from several."""
+    return [(region, status) for region, status in session.execute(
+        select(RegionObservation.region, RegionObservation.status)
+        .where(RegionObservation.service_id == service_id).order_by(RegionObservation.region))]
 
 
 def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:

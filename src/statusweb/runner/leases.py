@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Engine
@@ -46,6 +46,7 @@ from statusweb.runner.sql import among, insert_ignoring_duplicates
 log = logging.getLogger("statusweb.leases")
 
 FORGET_AFTER = 10  # a member silent for this many lease times is deleted (its row only)
+TOTAL_EVERY = 60.0  # seconds between counts of a pool's leases
 CLAIM_BATCH = 10_000  # leases claimed per heartbeat at most: taking over 50,000 states at once starved the beat
 
 
@@ -90,6 +91,8 @@ class LeaseBook:
         self.member = member or new_member_id()
         self.monotonic = monotonic
         self.held: dict[int, int] = {}  # service id -> the generation we claimed it at
+        self._pools: dict[int, str] = {}  # service id -> the pool (region, or any) its lease is in
+        self._totals: dict[str, tuple[float, int]] = {}  # pool -> (when counted, leases in it)
         self.deciding: set[int] = set()  # held, and no lower-ranked region of it has a live holder
         self.refused = 0
         self._renewed_at: float | None = None
@@ -143,31 +146,32 @@ class LeaseBook:
         started = self.monotonic()
         change = Rebalance()
         held: dict[int, int] = {}
+        pools: dict[int, str] = {}
         with self.session_factory.begin() as session:
             self._beat(session)
             for pool, region in ((self.region, self.region), (ANY_REGION, None)):
                 live = self._live_members(session, region)
-                total = session.scalar(select(func.count()).select_from(MonitorLease)
-                                       .where(MonitorLease.region == pool)) or 0
+                total = self._total(session, pool)
                 quota = quota_for(self.member, live, total)
                 if pool == self.region:
                     change.live, change.quota = len(live), quota
-                held.update(self._toward(session, pool, quota, change))
+                share = self._toward(session, pool, quota)
+                pools.update(dict.fromkeys(share, pool))
+                held.update(share)
             deciding = self._deciding(session, held)
             self._forget_the_long_gone(session)
         change.lost = {sid for sid, generation in self.held.items() if held.get(sid) != generation}
         change.gained = {sid: generation for sid, generation in held.items() if self.held.get(sid) != generation}
         change.now_deciding = (deciding - self.deciding) - set(change.gained)
         change.stopped_deciding = (self.deciding - deciding) & set(held)
-        self.held, self.deciding = held, deciding
+        self.held, self.deciding, self._pools = held, deciding, pools
         self._renewed_at = started
         return change
 
-    def _toward(self, session: Any, pool: str, quota: int, change: Rebalance) -> dict[int, int]:
+    def _toward(self, session: Any, pool: str, quota: int) -> dict[int, int]:
         """Our leases of one pool after giving back the surplus or claiming up to `quota`."""
-        mine = dict(session.execute(select(MonitorLease.service_id, MonitorLease.generation)
-                                    .where(MonitorLease.region == pool, MonitorLease.holder == self.member)).all())
-        surplus = sorted(mine, reverse=True)[:max(0, len(mine) - quota)]
+        mine = self._ours(session, pool)
+        surplus = set(sorted(mine, reverse=True)[:max(0, len(mine) - quota)])
         if surplus:
             session.execute(update(MonitorLease).where(MonitorLease.region == pool,
                                                        MonitorLease.holder == self.member,
@@ -177,6 +181,26 @@ class LeaseBook:
         if quota > len(kept):
             kept.update(self._claim(session, pool, min(quota - len(kept), CLAIM_BATCH)))
         return kept
+
+    def _total(self, session: Any, pool: str) -> int:
+        """How many leases `pool` has, counted again once a minute: it changes only when
+        a runner with another monitors file joins, and counting 200,000 rows took 70 ms."""
+        counted = self._totals.get(pool)
+        if counted is None or self.monotonic() - counted[0] > TOTAL_EVERY:
+            total = session.scalar(select(func.count()).select_from(MonitorLease).where(MonitorLease.region == pool))
+            counted = self._totals[pool] = (self.monotonic(), total or 0)
+        return counted[1]
+
+    def _ours(self, session: Any, pool: str) -> dict[int, int]:
+        """Our leases of `pool` as the database has them. Only another member's claim
+        takes one (and only while we look dead), so when the count is what we hold,
+        what we hold is right: 50,000 rows are not read back every heartbeat."""
+        ours = (MonitorLease.region == pool, MonitorLease.holder == self.member)
+        known = {sid: generation for sid, generation in self.held.items() if self._pools.get(sid) == pool}
+        if session.scalar(select(func.count()).select_from(MonitorLease).where(*ours)) == len(known):
+            return known
+        return {sid: generation for sid, generation in
+                session.execute(select(MonitorLease.service_id, MonitorLease.generation).where(*ours))}
 
     def renew(self) -> None:
         """Only the beat, nothing moved: the runner renews this on its own timer, so a
@@ -240,7 +264,8 @@ class LeaseBook:
         other = aliased(MonitorLease)
         outranked = exists().where(other.service_id == MonitorLease.service_id, other.rank < MonitorLease.rank,
                                    RunnerMember.id == other.holder, self._alive())
-        query = select(MonitorLease.service_id).where(MonitorLease.holder == self.member, MonitorLease.rank > 0,
+        query = select(MonitorLease.service_id).where(MonitorLease.region == self.region,  # (region, holder) index
+                                                      MonitorLease.holder == self.member, MonitorLease.rank > 0,
                                                       outranked)
         if service_ids is not None:
             query = query.where(among(session, MonitorLease.service_id, service_ids))
@@ -259,6 +284,9 @@ class LeaseBook:
         wanted = sorted({sid for sid in service_ids if sid in self.held})
         if not wanted:
             return set(), set()
+        # A runner paused inside this transaction would keep these rows from every claim:
+        # PostgreSQL ends its session after the lease time, and its late commit fails.
+        session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {int(self.ttl * 1000)}"))
         rows = session.execute(select(MonitorLease.service_id, MonitorLease.generation, MonitorLease.rank)
                                .where(MonitorLease.holder == self.member,
                                       among(session, MonitorLease.service_id, wanted))

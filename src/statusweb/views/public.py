@@ -17,12 +17,13 @@ from statuscore import utcnow
 from statusweb.api.responses import json_error
 from statusweb.pages.cache import cached
 from statusweb.params import InvalidParameter, whole_number
-from statusweb.pages.page_model import build_status_page, latency_points, service_rows, active_incidents
+from statusweb.pages.page_model import (FROM_CHECKS, LABELS, active_incidents, build_status_page, latency_points,
+                                        service_rows)
 from statusweb.routes import READ_METHODS
 from statusweb.pages.sla import sla_figures
 from statusweb.pages.version import page_version
-from statusweb.pages.queries import (incident_history, maintenance_history, service_names, visible_incident,
-                                     visible_service)
+from statusweb.pages.queries import (incident_history, maintenance_history, region_votes, service_names,
+                                     visible_incident, visible_service)
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20
@@ -91,7 +92,9 @@ def service(request: Request) -> dict[str, Any]:
     chart = latency_chart(points, shown_range, now)
     return {"row": row, "chart": chart, "title": found.name, "target": found.sla_target, "service_id": found.id,
             "range": shown_range, "ranges": list(RANGES), "values": latency_table(points, shown_range),
-            "figures": sla_figures(request.dbsession, [found], now).get(found.id, [])}
+            "figures": sla_figures(request.dbsession, [found], now).get(found.id, []),
+            "regions": [(region, LABELS[FROM_CHECKS.get(status, "unknown")])
+                        for region, status in region_votes(request.dbsession, found.id)]}
 
 
 @view_config(context=HTTPNotFound, require_csrf=False)

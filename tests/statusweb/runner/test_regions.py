@@ -220,6 +220,11 @@ def test_the_admin_and_healthz_report_runners_regions_and_what_each_region_saw(e
     assert "Region us has no live runner: 1 monitors are not checked from there" in text
     service = " ".join(testapp.get(f"/admin/services/{ids['site']}").html.get_text().split())
     assert "What each region saw last" in service and "cannot connect to 10.0.0.1:80" in service
+    public = testapp.get("/services/site")
+    assert " ".join(public.html.select_one("p.regions").get_text().split()) == "Checked from us: Major Outage"
+    assert "10.0.0.1" not in public.text  # what a region saw, never its raw error, on a public page
+    hebrew = testapp.get("/services/site", headers={"Accept-Language": "he"})
+    assert "נבדק מהאזורים" in hebrew.text
     us = LeaseBook(engine, ttl=20, region="us", member="us-host:2:bb")
     us.join([ids["site"]], {ids["site"]: ("eu", "us")})
     us.rebalance()
