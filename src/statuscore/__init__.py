@@ -34,8 +34,9 @@ __all__ = [
     "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
     "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
-    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote", "Scheduler", "Status",
-    "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many", "count_votes",
+    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",
+    "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
+    "count_votes",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
     "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "sign_webhook", "smtp_send", "slugify", "utcnow",
 ]

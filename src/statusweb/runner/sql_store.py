@@ -13,8 +13,8 @@ of it is written once the database is back.
 
 With `leases` (runners sharing one PostgreSQL, `statusweb.runner.leases`) every write keeps
 only the monitors whose lease this runner still holds at its generation; the rest is
-refused and counted. Alerts then go out only once stored, only for monitors held, and
-only while the leases are fresh: a runner cut off from the database cannot know whether
+refused and counted. Alerts then go out only once stored, only for monitors this runner
+decides, and only while its leases are fresh: a runner cut off from the database cannot know whether
 another has taken over, so it does not alert from memory.
 """
 
@@ -137,7 +137,7 @@ class SqlStore:
             self._wake.set()  # write now, so the alert can go out
 
     def adopt(self, alerts: Sequence[Alert]) -> None:
-        """Alerts another writer already stored in the outbox (the SLA check): deliver them."""
+        """Alerts another writer already stored in the outbox (the SLA and region checks): deliver them."""
         for alert in alerts:
             self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True, adopted=True))
         if alerts:
@@ -336,9 +336,9 @@ class SqlStore:
         and alerts of those it still decides. The rest is counted and dropped."""
         assert self.leases is not None
         ids = self.service_ids
-        touched = ({row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
-                   | {row["service_id"] for row in seen})
-        held, deciding = self.leases.fence(session, touched)
+        judged = {row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
+        observed = {row["service_id"] for row in seen}
+        held, deciding = self.leases.fence(session, judged | observed)
         kept_rows = [row for row in rows if row["service_id"] in deciding]
         kept_states = {slug: state for slug, state in states.items() if ids.get(slug) in deciding}
         kept_alerts = [q for q in alerts if ids.get(_slug_of(q.alert)) in deciding]
@@ -347,7 +347,7 @@ class SqlStore:
         if late:
             self.leases.refused += late
             log.warning("refused %d late writes (results, states, observations) for %d monitors whose lease "
-                        "or decision another runner holds now", late, len(touched - deciding))
+                        "or decision another runner holds now", late, len((judged - deciding) | (observed - held)))
         refused = {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
         return kept_rows, kept_states, kept_alerts, kept_seen, refused
 
