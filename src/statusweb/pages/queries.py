@@ -20,7 +20,7 @@ from sqlalchemy.orm import (ORMExecuteState, Session, joinedload, selectinload, 
 from statuscore import utcnow
 from statusweb.models import (ANY_REGION, DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance,
                               MonitorLease, Organization, Page, RegionObservation, RunnerHeartbeat, RunnerMember,
-                              Service, Subscriber, get_session_factory)
+                              Service, ServiceState, Subscriber, get_session_factory)
 from statusweb.pages.directory import PageInfo
 from statusweb.params import record_id, slug
 
@@ -215,6 +215,12 @@ def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
                                .where(MonitorLease.region != ANY_REGION, ~alive)
                                .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
     return {region: count for region, count in rows}
+
+
+def saved_status(engine: Engine, slug: str) -> str | None:
+    """A service's current status as the runner that checks it saved it (None: never checked)."""
+    with get_session_factory(engine)() as session:
+        return session.scalar(select(ServiceState.status).join(Service).where(Service.slug == slug))
 
 
 def region_votes(session: Session, service_id: int) -> list[tuple[str, str]]:

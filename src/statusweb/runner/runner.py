@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, RegionVote, Scheduler, Status,
                         Transition, TransitionKind, count_votes, load_config)
+from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import SlaFigure
 
 from statuscore import Clock, SystemClock
@@ -314,7 +315,8 @@ class Runner:
             return []
         now = self.clock.now()
         state = self.scheduler.states.get(slug)
-        status = state.status if state else Status.UNKNOWN
+        # sharing: another runner may check it, and its state is in the database
+        status = state.status if state else Status(saved_status(self.engine, slug) or Status.UNKNOWN.value)
         result = CheckResult(monitor=check.monitor.name, slug=slug, status=status, checked_at=now, latency=0.0,
                              error=sla_alerts.describe(kind, figure))
         transition = Transition(monitor=check.monitor.name, slug=slug,

@@ -67,3 +67,9 @@ def test_the_runner_renders_an_sla_alert_for_the_monitors_own_sinks(engine, db_u
     assert "30d uptime 99.768% is under the 99.9% target: 100 min down, 57 min over the error budget" in \
         alert.payload["text"]
     assert runner._render_sla_alert("nope", "breach", SlaFigure("30d", 99.9, 1, 1, 60)) == []
+    # Runners sharing PostgreSQL: the leader renders it for a monitor another runner checks.
+    from tests.statusweb.pages import add_services
+
+    add_services(engine, ("Linker", "down"))
+    [alert] = runner._render_sla_alert("linker", "budget", SlaFigure("30d", 99.9, 43000, 40, 60))
+    assert "Status: DOWN" in alert.payload["text"]
