@@ -55,6 +55,16 @@ def new_member_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def quota_for(member: str, live: list[str], total: int) -> int:
     """This member's share of `total` leases among `live` members (sorted ids): the
     same answer on every member, so the shares add up to exactly `total`."""
@@ -118,9 +128,23 @@ class LeaseBook:
                                                                MonitorLease.region == region))
             hidden = select(Service.id).where(Service.hidden.is_(True))
             session.execute(delete(MonitorLease).where(MonitorLease.service_id.in_(hidden)))
+            self._forget_predecessors(session)
             session.execute(pg_insert(RunnerMember).values(
                 id=self.member, region=self.region, started_at=func.now(), beat_at=func.now(), held=0, refused=0)
                             .on_conflict_do_nothing())
+
+    def _forget_predecessors(self, session: Any) -> None:
+        """Members of this host whose process is gone (or whose pid is ours: a restarted
+        container) are dead for certain: forgetting them frees their leases now, not a
+        lease time later, so a runner killed and restarted here resumes at once."""
+        host = socket.gethostname()
+        for member in session.scalars(select(RunnerMember.id).where(RunnerMember.id.startswith(f"{host}:"))):
+            parts = member.rsplit(":", 2)
+            if member == self.member or len(parts) != 3 or not parts[1].isdigit():
+                continue
+            pid = int(parts[1])
+            if pid == os.getpid() or not _process_alive(pid):
+                session.execute(delete(RunnerMember).where(RunnerMember.id == member))
 
     def leave(self) -> None:
         """Give every lease back and say goodbye, so the others take over at their next

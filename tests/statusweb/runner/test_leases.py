@@ -243,3 +243,26 @@ def test_claims_come_in_batches_and_a_renewal_alone_keeps_the_leases(engine, mon
     assert len(first.held) == 6 and second.held == {}  # nothing was free to claim
     settle(made, rounds=4)
     assert sorted(len(book.held) for book in made) == [3, 3]
+
+
+@on_postgresql
+def test_a_runner_restarted_on_the_same_host_takes_its_dead_predecessors_leases_at_once(engine):
+    """kill -9 and restart: the old member looked alive for a lease time, so the new one
+    waited ~20 s for monitors nobody checked. A member of this host whose process is gone
+    (or whose pid is ours, as in a restarted container) is forgotten when we join."""
+    import os
+    import socket
+
+    ids = add_services(engine, 4)
+    host = socket.gethostname()
+    gone = f"{host}:{2 ** 22 + 12345}:dead00"  # beyond pid_max's default: no such process
+    (killed,) = books(engine, ids, [gone])
+    killed.rebalance()
+    assert len(killed.held) == 4
+    elsewhere = LeaseBook(engine, ttl=TTL, member=f"other-host:{os.getpid()}:aa")  # not ours to judge
+    elsewhere.join(ids)
+    restarted = LeaseBook(engine, ttl=TTL)  # this process: host:pid:random
+    restarted.join(ids)
+    settle([restarted, elsewhere])
+    assert len(restarted.held) + len(elsewhere.held) == 4 and len(restarted.held) == 2
+    assert gone not in {m["id"] for m in members(engine)}
