@@ -20,7 +20,8 @@ from .config import LoadedConfig, load_config, load_monitors, make_monitor, moni
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
 from .maintenance import MaintenanceCalendar, MaintenanceWindow
-from .model import Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition, TransitionKind
+from .model import (REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition,
+                    TransitionKind)
 from .plugins import PluginRegistry, load_registry
 from .push import MemoryPushLedger, PushLedger, PushRecord
 from .scheduler import Scheduler
@@ -31,7 +32,7 @@ from .store import MemoryStore, Store
 __version__ = "0.1.0"
 
 __all__ = [
-    "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
+    "REGION_PATTERN", "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
     "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
     "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from statuscore import REGION_PATTERN
+from statusweb.models.cluster import DEFAULT_REGION
+
 log = logging.getLogger("statusweb.settings")
 
 # variable -> settings key; every environment variable the app reads, in one table.
@@ -219,7 +222,7 @@ class RunnerSettings:
     page_url: str = DEFAULT_PAGE_URL
     page_name: str = "Status"
     private_webhooks: bool = False  # subscriber webhooks may call private addresses (tests, closed networks)
-    region: str = "default"  # with PostgreSQL, runners of one region share its monitors through leases
+    region: str = DEFAULT_REGION  # with PostgreSQL, runners of one region share its monitors through leases
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], here: str = ".") -> RunnerSettings:
@@ -245,8 +248,8 @@ class RunnerSettings:
 
 
 def _region(raw: Any) -> str:
-    region = str(raw or "default").strip()
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,49}", region):
+    region = str(raw or DEFAULT_REGION).strip()
+    if not re.fullmatch(REGION_PATTERN, region):
         raise ValueError(f"statusweb.region (STATUSWEB_REGION) must be a short name of a-z, 0-9, '-' and '_', "
                          f"got {region[:60]!r}")
     return region

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from statusweb.models.cluster import (ANY_REGION, DEFAULT_REGION, MonitorLease, RegionAlertState, RegionObservation,
-                                      RunnerMember)
+                                      RunnerMember, lease_seconds)
 from statusweb.models.history import CheckResultRow, RollupDaily, RollupHourly
 from statusweb.models.incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
                        IncidentNotEditable, IncidentUpdate)
@@ -24,7 +24,7 @@ from statusweb.models.service import Service, ServiceState
 from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
 from statusweb.models.user import ROLES, User
 
-__all__ = ["ANY_REGION", "DEFAULT_REGION", "MonitorLease", "RegionAlertState", "RegionObservation", "RunnerMember", "DEFAULT_SLUG", "MEMBER_ROLES", "ApiToken", "AuditEvent", "Invitation", "Membership", "Organization", "Page", "COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
+__all__ = ["ANY_REGION", "DEFAULT_REGION", "MonitorLease", "RegionAlertState", "RegionObservation", "RunnerMember", "lease_seconds", "DEFAULT_SLUG", "MEMBER_ROLES", "ApiToken", "AuditEvent", "Invitation", "Membership", "Organization", "Page", "COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
            "AlertOutbox", "Base", "CheckRequest", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
            "MAINTENANCE_STATUSES", "Maintenance", "OutgoingMail", "MaintenanceService", "MaintenanceUpdate", "OPEN_STATUSES",
            "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServicePush", "ServiceState", "SlaAlertState", "SUBSCRIBER_KINDS", "Subscriber",

@@ -3,15 +3,22 @@ which monitor (`monitor_lease`). See `statusweb.runner.leases` for the protocol.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from statusweb.models.meta import Base, UTCDateTime
 
 DEFAULT_REGION = "default"
 ANY_REGION = "*"  # the lease of a monitor that lists no `regions`: any runner may hold it
+LEASE_HEARTBEATS = 2  # a runner silent for this many heartbeats has lost its leases
+
+
+def lease_seconds(heartbeat_interval: float) -> float:
+    """How long a runner's leases outlive its last beat: the runner, the admin and
+    /healthz all judge a member alive by this one figure."""
+    return LEASE_HEARTBEATS * heartbeat_interval
 
 
 class RunnerMember(Base):
@@ -27,6 +34,11 @@ class RunnerMember(Base):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     held: Mapped[int] = mapped_column(Integer, default=0)  # leases held at the last beat
     refused: Mapped[int] = mapped_column(Integer, default=0)  # late writes refused so far
+
+    @classmethod
+    def alive(cls, ttl: float) -> ColumnElement[bool]:
+        """Beaten within `ttl` seconds, by the database's clock."""
+        return cls.beat_at >= func.now() - timedelta(seconds=ttl)
 
 
 class MonitorLease(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterable
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -195,12 +195,16 @@ def heartbeat_holder(engine: Engine) -> str:
     return row.holder if row is not None else ""
 
 
-def members(engine: Engine) -> list[dict[str, Any]]:
-    """Every member with its region, seconds since its last beat, leases held and late
-    writes refused (the admin, /healthz and the tests read this)."""
+def members(engine: Engine, live_within: float | None = None) -> list[dict[str, Any]]:
+    """Every member (or those beaten within `live_within` seconds) with its region,
+    seconds since its last beat, leases held and late writes refused (the admin and the
+    tests read this)."""
     age = func.extract("epoch", func.now() - RunnerMember.beat_at)
+    query = select(RunnerMember, age).order_by(RunnerMember.region, RunnerMember.id)
+    if live_within is not None:
+        query = query.where(RunnerMember.alive(live_within))
     with get_session_factory(engine)() as session:
-        rows = session.execute(select(RunnerMember, age).order_by(RunnerMember.region, RunnerMember.id)).all()
+        rows = session.execute(query).all()
         return [{"id": m.id, "region": m.region, "beat_at": m.beat_at, "age_s": float(seconds),
                  "held": m.held, "refused": m.refused} for m, seconds in rows]
 
@@ -208,8 +212,7 @@ def members(engine: Engine) -> list[dict[str, Any]]:
 def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
     """Regions that monitors list but where no runner has beaten within `ttl`, with how
     many monitors name each: nobody checks from there, so they count it as unknown."""
-    alive = exists().where(RunnerMember.region == MonitorLease.region,
-                           RunnerMember.beat_at >= func.now() - timedelta(seconds=ttl))
+    alive = exists().where(RunnerMember.region == MonitorLease.region, RunnerMember.alive(ttl))
     with get_session_factory(engine)() as session:
         rows = session.execute(select(MonitorLease.region, func.count())
                                .where(MonitorLease.region != ANY_REGION, ~alive)
@@ -223,11 +226,10 @@ def saved_status(engine: Engine, slug: str) -> str | None:
         return session.scalar(select(ServiceState.status).join(Service).where(Service.slug == slug))
 
 
-def region_votes(session: Session, service_id: int) -> list[tuple[str, str]]:
-    """(region, check status) of what each region last saw of a service checked from several."""
-    return [(region, status) for region, status in session.execute(
-        select(RegionObservation.region, RegionObservation.status)
-        .where(RegionObservation.service_id == service_id).order_by(RegionObservation.region))]
+def region_observations(session: Session, service_id: int) -> list[RegionObservation]:
+    """What each region last saw of a service checked from several, by region name."""
+    return list(session.scalars(select(RegionObservation).where(RegionObservation.service_id == service_id)
+                                .order_by(RegionObservation.region)))
 
 
 def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:

@@ -242,7 +242,7 @@ class LeaseBook:
                                                            started_at=func.now(), **values))
 
     def _alive(self) -> Any:
-        return RunnerMember.beat_at >= func.now() - timedelta(seconds=self.ttl)
+        return RunnerMember.alive(self.ttl)
 
     def _live_members(self, session: Any, region: str | None) -> list[str]:
         """Live members of `region` (of every region for None), sorted by id."""

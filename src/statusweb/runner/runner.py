@@ -33,7 +33,7 @@ from statusweb.pages.sla import SlaFigure
 
 from statuscore import Clock, SystemClock
 from statusweb.maintenance import advance_windows, calendar_windows
-from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory
+from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory, lease_seconds
 from statusweb.runner import region_alerts, requests, sla_alerts
 from statusweb.runner.pushes import SqlPushLedger
 from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
@@ -56,7 +56,7 @@ class Runner:
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url)
         self.config = load_config(settings.monitors_path)
-        self.leases = (LeaseBook(self.engine, ttl=2 * settings.heartbeat_interval, region=settings.region)
+        self.leases = (LeaseBook(self.engine, ttl=lease_seconds(settings.heartbeat_interval), region=settings.region)
                        if self.engine.dialect.name == "postgresql" else None)
         self.store = SqlStore(self.engine, now=self.clock.now, leases=self.leases)
         self.calendar = MaintenanceCalendar()
@@ -73,6 +73,7 @@ class Runner:
         self._lead_since = 0.0
         self.checked_here = {m.slug for m in self.config.monitors}  # a lease of another file's monitor: not ours
         self.votes: dict[int, dict[str, RegionVote]] = {}  # other regions' latest, for monitors decided here
+        self._voting: set[int] = set()  # service ids of the monitors checked from several regions
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
@@ -160,6 +161,7 @@ class Runner:
         leases = self.leases
         known = self.store.service_ids
         regions = {known[m.slug]: m.regions for m in self.config.monitors if m.slug in known}
+        self._voting = {service_id for service_id, listed in regions.items() if listed}
         while not self._stop_requested:
             try:
                 await asyncio.to_thread(leases.join, regions, regions)
@@ -227,9 +229,7 @@ class Runner:
     async def _read_votes(self) -> None:
         """The other regions' latest observations of the monitors decided here."""
         assert self.leases is not None
-        multi = {self.store.service_ids[m.slug] for m in self.config.monitors
-                 if m.regions and m.slug in self.store.service_ids}
-        self.votes = await asyncio.to_thread(read_votes, self.engine, multi & self.leases.deciding)
+        self.votes = await asyncio.to_thread(read_votes, self.engine, self._voting & self.leases.deciding)
 
     async def _last_beat(self) -> None:
         if not self.leader:

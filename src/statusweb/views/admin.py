@@ -16,7 +16,7 @@ from statusweb.audit import record
 from statusweb.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
 from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES, AffectedService,
                               Incident, IncidentNotEditable, Membership, Organization, OutgoingMail, Service,
-                              ServiceState, User)
+                              ServiceState, User, lease_seconds)
 from statusweb.organizations import INVITATION_DAYS, join, make_invitation, organization_named
 from statusweb.subscriptions import SubscriptionError, check_email
 from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
@@ -41,10 +41,9 @@ def dashboard(request: Request) -> dict[str, Any]:
                             .where(Incident.status != "resolved", Incident.deleted.is_(False)))
     engine = request.registry["statusweb.engine"]
     beat = last_heartbeat(engine)
-    ttl = 2 * request.registry["statusweb.settings"].heartbeat_interval
-    runners = [m for m in members(engine) if m["age_s"] < ttl]
+    ttl = lease_seconds(request.registry["statusweb.settings"].heartbeat_interval)
     return {"title": "Admin", "by_status": by_status, "active": active,
-            "runners": runners, "silent_regions": silent_regions(engine, ttl),
+            "runners": members(engine, live_within=ttl), "silent_regions": silent_regions(engine, ttl),
             "services": visible_services(session, with_state=True),
             "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
             "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name]}

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
-from statusweb.models import CheckRequest, CheckResultRow, RegionObservation, Service
-from statusweb.pages.queries import heartbeat_age, visible_services
+from statusweb.models import CheckRequest, CheckResultRow, Service
+from statusweb.pages.queries import heartbeat_age, region_observations, visible_services
 from statusweb.pages.sla import WINDOWS, month_report, sla_figures
 from statusweb.params import record_id
 
@@ -46,8 +46,7 @@ def service_page(request: Request) -> dict[str, Any]:
     recent = session.scalars(select(CheckResultRow).where(CheckResultRow.service_id == service.id)
                              .order_by(CheckResultRow.checked_at.desc()).limit(20)).all()
     age = heartbeat_age(request.registry["statusweb.engine"], now)
-    regions = session.scalars(select(RegionObservation).where(RegionObservation.service_id == service.id)
-                              .order_by(RegionObservation.region)).all()
+    regions = region_observations(session, service.id)
     return {"title": service.name, "service": service, "requests": requests, "recent": recent, "regions": regions,
             "figures": sla_figures(session, [service], now).get(service.id, []),
             "pending": any(r.done_at is None for r in requests),

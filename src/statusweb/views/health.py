@@ -8,6 +8,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
+from statusweb.models import lease_seconds
 from statusweb.pages.queries import heartbeat_age, silent_regions
 from statusweb.routes import READ_METHODS
 
@@ -18,7 +19,7 @@ def healthz(request: Request) -> Response:
     limit = 3 * request.registry["statusweb.settings"].heartbeat_interval
     try:
         age = heartbeat_age(engine)
-        silent = silent_regions(engine, 2 * request.registry["statusweb.settings"].heartbeat_interval)
+        silent = silent_regions(engine, lease_seconds(request.registry["statusweb.settings"].heartbeat_interval))
     except SQLAlchemyError:
         return _answer(503, "database unreachable")
     if age is None:

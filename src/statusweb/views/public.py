@@ -22,7 +22,7 @@ from statusweb.pages.page_model import (FROM_CHECKS, LABELS, active_incidents, b
 from statusweb.routes import READ_METHODS
 from statusweb.pages.sla import sla_figures
 from statusweb.pages.version import page_version
-from statusweb.pages.queries import (incident_history, maintenance_history, region_votes, service_names,
+from statusweb.pages.queries import (incident_history, maintenance_history, region_observations, service_names,
                                      visible_incident, visible_service)
 
 HISTORY_DAYS = 90
@@ -93,8 +93,8 @@ def service(request: Request) -> dict[str, Any]:
     return {"row": row, "chart": chart, "title": found.name, "target": found.sla_target, "service_id": found.id,
             "range": shown_range, "ranges": list(RANGES), "values": latency_table(points, shown_range),
             "figures": sla_figures(request.dbsession, [found], now).get(found.id, []),
-            "regions": [(region, LABELS[FROM_CHECKS.get(status, "unknown")])
-                        for region, status in region_votes(request.dbsession, found.id)]}
+            "regions": [(seen.region, LABELS[FROM_CHECKS.get(seen.status, "unknown")])
+                        for seen in region_observations(request.dbsession, found.id)]}
 
 
 @view_config(context=HTTPNotFound, require_csrf=False)
