@@ -227,3 +227,58 @@ def test_metrics_count_every_day_kept_and_go_on_counting_today(populated, engine
         today = session.get(RollupDaily, (populated["site"], day_bucket(utcnow())))
         today.up_count += 5
     assert site_up() == 30 * 999 + 7 + 5
+
+
+def test_metrics_lines_are_prometheus_clients_own_and_only_changed_services_are_formatted():
+    """A scrape keeps each service's lines while its figures stay the same (issue 16, item
+    6): the answer is byte for byte what `generate_latest` writes for the same families,
+    after figures change, services come and go, and slugs carry what must be escaped."""
+    from prometheus_client import generate_latest
+
+    from statusweb.api.metrics import ServiceFigures, ServiceLines, service_families
+    from statusweb.models.rollups import RollupTotals
+
+    def expected(figures) -> bytes:
+        class Registry:
+            def collect(self):
+                return service_families(figures)[0]
+        return generate_latest(Registry())
+
+    def figures_of(count: int, shift: int = 0) -> list[ServiceFigures]:
+        return [ServiceFigures(f"svc-{n}", ("up", "down", None, "degraded")[n % 4],
+                               RollupTotals(up_count=n * 10 + shift, down_count=n, latency_count=n * 10,
+                                            latency_sum_ms=n * 999, histogram=[n] * 15))
+                for n in range(count)]
+
+    lines = ServiceLines()
+    figures = figures_of(40)
+    assert lines.exposition(figures) == expected(figures)
+    assert lines.formatted == 40
+    assert lines.exposition(figures) == expected(figures)
+    assert lines.formatted == 40  # nothing changed: nothing formatted
+
+    figures[3] = figures[3]._replace(last="maintenance")
+    figures[7].total.up_count += 1
+    figures[9].total.histogram[2] += 1
+    del figures[20]
+    figures.insert(0, ServiceFigures('odd "slug"\\with\nnewline \u05e9\u05dc\u05d5\u05dd', "up", RollupTotals(up_count=1)))
+    assert lines.exposition(figures) == expected(figures)
+    assert lines.formatted == 44  # the three changed and the new one
+    assert lines.exposition([]) == expected([])
+    assert lines.exposition(figures) == expected(figures)  # forgotten, formatted again
+    families = {f.name: f for f in text_string_to_metric_families(lines.exposition(figures).decode())}
+    assert len(families["statuscore_up"].samples) == 40
+
+
+def test_metrics_show_a_changed_status_at_the_next_scrape(populated, engine, testapp):
+    from statusweb.models import ServiceState
+
+    def up() -> dict[str, float]:
+        families = {f.name: f for f in text_string_to_metric_families(testapp.get("/metrics").text)}
+        return {s.labels["service"]: s.value for s in families["statuscore_up"].samples}
+
+    assert up() == {"site": 1.0, "linker": 0.0, "mcp": 1.0}
+    with get_session_factory(engine).begin() as session:
+        session.get(ServiceState, populated["linker"]).last_status = "up"
+        session.get(ServiceState, populated["site"]).last_status = "down"
+    assert up() == {"site": 0.0, "linker": 1.0, "mcp": 1.0}
