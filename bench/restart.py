@@ -92,8 +92,10 @@ def main() -> None:
         second.send_signal(signal.SIGTERM)
         second.wait(60)
     offsets = sorted((t - killed_at).total_seconds() for t in times)
-    figure("every monitor checked again after", f"{done_at:.1f} s" if done_at else "not within 130 s",
-           "(goal <= 30 s: half the interval, from the kill)")
+    figure("every monitor checked again by", f"{offsets[-1]:.1f} s" if done_at else "not within 130 s",
+           "(the last re-check's own time; goal <= 30 s: half the interval, from the kill)")
+    figure("every re-check seen written", f"{done_at:.1f} s" if done_at else "not within 130 s",
+           "(results are written once a second, polled every 0.5 s)")
     for q in (0.1, 0.5, 0.9):
         figure(f"first re-check, {int(q * 100)}th percentile", f"{percentile(offsets, q):.1f} s",
                "(even spread: ~%d s)" % (30 * q))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,7 +41,7 @@ from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, h
 from statusweb.runner.pages import sync_pages
 from statusweb.runner.leases import LeaseBook
 from statusweb.runner.pushes import token_hash
-from statusweb.runner.sql import among, insert_ignoring_duplicates, upsert
+from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows, upsert
 
 log = logging.getLogger("statusweb.store")
 
@@ -317,7 +317,7 @@ class SqlStore:
             upsert(session, RegionObservation, seen, ("service_id", "region"),
                    lambda table, excluded: {name: excluded[name] for name in OBSERVED})
             if rows:
-                session.execute(insert(CheckResultRow), rows)
+                insert_rows(session, CheckResultRow, rows)
                 samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"])
                            for row in rows]
                 _add_to_rollups(session, RollupHourly, totals_by_bucket(samples, hour_bucket))

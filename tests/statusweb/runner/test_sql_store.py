@@ -39,6 +39,58 @@ async def test_record_writes_results_state_rollups_and_alerts_in_one_batch(engin
     await store.close()
 
 
+async def test_a_large_batch_of_awkward_values_is_written_exactly(engine):
+    """A batch goes to PostgreSQL as one statement of arrays (issue 16, item 4): thousands
+    of rows, errors with quotes, braces, backslashes, commas and Hebrew, columns of NULLs
+    only, all read back as written, and the rollups add up across batches."""
+    from dataclasses import replace
+
+    store = SqlStore(engine, flush_interval=3600)
+    checked = monitors(*(f"M{n}" for n in range(300)))
+    store.sync_services(checked)
+    await store.load_states()
+    awkward = ['{"a", b}', "back\\slash", "NULL", "", "שגיאה, \"quoted\"", "x" * 5000]
+    written = []
+    for step in range(10):
+        for n, monitor in enumerate(checked):
+            failed = (n + step) % 7 == 0
+            error = awkward[(n + step) % len(awkward)] if failed else None
+            one = result(monitor.slug, Status.DOWN if failed else Status.UP, T0 + timedelta(seconds=step),
+                         latency_ms=n, error=error)
+            if n % 2:
+                one = replace(one, status_code=None)
+            written.append(one)
+            await store.record(one, MonitorState(status=one.status, since=T0, last_result=one), [], [])
+        assert await store.flush()
+    with get_session_factory(engine)() as session:
+        ids = {service.id: service.slug for service in session.scalars(select(Service))}
+        rows = session.execute(select(CheckResultRow.service_id, CheckResultRow.checked_at, CheckResultRow.status,
+                                      CheckResultRow.latency_ms, CheckResultRow.status_code,
+                                      CheckResultRow.error)).all()
+        assert sorted((ids[r[0]], *r[1:]) for r in rows) == sorted(
+            (w.slug, w.checked_at, w.status.value, w.latency_ms, w.status_code, w.error[:2000] if w.error else None)
+            for w in written)
+        daily = session.execute(select(func.sum(RollupDaily.up_count), func.sum(RollupDaily.down_count),
+                                       func.sum(RollupDaily.latency_sum_ms))).one()
+        assert tuple(daily) == (sum(w.status is Status.UP for w in written),
+                                sum(w.status is Status.DOWN for w in written),
+                                sum(w.latency_ms for w in written if w.status is Status.UP))
+        states = session.scalars(select(ServiceState)).all()
+        assert len(states) == 300 and all(s.last_checked_at == T0 + timedelta(seconds=9) for s in states)
+    await store.close()
+
+
+def test_an_upsert_refuses_a_key_twice(engine):
+    import pytest
+
+    from statusweb.runner.sql import upsert
+
+    with get_session_factory(engine).begin() as session:
+        with pytest.raises(ValueError, match="a key twice"):
+            upsert(session, ServiceState, [{"service_id": 1}, {"service_id": 1}], ("service_id",),
+                   lambda table, excluded: {})
+
+
 async def test_restart_restores_states_and_undelivered_alerts_only(engine):
     (site,) = monitors("Site")
     first = SqlStore(engine, flush_interval=3600)
