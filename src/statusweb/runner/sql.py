@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import any_, bindparam, cast, func, select
+from sqlalchemy import any_, bindparam, cast, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -27,7 +28,7 @@ def insert_ignoring_duplicates(session: Any, model: type, rows: Sequence[dict[st
 def insert_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> None:
     """A plain INSERT of many rows (`_many`)."""
     if rows:
-        session.execute(*_many(session, model, rows))
+        session.execute(*_many(session, model, rows), execution_options=_BINARY_ARRAYS)
 
 
 def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequence[str],
@@ -43,7 +44,8 @@ def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequ
     statement, parameters = _many(session, model, rows)
     table = model.__table__  # type: ignore[attr-defined]
     session.execute(statement.on_conflict_do_update(index_elements=list(keys),
-                                                    set_=update(table, statement.excluded)), parameters)
+                                                    set_=update(table, statement.excluded)), parameters,
+                    execution_options=_BINARY_ARRAYS)
 
 
 def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[Any, Any]:
@@ -55,6 +57,7 @@ def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[An
     table = model.__table__  # type: ignore[attr-defined]
     if session.get_bind().dialect.name != "postgresql":
         return sqlite.insert(table), list(rows)
+    _send_arrays_in_binary(session.get_bind().engine)
     names = list(rows[0])
     arrays = [cast(bindparam(f"many_{name}", type_=postgresql.ARRAY(table.c[name].type)),
                    postgresql.ARRAY(table.c[name].type)) for name in names]
@@ -66,3 +69,22 @@ def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[An
 def _insert(session: Any, model: type) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+_BINARY_ARRAYS = {"statusweb_binary_arrays": True}
+_ARRAY_PLACEHOLDER = re.compile(r"%\((many_\w+)\)s")
+
+
+def _send_arrays_in_binary(engine: Any) -> None:
+    """With psycopg, `_many`'s arrays go in binary (`%(name)b`): psycopg writes the text
+    form of an array element by element in Python, a datetime ~3 us each, half of a
+    batch's CPU; the binary form is 2-10x cheaper."""
+    if engine.dialect.driver == "psycopg" and not event.contains(engine, "before_cursor_execute", _binary_arrays):
+        event.listen(engine, "before_cursor_execute", _binary_arrays, retval=True)
+
+
+def _binary_arrays(connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+                   executemany: bool) -> tuple[str, Any]:
+    if context is not None and context.execution_options.get("statusweb_binary_arrays"):
+        statement = _ARRAY_PLACEHOLDER.sub(r"%(\1)b", statement)
+    return statement, parameters
