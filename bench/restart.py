@@ -76,6 +76,10 @@ def main() -> None:
         while checked_since(engine, killed_at)[0] == 0 and time.monotonic() - restarted < 60:
             time.sleep(0.2)  # start-up: config, services, states; CPU is counted from here
         cpu_start, steady_from = cpu_seconds(second.pid), utcnow()
+        if os.environ.get("BENCH_PROFILE"):  # py-spy's view of the restarted runner (raw, for flame graphs)
+            subprocess.Popen([os.environ["BENCH_PROFILE"], "record", "--pid", str(second.pid), "--output",
+                              str(work / "runner-profile.txt"), "--format", "raw", "--duration", "30"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         figure("start-up (kill to first re-check)", f"{time.monotonic() - restarted:.1f} s")
         done_at = None
         while time.monotonic() - restarted < 130:

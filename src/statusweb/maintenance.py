@@ -202,21 +202,31 @@ def same_page(model: Any, page_id: int | None) -> Any:
 
 def calendar_windows(session: Session, now: datetime) -> list[MaintenanceWindow]:
     """What the scheduler needs: open windows from now to a day ahead, by slug. A window
-    for "every service" covers every service of its own page (all of them, with one page)."""
-    services = session.execute(select(Service.id, Service.slug, Service.page_id)).all()
-    slugs = {service_id: slug for service_id, slug, _ in services}
-    pages = {page_id for _, _, page_id in services}
+    for "every service" covers every service of its own page (all of them, with one page).
+    Read every second by every runner: with no window open (the usual case) it is one
+    small query, and services are read only as far as the windows need them."""
+    windows = active_windows(session, now, ahead=timedelta(days=1))
+    if not windows:
+        return []
+    named = {a.service_id for window in windows if not window.all_services for a in window.affected}
+    slugs = dict(session.execute(select(Service.id, Service.slug).where(Service.id.in_(named))).tuples().all())
+    pages = (set(session.scalars(select(Service.page_id).distinct()))
+             if any(window.all_services for window in windows) else set())
+    page_slugs: dict[int | None, frozenset[str]] = {}
 
     def covered(window: Maintenance) -> frozenset[str] | None:
         if not window.all_services:
             return frozenset(slugs[a.service_id] for a in window.affected if a.service_id in slugs)
         if pages <= {window.page_id}:
             return None  # every service there is
-        return frozenset(slug for _, slug, page_id in services if page_id == window.page_id)
+        if window.page_id not in page_slugs:
+            page_slugs[window.page_id] = frozenset(session.scalars(
+                select(Service.slug).where(same_page(Service, window.page_id))))
+        return page_slugs[window.page_id]
 
     return [MaintenanceWindow(title=window.title, starts_at=window.starts_at, ends_at=window.ends_at,
                               slugs=covered(window))
-            for window in active_windows(session, now, ahead=timedelta(days=1))]
+            for window in windows]
 
 
 def under_maintenance(windows: Iterable[Maintenance], now: datetime) -> tuple[bool, set[int]]:

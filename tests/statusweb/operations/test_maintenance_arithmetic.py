@@ -69,3 +69,31 @@ async def test_a_two_hour_window_with_an_hour_of_failures_inside_and_half_an_hou
                      (TransitionKind.MAINTENANCE_ENDED, False), (TransitionKind.DOWN, True),
                      (TransitionKind.RECOVERED, True)]
     assert transitions[1].result.status is Status.MAINTENANCE
+
+
+def test_the_runners_calendar_names_each_windows_services_on_every_page(engine):
+    """What the runner reads every second (`calendar_windows`): nothing with no window
+    open, the named services of a window, and "every service" of a window's own page."""
+    from dataclasses import replace
+
+    from statuscore import PageSpec
+    from statusweb.models import Page
+
+    base = make_monitor(name="x", url="http://127.0.0.1:9/")
+    checked = [replace(base, name=name, slug=name, page=page) for name, page in
+               (("a", ""), ("b", ""), ("c", "docs"), ("d", "docs"))]
+    store = SqlStore(engine)
+    ids = store.sync_services(checked, [PageSpec(slug="docs", name="Docs")])
+    factory = get_session_factory(engine)
+    with factory.begin() as session:
+        assert calendar_windows(session, DAY) == []
+        docs = session.scalar(select(Page.id).where(Page.slug == "docs"))
+        for title, service_ids, page_id in (("named", (ids["c"],), docs), ("default page", (), None),
+                                            ("docs page", (), docs)):
+            create_window(session, WindowPlan(title=title, starts_at=at(10), ends_at=at(12), service_ids=service_ids,
+                                              page_id=page_id), now=DAY, author="test")
+    with factory() as session:
+        windows = {window.title: window.slugs for window in calendar_windows(session, DAY)}
+    assert windows == {"named": {"c"}, "default page": {"a", "b"}, "docs page": {"c", "d"}}
+    with factory() as session:
+        assert calendar_windows(session, at(13)) == []  # over
