@@ -142,12 +142,14 @@ class _Snapshot:
         self.request = request
 
     def incidents(self, *, unresolved: bool) -> list[dict[str, Any]]:
-        query = select(Incident).where(Incident.deleted.is_(False))
+        """Newest first; the unresolved ones are the page's active incidents, already read."""
         if unresolved:
-            query = query.where(Incident.status != "resolved")
-        rows = self.request.dbsession.scalars(
-            query.options(selectinload(Incident.updates), selectinload(Incident.affected))
-            .order_by(Incident.created_at.desc()).limit(INCIDENT_LIMIT))
+            rows = self.page.active_incidents[:INCIDENT_LIMIT]
+        else:
+            rows = list(self.request.dbsession.scalars(
+                select(Incident).where(Incident.deleted.is_(False))
+                .options(selectinload(Incident.updates), selectinload(Incident.affected))
+                .order_by(Incident.created_at.desc()).limit(INCIDENT_LIMIT)))
         return [incident_json(self.request, row, self.by_service_id) for row in rows]
 
     def maintenances(self, scope: str) -> list[dict[str, Any]]:

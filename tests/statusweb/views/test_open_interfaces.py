@@ -97,6 +97,29 @@ def test_summary_matches_statuspage_shape(populated, testapp):
     assert [c["id"] for c in incident["components"]] == ["linker"]
 
 
+def test_summary_says_what_the_unresolved_and_maintenance_answers_say(populated, engine, testapp):
+    """summary.json takes its incidents from the page it builds anyway (issue 16, item 1):
+    the same list, newest first, as incidents/unresolved.json, and the windows of
+    upcoming.json then active.json."""
+    from statusweb.models import Incident
+
+    for hours in (3, 1, 2):
+        add_incident(engine, f"Open {hours} h ago", created=utcnow() - timedelta(hours=hours),
+                     affected={populated["site"]: "partial_outage"})
+    gone = add_incident(engine, "Deleted", created=utcnow())
+    with get_session_factory(engine).begin() as session:
+        session.get(Incident, gone).deleted = True
+    summary = testapp.get("/api/v2/summary.json").json
+    unresolved = testapp.get("/api/v2/incidents/unresolved.json").json["incidents"]
+    assert [i["name"] for i in summary["incidents"]] == [
+        "Linker tasks stuck", "Open 1 h ago", "Open 2 h ago", "Open 3 h ago"]
+    assert summary["incidents"] == unresolved
+    upcoming = testapp.get("/api/v2/scheduled-maintenances/upcoming.json").json["scheduled_maintenances"]
+    active = testapp.get("/api/v2/scheduled-maintenances/active.json").json["scheduled_maintenances"]
+    assert summary["scheduled_maintenances"] == upcoming + active
+    assert [w["name"] for w in summary["scheduled_maintenances"]] == ["Database upgrade", "Linker reindex"]
+
+
 @pytest.mark.parametrize("path, schema_key", [
     ("/api/v2/status.json", "status"), ("/api/v2/components.json", "components"),
     ("/api/v2/incidents.json", "incidents"), ("/api/v2/incidents/unresolved.json", "incidents"),
