@@ -38,6 +38,11 @@ Verdict = Callable[[Monitor, CheckResult], "CheckResult | None"]
 TransitionHook = Callable[[Transition], None]
 HookValue = TypeVar("HookValue")
 START_RATE = 50.0  # first checks per second, at most, when spreading the first round
+# Checks due within this many seconds of each other start together: each at most that
+# late, and the event loop woken once for them instead of once each (bench/restart.py,
+# 10,000 monitors a minute: runner CPU per check 0.80 -> 0.34 ms, most of it the loop's
+# own work for checks started one by one). Not applied to a virtual clock.
+LAUNCH_TICK = 0.05
 
 
 class Scheduler:
@@ -57,7 +62,8 @@ class Scheduler:
                  session: aiohttp.ClientSession | None = None,
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
                  seed: int | None = None, maintenance: MaintenanceSource | None = None,
-                 pushes: PushLedger | None = None, verdict: Verdict | None = None) -> None:
+                 pushes: PushLedger | None = None, verdict: Verdict | None = None,
+                 launch_tick: float = LAUNCH_TICK) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
@@ -70,6 +76,7 @@ class Scheduler:
         self.maintenance = maintenance
         self.pushes = pushes
         self.verdict = verdict
+        self.launch_tick = launch_tick
         self._index_of = {check.monitor.slug: index for index, check in enumerate(self.checks)}
         self.states: dict[str, MonitorState] = {}
         self.checks_done = 0
@@ -179,7 +186,7 @@ class Scheduler:
                 if stop_at is not None:
                     delay = min(delay, stop_at - now)
                 if delay > 0:
-                    await self._sleep(delay)
+                    await self._sleep(delay if virtual else max(delay, self.launch_tick))
         finally:
             await self._shutdown(notifier_task)
 
