@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import signal
@@ -21,6 +20,7 @@ from .durations import format_duration
 from .errors import ConfigError, PluginError
 from .model import CheckResult, Status, Transition
 from .plugins import load_registry
+from .process import settle_loaded_config
 from .scheduler import Scheduler
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
@@ -73,7 +73,7 @@ def _check(args: argparse.Namespace) -> int:
         monitors = list(load_config(args.target, registry=registry).monitors)
     if not args.json and sys.stderr.isatty():
         print(f"checking {len(monitors)} monitor(s)...", file=sys.stderr)
-    _settle_loaded_config()
+    settle_loaded_config()
     results = asyncio.run(check_many(monitors, registry=registry))
     types = {m.slug: m.type for m in monitors}
     if args.json:
@@ -82,16 +82,6 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print(format_table(results, types))
     return EXIT_OK if all(r.status is Status.UP for r in results) else EXIT_PROBLEM
-
-
-def _settle_loaded_config() -> None:
-    """The loaded monitors live until the process ends: keep the collector from walking
-    them again and again (`gc.freeze`), and let it run less often while thousands of
-    checks allocate short-lived objects: 10-15% of `check` on 20,000 monitors
-    (bench/engine.py). A command-line process may set this policy; the library does not."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
 
 
 def format_table(results: Sequence[CheckResult], types: dict[str, str]) -> str:
