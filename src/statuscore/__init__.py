@@ -24,6 +24,7 @@ from .model import (REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSp
                     TransitionKind)
 from .plugins import PluginRegistry, load_registry
 from .push import MemoryPushLedger, PushLedger, PushRecord
+from .process import settle_loaded_config
 from .scheduler import Scheduler
 from .schema import Duration
 from .state import MonitorState, RegionVote, advance, count_votes
@@ -39,5 +40,6 @@ __all__ = [
     "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
     "count_votes",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
-    "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "sign_webhook", "smtp_send", "slugify", "utcnow",
+    "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "settle_loaded_config", "sign_webhook",
+    "smtp_send", "slugify", "utcnow",
 ]

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import ConfigError, PluginError, utcnow
+from statuscore import ConfigError, PluginError, settle_loaded_config, utcnow
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
@@ -103,6 +103,7 @@ def _run_checks(args: argparse.Namespace) -> int:
     from statusweb.runner.runner import Runner
 
     runner = Runner(_runner_settings(args.config))
+    settle_loaded_config()  # the monitors live as long as the process: out of the collector's way
 
     async def main() -> int:
         loop = asyncio.get_running_loop()
