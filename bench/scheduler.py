@@ -3,7 +3,10 @@ target answering on several ports (the client, not the target, is measured), for
 fixed time. Prints scheduling lag (due time -> request start) p50/p99/max, checks/s
 and memory.
 
-    .venv/bin/python bench/scheduler.py [--monitors 250000 10000] [--seconds 180] [--ports 8]
+    .venv/bin/python bench/scheduler.py [--monitors 250000 10000] [--seconds 180] [--ports 8] [--no-settle]
+
+The monitors are settled out of the collector's sight once built (`settle_loaded_config`),
+as statusweb's `run-checks` does; `--no-settle` measures the collector as it comes.
 """
 
 from __future__ import annotations
@@ -15,17 +18,20 @@ from dataclasses import replace
 
 from common import CLIENT_CORE, cpu_seconds, figure, heading, percentile, pin, rss_mb, target_servers
 
-from statuscore import MemoryStore, Scheduler, make_monitor  # noqa: E402
+from statuscore import MemoryStore, Scheduler, make_monitor, settle_loaded_config  # noqa: E402
 
 
-async def run(bases: list[str], monitors: int, seconds: float, concurrency: int) -> None:
+async def run(bases: list[str], monitors: int, seconds: float, concurrency: int, settle: bool) -> None:
     heading(f"{monitors:,} monitors at 60 s for {seconds:.0f} s, one core, concurrency {concurrency}")
     started = time.perf_counter()
     templates = [make_monitor(name="m", url=f"{base}/ok", interval="60s", timeout="10s", retries=1,
                               retry_delay="1s", conditions=["status == 200"]) for base in bases]
     fleet = [replace(templates[i % len(templates)], name=f"monitor {i}", slug=f"m{i}") for i in range(monitors)]
     scheduler = Scheduler(fleet, store=MemoryStore(history=1), concurrency=concurrency)
-    print(f"  built in {time.perf_counter() - started:.1f} s; running...", flush=True)
+    if settle:  # as statusweb's run-checks does with its loaded monitors
+        settle_loaded_config()
+    print(f"  built in {time.perf_counter() - started:.1f} s{', collector settled' if settle else ''}; running...",
+          flush=True)
     cpu = cpu_seconds()
     progress = asyncio.ensure_future(_progress(scheduler, seconds))
     await scheduler.run(duration=seconds)
@@ -55,13 +61,14 @@ def main() -> None:
     parser.add_argument("--ports", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=180)
     parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--no-settle", action="store_true", help="leave the collector as it comes")
     args = parser.parse_args()
     pin(0, CLIENT_CORE)
     with target_servers(args.ports) as (bases, kind):
         print(f"target: {kind} on {len(bases)} ports (core 1)")
         for count in args.monitors:
             asyncio.run(run(bases, count, args.seconds if count >= 100_000 else min(args.seconds, 90),
-                            args.concurrency))
+                            args.concurrency, not args.no_settle))
 
 
 if __name__ == "__main__":
