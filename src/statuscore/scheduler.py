@@ -229,8 +229,9 @@ class Scheduler:
         After a restart every monitor is checked again within half its interval of the
         crash (`_half`). One whose next check (its last plus its interval) falls in that
         time keeps it, as if there had been no restart; the later ones are spread evenly
-        over it; those never checked (or overdue) are spread over at most half an
-        interval, at START_RATE at most, never all at once."""
+        over it; overdue ones over at most half an interval and those never checked over
+        at most a whole one (so the rounds after stay even, not bunched into half of
+        each interval), at START_RATE at most, never all at once."""
         wall = self.clock.now()
         checks = [self.checks[index] for index in indices]
         lasts = {check.monitor.slug: state.last_result.checked_at for check in checks
@@ -252,10 +253,12 @@ class Scheduler:
             half = self._half(self.checks[index].monitor.interval, down)
             due = now + half * (position + self._random.random()) / len(late)
             heapq.heappush(self._heap, (due, index, self._epochs[index]))
-        for position, index in enumerate(fresh):
-            spread = min(self.checks[index].monitor.interval / 2, len(fresh) / START_RATE)
-            offset = spread * (position + self._random.random()) / len(fresh)
-            heapq.heappush(self._heap, (now + offset, index, self._epochs[index]))
+        for share, group in ((1.0, [i for i in fresh if self.checks[i].monitor.slug not in lasts]),
+                             (0.5, [i for i in fresh if self.checks[i].monitor.slug in lasts])):
+            for position, index in enumerate(group):
+                spread = min(self.checks[index].monitor.interval * share, len(group) / START_RATE)
+                offset = spread * (position + self._random.random()) / len(group)
+                heapq.heappush(self._heap, (now + offset, index, self._epochs[index]))
 
     @staticmethod
     def _half(interval: float, down: float) -> float:

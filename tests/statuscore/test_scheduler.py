@@ -240,3 +240,21 @@ async def test_checks_due_close_together_start_together_at_most_a_tick_late(targ
     assert max(scheduler.lag_samples) < 0.1 + 0.15
     groups = 1 + sum(1 for a, b in zip(sorted(started), sorted(started)[1:]) if b - a > 0.01)
     assert groups <= 12, groups  # one start per monitor would be 40
+
+
+async def test_never_checked_monitors_are_spread_over_a_whole_interval_and_stay_even(target):
+    """3,000 new monitors at 60 s start over the whole first minute, not its first half,
+    so the second minute's checks are as even as the first's (issue 16, item 5)."""
+    base, _ = target
+    monitors = [http_monitor(base, f"m{i}", "/ok", interval="60s") for i in range(3000)]
+    clock = FakeClock()
+    started = clock.monotonic()
+    seconds: list[float] = []
+    scheduler = Scheduler(monitors, clock=clock, seed=3, concurrency=500,
+                          on_result=lambda r: seconds.append(clock.monotonic() - started))
+    await scheduler.run(duration=120)
+    await scheduler.close()
+    first = [s for s in seconds if s < 60]
+    assert len(first) == 3000 and max(first) > 55
+    per_quarter = [sum(1 for s in first if q * 15 <= s < (q + 1) * 15) for q in range(4)]
+    assert min(per_quarter) > 600, per_quarter  # even: ~750 each, not 1,500 in the first two
