@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
-from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
