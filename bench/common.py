@@ -47,12 +47,14 @@ def pin(pid: int, core: int) -> None:
         os.sched_setaffinity(pid, {core})
 
 
-def cpu_seconds(pid: int | None = None) -> float:
-    """User + system CPU seconds of this process (or of `pid`), threads included."""
+def cpu_seconds(pid: int | None = None, tid: int | None = None) -> float:
+    """User + system CPU seconds of this process (or of `pid`), threads included; or of
+    the one thread `tid` of `pid` (its main thread: tid == pid)."""
     if pid is None:
         times = os.times()
         return times.user + times.system
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    stat = Path(f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

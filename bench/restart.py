@@ -33,12 +33,6 @@ def start_runner(ini: Path, log: Path) -> subprocess.Popen:
     return process
 
 
-def thread_cpu_seconds(pid: int, tid: int) -> float:
-    """User + system CPU seconds of one thread of `pid` (the main thread: tid == pid)."""
-    fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def checked_since(engine, moment) -> tuple[int, list]:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
         times = connection.execute(select(ServiceState.last_checked_at)
@@ -82,7 +76,7 @@ def main() -> None:
         while checked_since(engine, killed_at)[0] == 0 and time.monotonic() - restarted < 60:
             time.sleep(0.2)  # start-up: config, services, states; CPU is counted from here
         cpu_start, steady_from = cpu_seconds(second.pid), utcnow()
-        loop_start = thread_cpu_seconds(second.pid, second.pid)
+        loop_start = cpu_seconds(second.pid, tid=second.pid)
         if os.environ.get("BENCH_PROFILE"):  # py-spy's view of the restarted runner (raw, for flame graphs)
             subprocess.Popen([os.environ["BENCH_PROFILE"], "record", "--pid", str(second.pid), "--output",
                               str(work / "runner-profile.txt"), "--format", "raw", "--duration", "30"],
@@ -97,7 +91,7 @@ def main() -> None:
             time.sleep(0.5)
         time.sleep(5)
         cpu_used = cpu_seconds(second.pid) - cpu_start
-        loop_used = thread_cpu_seconds(second.pid, second.pid) - loop_start
+        loop_used = cpu_seconds(second.pid, tid=second.pid) - loop_start
         with engine.connect() as connection:
             rows = connection.execute(select(func.count()).select_from(CheckResultRow)
                                       .where(CheckResultRow.checked_at >= steady_from)).scalar_one()
