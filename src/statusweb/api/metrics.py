@@ -97,7 +97,8 @@ class ServiceLines:
         """The per-service families in the text format, byte for byte what
         `generate_latest` writes for them, in the order of `figures`."""
         keys = [row.key() for row in figures]
-        changed = [row for row, key in zip(figures, keys) if self._kept.get(row.slug, ((),))[0] != key]
+        changed = [row for row, key in zip(figures, keys)
+                   if row.slug not in self._kept or self._kept[row.slug][0] != key]
         fresh = self._format(changed)
         kept = {}
         for row, key in zip(figures, keys):

@@ -55,9 +55,10 @@ def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[An
     the ORM's work per row was most of a runner's CPU per check. SQLite's executemany
     already loops in C."""
     table = model.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name != "postgresql":
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
         return sqlite.insert(table), list(rows)
-    _send_arrays_in_binary(session.get_bind().engine)
+    _send_arrays_in_binary(bind.engine)
     names = list(rows[0])
     arrays = [cast(bindparam(f"many_{name}", type_=postgresql.ARRAY(table.c[name].type)),
                    postgresql.ARRAY(table.c[name].type)) for name in names]
