@@ -177,19 +177,21 @@ class RegionVote:
     error: str | None = None
 
 
-def vote_freshness(monitor: Monitor) -> timedelta:
+def vote_freshness(monitor: Monitor, delay: float = 0.0) -> timedelta:
     """How old a region's vote may be and still count: one interval plus the longest
-    one check (with its retries) may take."""
+    one check (with its retries) may take, plus `delay` seconds for it to arrive."""
     return timedelta(seconds=monitor.interval + monitor.timeout * monitor.max_attempts
-                     + monitor.retry_delay * monitor.retries)
+                     + monitor.retry_delay * monitor.retries + delay)
 
 
 def count_votes(monitor: Monitor, region: str, result: CheckResult,
-                others: Mapping[str, RegionVote]) -> CheckResult:
+                others: Mapping[str, RegionVote], *, delay: float = 0.0) -> CheckResult:
     """`result` (what `region` saw) judged with the other regions' latest votes, for the
-    state machine: DOWN with `quorum` down votes, else not DOWN; the error says who saw what."""
+    state machine: DOWN with `quorum` down votes, else not DOWN; the error says who saw what.
+    `delay`: the seconds another region's vote may take to reach the caller (its writer's
+    batch, the caller's next read), beyond `vote_freshness`'s interval and check."""
     seen = {**others, region: RegionVote(region, result.status, result.checked_at, result.error)}
-    oldest = result.checked_at - vote_freshness(monitor)
+    oldest = result.checked_at - vote_freshness(monitor, delay)
     votes = {name: seen[name] for name in monitor.regions if name in seen and seen[name].checked_at >= oldest}
     down = [name for name, vote in votes.items() if vote.status is Status.DOWN]
     unknown = [name for name in monitor.regions if name not in votes]

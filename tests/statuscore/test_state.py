@@ -209,6 +209,18 @@ def test_a_region_with_no_recent_vote_is_unknown_never_down():
     assert all_up.status is Status.UP and all_up.error is None
 
 
+def test_a_vote_still_on_its_way_counts_for_the_time_it_takes_to_arrive():
+    """Another region's vote reaches the decider after its writer's batch and the decider's
+    next read: with that delay allowed, a vote older than an interval and a check counts."""
+    late = seen("us", Status.DOWN, age=REGIONAL.interval + REGIONAL.timeout + 3, error="HTTP 503")
+    alone = count_votes(REGIONAL, "eu", seen_here(Status.DOWN), {"us": late, "ap": seen("ap", Status.UP)})
+    assert alone.status is Status.UP and "us: unknown" in alone.error
+    allowed = count_votes(REGIONAL, "eu", seen_here(Status.DOWN), {"us": late, "ap": seen("ap", Status.UP)}, delay=4)
+    assert allowed.status is Status.DOWN and "us: down (HTTP 503)" in allowed.error
+    too_old = seen("us", Status.DOWN, age=REGIONAL.interval + REGIONAL.timeout + 5)
+    assert count_votes(REGIONAL, "eu", seen_here(Status.DOWN), {"us": too_old}, delay=4).status is Status.UP
+
+
 def test_quorum_defaults_to_a_majority_and_is_validated():
     assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us"]).votes_needed == 2
     assert make_monitor(name="A", url="http://127.0.0.1:1/", regions=["eu", "us", "ap"]).votes_needed == 2

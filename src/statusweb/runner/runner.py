@@ -74,6 +74,10 @@ class Runner:
         self.checked_here = {m.slug for m in self.config.monitors}  # a lease of another file's monitor: not ours
         self.votes: dict[int, dict[str, RegionVote]] = {}  # other regions' latest, for monitors decided here
         self._voting: set[int] = set()  # service ids of the monitors checked from several regions
+        # Another region's vote arrives with its runner's next batch and our next read of
+        # votes; on a busy machine either may come a period late. Without this allowance two
+        # runners whose loops fall into step can see every vote just too old, for minutes.
+        self.vote_delay = 2 * (self.store.flush_interval + settings.duty_interval)
         self.started_at = self.clock.now()
         self.lock = lock_for(self.engine)
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
@@ -224,7 +228,8 @@ class Runner:
         self.store.observe(result, self.leases.region)
         if service_id not in self.leases.deciding:
             return None
-        return count_votes(monitor, self.leases.region, result, self.votes.get(service_id, {}))
+        return count_votes(monitor, self.leases.region, result, self.votes.get(service_id, {}),
+                           delay=self.vote_delay)
 
     async def _read_votes(self) -> None:
         """The other regions' latest observations of the monitors decided here."""

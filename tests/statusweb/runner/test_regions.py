@@ -165,11 +165,13 @@ async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_regio
             gated.down = set()
             await wait_for(lambda: len(slack.messages) >= 2, 15)
 
-            # us loses its runner: told once; us is unknown now, so eu alone pages nobody.
+            # us loses its runner: told once; once its last vote is too old to count, us is
+            # unknown, so eu alone pages nobody.
             await runners["us"].kill()
             await wait_for(lambda: len(slack.messages) >= 3, 15)
+            await wait_for(lambda: (s := state()) and "us: unknown" in (s.last_error or ""), 15)
             gated.down = {"site"}
-            await wait_for(lambda: (s := state()) and "us: unknown" in (s.last_error or ""), 10)
+            await wait_for(lambda: (s := state()) and "eu: down" in (s.last_error or ""), 10)
             await asyncio.sleep(2)
             assert state().status == "up" and len(slack.messages) == 3
             gated.down = set()
