@@ -15,12 +15,14 @@ import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any, Callable, NamedTuple, Sequence
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import Metric
+from prometheus_client.utils import floatToGoString
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
@@ -52,6 +54,20 @@ class ServiceFigures(NamedTuple):
                 total.latency_count, total.latency_sum_ms, *total.histogram)
 
 
+LATENCY_EDGES = [str(edge / 1000) for edge in LATENCY_BANDS_MS]  # the buckets' `le`, +Inf apart
+
+
+def service_values(row: ServiceFigures) -> list[list[float]]:
+    """One service's sample values in each per-service family, in the order
+    prometheus_client writes them (the histogram: its buckets, +Inf, count, sum)."""
+    last, total = row.last, row.total
+    buckets = list(accumulate(total.histogram[:len(LATENCY_BANDS_MS)]))
+    return [[1.0 if last in PASSING else 0.0],
+            [1.0 if (last or "unknown") == name else 0.0 for name in STATUSES],
+            [getattr(total, f"{result}_count") for result in CHECK_STATUSES],
+            [*buckets, total.latency_count, total.latency_count, total.latency_sum_ms / 1000]]
+
+
 def service_families(figures: Sequence[ServiceFigures]) -> tuple[list[Metric], list[list[int]]]:
     """The per-service families for `figures` and, per family, where each service's
     samples end (each service adds its own run of samples to each family)."""
@@ -63,70 +79,99 @@ def service_families(figures: Sequence[ServiceFigures]) -> tuple[list[Metric], l
                                     labels=["service"])
     families: list[Metric] = [up, status, checks, latency]
     ends: list[list[int]] = [[] for _ in families]
-    for slug, last, total in figures:
-        up.add_metric([slug], 1.0 if last in PASSING else 0.0)
-        for name in STATUSES:
-            status.add_metric([slug, name], 1.0 if (last or "unknown") == name else 0.0)
-        for result in CHECK_STATUSES:
-            checks.add_metric([slug, result], getattr(total, f"{result}_count"))
-        cumulative, buckets = 0, []
-        for edge, count in zip(LATENCY_BANDS_MS, total.histogram):
-            cumulative += count
-            buckets.append((str(edge / 1000), cumulative))
-        buckets.append(("+Inf", total.latency_count))
-        latency.add_metric([slug], buckets, sum_value=total.latency_sum_ms / 1000)
+    for row in figures:
+        slug = row.slug
+        up_value, statuses, counts, latencies = service_values(row)
+        up.add_metric([slug], up_value[0])
+        for name, value in zip(STATUSES, statuses):
+            status.add_metric([slug, name], value)
+        for result, count in zip(CHECK_STATUSES, counts):
+            checks.add_metric([slug, result], count)
+        *buckets, count, _, seconds = latencies
+        latency.add_metric([slug], [*zip(LATENCY_EDGES, buckets), ("+Inf", count)], sum_value=seconds)
         for family, family_ends in zip(families, ends):
             family_ends.append(len(family.samples))
     return families, ends
 
 
+class _Kept(NamedTuple):
+    """One service's lines in each family, the figures they show, and each line up to
+    its value (the name and labels prometheus_client wrote, escapes and all)."""
+
+    key: tuple[Any, ...]
+    prefixes: list[list[bytes]]
+    lines: list[bytes]
+
+
 class ServiceLines:
     """Each service's exposition lines as prometheus_client wrote them, kept with the
     figures they show, so a scrape formats only the services whose figures changed since
-    the one before. Formatting ~27 samples a service is most of a scrape's time (4,000
-    samples for 150 services); with checks every minute and a scrape every 15 s about a
-    quarter of the services change in between. Not thread-safe: the scrape cache's lock
-    serialises renders."""
+    the one before; and for a service already formatted once, only its values change: its
+    lines are its kept names and labels with the new values (prometheus_client's
+    `floatToGoString`). Formatting ~27 samples a service whole is most of a scrape's time
+    (4,000 samples for 150 services). Not thread-safe: the scrape cache's lock serialises
+    renders."""
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[tuple[Any, ...], list[bytes]]] = {}
+        self._kept: dict[str, _Kept] = {}
         self.headers = [_exposition(family) for family in service_families(())[0]]  # HELP and TYPE only
-        self.formatted = 0  # services formatted, for the tests and the benchmark
+        self.formatted = 0  # services formatted whole, for the tests and the benchmark
+        self.refilled = 0  # services given new values in their kept lines
 
     def exposition(self, figures: Sequence[ServiceFigures]) -> bytes:
         """The per-service families in the text format, byte for byte what
         `generate_latest` writes for them, in the order of `figures`."""
         keys = [row.key() for row in figures]
-        changed = [row for row, key in zip(figures, keys)
-                   if row.slug not in self._kept or self._kept[row.slug][0] != key]
-        fresh = self._format(changed)
-        kept = {}
-        for row, key in zip(figures, keys):
-            kept[row.slug] = (key, fresh[row.slug]) if row.slug in fresh else self._kept[row.slug]
+        changed = [(row, key) for row, key in zip(figures, keys)
+                   if row.slug not in self._kept or self._kept[row.slug].key != key]
+        fresh = self._refill([(row, key) for row, key in changed if row.slug in self._kept])
+        fresh.update(self._format([(row, key) for row, key in changed if row.slug not in fresh]))
+        kept = {row.slug: fresh.get(row.slug) or self._kept[row.slug] for row in figures}
         self._kept = kept  # services no longer listed are forgotten
         parts = []
         for index, header in enumerate(self.headers):
             parts.append(header)
-            parts.extend(kept[row.slug][1][index] for row in figures)
+            parts.extend(kept[row.slug].lines[index] for row in figures)
         return b"".join(parts)
 
-    def _format(self, figures: list[ServiceFigures]) -> dict[str, list[bytes]]:
+    def _format(self, changed: list[tuple[ServiceFigures, tuple[Any, ...]]]) -> dict[str, _Kept]:
         """Each service's lines per family: one `generate_latest` per family for all of
         them, cut where each service's samples end (one line per sample)."""
-        formatted: dict[str, list[bytes]] = {row.slug: [] for row in figures}
-        if not figures:
-            return formatted
-        families, ends = service_families(figures)
+        if not changed:
+            return {}
+        prefixes: dict[str, list[list[bytes]]] = {row.slug: [] for row, _ in changed}
+        lines: dict[str, list[bytes]] = {row.slug: [] for row, _ in changed}
+        families, ends = service_families([row for row, _ in changed])
         for family, family_ends, header in zip(families, ends, self.headers):
-            lines = _exposition(family)[len(header):].splitlines(keepends=True)
-            if len(lines) != len(family.samples):  # a format that is not a line a sample: do not cut
-                raise RuntimeError(f"{family.name}: {len(lines)} lines for {len(family.samples)} samples")
+            written = _exposition(family)[len(header):].splitlines(keepends=True)
+            if len(written) != len(family.samples):  # a format that is not a line a sample: do not cut
+                raise RuntimeError(f"{family.name}: {len(written)} lines for {len(family.samples)} samples")
             start = 0
-            for row, end in zip(figures, family_ends):
-                formatted[row.slug].append(b"".join(lines[start:end]))
+            for (row, _), end in zip(changed, family_ends):
+                own = written[start:end]
+                prefixes[row.slug].append([line[:line.rindex(b" ") + 1] for line in own])
+                lines[row.slug].append(b"".join(own))
                 start = end
-        self.formatted += len(figures)
-        return formatted
+        self.formatted += len(changed)
+        return {row.slug: _Kept(key, prefixes[row.slug], lines[row.slug]) for row, key in changed}
+
+    def _refill(self, changed: list[tuple[ServiceFigures, tuple[Any, ...]]]) -> dict[str, _Kept]:
+        """Services formatted before, with new values in their kept lines; one whose
+        samples no longer match its lines in number is left out (formatted whole)."""
+        if not changed:
+            return {}
+        values = {row.slug: [[floatToGoString(value).encode() for value in family] for family in service_values(row)]
+                  for row, _ in changed}
+        refilled = {}
+        for row, key in changed:
+            prefixes = self._kept[row.slug].prefixes
+            if [len(p) for p in prefixes] != [len(v) for v in values[row.slug]]:
+                continue
+            lines = [b"".join([prefix + value + b"\n" for prefix, value in zip(family_prefixes, family_values)])
+                     for family_prefixes, family_values in zip(prefixes, values[row.slug])]
+            refilled[row.slug] = _Kept(key, prefixes, lines)
+        self.refilled += len(refilled)
+        return refilled
 
 
 class _Only:

@@ -286,7 +286,15 @@ def test_metrics_lines_are_prometheus_clients_own_and_only_changed_services_are_
     del figures[20]
     figures.insert(0, ServiceFigures('odd "slug"\\with\nnewline \u05e9\u05dc\u05d5\u05dd', "up", RollupTotals(up_count=1)))
     assert lines.exposition(figures) == expected(figures)
-    assert lines.formatted == 44  # the three changed and the new one
+    assert (lines.formatted, lines.refilled) == (41, 3)  # the new one whole; new values for the three changed
+
+    for row in figures:  # every service changed, to values Go's float format writes its own way
+        row.total.up_count += 12_345_678
+        row.total.latency_sum_ms += 0.0123
+        row.total.histogram[0] += 10_000_000
+    assert lines.exposition(figures) == expected(figures)
+    assert (lines.formatted, lines.refilled) == (41, 43)
+    assert b'statuscore_checks_total{result="up",service="odd \\"slug\\"\\\\with\\nnewline ' in lines.exposition(figures)
     assert lines.exposition([]) == expected([])
     assert lines.exposition(figures) == expected(figures)  # forgotten, formatted again
     families = {f.name: f for f in text_string_to_metric_families(lines.exposition(figures).decode())}
