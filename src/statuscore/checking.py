@@ -57,7 +57,8 @@ class MonitorCheck:
         tries = 0
         while True:
             tries += 1
-            attempt, latency = await run_attempt(self.check, monitor, session, now=clock.now(), pushes=pushes)
+            attempt, latency = await run_attempt(self.check, monitor, session,
+                                                 now=checked_at if tries == 1 else clock.now(), pushes=pushes)
             status, error = judge(attempt, latency, monitor)
             if tries > monitor.retries or not _worth_retrying(attempt, status):
                 break
@@ -91,7 +92,7 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
                        now=now or utcnow(), pushes=pushes)
     running = running_check.set(ctx)
     try:
-        async with Deadline(ctx.deadline):
+        with Deadline(ctx.deadline):
             attempt = await check.run(ctx)
         if not isinstance(attempt, Attempt):
             attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "

@@ -58,6 +58,8 @@ ENVIRONMENT = {
 
 _POLICY_KEYS = {f.name for f in fields(MonitorPolicy)}
 _IDENTITY_KEYS = {"name", "slug"}
+_NOT_TYPE_KEYS = _POLICY_KEYS | _IDENTITY_KEYS  # what a check type's own options never include
+_MONITOR_POLICY_FIELDS = tuple(f.name for f in fields(MonitorPolicy) if f.name not in ("enabled", "conditions"))
 
 
 @dataclass(frozen=True)
@@ -208,12 +210,12 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
             known = ", ".join(sorted(registry.check_types)) or "none"
             raise ConfigError(f"unknown check type {policy.type!r} (installed: {known})", key="type")
         check_cls = provided.cls
-        type_raw = {k: v for k, v in table.items() if k not in _POLICY_KEYS | _IDENTITY_KEYS}
+        type_raw = {k: v for k, v in table.items() if k not in _NOT_TYPE_KEYS}
         try:
             options = build_config(check_cls.Config, type_raw)
         except ConfigError as exc:
             if exc.message.startswith("unknown key"):
-                keys = sorted({f.name for f in fields(check_cls.Config)} | _POLICY_KEYS | _IDENTITY_KEYS)
+                keys = sorted({f.name for f in fields(check_cls.Config)} | _NOT_TYPE_KEYS)
                 raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(keys)})",
                                   key=exc.key) from None
             raise
@@ -227,8 +229,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         slug = table.get("slug", slugify(name))
         if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
-        values = {f.name: getattr(policy, f.name) for f in fields(MonitorPolicy)
-                  if f.name not in ("enabled", "conditions")}
+        values = {name: getattr(policy, name) for name in _MONITOR_POLICY_FIELDS}
         return Monitor(name=name.strip(), slug=slug, options=options,
                        conditions=tuple(conditions), **values)
     except ConfigError as exc:

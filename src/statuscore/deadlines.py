@@ -18,9 +18,9 @@ SLOT = 0.01  # seconds: how late a deadline may fire
 
 
 class Deadline:
-    """`async with Deadline(at):` raises TimeoutError when the loop's clock passes `at`
-    inside the block, as `asyncio.timeout_at(at)` does; an outside cancellation still
-    propagates as CancelledError."""
+    """`with Deadline(at):` (or `async with`) inside a task raises TimeoutError when the
+    loop's clock passes `at` inside the block, as `asyncio.timeout_at(at)` does; an
+    outside cancellation still propagates as CancelledError."""
 
     __slots__ = ("at", "expired", "_task", "_wheel", "_slot")
 
@@ -28,20 +28,29 @@ class Deadline:
         self.at = at
         self.expired = False
 
-    async def __aenter__(self) -> Deadline:
+    def __enter__(self) -> Deadline:
+        """`with Deadline(at):` inside a coroutine: the same without the two coroutine
+        objects `async with` makes (the check path runs it for every attempt)."""
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("Deadline must be used inside a task")
         self._task = task
-        self._wheel = _wheel_for(asyncio.get_running_loop())
+        self._wheel = _wheel_for(task.get_loop())
         self._slot = self._wheel.add(self)
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self._wheel.discard(self)
         if self.expired and kind is asyncio.CancelledError and self._task.uncancel() == 0:
             raise TimeoutError from exc
+
+    async def __aenter__(self) -> Deadline:
+        return self.__enter__()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.__exit__(kind, exc, tb)
 
     def expire(self) -> None:
         self.expired = True

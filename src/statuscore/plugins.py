@@ -57,8 +57,11 @@ class PluginRegistry:
 
     def notify_transition(self, transition: Any) -> None:
         """Call every `statuscore_on_transition`; an observer's bug is logged, not raised."""
+        hook = self.manager.hook.statuscore_on_transition
+        if not hook.get_hookimpls():  # no observer installed: skip pluggy's call (every first check)
+            return
         try:
-            self.manager.hook.statuscore_on_transition(transition=transition)
+            hook(transition=transition)
         except Exception:
             log.exception("a plugin failed in statuscore_on_transition")
 

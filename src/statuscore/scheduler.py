@@ -320,8 +320,10 @@ class Scheduler:
         alerts = [alert for transition in transitions for alert in self.alerts_for(transition, monitor)]
         await self.store.record(result, state, transitions, alerts)
         for transition in transitions:  # what people are alerted about is INFO; the rest DEBUG
-            log.log(logging.INFO if transition.notify else logging.DEBUG, "%s: %s -> %s (%s)", monitor.name,
-                    transition.previous.value, transition.current.value, transition.kind.value)
+            level = logging.INFO if transition.notify else logging.DEBUG
+            if log.isEnabledFor(level):
+                log.log(level, "%s: %s -> %s (%s)", monitor.name, transition.previous.value,
+                        transition.current.value, transition.kind.value)
             self.registry.notify_transition(transition)
             _call_hook(self.on_transition, transition)
         if alerts and self.notifier is not None:

@@ -57,7 +57,7 @@ def advance(state: MonitorState, result: CheckResult,
 
     kind, notify = _classify(state.status, target, monitor)
     new_since = counted.failing_since if target is Status.DOWN and counted.failing_since else now
-    new = replace(counted, status=target, since=new_since)
+    new = _moved(counted, target, new_since)
     flapping_started = False
     if kind in (TransitionKind.DOWN, TransitionKind.RECOVERED):
         new, notify, flapping_started = _track_flapping(new, now, monitor)
@@ -90,6 +90,15 @@ def _counted(state: MonitorState, result: CheckResult) -> MonitorState:
         flips=state.flips,
         flapping=state.flapping,
     )
+
+
+def _moved(state: MonitorState, status: Status, since: datetime) -> MonitorState:
+    """`state` at a new status since `since`; built directly, as `_counted` is (every
+    monitor's first check moves from UNKNOWN)."""
+    return MonitorState(status=status, since=since, consecutive_failures=state.consecutive_failures,
+                        consecutive_successes=state.consecutive_successes, failing_since=state.failing_since,
+                        last_result=state.last_result, last_alert_at=state.last_alert_at, flips=state.flips,
+                        flapping=state.flapping)
 
 
 def _target_status(state: MonitorState, observed: Status, monitor: Monitor) -> Status:

@@ -73,3 +73,17 @@ def test_a_closed_loop_is_not_kept_alive_by_its_deadlines() -> None:
     gc.collect()
     assert gone() is None
     assert not [wheel for wheel in list(deadlines._wheels) if wheel.is_closed()]
+
+
+async def test_the_plain_with_form_times_out_and_lets_a_quick_block_through_as_async_with_does() -> None:
+    """The check path uses `with Deadline(...)` (no coroutine objects per attempt)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(TimeoutError):
+        with Deadline(started + 0.03):
+            await asyncio.sleep(10)
+    assert loop.time() - started < 0.03 + SLOT + 0.05
+    with Deadline(loop.time() + 0.02):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.05)
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
