@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,6 +46,7 @@ from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows,
 log = logging.getLogger("statusweb.store")
 
 MAX_ERROR_CHARS = 2000
+SYNC_LOCK_KEY = 0x53796E63  # "Sync": the monitors file's sync, one runner at a time (PostgreSQL)
 OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
 
 
@@ -90,6 +91,10 @@ class SqlStore:
         groups and pages, hide retired ones (never delete: their history stays)."""
         now = self.now()
         with self.session_factory.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # Runners started together take turns: the next one finds the rows made,
+                # instead of inserting the same slugs and failing at commit.
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
             page_ids = sync_pages(session, pages, now)
             existing = {service.slug: service for service in session.scalars(select(Service))}
             for position, monitor in enumerate(monitors):

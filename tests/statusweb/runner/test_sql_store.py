@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -159,3 +162,32 @@ async def test_services_are_synced_by_slug_and_retired_ones_hidden_with_history_
     assert services["mcp"].hidden and not services["export"].hidden
     assert count(engine, CheckResultRow) == 1  # the retired service's history stays
     await store.close()
+
+
+@pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
+def test_runners_starting_together_sync_the_same_file_without_tripping_on_each_other(engine):
+    """Several runners start at once (a deploy): each syncs the monitors file, pages and
+    organizations included. The second waits for the first instead of inserting the same
+    slugs and failing (it used to log "monitors not synced ... UniqueViolation" and retry)."""
+    from statuscore import PageSpec
+
+    failures: list[BaseException] = []
+    for round_ in range(3):
+        names = [f"Round {round_} service {n}" for n in range(200)]
+        pages = [PageSpec(slug=f"team-{round_}", name="Team", organization=f"org-{round_}")]
+        start = threading.Barrier(3)
+
+        def sync() -> None:
+            start.wait()
+            try:
+                SqlStore(engine, flush_interval=3600).sync_services(monitors(*names), pages)
+            except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+                failures.append(exc)
+
+        threads = [threading.Thread(target=sync) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert failures == []
+    assert count(engine, Service) == 600
