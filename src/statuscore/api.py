@@ -16,6 +16,7 @@ from .model import CheckResult, Monitor
 from .plugins import PluginRegistry, default_registry
 from .checking import MonitorCheck, build_check
 from .clock import Clock, SystemClock
+from .pool import map_limited
 from .session import new_session
 
 
@@ -36,15 +37,13 @@ async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50
     checks = [build_check(m, registry) for m in resolved]
     own = session is None
     active = session or new_session(limit=concurrency)
-    slots = asyncio.Semaphore(concurrency)
     time = clock or SystemClock()
 
     async def one(check: MonitorCheck) -> CheckResult:
-        async with slots:
-            return await check.run(active, time)
+        return await check.run(active, time)
 
     try:
-        return list(await asyncio.gather(*(one(r) for r in checks)))
+        return await map_limited(one, checks, concurrency)
     finally:
         if own:
             await active.close()

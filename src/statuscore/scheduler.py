@@ -25,6 +25,7 @@ from .model import Alert, CheckResult, Monitor, Status, Transition
 from .plugins import PluginRegistry, default_registry
 from .push import PushLedger
 from .checking import build_check
+from .pool import map_limited
 from .session import new_session
 from .state import MonitorState, advance
 from .store import MemoryStore, Store
@@ -193,15 +194,8 @@ class Scheduler:
     async def check_once(self) -> list[CheckResult]:
         """Every monitor once through the whole pipeline (store, alerts, hooks)."""
         await self.start()
-        assert self._slots is not None
-        slots = self._slots
-
-        async def limited(index: int) -> CheckResult:
-            async with slots:
-                return await self._process(index)
-
-        results = await asyncio.gather(*(limited(index) for index in range(len(self.checks))
-                                         if self._is_active(index)))
+        active = [index for index in range(len(self.checks)) if self._is_active(index)]
+        results = await map_limited(self._process, active, self.concurrency)
         assert self.notifier is not None
         await self.notifier.deliver_due()
         return list(results)
