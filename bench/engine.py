@@ -95,6 +95,8 @@ async def compare(url: str, checks: int, concurrency: int, keepalive: bool, roun
             await scheduler.close()
             assert all(r.status.value == "up" for r in results), {r.error for r in results}
             best["ours" + suffix] = min(best.get("ours" + suffix, (wall, cpu)), (wall, cpu))
+            del scheduler, results, ours  # not alive (for the collector to walk) in the next raw run
+            gc.collect()
         print(f"  round {round_number + 1}/{rounds} done", flush=True)
     figures = {}
     for name in ("raw", "ours", "raw, settled", "ours, settled"):
@@ -198,20 +200,31 @@ def _drive_blackbox(binary: str, url: str, checks: int, concurrency: int) -> flo
     return 1000 * used / checks
 
 
+PARTS = ("keepalive", "fresh", "process", "blackbox")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cli-monitors", type=int, default=20_000)
+    parser.add_argument("--part", action="append", choices=PARTS,
+                        help="measure only this part (repeatable; default: every part)")
     args = parser.parse_args()
+    parts = set(args.part or PARTS)
     pin(0, CLIENT_CORE)
     with target_server() as (base, kind):
         print(f"target: {kind} at {base}/ok (core 1); client on core 0")
         url = f"{base}/ok"
-        keepalive = asyncio.run(compare(url, args.checks, args.concurrency, True, args.rounds))
-        fresh = asyncio.run(compare(url, args.checks, args.concurrency, False, args.rounds))
-        whole_process(url, args.cli_monitors, args.rounds)
+        if "keepalive" in parts:
+            asyncio.run(compare(url, args.checks, args.concurrency, True, args.rounds))
+        if "fresh" in parts or "blackbox" in parts:
+            fresh = asyncio.run(compare(url, args.checks, args.concurrency, False, args.rounds))
+        if "process" in parts:
+            whole_process(url, args.cli_monitors, args.rounds)
+        if "blackbox" not in parts:
+            return
         heading("prometheus-blackbox-exporter, same target")
         blackbox = blackbox_exporter(url, min(args.checks, 5000), args.concurrency)
         if blackbox is None:
@@ -220,7 +233,6 @@ def main() -> None:
             figure("blackbox: CPU-s per 1,000 probes", f"{blackbox:.3f}")
             figure("ours (new connection) / blackbox, CPU per check", f"{fresh['ours_cpu'] / blackbox:.2f}",
                    "(goal <= 0.7)")
-    del keepalive
 
 
 if __name__ == "__main__":
