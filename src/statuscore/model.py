@@ -122,7 +122,7 @@ class PageSpec:
             raise FieldError("viewer_password", "at least 12 characters")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Monitor:
     """One thing to watch: its check type's validated config plus the policy around it.
     Every default is MonitorPolicy's: one place says what an unset key means."""
@@ -164,7 +164,7 @@ class Monitor:
         return self.quorum or len(self.regions) // 2 + 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """What one try of a check saw. A check type returns this; the runner times it.
 
@@ -185,7 +185,7 @@ class Attempt:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """The verdict of one scheduled check, after retries and conditions."""
 
@@ -239,7 +239,7 @@ class TransitionKind(str, enum.Enum):
     REGION_BACK = "region_back"  # a runner checks from that region again
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Transition:
     """A change a person may need to hear about.
 
@@ -261,7 +261,7 @@ class Transition:
     notify: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A rendered message waiting for one sink. `id` is stable so re-queuing dedupes."""
 

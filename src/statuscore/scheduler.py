@@ -44,6 +44,7 @@ START_RATE = 50.0  # first checks per second, at most, when spreading the first 
 # 10,000 monitors a minute: runner CPU per check 0.80 -> 0.34 ms, most of it the loop's
 # own work for checks started one by one). Not applied to a virtual clock.
 LAUNCH_TICK = 0.05
+NO_STATE = MonitorState()  # a monitor never checked (frozen: one instance serves them all)
 
 
 class Scheduler:
@@ -301,7 +302,9 @@ class Scheduler:
         check = self.checks[index]
         monitor = check.monitor
         assert self.session is not None
-        result = self._inside_maintenance(await check.run(self.session, self.clock, self.pushes))
+        result = await check.run(self.session, self.clock, self.pushes)
+        if self.maintenance is not None:
+            result = self._inside_maintenance(result)
         self.checks_done += 1
         if self.verdict is not None:
             decided = self.verdict(monitor, result)
@@ -309,7 +312,7 @@ class Scheduler:
                 _call_hook(self.on_result, result)
                 return result
             result = decided
-        state, transitions = advance(self.states.get(monitor.slug, MonitorState()), result, monitor)
+        state, transitions = advance(self.states.get(monitor.slug, NO_STATE), result, monitor)
         self.states[monitor.slug] = state
         alerts = [alert for transition in transitions for alert in self.alerts_for(transition, monitor)]
         await self.store.record(result, state, transitions, alerts)
@@ -322,12 +325,14 @@ class Scheduler:
             _call_hook(self.on_transition, transition)
         if alerts and self.notifier is not None:
             self.notifier.wake()
-        _call_hook(self.on_result, result)
+        if self.on_result is not None:
+            _call_hook(self.on_result, result)
         return result
 
     def _inside_maintenance(self, result: CheckResult) -> CheckResult:
         """Inside a window the check's own verdict is kept in the reason, not the status."""
-        window = self.maintenance.window_for(result.slug, result.checked_at) if self.maintenance else None
+        assert self.maintenance is not None
+        window = self.maintenance.window_for(result.slug, result.checked_at)
         if window is None or result.status is Status.MAINTENANCE:
             return result
         said = result.status.value + (f": {result.error}" if result.error else "")

@@ -21,7 +21,7 @@ from typing import Mapping
 from .model import CheckResult, Monitor, Status, Transition, TransitionKind
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MonitorState:
     """What the store keeps per monitor so a restart neither repeats nor loses an alert."""
 
@@ -50,14 +50,14 @@ def advance(state: MonitorState, result: CheckResult,
                                  since=now, duration=_seconds_since(state.since, now),
                                  notify=False)]
 
-    counted = _counted(state, result)
-    target = _target_status(counted, observed, monitor)
+    target = _target_status(state, observed, monitor)
     if target is state.status:
-        return _unchanged(counted, result, monitor)
+        return _unchanged(_counted(state, result, state.status, state.since), result, monitor)
 
     kind, notify = _classify(state.status, target, monitor)
-    new_since = counted.failing_since if target is Status.DOWN and counted.failing_since else now
-    new = _moved(counted, target, new_since)
+    failing_since = state.failing_since or now
+    new_since = failing_since if target is Status.DOWN else now
+    new = _counted(state, result, target, new_since)
     flapping_started = False
     if kind in (TransitionKind.DOWN, TransitionKind.RECOVERED):
         new, notify, flapping_started = _track_flapping(new, now, monitor)
@@ -75,13 +75,14 @@ def advance(state: MonitorState, result: CheckResult,
     return new, transitions
 
 
-def _counted(state: MonitorState, result: CheckResult) -> MonitorState:
-    """`state` with `result` counted in; built directly, not by `replace`, since it runs
-    on every check and `replace` costs several times more (bench/engine.py)."""
+def _counted(state: MonitorState, result: CheckResult, status: Status, since: datetime | None) -> MonitorState:
+    """`state` with `result` counted in, at `status` since `since`; built directly, not by
+    `replace` (several times dearer) and only once on a move, since it runs on every
+    check and every monitor's first check moves from UNKNOWN (bench/engine.py)."""
     failed = result.status is Status.DOWN
     return MonitorState(
-        status=state.status,
-        since=state.since,
+        status=status,
+        since=since,
         consecutive_failures=state.consecutive_failures + 1 if failed else 0,
         consecutive_successes=0 if failed else state.consecutive_successes + 1,
         failing_since=(state.failing_since or result.checked_at) if failed else None,
@@ -92,21 +93,13 @@ def _counted(state: MonitorState, result: CheckResult) -> MonitorState:
     )
 
 
-def _moved(state: MonitorState, status: Status, since: datetime) -> MonitorState:
-    """`state` at a new status since `since`; built directly, as `_counted` is (every
-    monitor's first check moves from UNKNOWN)."""
-    return MonitorState(status=status, since=since, consecutive_failures=state.consecutive_failures,
-                        consecutive_successes=state.consecutive_successes, failing_since=state.failing_since,
-                        last_result=state.last_result, last_alert_at=state.last_alert_at, flips=state.flips,
-                        flapping=state.flapping)
-
-
 def _target_status(state: MonitorState, observed: Status, monitor: Monitor) -> Status:
+    """Where `observed` takes `state` (as it was before this check was counted)."""
     if observed is Status.DOWN:
-        if state.status is not Status.DOWN and state.consecutive_failures >= monitor.failure_threshold:
+        if state.status is not Status.DOWN and state.consecutive_failures + 1 >= monitor.failure_threshold:
             return Status.DOWN
         return state.status
-    if state.status is Status.DOWN and state.consecutive_successes < monitor.success_threshold:
+    if state.status is Status.DOWN and state.consecutive_successes + 1 < monitor.success_threshold:
         return Status.DOWN
     return observed
 
@@ -176,7 +169,7 @@ def _transition(previous: Status, new: MonitorState, result: CheckResult, kind: 
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RegionVote:
     """What one region saw of a monitor at its last check."""
 

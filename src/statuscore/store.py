@@ -62,7 +62,10 @@ class MemoryStore:
     async def record(self, result: CheckResult, state: MonitorState,
                      transitions: Sequence[Transition], alerts: Sequence[Alert]) -> None:
         self.states[result.slug] = state
-        self.results.setdefault(result.slug, deque(maxlen=self._history)).append(result)
+        kept = self.results.get(result.slug)
+        if kept is None:
+            kept = self.results[result.slug] = deque(maxlen=self._history)
+        kept.append(result)
         self.transitions.extend(transitions)
         self.queue(alerts)
 

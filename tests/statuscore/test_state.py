@@ -165,7 +165,7 @@ def test_counting_a_result_keeps_every_other_field_of_the_state():
     result = CheckResult(monitor="m", slug="m", status=Status.UP, checked_at=at, latency=0.1)
     state = MonitorState(status=Status.DEGRADED, since=at, consecutive_failures=3, consecutive_successes=0,
                          failing_since=at, last_result=None, last_alert_at=at, flips=(at,), flapping=True)
-    counted = _counted(state, result)
+    counted = _counted(state, result, state.status, state.since)
     changed = {"consecutive_failures", "consecutive_successes", "failing_since", "last_result"}
     for field in dataclasses.fields(MonitorState):
         if field.name not in changed:

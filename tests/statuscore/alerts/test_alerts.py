@@ -70,8 +70,7 @@ def test_channel_and_escaping():
     transition = went_down()
     payload = render_slack_message(transition, channel="#sefaria-down")
     assert payload["channel"] == "#sefaria-down"
-    hostile = transition.__class__(**{**transition.__dict__, "result": result(
-        Status.DOWN, 1, error="<script>&</script>")})
+    hostile = replace(transition, result=result(Status.DOWN, 1, error="<script>&</script>"))
     assert "&lt;script&gt;&amp;&lt;/script&gt;" in texts(render_slack_message(hostile))
 
 
