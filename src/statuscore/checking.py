@@ -26,8 +26,7 @@ from .model import Attempt, CheckResult, Monitor, Status
 from .push import PushLedger
 from .plugins import PluginRegistry
 from .deadlines import Deadline
-from .reasons import describe_exception
-from .session import running_check
+from .reasons import describe_exception, phase_when_raised
 
 log = logging.getLogger("statuscore.check")
 
@@ -90,7 +89,6 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
     start = loop.time()
     ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log,
                        now=now or utcnow(), pushes=pushes)
-    running = running_check.set(ctx)
     try:
         with Deadline(ctx.deadline):
             attempt = await check.run(ctx)
@@ -98,13 +96,11 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
             attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "
                                                f"{type(attempt).__name__}, not an Attempt")
     except Exception as exc:  # every failure of a target or a plugin becomes a reason
-        reason, retryable = describe_exception(exc, phase=ctx.phase, timeout=monitor.timeout,
-                                               check_type=monitor.type)
+        reason, retryable = describe_exception(exc, phase=phase_when_raised(exc, ctx.phase),
+                                               timeout=monitor.timeout, check_type=monitor.type)
         if reason.startswith("plugin error"):
             log.warning("%s: %s", monitor.name, reason, exc_info=exc)
         attempt = Attempt(ok=False, error=reason, retryable=retryable)
-    finally:
-        running_check.reset(running)
     reported = attempt.values.get("latency_ms")
     if isinstance(reported, int) and not isinstance(reported, bool) and reported >= 0:
         return attempt, reported / 1000

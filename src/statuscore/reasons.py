@@ -27,6 +27,35 @@ def describe_exception(exc: BaseException, *, phase: str, timeout: float,
     return f"plugin error: {check_type}: {type(exc).__name__}: {_first_line(exc)}", False
 
 
+CONNECTING_MODULES = frozenset({"aiohttp.connector", "aiohttp.resolver"})
+
+
+def phase_when_raised(exc: BaseException, phase: str) -> str:
+    """The phase a check was in when `exc` cut it short. A check says "connecting to
+    host:port" before its request; whether aiohttp had the connection by then is read
+    off the frames the exception came through (inside its connector: still connecting,
+    or waiting for a free connection; past it: waiting for headers). That costs nothing
+    until something fails, where watching every connection being made cost a few
+    microseconds per check (bench/engine.py), and it holds for any session, kept-alive
+    connections included. A phase the check set itself is kept as it is."""
+    if not phase.startswith("connecting"):
+        return phase
+    through_aiohttp = False
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            module = tb.tb_frame.f_globals.get("__name__", "")
+            if module in CONNECTING_MODULES:
+                return phase
+            through_aiohttp = through_aiohttp or module.startswith("aiohttp.")
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return "waiting for headers" if through_aiohttp else phase
+
+
 def _disconnected(exc: BaseException, phase: str, timeout: float) -> str:
     if phase.startswith(("waiting for headers", "connecting")):
         return "server closed the connection without answering"

@@ -3,7 +3,8 @@
     from statuscore.testing import FakeClock, run_check, serve_app, serve_tcp
 
 `serve_app(app)` serves an aiohttp app on an ephemeral local port, `serve_tcp(handler,
-ssl=...)` a raw TCP (or TLS) server, `run_check(type, registry=..., **keys)` builds a
+ssl=...)` a raw TCP (or TLS) server, `unanswered_connect()` a port whose connect never
+completes, `run_check(type, registry=..., **keys)` builds a
 monitor exactly as monitors.toml would and checks it once, and `FakeClock` lets a
 `Scheduler` run through an hour of intervals in milliseconds. As a pytest plugin
 (`pytest_plugins = ["statuscore.testing"]` in your top-level conftest) it also gives the
@@ -13,11 +14,12 @@ monitor exactly as monitors.toml would and checks it once, and `FakeClock` lets 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl as ssl_module
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp import web
@@ -94,6 +96,18 @@ async def serve_tcp(handler: Handler, *, ssl: ssl_module.SSLContext | None = Non
         for writer in writers:
             writer.transport.abort()
         await server.wait_closed()
+
+
+@contextmanager
+def unanswered_connect() -> Iterator[int]:
+    """A local port whose TCP connect never completes, as behind a firewall that drops
+    packets: a listener with no room in its accept queue (backlog 0, one connection
+    queued and never accepted), so the kernel drops the next connection's SYN."""
+    with socket.socket() as listener, socket.socket() as filler:
+        listener.bind((HOST, 0))
+        listener.listen(0)
+        filler.connect(listener.getsockname())
+        yield listener.getsockname()[1]
 
 
 def self_signed_server_context(directory: Any, host: str = HOST) -> ssl_module.SSLContext:

@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from statuscore import ConfigError, Status
-from statuscore.testing import HOST, run_check, serve_tcp
+from statuscore.testing import HOST, run_check, serve_tcp, unanswered_connect
 
 
 async def pong(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -51,6 +51,14 @@ async def test_closed_port_is_refused():
         port = sock.getsockname()[1]
     result = await run_check("tcp", host=HOST, port=port)
     assert result.error == "connection refused"
+
+
+async def test_a_connect_that_never_completes_times_out_connecting():
+    """A check type that opens its own sockets keeps the phase it set: only a failure
+    inside aiohttp is read as "waiting for headers"."""
+    with unanswered_connect() as port:
+        result = await run_check("tcp", host=HOST, port=port, timeout="300ms")
+    assert result.error == f"timed out after 0.3 s connecting to {HOST}:{port}"
 
 
 async def test_silent_server_times_out_waiting_for_the_reply():

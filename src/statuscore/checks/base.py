@@ -50,9 +50,10 @@ class CheckContext:
         await asyncio.sleep(min(seconds, self.remaining()))
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """`session.request(...)` for this check: on the scheduler's session a timeout
-        then says in which phase the time ran out (connecting or waiting for headers):
-        `async with ctx.request("GET", url) as response:`."""
+        """`session.request(...)` for this check: `async with ctx.request("GET", url) as
+        response:`. With `phase` set to "connecting to host:port" before it, a timeout
+        says whether the time ran out connecting or waiting for headers, on any session
+        (`reasons.phase_when_raised`)."""
         return self.session.request(method, url, **kwargs)
 
 

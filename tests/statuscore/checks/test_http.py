@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
+
+import aiohttp
 
 import pytest
 import trustme
 
 from statuscore import Status, check, make_monitor
-from statuscore.testing import self_signed_server_context
+from statuscore.testing import self_signed_server_context, unanswered_connect
 from tests.targets import HITS, SEQUENCES, garbage, hello_app, raw_tcp, refused_url, reset_connection, serve_app, silent
 
 
@@ -107,6 +110,38 @@ async def test_hang_mid_body_times_out_reading_the_body(target):
     assert result.status is Status.DOWN
     assert result.status_code is None
     assert result.error == "timed out after 0.5 s reading the body"
+
+
+async def test_a_connect_that_never_completes_times_out_connecting():
+    with unanswered_connect() as port:
+        started = time.monotonic()
+        result = await check(http(f"http://127.0.0.1:{port}/", timeout="300ms"))
+        elapsed = time.monotonic() - started
+    assert result.status is Status.DOWN
+    assert result.error == f"timed out after 0.3 s connecting to 127.0.0.1:{port}"
+    assert elapsed < 0.3 + 1.0
+
+
+async def test_a_kept_alive_connection_that_then_hangs_times_out_waiting_for_headers(target):
+    """The second check reuses the first one's connection: no connect at all, yet the
+    reason still names the phase the time ran out in."""
+    base, _ = target
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        first = await check(http(f"{base}/ok"), session=session)
+        second = await check(http(f"{base}/hang", timeout="300ms"), session=session)
+    assert first.status is Status.UP
+    assert second.error == "timed out after 0.3 s waiting for headers"
+
+
+async def test_waiting_for_a_free_connection_counts_as_connecting(target):
+    base, _ = target
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        holder = asyncio.ensure_future(check(http(f"{base}/slow?delay=1", timeout="2s"), session=session))
+        await asyncio.sleep(0.2)
+        waiting = await check(http(f"{base}/ok", timeout="300ms"), session=session)
+        await holder
+    port = base.rsplit(":", 1)[1]
+    assert waiting.error == f"timed out after 0.3 s connecting to 127.0.0.1:{port}"
 
 
 async def test_connection_refused():
