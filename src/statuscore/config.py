@@ -60,6 +60,8 @@ _POLICY_KEYS = {f.name for f in fields(MonitorPolicy)}
 _IDENTITY_KEYS = {"name", "slug"}
 _NOT_TYPE_KEYS = _POLICY_KEYS | _IDENTITY_KEYS  # what a check type's own options never include
 _MONITOR_POLICY_FIELDS = tuple(f.name for f in fields(MonitorPolicy) if f.name not in ("enabled", "conditions"))
+# Each distinct policy of a file (by its keys' repr): the policy, and what a Monitor takes from it.
+Policies = dict[str, tuple[MonitorPolicy, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     if not isinstance(tables, list):
         raise ConfigError("write monitors as [[monitor]] tables", key="monitor")
     monitors: list[Monitor] = []
-    policies: dict[str, MonitorPolicy] = {}
+    policies: Policies = {}
     names: set[str] = set()
     slugs: dict[str, str] = {}
     for index, table in enumerate(tables):
@@ -195,14 +197,14 @@ def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
 
 
 def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
-                   registry: PluginRegistry, policies: dict[str, MonitorPolicy] | None = None) -> Monitor | None:
+                   registry: PluginRegistry, policies: Policies | None = None) -> Monitor | None:
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)",
                           key="name")
     try:
         merged = {**defaults, **table}
-        policy = _policy(merged, {} if policies is None else policies)
+        policy, values = _policy(merged, {} if policies is None else policies)
         if not policy.enabled:
             return None
         provided = registry.check_type(policy.type)
@@ -215,7 +217,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
             options = build_config(check_cls.Config, type_raw)
         except ConfigError as exc:
             if exc.message.startswith("unknown key"):
-                keys = sorted({f.name for f in fields(check_cls.Config)} | _NOT_TYPE_KEYS)
+                keys = sorted({f.name for f in fields(check_cls.Config) if f.init} | _NOT_TYPE_KEYS)
                 raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(keys)})",
                                   key=exc.key) from None
             raise
@@ -229,23 +231,24 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         slug = table.get("slug", slugify(name))
         if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
-        values = {name: getattr(policy, name) for name in _MONITOR_POLICY_FIELDS}
         return Monitor(name=name.strip(), slug=slug, options=options,
                        conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None
 
 
-def _policy(merged: dict[str, Any], policies: dict[str, MonitorPolicy]) -> MonitorPolicy:
-    """The monitor's policy keys, validated; most monitors of a large file share theirs
-    with [defaults], so each distinct set is built once per file (`policies`, by the
-    keys' repr: TOML values print the same exactly when they are the same)."""
+def _policy(merged: dict[str, Any], policies: Policies) -> tuple[MonitorPolicy, dict[str, Any]]:
+    """The monitor's policy keys, validated, and the values a Monitor takes from them;
+    most monitors of a large file share theirs with [defaults], so each distinct set is
+    built once per file (`policies`, by the keys' repr: TOML values print the same
+    exactly when they are the same)."""
     raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
     key = repr(sorted(raw.items()))
-    policy = policies.get(key)
-    if policy is None:
-        policy = policies[key] = build_config(MonitorPolicy, raw)
-    return policy
+    found = policies.get(key)
+    if found is None:
+        policy = build_config(MonitorPolicy, raw)
+        found = policies[key] = (policy, {name: getattr(policy, name) for name in _MONITOR_POLICY_FIELDS})
+    return found
 
 
 def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
@@ -339,6 +342,9 @@ def _environment_slack(alerts: Any, slack: dict[str, str]) -> list[Any]:
 def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:
     """`${NAME}` and `${NAME:-default}` in every string, so secrets stay out of the file."""
     if isinstance(value, str):
+        if "${" not in value:
+            return value
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in env and env[name] != "":

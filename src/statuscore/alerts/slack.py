@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 import aiohttp
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from ..durations import format_duration
 from ..errors import FieldError
@@ -156,6 +155,10 @@ class SlackSink(AlertSink[SlackConfig]):
         return payload
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        # Imported here: slack_sdk is a sixth of `statuscore check`'s start-up and only a
+        # process that sends to Slack needs it.
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
         client = AsyncWebhookClient(self.config.webhook_url, session=session, timeout=15,
                                     logger=_quiet_sdk_log, retry_handlers=[])
         response = await client.send_dict(dict(payload))

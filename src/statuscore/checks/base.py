@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 import aiohttp
+from yarl import URL
 
 from ..clock import utcnow
 from ..model import Attempt, Monitor
@@ -49,7 +50,7 @@ class CheckContext:
         """Wait inside a check (between polls); the deadline still cuts it short."""
         await asyncio.sleep(min(seconds, self.remaining()))
 
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+    def request(self, method: str, url: str | URL, **kwargs: Any) -> Any:
         """`session.request(...)` for this check: `async with ctx.request("GET", url) as
         response:`. With `phase` set to "connecting to host:port" before it, a timeout
         says whether the time ran out connecting or waiting for headers, on any session

@@ -46,11 +46,12 @@ class HttpCheck(CheckType[HttpConfig]):
         super().__init__(config)
         self._request = config.request_kwargs()
         self._connecting = connecting_phase(config.url)
+        self._url = config.parsed_url or config.url
 
     async def run(self, ctx: CheckContext) -> Attempt:
         config = self.config
         ctx.phase = self._connecting
-        async with ctx.request(config.method, config.url, allow_redirects=config.follow_redirects,
+        async with ctx.request(config.method, self._url, allow_redirects=config.follow_redirects,
                                max_redirects=MAX_REDIRECTS, **self._request) as response:
             ctx.phase = "reading the body"
             body, truncated = await read_capped(response, config.max_body_bytes)

@@ -32,9 +32,13 @@ class RequestConfig:
     verify_tls: bool = True
     ca_file: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # `url` as parsed when it was checked, handed to aiohttp so no request parses it again
+    # (None when it holds a `{task_id}` to fill in first).
+    parsed_url: URL | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_url("url", self.url)
+        parsed = check_url("url", self.url)
+        object.__setattr__(self, "parsed_url", None if "{task_id}" in self.url else parsed)
         object.__setattr__(self, "method", self.method.upper())
         if self.method not in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
             raise FieldError("method", f"unknown HTTP method {self.method!r}")
@@ -60,14 +64,16 @@ def connecting_phase(url: str) -> str:
     return f"connecting to {parsed.hostname}:{parsed.port or DEFAULT_PORTS.get(parsed.scheme)}"
 
 
-def check_url(key: str, url: str) -> None:
-    """Reject at load time what can never be fetched."""
+def check_url(key: str, url: str) -> URL:
+    """Reject at load time what can never be fetched; the URL as parsed (with any
+    `{task_id}` standing in as "x")."""
     try:
         parsed = URL(url.replace("{task_id}", "x"))
     except ValueError as exc:
         raise FieldError(key, f"not a URL: {exc}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise FieldError(key, f"expected an http:// or https:// URL, got {url!r}")
+    return parsed
 
 
 def tls_option(verify: bool, ca_file: str | None) -> ssl.SSLContext | bool:

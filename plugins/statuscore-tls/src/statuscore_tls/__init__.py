@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from datetime import datetime, timezone
-
-from cryptography import x509
 
 import statuscore
 from statuscore import Attempt, CheckContext, CheckType, FieldError
+
+if TYPE_CHECKING:  # loaded when a certificate is read: every `statuscore` start loads this plugin
+    from cryptography import x509
 
 # OpenSSL's X509_V_ERR_* codes for the failures people ask about by name.
 _EXPIRED, _NOT_YET_VALID, _NAME_MISMATCH = 10, 9, (62, 64)  # 64: an IP address
@@ -107,6 +108,8 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
             der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         finally:
             writer.transport.abort()
+        from cryptography import x509
+
         return x509.load_der_x509_certificate(der)
 
 
