@@ -325,8 +325,7 @@ class Scheduler:
             _call_hook(self.on_transition, transition)
         if alerts and self.notifier is not None:
             self.notifier.wake()
-        if self.on_result is not None:
-            _call_hook(self.on_result, result)
+        _call_hook(self.on_result, result)
         return result
 
     def _inside_maintenance(self, result: CheckResult) -> CheckResult:

@@ -4,8 +4,8 @@
 
 `serve_app(app)` serves an aiohttp app on an ephemeral local port, `serve_tcp(handler,
 ssl=...)` a raw TCP (or TLS) server, `unanswered_connect()` a port whose connect never
-completes, `run_check(type, registry=..., **keys)` builds a
-monitor exactly as monitors.toml would and checks it once, and `FakeClock` lets a
+completes, `run_check(type, registry=..., **keys)` builds a monitor exactly as
+monitors.toml would and checks it once, and `FakeClock` lets a
 `Scheduler` run through an hour of intervals in milliseconds. As a pytest plugin
 (`pytest_plugins = ["statuscore.testing"]` in your top-level conftest) it also gives the
 `fake_clock` fixture.
