@@ -1,0 +1,61 @@
+"""The shared check session, as a process doing many checks meets it: counted in the
+system calls its reads make (strace), since the cost is the kernel's, not Python's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+CHECKS = 300
+
+# A child process: a local aiohttp server and CHECKS keep-alive checks of it through the
+# public API, with the session's threshold raise skipped when asked (the "before").
+CHILD = textwrap.dedent(f'''
+    import asyncio, sys
+    from aiohttp import web
+    import statuscore
+    from statuscore import session
+
+    if sys.argv[1] == "skip":
+        session._threshold_raised = True  # as if already done: the reads as they were before
+
+    async def main():
+        app = web.Application()
+        app.router.add_get("/ok", lambda request: web.Response(text="ok"))
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        monitors = [statuscore.make_monitor(name=f"m{{i}}", url=f"http://127.0.0.1:{{port}}/ok")
+                    for i in range({CHECKS})]
+        results = await statuscore.check_many(monitors, concurrency=10)
+        assert all(r.status.value == "up" for r in results), {{r.error for r in results}}
+        await runner.cleanup()
+
+    asyncio.run(main())
+''')
+
+
+def mremaps(tmp_path: Path, mode: str) -> int:
+    """How many times the child's allocator moved a block with mremap: what a
+    256 KiB read buffer served by mmap, then shrunk to the bytes read, costs."""
+    counts = tmp_path / f"strace-{mode}.txt"
+    subprocess.run(["strace", "-f", "-c", "-e", "trace=mmap,mremap,munmap", "-o", str(counts),
+                    sys.executable, "-c", CHILD, mode], check=True, timeout=120)
+    found = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?mremap$", counts.read_text(), re.M)
+    return int(found.group(1)) if found else 0
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (.ci/run installs it)")
+def test_reads_stop_costing_mmap_once_a_session_is_made(tmp_path: Path) -> None:
+    before = mremaps(tmp_path, "skip")
+    after = mremaps(tmp_path, "raise")
+    assert before >= CHECKS, f"the reads did not go through mmap to begin with ({before} mremap calls)"
+    assert after < CHECKS / 10, f"{after} mremap calls for {CHECKS} checks (before: {before})"
