@@ -38,9 +38,10 @@ async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50
     own = session is None
     active = session or new_session(limit=concurrency)
     time = clock or SystemClock()
+    loop = asyncio.get_running_loop()
 
     async def one(check: MonitorCheck) -> CheckResult:
-        return await check.run(active, time)
+        return await check.run(active, time, loop=loop)
 
     try:
         return await map_limited(one, checks, concurrency)

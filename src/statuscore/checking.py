@@ -47,17 +47,21 @@ class MonitorCheck:
         self.check = check
 
     async def run(self, session: aiohttp.ClientSession, clock: Clock,
-                  pushes: PushLedger | None = None) -> CheckResult:
+                  pushes: PushLedger | None = None,
+                  loop: asyncio.AbstractEventLoop | None = None) -> CheckResult:
         """One scheduled check: tries until one passes, one fails for good, or the
-        retries are spent. Never raises (but for cancellation)."""
+        retries are spent. Never raises (but for cancellation). Pass the running `loop`
+        when you have it (see `Deadline`)."""
         monitor = self.monitor
+        loop = loop or asyncio.get_running_loop()
         checked_at = clock.now()
         delay = monitor.retry_delay
         tries = 0
         while True:
             tries += 1
             attempt, latency = await run_attempt(self.check, monitor, session,
-                                                 now=checked_at if tries == 1 else clock.now(), pushes=pushes)
+                                                 now=checked_at if tries == 1 else clock.now(), pushes=pushes,
+                                                 loop=loop)
             status, error = judge(attempt, latency, monitor)
             if tries > monitor.retries or not _worth_retrying(attempt, status):
                 break
@@ -81,16 +85,17 @@ def _worth_retrying(attempt: Attempt, status: Status) -> bool:
 
 async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.ClientSession, *,
                       now: datetime | None = None,
-                      pushes: PushLedger | None = None) -> tuple[Attempt, float]:
+                      pushes: PushLedger | None = None,
+                      loop: asyncio.AbstractEventLoop | None = None) -> tuple[Attempt, float]:
     """Run `check` once under the monitor's timeout: (attempt, seconds it took; or the
     latency the check measured itself, `values["latency_ms"]`, e.g. a push's ping).
     Never raises (but for cancellation)."""
-    loop = asyncio.get_running_loop()
+    loop = loop or asyncio.get_running_loop()
     start = loop.time()
     ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log,
                        now=now or utcnow(), pushes=pushes)
     try:
-        with Deadline(ctx.deadline):
+        with Deadline(ctx.deadline, loop):
             attempt = await check.run(ctx)
         if not isinstance(attempt, Attempt):
             attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "

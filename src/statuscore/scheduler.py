@@ -302,7 +302,7 @@ class Scheduler:
         check = self.checks[index]
         monitor = check.monitor
         assert self.session is not None
-        result = await check.run(self.session, self.clock, self.pushes)
+        result = await check.run(self.session, self.clock, self.pushes, self._loop)
         if self.maintenance is not None:
             result = self._inside_maintenance(result)
         self.checks_done += 1

@@ -87,3 +87,20 @@ async def test_the_plain_with_form_times_out_and_lets_a_quick_block_through_as_a
         await asyncio.sleep(0)
     await asyncio.sleep(0.05)
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_deadline_given_its_loop_times_out_and_refuses_another_loop() -> None:
+    """The check path hands the running loop over (no lookup, no getpid() per check)."""
+    loop = asyncio.get_running_loop()
+    with pytest.raises(TimeoutError):
+        with Deadline(loop.time() + 0.02, loop):
+            await asyncio.sleep(10)
+    with Deadline(loop.time() + 5, loop):
+        await asyncio.sleep(0)
+    other = asyncio.new_event_loop()
+    try:
+        with pytest.raises(RuntimeError, match="inside a task"):
+            with Deadline(loop.time() + 5, other):
+                await asyncio.sleep(0)
+    finally:
+        other.close()
