@@ -1,5 +1,6 @@
 """The one aiohttp session every check shares. A timeout's phase (connecting or waiting
-for headers) needs nothing from it: `reasons.phase_when_raised` reads it off the failure."""
+for headers) needs nothing from it: `reasons.phase_when_raised` reads it off the failure.
+Making one also keeps socket reads off mmap (`raise_mmap_threshold`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ USER_AGENT = "statuscore/0.1 (uptime check)"
 
 # asyncio reads a socket into a fresh buffer of its transport's `max_size` (256 KiB)
 # for every read. glibc serves a block that big with mmap, then shrinks it with mremap and
-# frees it with munmap: three system calls and a page fault on every check. glibc raises
-# its mmap threshold to the size of the largest mmapped block a process frees (mallopt(3),
+# frees it with munmap: three system calls on every check. glibc raises its mmap
+# threshold to the size of the largest mmapped block a process frees (mallopt(3),
 # "dynamic mmap threshold"), after which such reads come from the heap; a process that
 # has freed one big block (a large gather, a parsed file) never pays it again.
 _LARGER_THAN_A_READ = 512 * 1024
