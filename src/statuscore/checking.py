@@ -22,7 +22,7 @@ from .clock import Clock, utcnow
 from .conditions import Observation
 from .durations import format_duration
 from .errors import PluginError
-from .model import Attempt, CheckResult, Monitor, Status
+from .model import DOWN, UP, Attempt, CheckResult, Monitor, Status
 from .push import PushLedger
 from .plugins import PluginRegistry
 from .deadlines import Deadline
@@ -80,7 +80,7 @@ class MonitorCheck:
 
 
 def _worth_retrying(attempt: Attempt, status: Status) -> bool:
-    return status is Status.DOWN and not attempt.ok and attempt.retryable
+    return status is DOWN and not attempt.ok and attempt.retryable
 
 
 async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.ClientSession, *,
@@ -115,15 +115,15 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
 def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, str | None]:
     """The status an attempt earns: the check's verdict, then conditions, then speed."""
     if not attempt.ok:
-        return Status.DOWN, attempt.error or "check failed"
+        return DOWN, attempt.error or "check failed"
     if monitor.conditions:
         observed = Observation(attempt, latency)
         for condition in monitor.conditions:
             if not condition.evaluate(observed):
-                return Status.DOWN, condition.describe_failure(observed)
+                return DOWN, condition.describe_failure(observed)
     if attempt.warning:
         return Status.DEGRADED, attempt.warning
     if monitor.degraded_over is not None and latency > monitor.degraded_over:
         return Status.DEGRADED, (f"slow: answered in {format_duration(latency)} "
                                  f"(degraded over {format_duration(monitor.degraded_over)})")
-    return Status.UP, None
+    return UP, None

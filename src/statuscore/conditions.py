@@ -94,8 +94,22 @@ class Condition:
     op: str
     value: Any = None
     pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    # "status == 200", "status in [200, 204]" and their negations (most conditions, on
+    # every check): the codes, and whether the status must be one of them.
+    _codes: frozenset[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _codes_wanted: bool = field(default=True, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.subject != "status" or self.op not in ("==", "!=", "in", "not in"):
+            return
+        codes = self.value if self.op in ("in", "not in") else (self.value,)
+        if all(type(code) is int for code in codes):  # 200.0 takes the general path
+            object.__setattr__(self, "_codes", frozenset(codes))
+            object.__setattr__(self, "_codes_wanted", self.op in ("==", "in"))
 
     def evaluate(self, observed: Observation) -> bool:
+        if self._codes is not None:  # no status (None) is in no set of codes
+            return (observed.attempt.status_code in self._codes) is self._codes_wanted
         actual = observed.lookup(self.subject, self.path)
         op = self.op
         if op == "exists":

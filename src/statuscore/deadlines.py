@@ -123,10 +123,17 @@ class _Wheel:
 
 
 _wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
+# The wheel handed out last, nearly always the one asked for next: one weak reference to
+# call instead of a WeakKeyDictionary lookup, which makes a new one on every attempt.
+_latest: _Wheel | None = None
 
 
 def _wheel_for(loop: asyncio.AbstractEventLoop) -> _Wheel:
-    wheel = _wheels.get(loop)
-    if wheel is None:
-        wheel = _wheels[loop] = _Wheel(loop)
+    global _latest
+    wheel = _latest
+    if wheel is None or wheel._loop() is not loop:
+        wheel = _wheels.get(loop)
+        if wheel is None:
+            wheel = _wheels[loop] = _Wheel(loop)
+        _latest = wheel
     return wheel

@@ -18,9 +18,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from .model import CheckResult, Monitor, Status, Transition, TransitionKind
+from .frozen import quick_init
+from .model import (DEGRADED, DOWN, MAINTENANCE, UNKNOWN, CheckResult, Monitor, Status, Transition,
+                    TransitionKind)
+
+_ALERTED_MOVES = frozenset((TransitionKind.DOWN, TransitionKind.RECOVERED))  # where flapping is counted
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MonitorState:
     """What the store keeps per monitor so a restart neither repeats nor loses an alert."""
@@ -41,10 +46,10 @@ def advance(state: MonitorState, result: CheckResult,
     """The state after `result`, and the transitions it caused (usually none)."""
     now = result.checked_at
     observed = result.status
-    if observed is Status.MAINTENANCE:
-        if state.status is Status.MAINTENANCE:
+    if observed is MAINTENANCE:
+        if state.status is MAINTENANCE:
             return replace(state, last_result=result), []
-        new = MonitorState(status=Status.MAINTENANCE, since=now, last_result=result,
+        new = MonitorState(status=MAINTENANCE, since=now, last_result=result,
                            flips=state.flips)
         return new, [_transition(state.status, new, result, TransitionKind.MAINTENANCE,
                                  since=now, duration=_seconds_since(state.since, now),
@@ -56,10 +61,10 @@ def advance(state: MonitorState, result: CheckResult,
 
     kind, notify = _classify(state.status, target, monitor)
     failing_since = state.failing_since or now
-    new_since = failing_since if target is Status.DOWN else now
+    new_since = failing_since if target is DOWN else now
     new = _counted(state, result, target, new_since)
     flapping_started = False
-    if kind in (TransitionKind.DOWN, TransitionKind.RECOVERED):
+    if kind in _ALERTED_MOVES:
         new, notify, flapping_started = _track_flapping(new, now, monitor)
     if notify or flapping_started:
         new = replace(new, last_alert_at=now)
@@ -79,7 +84,7 @@ def _counted(state: MonitorState, result: CheckResult, status: Status, since: da
     """`state` with `result` counted in, at `status` since `since`; built directly, not by
     `replace` (several times dearer) and only once on a move, since it runs on every
     check and every monitor's first check moves from UNKNOWN (bench/engine.py)."""
-    failed = result.status is Status.DOWN
+    failed = result.status is DOWN
     return MonitorState(
         status=status,
         since=since,
@@ -95,25 +100,25 @@ def _counted(state: MonitorState, result: CheckResult, status: Status, since: da
 
 def _target_status(state: MonitorState, observed: Status, monitor: Monitor) -> Status:
     """Where `observed` takes `state` (as it was before this check was counted)."""
-    if observed is Status.DOWN:
-        if state.status is not Status.DOWN and state.consecutive_failures + 1 >= monitor.failure_threshold:
-            return Status.DOWN
+    if observed is DOWN:
+        if state.status is not DOWN and state.consecutive_failures + 1 >= monitor.failure_threshold:
+            return DOWN
         return state.status
-    if state.status is Status.DOWN and state.consecutive_successes + 1 < monitor.success_threshold:
-        return Status.DOWN
+    if state.status is DOWN and state.consecutive_successes + 1 < monitor.success_threshold:
+        return DOWN
     return observed
 
 
 def _classify(previous: Status, current: Status, monitor: Monitor) -> tuple[TransitionKind, bool]:
-    if current is Status.DOWN:
+    if current is DOWN:
         return TransitionKind.DOWN, True
-    if previous is Status.DOWN:
+    if previous is DOWN:
         return TransitionKind.RECOVERED, True
-    if previous is Status.UNKNOWN:
+    if previous is UNKNOWN:
         return TransitionKind.FIRST, False
-    if previous is Status.MAINTENANCE:
+    if previous is MAINTENANCE:
         return TransitionKind.MAINTENANCE_ENDED, False
-    if current is Status.DEGRADED:
+    if current is DEGRADED:
         return TransitionKind.DEGRADED, monitor.notify_degraded
     return TransitionKind.IMPROVED, monitor.notify_degraded
 
@@ -127,7 +132,7 @@ def _unchanged(state: MonitorState, result: CheckResult,
         first_flip = state.flips[0] if state.flips else now
         return settled, [_transition(state.status, settled, result, TransitionKind.SETTLED,
                                      since=first_flip, duration=None, notify=True)]
-    if state.status is Status.DOWN and monitor.reminder_every and not state.flapping:
+    if state.status is DOWN and monitor.reminder_every and not state.flapping:
         last = state.last_alert_at or state.since or now
         if (now - last).total_seconds() >= monitor.reminder_every:
             reminded = replace(state, last_alert_at=now)
@@ -139,7 +144,7 @@ def _unchanged(state: MonitorState, result: CheckResult,
 
 def _held(state: MonitorState) -> int:
     """Checks in a row that agreed with the current status."""
-    if state.status is Status.DOWN:
+    if state.status is DOWN:
         return state.consecutive_failures
     return state.consecutive_successes
 

@@ -66,3 +66,16 @@ def test_failure_description_shows_what_was_seen():
     assert condition.describe_failure(observed) == "condition failed: status == 200 (status was 500)"
     slow = parse_condition("latency < 100ms")
     assert slow.describe_failure(OBSERVED) == "condition failed: latency < 100ms (latency was 300 ms)"
+
+
+@pytest.mark.parametrize("text", ["status == 200", "status != 200", "status in [200, 204]",
+                                  "status not in [500, 503]", "status == 200.0", "status in [200, 204.0]"])
+def test_status_sets_judge_as_the_general_comparison_does(text):
+    """`status == 200` and `status in [...]` are judged from a set of codes; every code,
+    and no status at all, must come out as the general comparison says."""
+    condition = parse_condition(text)
+    general = parse_condition(text)
+    object.__setattr__(general, "_codes", None)  # force the general path
+    for code in (None, 199, 200, 204, 301, 500, 503):
+        observed = Observation(Attempt(ok=code is not None, status_code=code), latency=0.1)
+        assert condition.evaluate(observed) is general.evaluate(observed), (text, code)

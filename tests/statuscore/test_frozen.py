@@ -1,0 +1,84 @@
+"""`quick_init`: the same constructor as dataclasses' frozen one, only cheaper."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import pickle
+from datetime import datetime, timezone
+
+import pytest
+
+from statuscore.frozen import quick_init
+from statuscore.model import Attempt, CheckResult, Status, Transition, TransitionKind
+from statuscore.state import MonitorState
+
+NOW = datetime(2026, 12, 5, tzinfo=timezone.utc)
+
+
+def _reference(cls: type) -> type:
+    """`cls`'s fields as a frozen dataclass with dataclasses' own __init__."""
+    return dataclasses.make_dataclass(
+        "Reference", [(f.name, f.type, f) for f in dataclasses.fields(cls)], frozen=True)
+
+
+@pytest.mark.parametrize("cls", [Attempt, CheckResult, Transition, MonitorState])
+def test_the_signature_is_the_one_dataclasses_would_write(cls: type) -> None:
+    ours = inspect.signature(cls).parameters
+    theirs = inspect.signature(_reference(cls)).parameters
+    assert list(ours) == list(theirs)
+    for name, parameter in ours.items():
+        assert parameter.kind == theirs[name].kind
+        assert repr(parameter.default) == repr(theirs[name].default)  # "<factory>" for a factory
+
+
+def test_defaults_and_factories_come_out_as_dataclasses_makes_them() -> None:
+    first, second = Attempt(ok=True), Attempt(True)
+    assert first == second == Attempt(ok=True, status_code=None, error=None, retryable=False,
+                                      warning=None, body=b"", headers={}, values={})
+    assert first.values is not second.values  # a fresh dict each, not one shared default
+    assert MonitorState() == MonitorState(status=Status.UNKNOWN, flips=())
+
+
+def test_positional_and_keyword_arguments_mix_as_before() -> None:
+    result = CheckResult("Web", "web", Status.UP, NOW, 0.2, status_code=200)
+    assert (result.monitor, result.slug, result.status, result.latency, result.status_code) == (
+        "Web", "web", Status.UP, 0.2, 200)
+    with pytest.raises(TypeError):
+        CheckResult("Web", "web", Status.UP, NOW)  # type: ignore[call-arg]  # latency is required
+    with pytest.raises(TypeError):
+        Attempt(ok=True, colour="red")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Attempt(True, ok=False)  # type: ignore[misc]
+
+
+def test_the_records_stay_frozen_hashable_replaceable_and_picklable() -> None:
+    result = CheckResult("Web", "web", Status.DOWN, NOW, 1.5, error="HTTP 503")
+    transition = Transition(monitor="Web", slug="web", kind=TransitionKind.DOWN, previous=Status.UP,
+                            current=Status.DOWN, at=NOW, since=NOW, duration=None, result=result)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.status = Status.UP  # type: ignore[misc]
+    assert hash(MonitorState(since=NOW)) == hash(MonitorState(Status.UNKNOWN, NOW))
+    assert dataclasses.replace(result, status=Status.UP).status is Status.UP
+    assert pickle.loads(pickle.dumps(transition)) == transition
+
+
+def test_it_refuses_classes_it_would_get_wrong() -> None:
+    @dataclasses.dataclass
+    class Mutable:
+        x: int
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        x: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class KeywordOnly:
+        x: int
+
+    for cls in (Mutable, Checked, KeywordOnly):
+        with pytest.raises(TypeError, match="not a frozen dataclass of plain fields"):
+            quick_init(cls)
