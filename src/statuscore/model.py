@@ -131,6 +131,7 @@ class PageSpec:
             raise FieldError("viewer_password", "at least 12 characters")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Monitor:
     """One thing to watch: its check type's validated config plus the policy around it.

@@ -78,6 +78,39 @@ headers = { Authorization = "Bearer ${API_TOKEN}" }
     assert "hooks.slack.test" not in repr(config.sinks[0].config)
 
 
+@pytest.mark.parametrize("written", [r"\u0024{API_TOKEN}", r"\U00000024{API_TOKEN}", r"$\u007bAPI_TOKEN}"])
+def test_a_reference_written_with_escapes_is_filled_in_too(tmp_path, written):
+    """The loader skips the walk for `${NAME}` when the file has no "$": a "$" written as
+    a TOML escape must still count."""
+    config = load_config(write(tmp_path, f'''
+[[monitor]]
+name = "A"
+url = "https://a.test/"
+headers = {{ Authorization = "Bearer {written}" }}
+'''), env={"API_TOKEN": "s3cret"})
+    assert config.monitors[0].options.headers == {"Authorization": "Bearer s3cret"}
+
+
+def test_monitors_sharing_the_defaults_and_monitors_with_their_own_policy_each_get_theirs(tmp_path):
+    config = load_config(write(tmp_path, '''
+[defaults]
+retries = 3
+interval = "2m"
+[[monitor]]
+name = "A"
+url = "https://a.test/"
+[[monitor]]
+name = "B"
+url = "https://b.test/"
+retries = 0
+[[monitor]]
+name = "C"
+url = "https://c.test/"
+'''), env={})
+    assert [(m.name, m.retries, m.interval) for m in config.monitors] == [
+        ("A", 3, 120), ("B", 0, 120), ("C", 3, 120)]
+
+
 @pytest.mark.parametrize("body, monitor, key, message", [
     ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\ncolour = "red"\n', "A", "colour", "unknown key for type 'http'"),
     ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\ntimeout = "ten seconds"\n', "A", "timeout", "expected a duration"),

@@ -6,6 +6,7 @@ from typing import Any
 from dataclasses import dataclass
 
 from ..errors import FieldError
+from ..frozen import quick_init
 from ..hookspecs import hookimpl
 from ..model import Attempt
 from .base import CheckContext, CheckType
@@ -14,6 +15,7 @@ from .http_client import RequestConfig, connecting_phase, read_capped, status_pr
 MAX_REDIRECTS = 10
 
 
+@quick_init
 @dataclass(frozen=True, kw_only=True)
 class HttpConfig(RequestConfig):
     """`expected_status` empty means any 2xx (any 2xx or 3xx when not following redirects)."""
