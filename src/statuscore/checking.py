@@ -22,7 +22,7 @@ from .clock import Clock, utcnow
 from .conditions import Observation
 from .durations import format_duration
 from .errors import PluginError
-from .model import DOWN, UP, Attempt, CheckResult, Monitor, Status
+from .model import DOWN, UP, Attempt, CheckResult, Monitor, Status, new_result
 from .push import PushLedger
 from .plugins import PluginRegistry
 from .deadlines import Deadline
@@ -72,7 +72,7 @@ class MonitorCheck:
                 delay *= 2
         if monitor.maintenance:
             status = Status.MAINTENANCE
-        return CheckResult(
+        return new_result(
             monitor=monitor.name, slug=monitor.slug, status=status, checked_at=checked_at,
             latency=latency, status_code=attempt.status_code, error=error,
             attempts=tries, max_attempts=monitor.max_attempts, values=attempt.values,

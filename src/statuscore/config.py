@@ -35,7 +35,7 @@ from typing import Any, Mapping
 from .conditions import ConditionSyntaxError, parse_condition
 from .alerts.base import AlertSink
 from .errors import ConfigError
-from .model import Monitor, MonitorPolicy, PageSpec
+from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
 from .schema import build_config
 
@@ -243,7 +243,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         slug = table.get("slug", slugify(name))
         if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
-        return Monitor(name=name.strip(), slug=slug, options=options,
+        return new_monitor(name=name.strip(), slug=slug, options=options,
                        conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from .frozen import quick_init
+from .frozen import builder, quick_init
 from .model import (DEGRADED, DOWN, MAINTENANCE, UNKNOWN, CheckResult, Monitor, Status, Transition,
-                    TransitionKind)
+                    TransitionKind, new_transition)
 
 _ALERTED_MOVES = frozenset((TransitionKind.DOWN, TransitionKind.RECOVERED))  # where flapping is counted
 
@@ -39,6 +39,9 @@ class MonitorState:
     last_alert_at: datetime | None = None
     flips: tuple[datetime, ...] = ()
     flapping: bool = False
+
+
+new_state = builder(MonitorState)  # for every check: see `model.new_result`
 
 
 def advance(state: MonitorState, result: CheckResult,
@@ -85,7 +88,7 @@ def _counted(state: MonitorState, result: CheckResult, status: Status, since: da
     `replace` (several times dearer) and only once on a move, since it runs on every
     check and every monitor's first check moves from UNKNOWN (bench/engine.py)."""
     failed = result.status is DOWN
-    return MonitorState(
+    return new_state(
         status=status,
         since=since,
         consecutive_failures=state.consecutive_failures + 1 if failed else 0,
@@ -167,7 +170,7 @@ def _seconds_since(start: datetime | None, now: datetime) -> float | None:
 
 def _transition(previous: Status, new: MonitorState, result: CheckResult, kind: TransitionKind,
                 *, since: datetime, duration: float | None, notify: bool) -> Transition:
-    return Transition(
+    return new_transition(
         monitor=result.monitor, slug=result.slug, kind=kind, previous=previous,
         current=new.status, at=result.checked_at, since=since, duration=duration,
         result=result, notify=notify,

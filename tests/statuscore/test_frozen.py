@@ -6,12 +6,14 @@ import dataclasses
 import inspect
 import pickle
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
-from statuscore.frozen import quick_init
-from statuscore.model import Attempt, CheckResult, Status, Transition, TransitionKind
-from statuscore.state import MonitorState
+from statuscore.frozen import builder, quick_init
+from statuscore.model import (Attempt, CheckResult, Monitor, Status, Transition, TransitionKind, new_attempt,
+                              new_monitor, new_result, new_transition)
+from statuscore.state import MonitorState, new_state
 
 NOW = datetime(2026, 12, 5, tzinfo=timezone.utc)
 
@@ -98,3 +100,57 @@ def test_it_refuses_classes_it_would_get_wrong() -> None:
         quick_init(Mutable)
     with pytest.raises(TypeError, match="takes more than its fields"):
         quick_init(WithInitVar)
+
+
+BUILT = [(Attempt, new_attempt), (CheckResult, new_result), (Transition, new_transition),
+         (Monitor, new_monitor), (MonitorState, new_state)]
+
+
+@pytest.mark.parametrize("cls, build", BUILT)
+def test_a_builder_takes_what_the_class_takes(cls: type, build: Any) -> None:
+    assert list(inspect.signature(build).parameters) == list(inspect.signature(cls).parameters)
+
+
+def test_a_builder_makes_the_very_record_the_class_makes() -> None:
+    result = new_result("Web", "web", Status.UP, NOW, 0.2, status_code=200)
+    assert type(result) is CheckResult
+    assert result == CheckResult("Web", "web", Status.UP, NOW, 0.2, status_code=200)
+    assert repr(result) == repr(CheckResult("Web", "web", Status.UP, NOW, 0.2, status_code=200))
+    first, second = new_attempt(ok=True), new_attempt(ok=True)
+    assert first == Attempt(ok=True) and first.values is not second.values  # factories run each time
+    assert new_state() == MonitorState() and hash(new_state(since=NOW)) == hash(MonitorState(since=NOW))
+    transition = new_transition(monitor="Web", slug="web", kind=TransitionKind.FIRST, previous=Status.UNKNOWN,
+                                current=Status.UP, at=NOW, since=NOW, duration=None, result=result, notify=False)
+    assert isinstance(transition, Transition)
+    assert pickle.loads(pickle.dumps(transition)) == transition
+    assert dataclasses.replace(result, status=Status.DOWN).status is Status.DOWN
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.error = "changed"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del result.error  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        new_result("Web", "web", Status.UP)  # checked_at and latency are required
+    with pytest.raises(TypeError):
+        new_attempt(ok=True, colour="red")
+
+
+def test_a_builder_refuses_classes_it_cannot_fill() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        x: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        x: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        x: int
+
+    for cls, message in ((NoSlots, "needs slots"), (Checked, "needs slots and no __post_init__"),
+                         (Mutable, "not a frozen dataclass")):
+        with pytest.raises(TypeError, match=message):
+            builder(cls)

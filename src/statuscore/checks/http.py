@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..errors import FieldError
 from ..frozen import quick_init
 from ..hookspecs import hookimpl
-from ..model import Attempt
+from ..model import Attempt, new_attempt
 from .base import CheckContext, CheckType
 from .http_client import RequestConfig, connecting_phase, read_capped, status_problem
 
@@ -58,7 +58,7 @@ class HttpCheck(CheckType[HttpConfig]):
             ctx.phase = "reading the body"
             body, truncated = await read_capped(response, config.max_body_bytes)
         ok = config.accepts(response.status)
-        return Attempt(
+        return new_attempt(
             ok=ok,
             status_code=response.status,
             error=None if ok else status_problem(response, config.describe_expected()),
