@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -12,6 +13,7 @@ import pytest
 import trustme
 
 from statuscore import Status, check, make_monitor
+from statuscore.checks.http_client import DEFAULT_PORTS, connecting_phase
 from statuscore.testing import self_signed_server_context, unanswered_connect
 from tests.targets import HITS, SEQUENCES, garbage, hello_app, raw_tcp, refused_url, reset_connection, serve_app, silent
 
@@ -255,3 +257,19 @@ async def test_hostile_targets_answer_within_timeout_plus_one_second(target, pat
     assert time.monotonic() - started < 2.0
     assert result.status in (Status.DOWN, Status.UP)
     assert result.error or result.status is Status.UP
+
+
+@pytest.mark.parametrize("url, phase", [
+    ("http://127.0.0.1:8080/ok", "connecting to 127.0.0.1:8080"),
+    ("https://www.sefaria.org/api/texts/Genesis.1.1", "connecting to www.sefaria.org:443"),
+    ("http://example.test?x=1", "connecting to example.test:80"),
+    ("https://user:pa%40ss@Example.Test:8443/#top", "connecting to example.test:8443"),
+    ("http://[::1]:9000/health", "connecting to ::1:9000"),
+    ("https://linker.test/api/async/{task_id}", "connecting to linker.test:443"),
+])
+def test_the_connecting_phase_names_host_and_port_as_the_url_says(url, phase):
+    """Worked out once per scheme and authority, so it must agree with splitting the
+    whole URL: user info, IPv6, default ports, no path."""
+    whole = urlsplit(url)
+    assert connecting_phase(url) == phase
+    assert phase == f"connecting to {whole.hostname}:{whole.port or DEFAULT_PORTS[whole.scheme]}"
