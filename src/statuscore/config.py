@@ -244,7 +244,7 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
         return new_monitor(name=name.strip(), slug=slug, options=options,
-                       conditions=tuple(conditions), **values)
+                           conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None
 

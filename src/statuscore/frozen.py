@@ -73,7 +73,10 @@ def builder(cls: type[Built]) -> Callable[..., Built]:
     return build
 
 
-def _parameters(cls: type, env: dict[str, Any], who: str) -> tuple[str, Callable[[Callable[[str, str], str]], list[str]]]:
+Assign = Callable[[str, str], str]  # (field, value expression) -> the statement that sets it
+
+
+def _parameters(cls: type, env: dict[str, Any], who: str) -> tuple[str, Callable[[Assign], list[str]]]:
     """`cls`'s fields as a parameter list, and the statements that set every field
     (`assign(name, value expression)` makes one), defaults and factories filled in."""
     if not getattr(getattr(cls, "__dataclass_params__", None), "frozen", False):
@@ -100,7 +103,7 @@ def _parameters(cls: type, env: dict[str, Any], who: str) -> tuple[str, Callable
                       else f.name))
     signature = ", ".join([*positional, *(["*", *keyword] if keyword else [])])
 
-    def steps(assign: Callable[[str, str], str]) -> list[str]:
+    def steps(assign: Assign) -> list[str]:
         return [f"    {assign(name, value)}" for name, value in fills]
     return signature, steps
 

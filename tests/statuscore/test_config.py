@@ -53,10 +53,15 @@ name = "B"
 url = "https://b.test/"
 interval = 30
 retry_delay = "1h30m"
+[[monitor]]
+name = "C"
+url = "https://c.test/"
 '''), env={})
-    a, b = config.monitors
+    a, b, c = config.monitors
     assert (a.interval, a.timeout, a.retries, a.slug) == (120, 1.5, 1, "a")
-    assert (b.interval, b.retry_delay) == (30, 5400)
+    assert (b.interval, b.retry_delay, b.retries) == (30, 5400, 1)
+    # C sets no policy key, after one that did: [defaults]' policy again, not B's
+    assert (c.interval, c.retry_delay, c.timeout) == (120, a.retry_delay, 1.5)
 
 
 def test_environment_overrides_defaults_and_fills_secrets(tmp_path):
@@ -89,26 +94,6 @@ url = "https://a.test/"
 headers = {{ Authorization = "Bearer {written}" }}
 '''), env={"API_TOKEN": "s3cret"})
     assert config.monitors[0].options.headers == {"Authorization": "Bearer s3cret"}
-
-
-def test_monitors_sharing_the_defaults_and_monitors_with_their_own_policy_each_get_theirs(tmp_path):
-    config = load_config(write(tmp_path, '''
-[defaults]
-retries = 3
-interval = "2m"
-[[monitor]]
-name = "A"
-url = "https://a.test/"
-[[monitor]]
-name = "B"
-url = "https://b.test/"
-retries = 0
-[[monitor]]
-name = "C"
-url = "https://c.test/"
-'''), env={})
-    assert [(m.name, m.retries, m.interval) for m in config.monitors] == [
-        ("A", 3, 120), ("B", 0, 120), ("C", 3, 120)]
 
 
 @pytest.mark.parametrize("body, monitor, key, message", [
