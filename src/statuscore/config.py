@@ -255,9 +255,6 @@ def _policy(merged: dict[str, Any], policies: Policies,
     most monitors of a large file share theirs with [defaults], so each distinct set is
     built once per file (`policies`, by the keys' repr: TOML values print the same
     exactly when they are the same; `only_defaults`: the monitor sets none of its own)."""
-    found = policies.get(_DEFAULTS_ONLY) if only_defaults else None
-    if found is not None:
-        return found
     raw = {k: v for k, v in merged.items() if k in _POLICY_KEYS}
     key = _DEFAULTS_ONLY if only_defaults else repr(sorted(raw.items()))
     found = policies.get(key)
