@@ -4,6 +4,14 @@
 A fixed set of workers takes the next item when it finishes one, instead of a task per
 item queued on a semaphore: no task, wake-up or semaphore round per item, and thousands
 fewer objects alive for the collector to walk (bench/engine.py).
+
+A worker yields to the loop once before each next item, so the items that finished in
+one turn of the loop start their successors together in the next. Started at once, each
+check's request went out between the processing of other responses, one at a time: the
+target was woken once per request and our code ran cold between its kernel work. Grouped,
+as a semaphore's wake-ups group a task-per-item loop, a keep-alive check against nginx
+costs 57 us of CPU instead of 67 (bench/engine.py's layers, 20,000 monitors), and an
+item that never waits cannot hold the loop.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ async def map_limited(func: Callable[[Item], Awaitable[Result]], items: Sequence
     async def worker() -> None:
         for position in positions:
             results[position] = await func(items[position])
+            await asyncio.sleep(0)  # the next item starts with the others of this turn
 
     workers = [asyncio.ensure_future(worker()) for _ in range(min(limit, len(items)))]
     try:

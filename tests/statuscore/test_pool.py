@@ -73,3 +73,28 @@ def test_a_failure_stops_the_rest_and_is_raised() -> None:
     asyncio.run(scenario())
     assert set(cancelled) == {0, 1, 2, 4}
     assert max(started) == 4  # no new item started after the failure
+
+
+def test_a_worker_lets_the_loop_run_between_items() -> None:
+    """Items that finish without waiting do not hold the loop: each worker starts its
+    next item in a later turn of the loop, after what else became ready (other
+    workers' starts, other tasks)."""
+    order: list[str] = []
+
+    async def at_once(n: int) -> int:
+        order.append(f"item {n}")
+        return n
+
+    async def scenario() -> None:
+        async def other() -> None:
+            for turn in range(3):
+                order.append(f"other {turn}")
+                await asyncio.sleep(0)
+
+        elsewhere = asyncio.ensure_future(other())
+        assert await map_limited(at_once, [0, 1, 2], 1) == [0, 1, 2]
+        await elsewhere
+
+    asyncio.run(scenario())
+    assert order.index("other 1") < order.index("item 2")
+    assert order.index("other 0") < order.index("item 1")
