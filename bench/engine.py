@@ -13,6 +13,10 @@ Client on core 0, target on core 1.
 checks in a child process (with a fixed hash seed) and the CPU instructions one check
 costs, raw and ours, come out the same on every run however busy the machine is. It is
 how a cut of a few percent can be told from the noise of shared machines.
+
+`--part layers` times a keep-alive check cut at each layer of ours (the bare request
+through our session, the check type, `run_attempt`, `MonitorCheck.run`, the scheduler's
+pipeline), user and system CPU apart, beside the raw loop: where ours spends more.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import logging
 import os
 import re
 import resource
@@ -31,13 +36,17 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Awaitable, Callable, Iterator
 
 import aiohttp
 
 from common import CLIENT_CORE, cpu_seconds, figure, heading, pin, target_server
 
 from statuscore import MemoryStore, Scheduler, make_monitor, settle_loaded_config  # noqa: E402
+from statuscore.checking import run_attempt  # noqa: E402
+from statuscore.checks.base import CheckContext  # noqa: E402
+from statuscore.model import Attempt, CheckResult  # noqa: E402
+from statuscore.pool import map_limited  # noqa: E402
 
 
 async def raw_loop(url: str, checks: int, concurrency: int, keepalive: bool) -> None:
@@ -117,6 +126,76 @@ async def compare(url: str, checks: int, concurrency: int, keepalive: bool, roun
     figure("ours / raw, both settled, checks/s", f"{figures['ours, settled_rate'] / figures['raw, settled_rate']:.2f}",
            "(goal >= 0.8; settle_loaded_config on both, as a process holding its monitors does)")
     return figures
+
+
+def _layers(scheduler: Scheduler) -> dict[str, Callable[[int], Awaitable[object]]]:
+    """Monitor index -> one keep-alive check cut at each layer of ours, outermost last."""
+    session, loop, checks = scheduler.session, asyncio.get_running_loop(), scheduler.checks
+    assert session is not None
+    quiet = logging.getLogger("bench.layers")
+
+    async def request(index: int) -> None:
+        check = checks[index].check
+        async with session.request("GET", check._url, allow_redirects=True, max_redirects=10,
+                                   **check._request) as response:
+            await response.read()
+
+    async def check_type(index: int) -> Attempt:
+        monitor_check = checks[index]
+        return await monitor_check.check.run(CheckContext(session=session, monitor=monitor_check.monitor,
+                                                          deadline=loop.time() + 10, log=quiet))
+
+    async def attempt(index: int) -> object:
+        return await run_attempt(checks[index].check, checks[index].monitor, session, loop=loop)
+
+    async def monitor_check(index: int) -> CheckResult:
+        return await checks[index].run(session, scheduler.clock, None, loop)
+
+    return dict(zip(LAYER_NAMES, (request, request, check_type, attempt, monitor_check, scheduler._process)))
+
+
+LAYER_NAMES = ("our request, next item started at once", "our request, next item in the next turn",
+               "+ the check type (CheckContext, HttpCheck.run)", "+ run_attempt (the deadline)",
+               "+ MonitorCheck.run (judge, result)", "+ the scheduler's _process (state, store, hooks)")
+
+
+async def _started_at_once(func: Callable[[int], Awaitable[object]], items: int, limit: int) -> None:
+    """`map_limited` as it was before its workers yielded between items (the comparison)."""
+    positions = iter(range(items))
+
+    async def worker() -> None:
+        for position in positions:
+            await func(position)
+
+    await asyncio.gather(*(worker() for _ in range(limit)))
+
+
+async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> None:
+    """User and system CPU per keep-alive check, both sides settled, cut at each layer:
+    where ours spends beyond the raw loop's."""
+    heading(f"{checks:,} keep-alive checks cut at each layer of ours, settled: CPU per check")
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(rounds):
+        for name in ["raw aiohttp loop", *LAYER_NAMES]:
+            scheduler = our_scheduler(url, checks, concurrency, keepalive=True)
+            await scheduler.start()
+            if name == "raw aiohttp loop":
+                run = lambda: raw_loop(url, checks, concurrency, True)  # noqa: E731
+            elif name == LAYER_NAMES[0]:
+                run = lambda: _started_at_once(_layers(scheduler)[name], checks, concurrency)  # noqa: E731
+            else:
+                run = lambda: map_limited(_layers(scheduler)[name], range(checks), concurrency)  # noqa: E731
+            with collector_settled(True):
+                before = resource.getrusage(resource.RUSAGE_SELF)
+                await run()
+                after = resource.getrusage(resource.RUSAGE_SELF)
+            await scheduler.close()
+            del scheduler
+            gc.collect()
+            spent = ((after.ru_utime - before.ru_utime) * 1e6 / checks, (after.ru_stime - before.ru_stime) * 1e6 / checks)
+            best[name] = min(best.get(name, spent), spent, key=sum)
+    for name, (user, system) in best.items():
+        figure(name, f"{user + system:.1f} us", f"(user {user:.1f}, system {system:.1f})")
 
 
 RAW_SCRIPT = textwrap.dedent('''
@@ -265,7 +344,7 @@ def count_child(side: str, url: str, checks: int, concurrency: int) -> None:
     asyncio.run(ours())
 
 
-PARTS = ("keepalive", "fresh", "process", "blackbox", "instructions")
+PARTS = ("keepalive", "fresh", "process", "blackbox", "instructions", "layers")
 
 
 def main() -> None:
@@ -295,6 +374,8 @@ def main() -> None:
             whole_process(url, args.cli_monitors, args.rounds)
         if "instructions" in parts:
             counted(url)
+        if "layers" in parts:
+            asyncio.run(per_layer(url, args.checks, args.concurrency, min(args.rounds, 3)))
         if "blackbox" not in parts:
             return
         heading("prometheus-blackbox-exporter, same target")
