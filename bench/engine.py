@@ -177,6 +177,7 @@ async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> Non
     best: dict[str, tuple[float, float]] = {}
     for _ in range(rounds):
         for name in ["raw aiohttp loop", *LAYER_NAMES]:
+            # built for the raw loop too, so every side runs beside the same heap
             scheduler = our_scheduler(url, checks, concurrency, keepalive=True)
             await scheduler.start()
             if name == "raw aiohttp loop":
@@ -192,7 +193,8 @@ async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> Non
             await scheduler.close()
             del scheduler
             gc.collect()
-            spent = ((after.ru_utime - before.ru_utime) * 1e6 / checks, (after.ru_stime - before.ru_stime) * 1e6 / checks)
+            spent = ((after.ru_utime - before.ru_utime) * 1e6 / checks,
+                     (after.ru_stime - before.ru_stime) * 1e6 / checks)
             best[name] = min(best.get(name, spent), spent, key=sum)
     for name, (user, system) in best.items():
         figure(name, f"{user + system:.1f} us", f"(user {user:.1f}, system {system:.1f})")
