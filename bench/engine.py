@@ -45,7 +45,6 @@ from common import CLIENT_CORE, cpu_seconds, figure, heading, pin, target_server
 from statuscore import MemoryStore, Scheduler, make_monitor, settle_loaded_config  # noqa: E402
 from statuscore.checking import run_attempt  # noqa: E402
 from statuscore.checks.base import CheckContext  # noqa: E402
-from statuscore.model import Attempt, CheckResult  # noqa: E402
 from statuscore.pool import map_limited  # noqa: E402
 
 
@@ -133,6 +132,7 @@ def _layers(scheduler: Scheduler) -> dict[str, Callable[[int], Awaitable[object]
     session, loop, checks = scheduler.session, asyncio.get_running_loop(), scheduler.checks
     assert session is not None
     quiet = logging.getLogger("bench.layers")
+    now = scheduler.clock.now()
 
     async def request(index: int) -> None:
         check = checks[index].check
@@ -140,16 +140,18 @@ def _layers(scheduler: Scheduler) -> dict[str, Callable[[int], Awaitable[object]
                                    **check._request) as response:
             await response.read()
 
-    async def check_type(index: int) -> Attempt:
+    # The inner layers return nothing: what map_limited returns stays alive to the end,
+    # and only the whole pipeline's results (as check_once's) are meant to.
+    async def check_type(index: int) -> None:
         monitor_check = checks[index]
-        return await monitor_check.check.run(CheckContext(session=session, monitor=monitor_check.monitor,
-                                                          deadline=loop.time() + 10, log=quiet))
+        await monitor_check.check.run(CheckContext(session=session, monitor=monitor_check.monitor,
+                                                   deadline=loop.time() + 10, log=quiet, now=now))
 
-    async def attempt(index: int) -> object:
-        return await run_attempt(checks[index].check, checks[index].monitor, session, loop=loop)
+    async def attempt(index: int) -> None:
+        await run_attempt(checks[index].check, checks[index].monitor, session, now=now, loop=loop)
 
-    async def monitor_check(index: int) -> CheckResult:
-        return await checks[index].run(session, scheduler.clock, None, loop)
+    async def monitor_check(index: int) -> None:
+        await checks[index].run(session, scheduler.clock, None, loop)
 
     return dict(zip(LAYER_NAMES, (request, request, check_type, attempt, monitor_check, scheduler._process)))
 
