@@ -22,7 +22,7 @@ from .clock import Clock, utcnow
 from .conditions import Observation
 from .durations import format_duration
 from .errors import PluginError
-from .model import DOWN, UP, Attempt, CheckResult, Monitor, Status, new_result
+from .model import DEGRADED, DOWN, MAINTENANCE, UP, Attempt, CheckResult, Monitor, Status, new_result
 from .push import PushLedger
 from .plugins import PluginRegistry
 from .deadlines import Deadline
@@ -71,7 +71,7 @@ class MonitorCheck:
             if monitor.retry_backoff == "exponential":
                 delay *= 2
         if monitor.maintenance:
-            status = Status.MAINTENANCE
+            status = MAINTENANCE
         return new_result(
             monitor=monitor.name, slug=monitor.slug, status=status, checked_at=checked_at,
             latency=latency, status_code=attempt.status_code, error=error,
@@ -122,8 +122,8 @@ def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, s
             if not condition.evaluate(observed):
                 return DOWN, condition.describe_failure(observed)
     if attempt.warning:
-        return Status.DEGRADED, attempt.warning
+        return DEGRADED, attempt.warning
     if monitor.degraded_over is not None and latency > monitor.degraded_over:
-        return Status.DEGRADED, (f"slow: answered in {format_duration(latency)} "
+        return DEGRADED, (f"slow: answered in {format_duration(latency)} "
                                  f"(degraded over {format_duration(monitor.degraded_over)})")
     return UP, None
