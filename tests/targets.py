@@ -257,3 +257,50 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+class KeyedReceiver:
+    """A local webhook receiver that records each alert with its `Idempotency-Key` and
+    when it came, so a kill -9 test can tell the one repeat a kill between our answer and
+    the runner's commit explains (same key, a kill just after the first arrival) from any
+    other (a different key for the same news: two runners decided one transition)."""
+
+    EXPLAINS_WITHIN = 5.0  # seconds from an arrival to a kill that can explain its repeat
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, str, str, str]] = []  # (monotonic, key, event, monitor)
+        self.app = web.Application()
+        self.app.router.add_post("/hook", self._post)
+
+    async def _post(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        key = request.headers.get("Idempotency-Key", "")
+        singles = body["alerts"] if body.get("event") == "down_group" else [body]
+        now = asyncio.get_running_loop().time()
+        for single in singles:
+            self.arrivals.append((now, key, single["event"], single["monitor"]))
+        return web.Response(status=204)
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        async with serve_app(self.app) as base:
+            yield f"{base}/hook"
+
+    def news(self) -> list[tuple[str, str]]:
+        """(event, monitor) of every distinct alert, in order of first arrival."""
+        seen: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for _, key, event, monitor in self.arrivals:
+            seen.setdefault((key, event, monitor), (event, monitor))
+        return list(seen.values())
+
+    def unexplained_repeats(self, kills: list[float]) -> list[str]:
+        """Repeats of one key that no kill explains: none within EXPLAINS_WITHIN seconds
+        after its first arrival (`kills`: loop times of each kill -9). One piece of news
+        under two keys shows in `news()` twice."""
+        problems = []
+        first: dict[tuple[str, str, str], float] = {}
+        for at, key, event, monitor in self.arrivals:
+            before = first.setdefault((key, event, monitor), at)
+            if before != at and not any(before <= kill <= min(at, before + self.EXPLAINS_WITHIN) for kill in kills):
+                problems.append(f"{event} {monitor} repeated {at - before:.1f} s later with no kill in between")
+        return problems

@@ -15,6 +15,7 @@ from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .checks.http_client import read_capped
 from .clock import Clock, SystemClock, utcnow
+from .delays import backoff_delay, no_jitter
 from .durations import format_duration, parse_duration
 from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .errors import ConfigError, FieldError, PluginError
@@ -37,9 +38,9 @@ __all__ = [
     "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
     "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",
-    "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "check", "check_many",
-    "count_votes",
+    "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "backoff_delay",
+    "check", "check_many", "count_votes",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
-    "make_monitor", "monitor_for_url", "parse_duration", "read_capped", "settle_loaded_config", "sign_webhook",
+    "make_monitor", "monitor_for_url", "no_jitter", "parse_duration", "read_capped", "settle_loaded_config", "sign_webhook",
     "smtp_send", "slugify", "utcnow",
 ]

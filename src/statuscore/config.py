@@ -34,6 +34,7 @@ from typing import Any, Mapping
 
 from .conditions import ConditionSyntaxError, parse_condition
 from .alerts.base import AlertSink
+from .alerts.grouping import GroupPolicy
 from .errors import ConfigError
 from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
@@ -292,6 +293,7 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
         notices = table.pop("maintenance_notices", False)
         if not isinstance(notices, bool):
             raise ConfigError("expected true or false", key=f"{key}.maintenance_notices")
+        grouping = _group_policy(table, key)
         provided = registry.sinks.get(sink_type) if isinstance(sink_type, str) else None
         if provided is None:
             known = ", ".join(sorted(registry.sinks))
@@ -305,8 +307,22 @@ def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
             raise exc.located(key_prefix=key) from None
         sink = provided.cls(config, instance_name=instance, status_page_url=status_page_url)
         sink.maintenance_notices = notices
+        sink.grouping = grouping
         sinks.append(sink)
     return sinks
+
+
+def _group_policy(table: dict[str, Any], key: str) -> GroupPolicy:
+    """`group_wait` and `group_window`, taken out of an [[alert]] table (every sink has them)."""
+    raw: dict[str, Any] = {name: table.pop(name) for name in ("group_wait", "group_window") if name in table}
+    try:
+        policy: GroupPolicy = build_config(GroupPolicy, raw)
+    except ConfigError as exc:
+        raise exc.located(key_prefix=key) from None
+    if policy.group_wait > policy.group_window:
+        raise ConfigError(f"group_wait ({policy.group_wait:g} s) must not be longer than group_window "
+                          f"({policy.group_window:g} s)", key=f"{key}.group_wait")
+    return policy
 
 
 def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:

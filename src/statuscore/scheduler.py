@@ -65,7 +65,8 @@ class Scheduler:
                  on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
                  seed: int | None = None, maintenance: MaintenanceSource | None = None,
                  pushes: PushLedger | None = None, verdict: Verdict | None = None,
-                 launch_tick: float = LAUNCH_TICK) -> None:
+                 launch_tick: float = LAUNCH_TICK,
+                 alert_jitter: Callable[[float], float] | None = None) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
@@ -79,6 +80,7 @@ class Scheduler:
         self.pushes = pushes
         self.verdict = verdict
         self.launch_tick = launch_tick
+        self.alert_jitter = alert_jitter  # the notifier's retry jitter (tests pass no_jitter)
         self._index_of = {check.monitor.slug: index for index, check in enumerate(self.checks)}
         self.states: dict[str, MonitorState] = {}
         self.checks_done = 0
@@ -141,7 +143,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(self.concurrency)
         if self.session is None:
             self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
-        self.notifier = Notifier(self.store, self.sinks, self.session, self.clock)
+        self.notifier = Notifier(self.store, self.sinks, self.session, self.clock, jitter=self.alert_jitter)
         restored = await self.store.load_states()
         self.states = {r.monitor.slug: restored[r.monitor.slug] for index, r in enumerate(self.checks)
                        if r.monitor.slug in restored and self._is_active(index)}

@@ -9,6 +9,7 @@ few seconds, the CLI and the admin right after a change so the page is current a
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Sequence
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from statuscore import MaintenanceWindow
 from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, Service, ServiceState
+
+log = logging.getLogger("statusweb.maintenance")
+_TOLD_BAD_RULES: set[tuple[int, str]] = set()  # logged once per process, not every round
 
 AHEAD = timedelta(days=8)  # occurrences exist this far ahead (the page shows 7 days)
 VERIFY_AT_MOST = timedelta(minutes=15)  # verifying ends then even if a service still fails
@@ -152,7 +156,14 @@ def advance_windows(session: Session, now: datetime, *, author: str = "statusweb
     for series in session.scalars(select(Maintenance).where(Maintenance.rrule != "",
                                                             Maintenance.status != "cancelled")
                                   .options(selectinload(Maintenance.affected))):
-        materialize(session, series, now)
+        try:
+            materialize(session, series, now)
+        except (ValueError, TypeError, OverflowError) as exc:  # a rule saved before it was checked:
+            # that series waits, the other windows go on
+            if (series.id, series.rrule) not in _TOLD_BAD_RULES:
+                _TOLD_BAD_RULES.add((series.id, series.rrule))
+                log.warning("maintenance series %d skipped until its rule is fixed: %r cannot be expanded (%s)",
+                            series.id, series.rrule[:200], exc)
     session.flush()
     moved = []
     for window in session.scalars(select(Maintenance).where(

@@ -29,7 +29,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from statuscore import sign_webhook, smtp_send
+from statuscore import backoff_delay, sign_webhook, smtp_send
 from statusweb.models import (DEFAULT_SLUG, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, OutgoingMail,
                               Page, Subscriber, SubscriberMessage, SubscriptionCursor, get_session_factory)
 
@@ -195,7 +195,8 @@ def _queue_update(session: Session, update: Any, item: Any, subscribers: Iterabl
 def _render(subscriber: Subscriber, item: Any, update: Any, delivery: Delivery) -> tuple[str, str]:
     maintenance = isinstance(item, Maintenance)
     status = update.status.replace("_", " ")
-    subject = f"[{delivery.page_name}] {'Maintenance: ' if maintenance else ''}{item.title}: {status}"
+    # one line whatever a title holds (a CR/LF saved before forms refused it never reaches a header)
+    subject = " ".join(f"[{delivery.page_name}] {'Maintenance: ' if maintenance else ''}{item.title}: {status}".split())
     anchor = f"#maintenance-{item.id}" if maintenance else ""
     link = f"{delivery.page_url}/history{anchor}" if maintenance else f"{delivery.page_url}/incidents/{item.id}"
     unsubscribe = f"{delivery.page_url}/subscribe/unsubscribe/{subscriber.unsubscribe_token}"
@@ -248,8 +249,8 @@ def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int,
 
 
 def _record_attempt(factory: Any, model: Any, row_id: int, error: str | None, now: datetime) -> str:
-    """Mark an outbox row sent, or count the failure and back off (30 s doubling, at most
-    MAX_BACKOFF); "sent", "failed", or "gone" when the row was deleted meanwhile."""
+    """Mark an outbox row sent, or count the failure and back off (up to 30 s doubling, at
+    most MAX_BACKOFF, jittered); "sent", "failed", or "gone" when the row was deleted meanwhile."""
     with factory.begin() as session:
         row = session.get(model, row_id)
         if row is None:
@@ -259,7 +260,7 @@ def _record_attempt(factory: Any, model: Any, row_id: int, error: str | None, no
             return "sent"
         row.attempts += 1
         row.last_error = error[:1000]
-        row.next_try = now + min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(row.attempts - 1, 10)))
+        row.next_try = now + timedelta(seconds=backoff_delay(row.attempts, first=30.0, cap=MAX_BACKOFF.total_seconds()))
         return "failed"
 
 
@@ -306,6 +307,11 @@ def _send(subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery
             _post_webhook(subscriber, message, delivery)
     except (smtplib.SMTPException, OSError, urllib.error.URLError, SubscriptionError) as exc:
         return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a row that can never be sent (an address such as
+        # a@[b.c, a URL with a space, CR/LF in a header) fails alone, backing off; the others go on
+        log.warning("subscriber %d: message %d cannot be sent: %s: %s", subscriber.id, message.id,
+                    type(exc).__name__, str(exc)[:200])
+        return f"cannot be sent: {type(exc).__name__}: {exc}"
     return None
 
 

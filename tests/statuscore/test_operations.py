@@ -72,6 +72,28 @@ async def test_push_monitor_is_down_without_a_push_up_with_one_and_down_when_the
     await scheduler.close()
 
 
+async def test_a_push_monitors_alert_says_when_the_job_last_reported_not_an_http_code():
+    clock = FakeClock()
+    ledger = MemoryPushLedger()
+    monitor = make_monitor(name="Export", type="push", token=TOKEN, expect_every="1h", interval="5m", retries=0)
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        scheduler = Scheduler([monitor], clock=clock, pushes=ledger,
+                              sinks=[SlackSink(SlackConfig(webhook_url=hook), instance_name="slack")])
+        await scheduler.start()
+        ledger.push("export", clock.now())
+        pushed_at = clock.now()
+        await scheduler.check_once()
+        clock.advance(61 * 60)
+        await scheduler.check_once()
+        await scheduler.notifier.deliver_due()
+        await scheduler.close()
+    [down] = [m["text"] for m in slack.messages]
+    assert down.startswith("🔴  Service Down: Export (Status: DOWN, Since: ")
+    assert f"Last push: {pushed_at:%Y-%m-%d %H:%M:%S} UTC, Error: no push for 1 h 1 min" in down
+    assert "HTTP Code" not in down and "Retries" not in down
+
+
 @pytest.mark.parametrize("keys, key", [
     ({"token": "short"}, "token"),
     ({"token": TOKEN + "/../x"}, "token"),

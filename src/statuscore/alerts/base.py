@@ -9,7 +9,9 @@ from typing import Any, ClassVar, Generic, Mapping, Sequence, TypeVar
 
 import aiohttp
 
+from ..durations import format_duration
 from ..model import Alert, Transition, TransitionKind
+from .grouping import GroupPolicy
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class AlertSink(Generic[ConfigT]):
     #: `maintenance_notices = true` in its [[alert]]: also told when a monitor enters and
     #: leaves a maintenance window (never paged: PagerDuty's `wants` ignores these).
     maintenance_notices: bool = False
+    #: `group_wait` and `group_window` in its [[alert]] (see `grouping`); set at load.
+    grouping: GroupPolicy = GroupPolicy()
 
     def __init__(self, config: ConfigT, *, instance_name: str, status_page_url: str = "") -> None:
         self.config = config
@@ -57,6 +61,14 @@ class AlertSink(Generic[ConfigT]):
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         raise NotImplementedError
 
+    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
+                   idempotency_key: str) -> Delivery:
+        """What the notifier calls. `idempotency_key` is the alert's id, the same on every
+        try, so a receiver can drop the one repeat a crash between its answer and our
+        commit can cause. Override it to pass the key on (a header, a Message-ID); the
+        default calls `deliver`."""
+        return await self.deliver(payload, session)
+
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any] | None:
         """One message for several DOWN alerts that came within a minute (a shared
         dependency failed): `alerts` to send now, `already_told` monitors whose DOWN
@@ -71,10 +83,16 @@ class AlertSink(Generic[ConfigT]):
         return payload
 
 
-def group_title(alerts: Sequence[Alert], already_told: Sequence[str]) -> str:
-    """"3 services down within a minute: A, B, C" (the ones told already last)."""
-    names = [alert.monitor for alert in alerts] + list(already_told)
-    return f"{len(names)} services down within a minute: {', '.join(names)}"
+def can_group(sink: AlertSink[Any] | None) -> bool:
+    """The sink overrides `group` (PagerDuty, which tracks each monitor, does not)."""
+    return sink is not None and type(sink).group is not AlertSink.group
+
+
+def group_title(alerts: Sequence[Alert], already_told: Sequence[str], window: float = 60.0) -> str:
+    """"3 services down within a minute: A, B, C" (the ones told already last; each once)."""
+    names = list(dict.fromkeys([alert.monitor for alert in alerts] + list(already_told)))
+    within = "a minute" if window == 60.0 else format_duration(window)
+    return f"{len(names)} services down within {within}: {', '.join(names)}"
 
 
 def late_note(late_by: float, cause: str) -> str:

@@ -15,6 +15,7 @@ the outbox keeps only the subject and the text.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -25,13 +26,12 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
-from ..durations import format_duration
 from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Alert, Transition, TransitionKind
 from ..schema import Duration
 from .base import AlertSink, Delivery, group_title
-from .slack import format_time
+from .fields import alert_fields
 
 _SUBJECTS = {
     TransitionKind.DOWN: "DOWN", TransitionKind.REMINDER: "STILL DOWN", TransitionKind.RECOVERED: "RECOVERED",
@@ -65,24 +65,14 @@ class EmailConfig:
 
 def render_email(transition: Transition, *, status_page_url: str = "") -> dict[str, str]:
     """Subject and text for one transition; pure, so it is tested on its own."""
-    result = transition.result
     kind = transition.kind
     word = _SUBJECTS.get(kind, transition.current.value.upper())
     subject = f"[{word}] {transition.monitor}"
-    lines = [f"{transition.monitor} is {transition.current.value.upper()} ({kind.value}).", ""]
-    if kind in (TransitionKind.DOWN, TransitionKind.REMINDER):
-        lines += [f"Since:      {format_time(transition.since)}",
-                  f"Error:      {result.error or 'unknown'}",
-                  f"HTTP code:  {result.status_code or 'none'}",
-                  f"Tries:      {result.attempts}/{result.max_attempts}"]
-    elif kind is TransitionKind.RECOVERED:
-        lines += [f"Recovered:  {format_time(transition.at)}",
-                  f"Downtime:   ~{format_duration(transition.duration or 0)}",
-                  f"Response:   {result.latency_ms} ms"]
+    if kind in (TransitionKind.SLA_BREACH, TransitionKind.SLA_BUDGET):
+        lines = [f"{transition.monitor}: {word.lower()}.", ""]
     else:
-        lines += [f"At:         {format_time(transition.at)}"]
-        if result.error:
-            lines += [f"Detail:     {result.error}"]
+        lines = [f"{transition.monitor} is {transition.current.value.upper()} ({kind.value}).", ""]
+    lines += [f"{name + ':':<12}{value}" for name, value in alert_fields(transition) if name != "Status"]
     if status_page_url:
         lines += ["", f"Status page: {status_page_url}"]
     return {"subject": subject, "text": "\n".join(lines) + "\n"}
@@ -100,19 +90,25 @@ class EmailSink(AlertSink[EmailConfig]):
         return {**payload, "text": f"({note})\n\n{payload.get('text', '')}"}
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
-        title = group_title(alerts, already_told)
+        title = group_title(alerts, already_told, self.grouping.group_window)
         parts = [f"{title}.\nSeveral services failing together: look for a shared dependency first.", ""]
         parts += [f"--- {alert.payload.get('subject', alert.monitor)}\n{alert.payload.get('text', '')}"
                   for alert in alerts]
         return {"subject": f"[DOWN] {title}", "text": "\n".join(parts)}
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        return await self.send(payload, session, idempotency_key="")
+
+    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
+                   idempotency_key: str) -> Delivery:
+        """The Message-ID comes from the alert's id, so a repeat is the same message to
+        a mail client (which shows it once)."""
         message = EmailMessage()
         message["Subject"] = str(payload.get("subject", "status alert"))
         message["From"] = self.config.sender
         message["To"] = ", ".join(self.config.to)
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=self.config.sender.rsplit("@", 1)[1])
+        message["Message-ID"] = message_id(idempotency_key, self.config.sender.rsplit("@", 1)[1])
         message.set_content(str(payload.get("text", "")))
         try:
             await asyncio.to_thread(smtp_send, self.config.url, message, self.config.timeout)
@@ -123,6 +119,14 @@ class EmailSink(AlertSink[EmailConfig]):
                             retry_after=None if retryable else 3600.0)
         return Delivery(ok=True)
 
+
+
+def message_id(idempotency_key: str, domain: str) -> str:
+    """<statuscore.<sha256 of the alert id>@domain>: stable per alert, no id text in a header."""
+    if not idempotency_key:
+        return make_msgid(domain=domain)
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"<statuscore.{digest}@{domain}>"
 
 
 def smtp_send(url: str, message: EmailMessage, timeout: float) -> None:

@@ -1,77 +1,100 @@
-"""Which DOWN alerts go out together. When GROUP_MIN or more monitors go DOWN within
-GROUP_WINDOW, a sink that can group (it overrides `AlertSink.group`) gets one message
-naming them all. The first DOWN still goes at once (a lone outage is never delayed); a
-later one waits at most GROUP_WINDOW after it went down for companions, and from the
-third on they go out together. Pure: the notifier keeps what was told and when."""
+"""Which DOWN alerts go out together, and how long one may wait for companions.
+
+The contract (DESIGN.md 6b): the first DOWN of an episode goes at once; a later one
+waits at most `group_wait` for companions; when GROUP_MIN or more distinct monitors are
+down within `group_window`, the waiting ones go as one message naming the rest. Only the
+head of each monitor's queue can join a group, so one monitor's separate outages are
+never merged and its own earlier DOWN is never its companion. Pure: the notifier keeps
+what was told and calls `decide_down` for each due DOWN."""
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from ..model import Alert
-from .base import AlertSink
+from ..schema import Duration
 
-GROUP_WINDOW = 60.0  # seconds: DOWNs this close together are one event
 GROUP_MIN = 3
+#: Alert kinds after which a monitor's DOWN is no longer news to group with.
+_ENDS_OUTAGE = frozenset({"recovered", "settled", "maintenance", "improved"})
 
 
-@dataclass
-class GroupPlan:
-    """For one delivery round: groups to send (by their first alert's id), every alert in
-    a group, and DOWN alerts held back (until when) for a group that may form."""
+@dataclass(frozen=True, kw_only=True)
+class GroupPolicy:
+    """The `group_wait` and `group_window` keys of an [[alert]] table."""
 
-    groups: dict[str, list[Alert]] = field(default_factory=dict)
-    members: set[str] = field(default_factory=set)
-    held: dict[str, datetime] = field(default_factory=dict)
-
-    def skipped(self, alert: Alert) -> bool:
-        """Sent as part of a group led by another alert."""
-        return alert.id in self.members and alert.id not in self.groups
+    group_wait: Duration = 10.0
+    group_window: Duration = 60.0
 
 
 class ToldDown:
-    """Per sink, the DOWNs already delivered lately: (went down at, monitor)."""
+    """Per sink, the monitors whose DOWN was delivered lately and that have not
+    recovered since (monitor -> when it went down), oldest first."""
+
+    KEEP = 1000
 
     def __init__(self) -> None:
-        self._by_sink: dict[str, deque[tuple[datetime, str]]] = {}
+        self._by_sink: dict[str, dict[str, datetime]] = {}
 
     def add(self, alert: Alert) -> None:
+        told = self._by_sink.setdefault(alert.sink, {})
         if alert.kind == "down":
-            self._by_sink.setdefault(alert.sink, deque(maxlen=1000)).append((alert.created_at, alert.monitor))
+            told.pop(alert.monitor, None)
+            told[alert.monitor] = alert.created_at
+            if len(told) > self.KEEP:
+                del told[next(iter(told))]
+        elif alert.kind in _ENDS_OUTAGE:
+            told.pop(alert.monitor, None)
 
-    def recent(self, sink: str, now: datetime) -> list[tuple[datetime, str]]:
-        return [(at, name) for at, name in self._by_sink.get(sink, ()) if (now - at).total_seconds() < GROUP_WINDOW]
+    def recent(self, sink: str, now: datetime, window: float) -> list[str]:
+        return [name for name, at in self._by_sink.get(sink, {}).items()
+                if (now - at).total_seconds() < window]
 
 
-def can_group(sink: AlertSink[Any] | None) -> bool:
-    return sink is not None and type(sink).group is not AlertSink.group
+@dataclass(frozen=True)
+class DownDecision:
+    """Send `batch` now (one alert: on its own), or hold the alert until `hold_until`."""
+
+    batch: Sequence[Alert] = ()
+    already_told: Sequence[str] = ()
+    hold_until: datetime | None = None
 
 
-def plan_groups(pending: Sequence[Alert], sinks: Mapping[str, AlertSink[Any]], told: ToldDown,
-                now: datetime) -> GroupPlan:
-    plan = GroupPlan()
-    downs: dict[str, list[Alert]] = {}
+def down_heads(pending: Sequence[Alert], now: datetime) -> dict[str, list[Alert]]:
+    """Per sink, the due DOWN alerts that are the oldest undelivered alert of their
+    monitor (the only ones that may join a group), oldest first."""
+    seen: set[tuple[str, str]] = set()
+    heads: dict[str, list[Alert]] = {}
     for alert in pending:
-        due = alert.next_try is None or alert.next_try <= now or bool(alert.attempts)
-        if alert.kind == "down" and due and can_group(sinks.get(alert.sink)):
-            downs.setdefault(alert.sink, []).append(alert)
-    for sink_name, waiting in downs.items():
-        _plan_sink(plan, waiting, told.recent(sink_name, now), now)
-    return plan
+        pair = (alert.sink, alert.monitor)
+        if pair in seen:
+            continue
+        seen.add(pair)
+        if alert.kind == "down" and (alert.next_try is None or alert.next_try <= now):
+            heads.setdefault(alert.sink, []).append(alert)
+    return heads
 
 
-def _plan_sink(plan: GroupPlan, waiting: list[Alert], told: list[tuple[datetime, str]], now: datetime) -> None:
-    first = min([at for at, _ in told] + [a.created_at for a in waiting])
-    cluster = [a for a in waiting if (a.created_at - first).total_seconds() < GROUP_WINDOW]
-    if len(cluster) + len(told) >= GROUP_MIN and (len(cluster) > 1 or told):
-        plan.groups[cluster[0].id] = cluster
-        plan.members.update(a.id for a in cluster)
-        return
-    # Too few yet: the first DOWN goes now (when nothing went lately), later ones wait.
-    for alert in cluster[0 if told else 1:]:
-        until = alert.created_at + timedelta(seconds=GROUP_WINDOW)
-        if until > now:
-            plan.held[alert.id] = until
+def decide_down(alert: Alert, heads: Sequence[Alert], told: Sequence[str], *, first: bool,
+                policy: GroupPolicy, now: datetime) -> DownDecision:
+    """For a due DOWN at the head of its monitor's queue. `heads`: the sink's other due
+    DOWN heads not sent yet; `told`: monitors whose DOWN this sink had lately; `first`:
+    no DOWN is held on this sink in this round."""
+    others_told = [name for name in told if name != alert.monitor]
+    if first and not others_told:
+        return DownDecision(batch=[alert])  # an episode's first DOWN never waits
+    until = alert.created_at + timedelta(seconds=policy.group_wait)
+    if not alert.attempts and now < until:
+        return DownDecision(hold_until=until)
+    batch = [alert]
+    for companion in heads:
+        gap = (companion.created_at - alert.created_at).total_seconds()
+        if companion.monitor not in {a.monitor for a in batch} and 0 <= gap < policy.group_window:
+            batch.append(companion)
+    named = {a.monitor for a in batch}
+    others_told = [name for name in others_told if name not in named]
+    if len(batch) + len(others_told) >= GROUP_MIN:
+        return DownDecision(batch=batch, already_told=others_told)
+    return DownDecision(batch=[alert])

@@ -1,26 +1,29 @@
-"""Delivers queued alerts from the store: at least once, in order per sink, and
-patiently: a failing sink is retried with backoff (or its Retry-After), never dropped.
+"""Delivers queued alerts from the store: at least once, in order per monitor and
+sink, and patiently: a failing sink is retried with backoff (or its Retry-After), never
+dropped, and one monitor's held or failing alert never delays another monitor's.
 
-Retries wait at most a minute, so alerts resume within a minute of the receiver coming
-back; an alert delivered more than `LATE_AFTER` seconds after its transition says so,
-so a burst of queued alerts is not mistaken for fresh news. DOWNs of several monitors
-within a minute go out as one message (see `grouping`)."""
+Retries wait at most a minute (`backoff.expo` with full jitter), so alerts resume within a
+minute of the receiver coming back; an alert delivered more than `LATE_AFTER` seconds
+after its transition says so, so a burst of queued alerts is not mistaken for fresh news.
+DOWNs of several monitors close together go out as one message (see `grouping`). Each
+delivery carries the alert's id as its idempotency key (`AlertSink.send`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import aiohttp
 
 from ..clock import Clock, SystemClock
+from ..delays import Jitter, backoff_delay
 from ..model import Alert
 from ..store import Store
 from ..redact import redact_urls
-from .base import AlertSink, Delivery, late_note
-from .grouping import ToldDown, plan_groups
+from .base import AlertSink, Delivery, can_group, late_note
+from .grouping import DownDecision, ToldDown, decide_down, down_heads
 
 log = logging.getLogger("statuscore.alerts")
 
@@ -29,86 +32,123 @@ MAX_RETRY_DELAY = 60.0
 LATE_AFTER = 60.0
 
 
-def retry_delay(attempts: int, retry_after: float | None) -> float:
-    """Seconds before try `attempts + 1`: exponential (1, 2, 4 ... 60 s), or longer
-    when the receiver asked for it with Retry-After."""
-    delay = MAX_RETRY_DELAY if attempts > 16 else min(MAX_RETRY_DELAY, 2.0 ** (attempts - 1))
-    return max(delay, retry_after or 0.0)
+def retry_delay(attempts: int, retry_after: float | None, jitter: Jitter | None = None) -> float:
+    """Seconds before try `attempts + 1`: exponential (up to 1, 2, 4 ... 60 s, jittered),
+    or longer when the receiver asked for it with Retry-After."""
+    return max(backoff_delay(attempts, first=1.0, cap=MAX_RETRY_DELAY, jitter=jitter), retry_after or 0.0)
 
 
 class Notifier:
     """Works through `store.pending_alerts()`; wake it when new alerts are recorded."""
 
     def __init__(self, store: Store, sinks: Mapping[str, AlertSink[Any]], session: aiohttp.ClientSession,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, *, jitter: Jitter | None = None) -> None:
         self.store = store
         self.sinks = dict(sinks)
         self.session = session
         self.clock = clock or SystemClock()
+        self.jitter = jitter  # None: full jitter; tests pass `no_jitter`
         self.sent = 0
         self.failed = 0
         self._wake = asyncio.Event()
         self._last_failure: dict[str, datetime] = {}
+        self._paused: dict[str, datetime] = {}  # a failing sink: no try before then
         self._told_down = ToldDown()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def paused_until(self, sink: str) -> datetime | None:
+        """When a failing sink is tried again (None: it is not failing)."""
+        return self._paused.get(sink)
+
     async def deliver_due(self) -> float | None:
-        """Send what is due now; returns seconds until the next retry is due, if any."""
+        """Send what is due now; returns seconds until the next retry or hold ends, if any."""
         now = self.clock.now()
-        blocked: set[str] = set()
+        blocked: set[tuple[str, str]] = set()  # (sink, monitor): a later alert waits behind
+        holding: set[str] = set()  # sinks with a DOWN held in this round
+        sent: set[str] = set()
         waits: list[float] = []
         pending = await self.store.pending_alerts(now, limit=500)
-        plan = plan_groups(pending, self.sinks, self._told_down, now)
+        heads = down_heads(pending, now)
         for alert in pending:
-            if alert.sink in blocked or plan.skipped(alert):
+            pair = (alert.sink, alert.monitor)
+            if alert.id in sent or pair in blocked:
                 continue
-            # held for a group that may form, or not due: later alerts to this sink wait behind it
-            not_before = plan.held.get(alert.id) or alert.next_try
+            not_before = self._not_before(alert)
             if not_before is not None and not_before > now:
-                blocked.add(alert.sink)
+                blocked.add(pair)
                 waits.append((not_before - now).total_seconds())
                 continue
             sink = self.sinks.get(alert.sink)
             if sink is None:
-                blocked.add(alert.sink)
+                blocked.add(pair)
                 log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
                 continue
-            delay = await self._send(sink, alert, plan.groups.get(alert.id, [alert]), now)
-            if delay is not None:
-                blocked.add(alert.sink)
+            others = [head for head in heads.get(alert.sink, ()) if head.id not in sent]
+            decision = self._decide(sink, alert, others, first=alert.sink not in holding, now=now)
+            if decision.hold_until is not None:  # a group may be forming
+                blocked.add(pair)
+                holding.add(alert.sink)
+                waits.append((decision.hold_until - now).total_seconds())
+                continue
+            delay = await self._send(sink, alert, decision, now)
+            if delay is None:
+                sent.update(member.id for member in decision.batch)
+            else:
+                blocked.update((member.sink, member.monitor) for member in decision.batch)
                 waits.append(delay)
         return min(waits) if waits else None
 
-    async def _send(self, sink: AlertSink[Any], alert: Alert, batch: list[Alert], now: datetime) -> float | None:
+    def _decide(self, sink: AlertSink[Any], alert: Alert, others: Sequence[Alert], *, first: bool,
+                now: datetime) -> DownDecision:
+        """Send `alert` alone, with companions, or hold it (a DOWN to a sink that groups)."""
+        if alert.kind != "down" or not can_group(sink):
+            return DownDecision(batch=[alert])
+        told = self._told_down.recent(alert.sink, now, sink.grouping.group_window)
+        return decide_down(alert, others, told, first=first, policy=sink.grouping, now=now)
+
+    def _not_before(self, alert: Alert) -> datetime | None:
+        """When `alert` may be tried: its own retry time or its sink's pause, the later."""
+        times = [t for t in (alert.next_try, self._paused.get(alert.sink)) if t is not None]
+        return max(times) if times else None
+
+    async def _send(self, sink: AlertSink[Any], alert: Alert, decision: DownDecision, now: datetime) -> float | None:
         """Deliver `alert` (with the rest of its group); the retry delay when it failed."""
-        grouped = self._group_payload(sink, batch, now) if len(batch) > 1 else None
-        if grouped is None:
-            batch = [alert]  # the others go one by one in later rounds
-        outcome = await self._deliver(sink, self._as_sent(sink, alert, grouped or alert.payload))
+        batch: Sequence[Alert] = decision.batch
+        payload: Mapping[str, Any] = alert.payload
+        if len(batch) > 1:
+            grouped = self._group_payload(sink, batch, decision.already_told)
+            if grouped is None:
+                batch = [alert]  # the others go one by one
+            else:
+                payload = grouped
+        outcome = await self._deliver(sink, self._as_sent(sink, alert, payload), alert.id)
         if outcome.ok:
             self.sent += 1
-            for sent in batch:
-                await self.store.mark_delivered(sent.id, self.clock.now())
-                self._told_down.add(sent)
+            self._paused.pop(alert.sink, None)
+            for member in batch:
+                await self.store.mark_delivered(member.id, self.clock.now())
+                self._told_down.add(member)
             log.info("alert delivered: %s %s via %s", ", ".join(a.monitor for a in batch), alert.kind, alert.sink)
             return None
         self.failed += 1
         self._last_failure[alert.sink] = self.clock.now()
         attempts = alert.attempts + 1
-        delay = retry_delay(attempts, outcome.retry_after)
-        for failed in batch:
-            await self.store.mark_failed(failed.id, attempts=attempts, error=outcome.error or "failed",
-                                         next_try=self.clock.now() + timedelta(seconds=delay))
+        delay = retry_delay(attempts, outcome.retry_after, self.jitter)
+        next_try = self.clock.now() + timedelta(seconds=delay)
+        self._paused[alert.sink] = next_try  # the receiver is failing: give it the same rest
+        for member in batch:
+            await self.store.mark_failed(member.id, attempts=attempts, error=outcome.error or "failed",
+                                         next_try=next_try)
         log.warning("alert to %s for %s failed (try %d: %s); next try in %.0f s",
                     alert.sink, alert.monitor, attempts, outcome.error, delay)
         return delay
 
-    def _group_payload(self, sink: AlertSink[Any], batch: list[Alert], now: datetime) -> Mapping[str, Any] | None:
-        told = [name for _, name in self._told_down.recent(batch[0].sink, now)]
+    def _group_payload(self, sink: AlertSink[Any], batch: Sequence[Alert],
+                       already_told: Sequence[str]) -> Mapping[str, Any] | None:
         try:
-            return sink.group(batch, told)
+            return sink.group(batch, already_told)
         except Exception:  # a plugin's bug here must not hold the alerts back
             log.exception("sink %s could not group alerts", sink.instance_name)
             return None
@@ -129,10 +169,10 @@ class Notifier:
             log.exception("sink %s could not mark an alert late", sink.instance_name)
             return payload
 
-    async def _deliver(self, sink: AlertSink[Any], payload: Mapping[str, Any]) -> Delivery:
+    async def _deliver(self, sink: AlertSink[Any], payload: Mapping[str, Any], key: str) -> Delivery:
         try:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
-                return await sink.deliver(payload, self.session)
+                return await sink.send(payload, self.session, idempotency_key=key)
         except (asyncio.TimeoutError, TimeoutError):
             return Delivery(ok=False, error=f"no answer within {DELIVERY_TIMEOUT:.0f} s")
         except aiohttp.ClientError as exc:  # its text may quote the secret URL: keep the host only

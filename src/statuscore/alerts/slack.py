@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 import aiohttp
 
-from ..durations import format_duration
 from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Alert, Transition, TransitionKind
 from .base import AlertSink, Delivery, delivery_from_status, group_title
+from .fields import alert_fields
 
 # slack_sdk logs the webhook URL at DEBUG; the URL is a secret, so its logger stays quiet.
 _quiet_sdk_log = logging.getLogger("statuscore.alerts.slack_sdk")
@@ -57,14 +56,9 @@ class SlackConfig:
         return f"SlackConfig(channel={self.channel!r})"
 
 
-def format_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def render_slack_message(transition: Transition, *, status_page_url: str = "",
                          channel: str = "") -> dict[str, Any]:
     """The Block Kit payload for one transition; pure, so it is tested on its own."""
-    result = transition.result
     kind = transition.kind
     if kind is TransitionKind.SETTLED:  # flapping is over: say plainly where it ended
         icon = "🔴" if transition.current.is_failure else "🟢"
@@ -73,29 +67,7 @@ def render_slack_message(transition: Transition, *, status_page_url: str = "",
         icon = _ICONS.get(kind, "🔵")
         heading = _TITLES.get(kind, kind.value.title())
     title = f"{icon}  {heading}: {transition.monitor}"
-    fields = [("Status", transition.current.value.upper())]
-    if kind in (TransitionKind.DOWN, TransitionKind.REMINDER):
-        fields.append(("Since", format_time(transition.since)))
-        if kind is TransitionKind.REMINDER and transition.duration is not None:
-            fields.append(("Down for", f"~{format_duration(transition.duration)}"))
-        fields.append(("HTTP Code", str(result.status_code) if result.status_code else "none"))
-        fields.append(("Error", result.error or "unknown"))
-        failed = result.attempts if result.status.is_failure else 0
-        fields.append(("Retries", f"{failed}/{result.max_attempts} failed"))
-    elif kind is TransitionKind.RECOVERED:
-        fields.append(("Recovered", format_time(transition.at)))
-        if transition.duration is not None:
-            fields.append(("Downtime", f"~{format_duration(transition.duration)}"))
-        fields.append(("Response", f"{result.latency_ms}ms"))
-    elif kind is TransitionKind.FLAPPING:
-        fields.append(("Flapping since", format_time(transition.since)))
-        fields.append(("Alerts", "paused until it settles"))
-    elif kind is TransitionKind.SETTLED:
-        fields.append(("Settled at", format_time(transition.at)))
-    else:
-        fields.append(("Response", f"{result.latency_ms}ms"))
-        if result.error:
-            fields.append(("Detail", result.error))
+    fields = alert_fields(transition)
     text = f"{title} ({', '.join(f'{k}: {v}' for k, v in fields)})"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
@@ -138,7 +110,7 @@ class SlackSink(AlertSink[SlackConfig]):
         return mark_slack_message_late(payload, note)
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
-        title = f"🔴  {group_title(alerts, already_told)}"
+        title = f"🔴  {group_title(alerts, already_told, self.grouping.group_window)}"
         lines = [f"• {alert.payload.get('text', alert.monitor)}" for alert in alerts]
         if already_told:
             lines.append(f"• already reported: {', '.join(already_told)}")

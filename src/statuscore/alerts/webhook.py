@@ -1,5 +1,7 @@
 """Generic JSON webhook sink: one POST per transition, for chat bridges or your own scripts.
 
+Every try of one alert carries the same `Idempotency-Key` header (the alert's id), so a
+receiver can drop the repeat a runner's crash between its answer and our commit causes.
 With `secret = "${WEBHOOK_SECRET}"` every request is signed, so a receiver can tell it
 came from us and was not replayed: `X-Statuscore-Timestamp: <unix seconds>` and
 `X-Statuscore-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>`.
@@ -77,13 +79,20 @@ class WebhookSink(AlertSink[WebhookConfig]):
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         """event "down_group": the single DOWN payloads inside, unchanged."""
-        return {"event": "down_group", "summary": group_title(alerts, already_told),
+        return {"event": "down_group", "summary": group_title(alerts, already_told, self.grouping.group_window),
                 "alerts": [dict(alert.payload) for alert in alerts], "already_reported": list(already_told),
                 "status_page_url": self.status_page_url or None}
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
+        return await self.send(payload, session, idempotency_key="")
+
+    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
+                   idempotency_key: str) -> Delivery:
+        """`Idempotency-Key: <alert id>`, the same on every try of one alert."""
         body = json.dumps(dict(payload), separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", **self.config.headers}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
         if self.config.secret:
             headers.update(sign(body, self.config.secret, int(time.time())))
         return await post_for_delivery(session, self.config.url, data=body, headers=headers,

@@ -49,9 +49,12 @@ class PushCheck(CheckType[PushConfig]):
             since = record.watching_since if record else None
             if since is not None and (now - since).total_seconds() <= allowed:
                 return Attempt(ok=True, values={"waiting_for_first_push": True})
-            return Attempt(ok=False, error=f"no push received yet (expected every "
+            return Attempt(ok=False, values={"last_push": None}, error=f"no push received yet (expected every "
                                            f"{_describe(self.config.expect_every, self.config.grace)})")
-        values = {"latency_ms": record.ping_ms} if record.ping_ms is not None else {}
+        # `last_push` tells alerts to say when the job last reported, not an HTTP code
+        values: dict[str, Any] = {"last_push": record.at.isoformat()}
+        if record.ping_ms is not None:
+            values["latency_ms"] = record.ping_ms
         age = (now - record.at).total_seconds()
         if age > allowed:
             return Attempt(ok=False, values=values, error=(

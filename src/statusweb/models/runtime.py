@@ -47,6 +47,8 @@ class RunnerHeartbeat(Base):
     monitors: Mapped[int] = mapped_column(Integer, default=0)
     # the alert sinks it delivers to, comma-separated ("" = none: the admin warns)
     sinks: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    # duties with no completed round for 3 heartbeats, one "name: last error" per line
+    stalled: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ServicePush(Base):

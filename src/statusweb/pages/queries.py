@@ -189,6 +189,13 @@ def heartbeat_age(engine: Engine, now: datetime | None = None) -> float | None:
     return None if row is None else ((now or utcnow()) - row.beat_at).total_seconds()
 
 
+def stalled_duties(beat: RunnerHeartbeat, *, with_errors: bool = False) -> list[str]:
+    """The runner's duties with no completed round for 3 heartbeats (their names, or
+    "name: last error" lines for the admin)."""
+    lines = [line for line in (beat.stalled or "").splitlines() if line]
+    return lines if with_errors else [line.split(":", 1)[0] for line in lines]
+
+
 def heartbeat_holder(engine: Engine) -> str:
     """host:pid of the runner that beat last ("" if none has)."""
     row = last_heartbeat(engine)

@@ -21,7 +21,7 @@ from dataclasses import replace
 import os
 import socket
 
-from typing import Iterable
+from typing import Awaitable, Callable, Iterable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +44,7 @@ from statusweb.runner.lock import lock_for
 from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 from statusweb.runner.sql import upsert
 from statusweb.runner.sql_store import SqlStore
+from statusweb.runner.duties import DutyLog
 
 log = logging.getLogger("statusweb.runner")
 
@@ -83,6 +84,7 @@ class Runner:
         shortest = min((m.interval for m in self.config.monitors), default=60.0)
         self.standby_poll = max(0.2, min(5.0, shortest / 2))  # takes over within an interval
         self._stop_requested = False
+        self.duties = DutyLog(started=self.clock.monotonic())
 
     async def run(self, *, once: bool = False) -> list[CheckResult]:
         """Check until `stop()` (or every monitor once). Sharing (PostgreSQL): at once,
@@ -272,19 +274,39 @@ class Runner:
         """Every `duty_interval`: the calendar the scheduler reads refreshed, and "check
         now" requests for our monitors taken; by the leader, maintenance windows moved
         along, subscribers' mail sent and, every `sla_interval`, SLA figures compared
-        with their targets."""
+        with their targets. Each duty on its own: one that fails (a bad row, a bug, the
+        database gone) is logged and tried again next round while the others go on; one
+        with no completed round for 3 heartbeats is named in the heartbeat (/healthz)."""
         sla_due = self.clock.monotonic()
         while True:
-            try:
-                await asyncio.to_thread(self._plan_maintenance)
-                if self.scheduler is not None and self.scheduler.verdict is not None:
-                    await self._read_votes()
-                await self._take_requests()
-                if self.leader:
-                    sla_due = await self._leader_duties(sla_due)
-            except SQLAlchemyError as exc:
-                log.warning("maintenance, check-now and SLA duties skipped: %s", str(exc).splitlines()[0][:200])
+            await self._duty("maintenance", lambda: asyncio.to_thread(self._plan_maintenance))
+            if self.scheduler is not None and self.scheduler.verdict is not None:
+                await self._duty("votes", self._read_votes)
+            await self._duty("check-now", self._take_requests)
+            if self.leader:
+                await self._duty("subscribers", lambda: asyncio.to_thread(self._send_to_subscribers))
+                if self.leases is not None:
+                    await self._duty("regions", self._alert_silent_regions)
+                if self.clock.monotonic() < sla_due:  # not due: its last round completed (a failed one stays due)
+                    self.duties.completed("sla", self.clock.monotonic())
+                elif await self._duty("sla", self._alert_sla):
+                    sla_due = self.clock.monotonic() + self.settings.sla_interval
             await self.clock.sleep(self.settings.duty_interval)
+
+    async def _duty(self, name: str, work: Callable[[], Awaitable[None]]) -> bool:
+        """Run one duty's round; True when it completed."""
+        try:
+            await work()
+        except SQLAlchemyError as exc:
+            if self.duties.failed(name, str(exc).splitlines()[0][:200], self.clock.monotonic()):
+                log.warning("duty %s skipped (retried every round): %s", name, str(exc).splitlines()[0][:200])
+            return False
+        except Exception as exc:  # a bug or a bad row: the other duties go on, this one is retried
+            if self.duties.failed(name, f"{type(exc).__name__}: {exc}"[:200], self.clock.monotonic()):
+                log.exception("duty %s failed (retried every round); the other duties go on", name)
+            return False
+        self.duties.completed(name, self.clock.monotonic())
+        return True
 
     async def _take_requests(self) -> None:
         """"Check now" requests for the monitors checked here; the leader also answers
@@ -298,36 +320,37 @@ class Runner:
             if self.leases is None or slug in ours or (self.leader and slug not in self.checked_here):
                 self._take(request_id, slug)
 
-    async def _leader_duties(self, sla_due: float) -> float:
-        """Subscribers' mail, regions without a runner, and SLA figures once `sla_due` has
-        passed; the next due time."""
-        await asyncio.to_thread(self._send_to_subscribers)
-        if self.leases is not None and self.clock.monotonic() - self._lead_since >= 2 * self.leases.ttl:
+    async def _alert_silent_regions(self) -> None:
+        """Regions with no live runner (or one back), told once each."""
+        assert self.leases is not None
+        if self.clock.monotonic() - self._lead_since >= 2 * self.leases.ttl:
             # (after a grace: runners started together join within a heartbeat or two)
             self.store.adopt(await asyncio.to_thread(region_alerts.evaluate, self.engine, self.leases.ttl,
                                                      self.clock.now(), self._render_region_alert))
-        if self.clock.monotonic() < sla_due:
-            return sla_due
+
+    async def _alert_sla(self) -> None:
         alerts = await asyncio.to_thread(sla_alerts.evaluate, self.engine, self.clock.now(), self._render_sla_alert)
         self.store.adopt(alerts)
-        return self.clock.monotonic() + self.settings.sla_interval
 
-    def _render_sla_alert(self, slug: str, kind: str, figure: SlaFigure) -> list[Alert]:
-        """An SLA alert as a transition of the monitor's current state, for its sinks."""
+    def _render_sla_alert(self, slug: str, kind: str, figures: list[SlaFigure]) -> list[Alert]:
+        """One SLA alert naming every window in `figures`, for the monitor's sinks: the
+        figures ride in `result.values["sla"]`, so sinks show target, uptime and budget."""
         assert self.scheduler is not None
         check = next((c for c in self.scheduler.checks if c.monitor.slug == slug), None)
-        if check is None:
+        if check is None or not figures:
             return []
         now = self.clock.now()
         state = self.scheduler.states.get(slug)
         # sharing: another runner may check it, and its state is in the database
         status = state.status if state else Status(saved_status(self.engine, slug) or Status.UNKNOWN.value)
         result = CheckResult(monitor=check.monitor.name, slug=slug, status=status, checked_at=now, latency=0.0,
-                             error=sla_alerts.describe(kind, figure))
+                             error="; ".join(sla_alerts.describe(kind, figure) for figure in figures),
+                             values={"sla": [sla_alerts.sla_values(figure) for figure in figures]})
         transition = Transition(monitor=check.monitor.name, slug=slug,
                                 kind=TransitionKind.SLA_BREACH if kind == "breach" else TransitionKind.SLA_BUDGET,
                                 previous=status, current=status, at=now, since=now, duration=None, result=result)
-        return [replace(alert, id=f"{slug}:{kind}:{figure.window}:{now.isoformat()}:{alert.sink}")
+        windows = "+".join(figure.window for figure in figures)
+        return [replace(alert, id=f"{slug}:{kind}:{windows}:{now.isoformat()}:{alert.sink}")
                 for alert in self.scheduler.alerts_for(transition, check.monitor)]
 
     def _render_region_alert(self, region: str, kind: str, count: int, since: datetime) -> list[Alert]:
@@ -408,8 +431,9 @@ class Runner:
 
     def _beat(self) -> None:
         now = self.clock.now()
+        stalled = self.duties.stalled(self.clock.monotonic(), 3 * self.settings.heartbeat_interval)
         values = {"holder": self.holder, "started_at": self.started_at, "beat_at": now,
-                  "interval_s": int(self.settings.heartbeat_interval),
+                  "interval_s": int(self.settings.heartbeat_interval), "stalled": stalled,
                   "monitors": len(self.config.monitors),
                   "sinks": ",".join(sink.instance_name for sink in self.config.sinks)[:1000]}
         with get_session_factory(self.engine).begin() as session:

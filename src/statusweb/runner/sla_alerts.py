@@ -1,13 +1,16 @@
 """SLA alerts: every few minutes the runner compares each targeted service's rolling
 windows with its target. A breach (uptime under target) and a warning (80% of the
-error budget spent) are each sent once per window and episode: a row in
+error budget spent) are each told once per window and episode: a row in
 `sla_alert_state` remembers it, written in the same transaction as the alerts it
-caused, and goes when the figure is back, so a later episode is told again."""
+caused, and goes when the figure is back, so a later episode is told again. The
+windows that breach together (after an outage, all five at once) make one message
+naming each, not one message per window."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
@@ -18,7 +21,9 @@ from statusweb.pages.sla import BUDGET_WARNING, SlaFigure, sla_figures
 from statusweb.runner.sql import insert_ignoring_duplicates
 from statusweb.runner.sql_store import outbox_row
 
-Render = Callable[[str, str, SlaFigure], list[Alert]]  # (slug, kind, figure) -> alerts for the sinks
+log = logging.getLogger("statusweb.runner")
+
+Render = Callable[[str, str, list[SlaFigure]], list[Alert]]  # (slug, kind, figures) -> alerts for the sinks
 
 
 def kinds_due(figure: SlaFigure) -> set[str]:
@@ -39,6 +44,15 @@ def describe(kind: str, figure: SlaFigure) -> str:
             f"{figure.budget_minutes:.0f} min (uptime {uptime}, target {figure.target:g}%)")
 
 
+def sla_values(figure: SlaFigure) -> dict[str, Any]:
+    """One window's figures as an alert carries them (`result.values["sla"]`), so each
+    sink shows target, uptime and budget rather than a check's fields."""
+    return {"window": figure.window, "target": figure.target,
+            "uptime": None if figure.uptime is None else round(figure.uptime, 3),
+            "downtime_min": round(figure.downtime_minutes), "budget_min": round(figure.budget_minutes),
+            "budget_left_min": round(figure.budget_left_minutes), "budget_spent": round(figure.budget_spent, 3)}
+
+
 def evaluate(engine: Engine, now: datetime, render: Render) -> list[Alert]:
     """New SLA alerts, already stored in the outbox with the state that caused them."""
     made: list[Alert] = []
@@ -47,18 +61,39 @@ def evaluate(engine: Engine, now: datetime, render: Render) -> list[Alert]:
                                                               Service.sla_target.is_not(None))))
         sent = {(row.service_id, row.window, row.kind) for row in session.scalars(select(SlaAlertState))}
         for service in services:
-            for figure in sla_figures(session, [service], now).get(service.id, []):
-                due = kinds_due(figure)
-                for kind in ("breach", "budget"):
-                    key = (service.id, figure.window, kind)
-                    if kind in due and key not in sent:
-                        session.add(SlaAlertState(service_id=service.id, window=figure.window, kind=kind, since=now))
-                        if kind == "budget" and "breach" in due:
-                            continue  # the breach alert says it all
-                        made += render(service.slug, kind, figure)
-                    elif kind not in due and key in sent:
-                        session.execute(delete(SlaAlertState).where(
-                            SlaAlertState.service_id == service.id, SlaAlertState.window == figure.window,
-                            SlaAlertState.kind == kind))
+            figures = sla_figures(session, [service], now).get(service.id, [])
+            try:
+                told, ended, alerts = _news(service, figures, sent, render)
+            except Exception:  # one service's bad figure or render must not stop the others'
+                log.exception("SLA alerts of %s skipped this round", service.slug)
+                continue
+            session.add_all(SlaAlertState(service_id=service.id, window=window, kind=kind, since=now)
+                            for window, kind in told)
+            for window, kind in ended:
+                session.execute(delete(SlaAlertState).where(
+                    SlaAlertState.service_id == service.id, SlaAlertState.window == window,
+                    SlaAlertState.kind == kind))
+            made += alerts
         insert_ignoring_duplicates(session, AlertOutbox, [outbox_row(alert) for alert in made])
     return made
+
+
+def _news(service: Service, figures: list[SlaFigure], sent: set[tuple[int, str, str]],
+          render: Render) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Alert]]:
+    """(window, kind) newly told and ended, and the alerts: one per kind naming every
+    window that newly breached (or spent 80%)."""
+    news: dict[str, list[SlaFigure]] = {"breach": [], "budget": []}
+    told: list[tuple[str, str]] = []
+    ended: list[tuple[str, str]] = []
+    for figure in figures:
+        due = kinds_due(figure)
+        for kind in ("breach", "budget"):
+            known = (service.id, figure.window, kind) in sent
+            if kind in due and not known:
+                told.append((figure.window, kind))
+                if not (kind == "budget" and "breach" in due):  # else the breach alert says it all
+                    news[kind].append(figure)
+            elif kind not in due and known:
+                ended.append((figure.window, kind))
+    alerts = [alert for kind, windows in news.items() if windows for alert in render(service.slug, kind, windows)]
+    return told, ended, alerts

@@ -23,7 +23,7 @@ from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, 
 from statusweb.models.rollups import CHECK_STATUSES
 from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, members, silent_regions,
-                                     visible_incident, visible_services)
+                                     stalled_duties, visible_incident, visible_services)
 
 CHECKS_PAGE_SIZE = 50
 
@@ -46,7 +46,8 @@ def dashboard(request: Request) -> dict[str, Any]:
             "runners": members(engine, live_within=ttl), "silent_regions": silent_regions(engine, ttl),
             "services": visible_services(session, with_state=True),
             "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
-            "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name]}
+            "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name],
+            "stalled": [] if beat is None else stalled_duties(beat, with_errors=True)}
 
 
 @view_defaults(permission="edit")

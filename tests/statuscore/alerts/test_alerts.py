@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from statuscore import MemoryStore, Status, TransitionKind, advance, MonitorState
 from statuscore.alerts.base import parse_retry_after
-from statuscore.alerts.notifier import Notifier
+from statuscore import no_jitter
+from statuscore.alerts.notifier import MAX_RETRY_DELAY, Notifier, retry_delay
 from statuscore.alerts.slack import SlackConfig, SlackSink, render_slack_message
 from statuscore.alerts.webhook import WebhookConfig, WebhookSink, render_webhook_payload
 from statuscore.model import Alert
@@ -101,7 +102,7 @@ async def slack_notifier(slack: SlackShapedServer, *transitions):
     store.queue([queued("slack", transition) for transition in transitions])
     async with slack.running() as url, new_session() as session:
         sink = SlackSink(SlackConfig(webhook_url=url), instance_name="slack")
-        yield Notifier(store, {"slack": sink}, session, FakeClock()), store
+        yield Notifier(store, {"slack": sink}, session, FakeClock(), jitter=no_jitter), store
 
 
 async def test_slack_429_then_200_delivers_exactly_once():
@@ -120,6 +121,17 @@ async def test_slack_429_then_200_delivers_exactly_once():
     assert len(slack.messages) == 1
     assert slack.messages[0]["text"].startswith("🔴  Service Down")
     assert store.alerts == {} and list(store.delivered) == ["a:down"]
+
+
+def test_retry_delays_are_jittered_under_an_exponential_ceiling_and_honour_retry_after():
+    """backoff.expo(max_value=60) with full jitter: never above 1, 2, 4 ... 60 s, never
+    under the receiver's Retry-After."""
+    assert [retry_delay(n, None, no_jitter) for n in (1, 2, 3, 7, 8, 500)] == [1, 2, 4, 60, 60, 60]
+    for attempts in range(1, 30):
+        delays = [retry_delay(attempts, None) for _ in range(50)]
+        assert all(0 <= d <= min(MAX_RETRY_DELAY, 2.0 ** (attempts - 1)) for d in delays)
+        assert all(retry_delay(attempts, 90.0) == 90.0 for _ in range(5))
+    assert len({retry_delay(6, None) for _ in range(20)}) > 1  # jittered, not in step
 
 
 async def test_failing_sink_keeps_order_and_never_drops():
@@ -223,7 +235,7 @@ async def test_unreachable_receiver_is_retried_later():
     store = MemoryStore()
     sink = WebhookSink(WebhookConfig(url="http://127.0.0.1:9/hook"), instance_name="hook")
     async with new_session() as session:
-        notifier = Notifier(store, {"hook": sink}, session, clock)
+        notifier = Notifier(store, {"hook": sink}, session, clock, jitter=no_jitter)
         store.queue([queued("hook", went_down())])
         assert await notifier.deliver_due() == 1.0
     alert = store.alerts["a:down"]

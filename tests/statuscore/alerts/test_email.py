@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from statuscore import ConfigError, MemoryStore, Scheduler, load_config, make_monitor
+from statuscore import no_jitter
 from statuscore.alerts.email import EmailConfig, EmailSink, render_email
 from statuscore.testing import FakeClock
 from tests.statuscore.alerts.test_alerts import went_down
@@ -55,7 +56,7 @@ async def test_down_and_recovery_arrive_by_mail_even_after_the_server_was_down(t
     store = MemoryStore()
     clock = FakeClock()
     scheduler = Scheduler([make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)],
-                          sinks=[sink], store=store, clock=clock)
+                          sinks=[sink], store=store, clock=clock, alert_jitter=no_jitter)
     await scheduler.check_once()
     assert await scheduler.notifier.deliver_due() == 1.0  # nothing listens yet: retried in 1 s
     (alert,) = store.alerts.values()

@@ -205,6 +205,7 @@ def test_organizations_pages_and_members_from_the_cli(engine, db_url, tmp_path, 
 def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two_organizations, make_testapp):
     from aiosmtpd.controller import Controller
 
+    from statusweb.models import OutgoingMail, get_session_factory
     from statusweb.subscriptions import Delivery, Mail, deliver_outgoing
     from tests.statuscore.alerts.test_email import Inbox
     from tests.targets import free_port
@@ -221,7 +222,10 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{port}", "status@acme.test"), page_url="http://localhost")
     now = utcnow()
     assert deliver_outgoing(engine, delivery, now) == (0, 1)  # no server yet: kept for later
-    assert deliver_outgoing(engine, delivery, now + timedelta(seconds=5)) == (0, 0)  # backing off
+    with get_session_factory(engine)() as session:
+        retry_at = session.scalars(select(OutgoingMail.next_try)).one()
+    assert now <= retry_at <= now + timedelta(seconds=30)  # backing off (jittered, at most 30 s at first)
+    assert deliver_outgoing(engine, delivery, retry_at - timedelta(milliseconds=1)) == (0, 0)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
