@@ -197,3 +197,58 @@ async def test_run_checks_on_schedule_alerts_and_stops_cleanly_on_ctrl_c(target,
     assert output.rstrip().endswith("stopped")
     assert hook not in output + err.decode()  # the webhook URL is a secret
     assert len(slack.messages) == 1
+
+
+async def run_until(path: str, hook: str, done, seconds: float = 30.0) -> str:
+    """`statuscore run path` with Slack at `hook` until `done()`; its output (SIGINT at the end)."""
+    import os
+    import signal
+    import time
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "statuscore", "run", path, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, env={**os.environ, "SLACK_WEBHOOK_URL": hook})
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline and process.returncode is None:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.5)  # room for a repeat or a stray group to show itself
+    process.send_signal(signal.SIGINT)
+    output, _ = await asyncio.wait_for(process.communicate(), 10)
+    return output.decode()
+
+
+async def test_run_a_service_flipping_while_slack_fails_alerts_each_change_in_order_never_grouped(target, tmp_path):
+    """Down, up, down, up a second apart while Slack answers 500 three times: Slack gets
+    four messages in that order, none "services down within a minute: Mcp, Mcp"."""
+    from tests.targets import SEQUENCES, SlackShapedServer
+
+    base, app = target
+    app[SEQUENCES]["mcp"] = [200, 503, 200, 503, 200]
+    slack = SlackShapedServer()
+    for _ in range(3):
+        slack.fail_next(500)
+    async with slack.running() as hook:
+        path = write_monitors(tmp_path, [("Mcp", "http", f"{base}/sequence/mcp")], 'interval = "1s"')
+        output = await run_until(path, hook, lambda: len(slack.messages) >= 4)
+    titles = [m["text"].split(" (")[0] for m in slack.messages]
+    assert titles == ["🔴  Service Down: Mcp", "🟢  Service Recovered: Mcp"] * 2, output
+
+
+async def test_run_five_services_behind_one_server_first_at_once_then_one_message(target, tmp_path):
+    from tests.targets import SEQUENCES, SlackShapedServer
+
+    base, app = target
+    names = ["Website", "Linker", "MCP", "Export", "Search"]
+    for name in names:
+        app[SEQUENCES][name.lower()] = [200, 503]
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        path = write_monitors(tmp_path, [(n, "http", f"{base}/sequence/{n.lower()}") for n in names],
+                              'interval = "1s"\n[[alert]]\ntype = "slack"\ngroup_wait = "3s"\n')
+        output = await run_until(path, hook, lambda: len(slack.messages) >= 2)
+    assert len(slack.messages) == 2, output
+    first, rest = (m["text"].split("\n")[0] for m in slack.messages)
+    assert first.startswith("🔴  Service Down: ")
+    told = first.split(": ")[1].split(" (")[0]
+    assert rest.startswith("🔴  5 services down within a minute: ")
+    assert sorted(rest.split(": ", 1)[1].split(", ")) == sorted(names) and rest.endswith(told)
