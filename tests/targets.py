@@ -269,6 +269,7 @@ class KeyedReceiver:
 
     def __init__(self) -> None:
         self.arrivals: list[tuple[float, str, str, str]] = []  # (monotonic, key, event, monitor)
+        self.notes: dict[str, str] = {}  # key -> the note an alert carried ("sent while ...")
         self.app = web.Application()
         self.app.router.add_post("/hook", self._post)
 
@@ -276,6 +277,8 @@ class KeyedReceiver:
         body = await request.json()
         key = request.headers.get("Idempotency-Key", "")
         singles = body["alerts"] if body.get("event") == "down_group" else [body]
+        if body.get("note"):
+            self.notes[key] = body["note"]
         now = asyncio.get_running_loop().time()
         for single in singles:
             self.arrivals.append((now, key, single["event"], single["monitor"]))

@@ -287,6 +287,9 @@ class Alert:
     attempts: int = 0
     next_try: datetime | None = None
     last_error: str | None = None
+    #: A line the sink adds when it sends the alert (e.g. that the status database was
+    #: unreachable, which explains a repeat): the store sets it, `AlertSink.add_note` shows it.
+    note: str | None = None
 
 
 # The records statuscore makes on every check (and per monitor loaded), built by

@@ -40,6 +40,7 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_METRICS_TOKEN": "statusweb.metrics_token",
     "STATUSWEB_TRUSTED_PROXY": "statusweb.trusted_proxy",  # read by statusweb.server too
     "STATUSWEB_REGION": "statusweb.region",  # where this runner checks from (runners sharing PostgreSQL)
+    "STATUSWEB_SPOOL_DIR": "statusweb.spool_dir",  # the runner's local spool during a database outage
 }
 
 MIN_SECRET_LENGTH = 32
@@ -223,6 +224,7 @@ class RunnerSettings:
     page_name: str = "Status"
     private_webhooks: bool = False  # subscriber webhooks may call private addresses (tests, closed networks)
     region: str = DEFAULT_REGION  # with PostgreSQL, runners of one region share its monitors through leases
+    spool_dir: str = "var/spool"  # what a database outage keeps from being written waits here (a local file)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], here: str = ".") -> RunnerSettings:
@@ -244,7 +246,8 @@ class RunnerSettings:
                    page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
                    page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
                    private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")),
-                   region=_region(settings.get("statusweb.region")))
+                   region=_region(settings.get("statusweb.region")),
+                   spool_dir=str(Path(here) / str(settings.get("statusweb.spool_dir") or "var/spool")))
 
 
 def _region(raw: Any) -> str:

@@ -82,6 +82,12 @@ class AlertSink(Generic[ConfigT]):
         not read as fresh news. The default sends it unchanged."""
         return payload
 
+    def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        """`payload` with a line about how it was sent (`Alert.note`: "sent while the
+        status database was unreachable ..."), so a repeat after a failover is explained.
+        The default sends it unchanged."""
+        return payload
+
 
 def can_group(sink: AlertSink[Any] | None) -> bool:
     """The sink overrides `group` (PagerDuty, which tracks each monitor, does not)."""

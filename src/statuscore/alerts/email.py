@@ -89,6 +89,9 @@ class EmailSink(AlertSink[EmailConfig]):
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return {**payload, "text": f"({note})\n\n{payload.get('text', '')}"}
 
+    def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        return self.mark_late(payload, note, 0.0)
+
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         title = group_title(alerts, already_told, self.grouping.group_window)
         parts = [f"{title}.\nSeveral services failing together: look for a shared dependency first.", ""]

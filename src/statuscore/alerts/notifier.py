@@ -154,7 +154,13 @@ class Notifier:
             return None
 
     def _as_sent(self, sink: AlertSink[Any], alert: Alert, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The payload, marked late when the transition is more than a minute old."""
+        """The payload with the alert's note, if any, and marked late when the transition
+        is more than a minute old."""
+        if alert.note:
+            try:
+                payload = sink.add_note(payload, alert.note)
+            except Exception:  # a plugin's bug here must not hold the alert back
+                log.exception("sink %s could not add a note to an alert", sink.instance_name)
         late_by = (self.clock.now() - alert.created_at).total_seconds()
         if late_by <= LATE_AFTER:
             return payload

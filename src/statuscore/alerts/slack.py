@@ -85,12 +85,12 @@ def render_slack_message(transition: Transition, *, status_page_url: str = "",
     return payload
 
 
-def mark_slack_message_late(payload: Mapping[str, Any], note: str) -> dict[str, Any]:
+def mark_slack_message_late(payload: Mapping[str, Any], note: str, icon: str = ":hourglass:") -> dict[str, Any]:
     """The message with `note` ("sent 3 min late: ...") in its text and a context block."""
     late = dict(payload)
     late["text"] = _clip(f"{payload.get('text', '')} ({note})", 3000)
     late["blocks"] = [*payload.get("blocks", []), {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f":hourglass: _{_escape(note)}_"}]}]
+        {"type": "mrkdwn", "text": f"{icon} _{_escape(note)}_"}]}]
     return late
 
 
@@ -108,6 +108,9 @@ class SlackSink(AlertSink[SlackConfig]):
 
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return mark_slack_message_late(payload, note)
+
+    def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        return mark_slack_message_late(payload, note, ":warning:")
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         title = f"🔴  {group_title(alerts, already_told, self.grouping.group_window)}"

@@ -74,6 +74,9 @@ class WebhookSink(AlertSink[WebhookConfig]):
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return {**payload, "late_by_s": round(late_by), "late": note}
 
+    def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        return {**payload, "note": note}
+
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_webhook_payload(transition, status_page_url=self.status_page_url)
 

@@ -34,6 +34,9 @@ class RunnerMember(Base):
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     held: Mapped[int] = mapped_column(Integer, default=0)  # leases held at the last beat
     refused: Mapped[int] = mapped_column(Integer, default=0)  # late writes refused so far
+    # its liveness lock (pg_advisory_lock(LIVENESS_NAMESPACE, lock_key), held by its session):
+    # when the lock is gone the member is dead at once; NULL: judged by its beat alone
+    lock_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     @classmethod
     def alive(cls, ttl: float) -> ColumnElement[bool]:

@@ -1,10 +1,15 @@
 """Runners that share one PostgreSQL split the monitors between them through leases.
 
 Each runner is a `runner_member` row whose `beat_at` it renews on every heartbeat, in the
-database's own time (`now()`), so clocks on different machines never disagree. Each
+database's own time (`now()`), so clocks on different machines never disagree. Its
+PostgreSQL session also holds a liveness lock (a session-level advisory lock on its
+member's key): the server drops it the moment the process or its connection dies, and
+every second the others forget a member whose lock is gone (`reap_the_dead`), so a
+crashed runner's monitors are taken over within a couple of seconds, not a lease time. Each
 monitor has a `monitor_lease` row per region it lists (or one of any region, `*`, when it
 lists none) naming its holder. A lease is free when it has no holder or its holder has
-not beaten within `ttl` (two heartbeat intervals).
+not beaten within `ttl` (two heartbeat intervals: a paused or cut-off runner, whose
+session may still hold its lock) or has been forgotten.
 
 On every heartbeat a runner, in one transaction, renews its beat and, in each of its two
 pools (its region's leases among its region's live members; any region's among all live
@@ -26,10 +31,12 @@ fence, with our own beat alive.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,8 +46,10 @@ from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
+from statusweb.runner.spool import process_alive
 from statusweb.runner.sql import among, insert_ignoring_duplicates
 
 log = logging.getLogger("statusweb.leases")
@@ -48,6 +57,12 @@ log = logging.getLogger("statusweb.leases")
 FORGET_AFTER = 10  # a member silent for this many lease times is deleted (its row only)
 TOTAL_EVERY = 60.0  # seconds between counts of a pool's leases
 CLAIM_BATCH = 10_000  # leases claimed per heartbeat at most: taking over 50,000 states at once starved the beat
+LIVENESS_NAMESPACE = 0x53746174  # "Stat": the first key of every member's liveness lock
+REAP_GRACE = 1.0  # seconds a member's lock must stay missing: after a database blip, everyone
+# takes theirs again within a watch interval, and nobody's monitors move for nothing
+_HELD_LIVENESS_KEYS = text(
+    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :namespace"
+    " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
 def new_member_id() -> str:
@@ -55,14 +70,10 @@ def new_member_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+def member_lock_key(member: str) -> int:
+    """The second key of `member`'s liveness lock: 31 bits of a hash of its id (a
+    positive int4, as pg_advisory_lock(int4, int4) takes and pg_locks shows it)."""
+    return int.from_bytes(hashlib.sha256(member.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def quota_for(member: str, live: list[str], total: int) -> int:
@@ -106,6 +117,10 @@ class LeaseBook:
         self.deciding: set[int] = set()  # held, and no lower-ranked region of it has a live holder
         self.refused = 0
         self._renewed_at: float | None = None
+        self.lock_key = member_lock_key(self.member)
+        self._liveness: Any = None  # the connection whose session holds our liveness lock
+        self._liveness_guard = threading.Lock()  # the watch and the renewal run in different threads
+        self._missing: dict[tuple[str, int], float] = {}  # member without its lock -> first seen so
 
     # -- membership ---------------------------------------------------------------------
 
@@ -114,6 +129,7 @@ class LeaseBook:
         region it lists (`regions`), or one of any region. Rows no longer wanted go
         (hidden services, regions taken out of a monitor's list)."""
         regions = regions or {}
+        self.hold_liveness()  # before our row: a member the others can see always holds its lock
         wanted = [{"service_id": sid, "region": region, "rank": rank, "generation": 0}
                   for sid in sorted(set(service_ids))
                   for rank, region in enumerate(regions.get(sid) or (ANY_REGION,))]
@@ -130,8 +146,8 @@ class LeaseBook:
             session.execute(delete(MonitorLease).where(MonitorLease.service_id.in_(hidden)))
             self._forget_predecessors(session)
             session.execute(pg_insert(RunnerMember).values(
-                id=self.member, region=self.region, started_at=func.now(), beat_at=func.now(), held=0, refused=0)
-                            .on_conflict_do_nothing())
+                id=self.member, region=self.region, started_at=func.now(), beat_at=func.now(), held=0, refused=0,
+                lock_key=self._live_key()).on_conflict_do_nothing())
 
     def _forget_predecessors(self, session: Any) -> None:
         """Members of this host whose process is gone (or whose pid is ours: a restarted
@@ -143,7 +159,7 @@ class LeaseBook:
             if member == self.member or len(parts) != 3 or not parts[1].isdigit():
                 continue
             pid = int(parts[1])
-            if pid == os.getpid() or not _process_alive(pid):
+            if pid == os.getpid() or not process_alive(pid):
                 session.execute(delete(RunnerMember).where(RunnerMember.id == member))
 
     def leave(self) -> None:
@@ -155,6 +171,73 @@ class LeaseBook:
         self.held = {}
         self.deciding = set()
         self._renewed_at = None
+        self.release_liveness()
+
+    # -- liveness -------------------------------------------------------------------------
+
+    def hold_liveness(self) -> bool:
+        """Hold our liveness lock, taking it again on a new connection when the old one
+        died (the others may have forgotten us meanwhile: our next beat joins again).
+        False when it cannot be had: we are then judged by our beat alone."""
+        with self._liveness_guard:
+            return self._hold_liveness()
+
+    def _hold_liveness(self) -> bool:
+        if self._liveness is not None:
+            try:
+                self._liveness.execute(text("SELECT 1"))
+                self._liveness.commit()
+                return True
+            except SQLAlchemyError:
+                self._drop_liveness()
+        connection = self.engine.connect()
+        try:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:namespace, :key)"),
+                                     {"namespace": LIVENESS_NAMESPACE, "key": self.lock_key}).scalar_one()
+            connection.commit()
+        except SQLAlchemyError:
+            connection.invalidate()
+            connection.close()
+            raise
+        if not got:  # another member's id hashed to our key: rare, and safe without the lock
+            connection.close()
+            log.warning("liveness lock %d is taken by another member: judged by heartbeats only", self.lock_key)
+            return False
+        self._liveness = connection
+        return True
+
+    def release_liveness(self) -> None:
+        """End the session that holds our lock (no SQL: the network may be gone)."""
+        with self._liveness_guard:
+            self._drop_liveness()
+
+    def _drop_liveness(self) -> None:
+        if self._liveness is not None:
+            self._liveness.invalidate()
+            self._liveness.close()
+            self._liveness = None
+
+    def _live_key(self) -> int | None:
+        return self.lock_key if self._liveness is not None else None
+
+    def reap_the_dead(self) -> list[str]:
+        """Forget the members whose liveness lock has been gone for REAP_GRACE (their
+        process or session died): their leases are free now, for the next claim.
+        Members first, locks second: a member we can see had its lock before its row
+        was written. Our own lock is taken again first, should the database have blinked."""
+        self.hold_liveness()
+        now = self.monotonic()
+        with self.session_factory.begin() as session:
+            keyed = session.execute(select(RunnerMember.id, RunnerMember.lock_key).where(
+                RunnerMember.lock_key.is_not(None), RunnerMember.id != self.member, self._alive())).all()
+            held = set(session.scalars(_HELD_LIVENESS_KEYS, {"namespace": LIVENESS_NAMESPACE})) if keyed else set()
+            missing = {(member, key) for member, key in keyed if key not in held}
+            self._missing = {pair: self._missing.get(pair, now) for pair in missing}
+            dead = [pair for pair, since in self._missing.items() if now - since >= REAP_GRACE]
+            for member, key in dead:
+                session.execute(delete(RunnerMember).where(RunnerMember.id == member, RunnerMember.lock_key == key))
+                del self._missing[(member, key)]
+        return [member for member, _ in dead]
 
     def fresh(self) -> bool:
         """True while our last renewal is recent enough that no other member can have
@@ -230,14 +313,15 @@ class LeaseBook:
         """Only the beat, nothing moved: the runner renews this on its own timer, so a
         heartbeat busy taking over thousands of monitors never lets our leases lapse."""
         started = self.monotonic()
+        self.hold_liveness()
         with self.session_factory.begin() as session:
             self._beat(session)
         self._renewed_at = started
 
     def _beat(self, session: Any) -> None:
-        values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused}
+        values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused, "lock_key": self._live_key()}
         renewed = session.execute(update(RunnerMember).where(RunnerMember.id == self.member).values(**values))
-        if renewed.rowcount == 0:  # forgotten by the others after a long silence: join again
+        if renewed.rowcount == 0:  # forgotten by the others (a long silence, our lock lost): join again
             session.execute(pg_insert(RunnerMember).values(id=self.member, region=self.region,
                                                            started_at=func.now(), **values))
 

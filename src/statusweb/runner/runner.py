@@ -20,6 +20,7 @@ from datetime import datetime
 from dataclasses import replace
 import os
 import socket
+from pathlib import Path
 
 from typing import Awaitable, Callable, Iterable
 
@@ -45,8 +46,11 @@ from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 from statusweb.runner.sql import upsert
 from statusweb.runner.sql_store import SqlStore
 from statusweb.runner.duties import DutyLog
+from statusweb.runner.spool import Spool
 
 log = logging.getLogger("statusweb.runner")
+
+WATCH_INTERVAL = 0.5  # seconds between looks for runners whose database session ended
 
 class Runner:
     """Checks every monitor of `settings.monitors_path`, recording into the database."""
@@ -59,7 +63,9 @@ class Runner:
         self.config = load_config(settings.monitors_path)
         self.leases = (LeaseBook(self.engine, ttl=lease_seconds(settings.heartbeat_interval), region=settings.region)
                        if self.engine.dialect.name == "postgresql" else None)
-        self.store = SqlStore(self.engine, now=self.clock.now, leases=self.leases)
+        self.spool = Spool(settings.spool_dir, settings.database_url)
+        self.store = SqlStore(self.engine, now=self.clock.now, leases=self.leases, spool=self.spool)
+        self._spool_backlog: list[Path] = []  # adopted spool files not written yet
         self.calendar = MaintenanceCalendar()
         self.pushes = SqlPushLedger(self.engine, self.clock.monotonic)
         self._requests: set[asyncio.Task[None]] = set()
@@ -85,6 +91,7 @@ class Runner:
         self.standby_poll = max(0.2, min(5.0, shortest / 2))  # takes over within an interval
         self._stop_requested = False
         self.duties = DutyLog(started=self.clock.monotonic())
+        self._rebalancing = asyncio.Lock()  # (asyncio.Lock binds no loop until first used)
 
     async def run(self, *, once: bool = False) -> list[CheckResult]:
         """Check until `stop()` (or every monitor once). Sharing (PostgreSQL): at once,
@@ -129,6 +136,8 @@ class Runner:
     async def _run_checks(self, once: bool) -> list[CheckResult]:
         if not await self._sync_services():
             return []
+        # before any state is loaded: what a runner killed during a database outage decided
+        await self._duty("spool", self._replay_spools)
         verdict = self._verdict if any(m.regions for m in self.config.monitors) and self.leases else None
         self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store,
                                    clock=self.clock, maintenance=self.calendar, pushes=self.pushes, verdict=verdict)
@@ -138,7 +147,8 @@ class Runner:
         background = [asyncio.ensure_future(self._beat_forever()),
                       asyncio.ensure_future(self._duties_forever())]
         if self.leases is not None:
-            background.append(asyncio.ensure_future(self._renew_forever()))
+            background += [asyncio.ensure_future(self._renew_forever()),
+                           asyncio.ensure_future(self._watch_members())]
         try:
             if once:
                 return await self.scheduler.check_once()
@@ -196,7 +206,12 @@ class Runner:
 
     async def _rebalance(self) -> None:
         """Renew the leases and move the share this heartbeat changed. What the scheduler
-        lacks is worked out afresh each time, so a failed take-over is retried next beat."""
+        lacks is worked out afresh each time, so a failed take-over is retried next beat.
+        One at a time: the heartbeat and the watch for dead members both call it."""
+        async with self._rebalancing:
+            await self._rebalance_now()
+
+    async def _rebalance_now(self) -> None:
         assert self.leases is not None and self.scheduler is not None
         change: Rebalance = await asyncio.to_thread(self.leases.rebalance)
         if change.lost or change.stopped_deciding:
@@ -280,6 +295,7 @@ class Runner:
         sla_due = self.clock.monotonic()
         while True:
             await self._duty("maintenance", lambda: asyncio.to_thread(self._plan_maintenance))
+            await self._duty("spool", self._replay_spools)
             if self.scheduler is not None and self.scheduler.verdict is not None:
                 await self._duty("votes", self._read_votes)
             await self._duty("check-now", self._take_requests)
@@ -307,6 +323,19 @@ class Runner:
             return False
         self.duties.completed(name, self.clock.monotonic())
         return True
+
+    async def _replay_spools(self) -> None:
+        """Spool files runners of this host left when they died during a database outage:
+        written to the database now (a file that fails stays, and the duty says so)."""
+        if not self.store.database_ok:
+            return
+        self._spool_backlog += self.spool.adopt_orphans()
+        while self._spool_backlog:
+            path = self._spool_backlog[0]
+            records = await asyncio.to_thread(self.store.replay_spool, path)
+            self._spool_backlog.pop(0)
+            log.warning("wrote %d records that a runner killed during a database outage left in its spool (%s)",
+                        records, path.name)
 
     async def _take_requests(self) -> None:
         """"Check now" requests for the monitors checked here; the leader also answers
@@ -410,6 +439,22 @@ class Runner:
             except SQLAlchemyError as exc:
                 log.warning("heartbeat not written: %s", str(exc).splitlines()[0][:200])
             await self.clock.sleep(self.settings.heartbeat_interval)
+
+    async def _watch_members(self) -> None:
+        """Sharing: every WATCH_INTERVAL, our liveness lock held (again), and members whose
+        PostgreSQL session ended (kill -9, a crash, a lost connection) forgotten and their
+        monitors taken over at once; lease expiry stays for runners paused or cut off."""
+        assert self.leases is not None
+        while True:
+            await self.clock.sleep(WATCH_INTERVAL)
+            try:
+                dead = await asyncio.to_thread(self.leases.reap_the_dead)
+                if dead:
+                    log.warning("runner(s) %s gone (their database session ended): taking over their monitors",
+                                ", ".join(dead))
+                    await self._rebalance()
+            except SQLAlchemyError as exc:
+                log.debug("dead members not looked for: %s", str(exc).splitlines()[0][:200])
 
     async def _renew_forever(self) -> None:
         """The leases' beat twice a heartbeat, apart from the rebalancing (which may take

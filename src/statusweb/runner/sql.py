@@ -32,19 +32,22 @@ def insert_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> No
 
 
 def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequence[str],
-           update: Callable[[Any, Any], dict[str, Any]]) -> None:
+           update: Callable[[Any, Any], dict[str, Any]],
+           only_if: Callable[[Any, Any], Any] | None = None) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, no read first, so
     several writers never lose each other's changes. `update(table, excluded)` gives
-    the SET clause (e.g. `{"n": table.c.n + excluded.n}` to add up). Each key at most
-    once in `rows` (PostgreSQL cannot update a row twice in one statement)."""
+    the SET clause (e.g. `{"n": table.c.n + excluded.n}` to add up); `only_if(table,
+    excluded)` a condition for updating at all. Each key at most once in `rows`
+    (PostgreSQL cannot update a row twice in one statement)."""
     if not rows:
         return
     if len({tuple(row[key] for key in keys) for row in rows}) != len(rows):
         raise ValueError(f"{model.__name__}: a key twice in one upsert")
     statement, parameters = _many(session, model, rows)
     table = model.__table__  # type: ignore[attr-defined]
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys),
-                                                    set_=update(table, statement.excluded)), parameters,
+    where = only_if(table, statement.excluded) if only_if is not None else None
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update(table, statement.excluded),
+                                                    where=where), parameters,
                     execution_options=_BINARY_ARRAYS)
 
 

@@ -13,9 +13,15 @@ of it is written once the database is back.
 
 With `leases` (runners sharing one PostgreSQL, `statusweb.runner.leases`) every write keeps
 only the monitors whose lease this runner still holds at its generation; the rest is
-refused and counted. Alerts then go out only once stored, only for monitors this runner
-decides, and only while its leases are fresh: a runner cut off from the database cannot know whether
-another has taken over, so it does not alert from memory.
+refused and counted. Alerts then go out once stored, for the monitors this runner
+decides. While the database is unreachable the runner alerts from memory for the
+monitors it decided when the database went away (nobody can claim a lease without the
+database); should only this runner have lost it, another may take over and send the
+same news, so such alerts say "sent while the status database was unreachable".
+
+With a `spool` (`statusweb.runner.spool`), what is buffered during an outage is also
+appended to a local file as it happens, so a runner killed meanwhile loses nothing: the
+next runner on the host writes the file to the database (`replay_spool`).
 """
 
 from __future__ import annotations
@@ -23,12 +29,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sqlalchemy import case, select, text, update
+from sqlalchemy import case, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,11 +49,14 @@ from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, h
 from statusweb.runner.pages import sync_pages
 from statusweb.runner.leases import LeaseBook
 from statusweb.runner.pushes import token_hash
+from statusweb.runner.spool import Spool, read_spool
 from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows, upsert
 
 log = logging.getLogger("statusweb.store")
 
 MAX_ERROR_CHARS = 2000
+OUTAGE_NOTE = ("sent while the status database was unreachable: if another runner took over meanwhile, "
+               "a repeat of this alert is that one's copy")
 SYNC_LOCK_KEY = 0x53796E63  # "Sync": the monitors file's sync, one runner at a time (PostgreSQL)
 OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
 
@@ -62,9 +73,11 @@ class SqlStore:
     """Implements `statuscore.Store`; see the module docstring for the guarantees."""
 
     def __init__(self, engine: Engine, *, flush_interval: float = 1.0, max_buffered: int = 100_000,
-                 now: Callable[[], datetime] = utcnow, leases: LeaseBook | None = None) -> None:
+                 now: Callable[[], datetime] = utcnow, leases: LeaseBook | None = None,
+                 spool: Spool | None = None) -> None:
         self.engine = engine
         self.leases = leases
+        self.spool = spool
         self.session_factory = get_session_factory(engine)
         self.flush_interval = flush_interval
         self.max_buffered = max_buffered
@@ -137,6 +150,8 @@ class SqlStore:
         self._enforce_bound()
         for alert in alerts:
             self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=False))
+        if not self.database_ok:
+            self._spool([result], {result.slug: state}, alerts)
         if alerts:
             assert self._wake is not None
             self._wake.set()  # write now, so the alert can go out
@@ -149,16 +164,16 @@ class SqlStore:
             self._alerts_ready()  # already stored: the notifier may send them now
 
     async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
-        if self.leases is not None:
-            if not self.leases.fresh():
-                return []
-            deciding = self._deciding_slugs()
-            ready = [queued.alert for queued in self._alerts.values()
-                     if queued.persisted and queued.delivered_at is None
-                     and (queued.adopted or _slug_of(queued.alert) in deciding)]
-        else:
-            ready = [queued.alert for queued in self._alerts.values()
-                     if queued.delivered_at is None and (queued.persisted or not self.database_ok)]
+        """What may go out now (see the module docstring); alerts sent from memory while
+        the database is away carry OUTAGE_NOTE."""
+        outage = not self.database_ok
+        if self.leases is not None and not outage and not self.leases.fresh():
+            return []  # paused, then back: until we renew, another runner may hold our monitors
+        deciding = self._deciding_slugs() if self.leases is not None else None
+        ready = [queued.alert if queued.persisted and not outage else replace(queued.alert, note=OUTAGE_NOTE)
+                 for queued in self._alerts.values()
+                 if queued.delivered_at is None and (queued.persisted or outage)
+                 and (deciding is None or queued.adopted or _slug_of(queued.alert) in deciding)]
         return ready[:limit]
 
     # -- sharing monitors with other runners (leases) -------------------------------------
@@ -199,6 +214,8 @@ class SqlStore:
             return
         if not queued.persisted:  # delivered during an outage: stored delivered when written
             queued.delivered_at = at
+            if self.spool is not None and not self.database_ok:
+                self.spool.append({"delivered": alert_id, "at": at})
             return
         del self._alerts[alert_id]
         try:
@@ -206,6 +223,8 @@ class SqlStore:
         except SQLAlchemyError as exc:
             self._note_outage(exc)
             self._outbox_updates[alert_id] = {"delivered_at": at}
+            if self.spool is not None:
+                self.spool.append({"delivered": alert_id, "at": at})
 
     async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime, error: str) -> None:
         queued = self._alerts.get(alert_id)
@@ -246,27 +265,75 @@ class SqlStore:
                 refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates,
                                                   observations)
             except SQLAlchemyError as exc:
-                self._note_outage(exc)
-                self._results[:0] = results
-                self._enforce_bound()
-                self._states = {**states, **self._states}
-                self._observations = {**observations, **self._observations}
-                self._outbox_updates = {**updates, **self._outbox_updates}
+                self._keep_for_later(exc, results, states, observations, updates)
                 return False
-            for queued in new_alerts:
-                if queued.alert.id in refused:
-                    self._alerts.pop(queued.alert.id, None)
-                    continue
-                queued.persisted = True
-                if queued.delivered_at is not None:
-                    self._alerts.pop(queued.alert.id, None)
-            self.batches_written += 1
-            if len(new_alerts) > len(refused):
-                self._alerts_ready()
-            if not self.database_ok:
-                log.warning("database reachable again: wrote %d buffered results", len(results))
-            self.database_ok = True
+            self._written(results, new_alerts, refused)
             return True
+
+    def _keep_for_later(self, exc: SQLAlchemyError, results: list[CheckResult], states: dict[str, MonitorState],
+                        observations: dict[tuple[int, str], dict[str, Any]], updates: dict[str, dict[str, Any]]) -> None:
+        """A batch the database refused goes back in front of what came meanwhile (and,
+        as the outage begins, to the spool with everything else waiting)."""
+        if self.database_ok:
+            self._spool(results + self._results, {**states, **self._states},
+                        [q.alert for q in self._alerts.values() if not q.persisted])
+        self._note_outage(exc)
+        self._results[:0] = results
+        self._enforce_bound()
+        self._states = {**states, **self._states}
+        self._observations = {**observations, **self._observations}
+        self._outbox_updates = {**updates, **self._outbox_updates}
+
+    def _written(self, results: list[CheckResult], new_alerts: list[_QueuedAlert], refused: set[str]) -> None:
+        """A batch is stored: its alerts may go (those the fence refused are another's)."""
+        for queued in new_alerts:
+            if queued.alert.id in refused:
+                self._alerts.pop(queued.alert.id, None)
+                continue
+            queued.persisted = True
+            if queued.delivered_at is not None:
+                self._alerts.pop(queued.alert.id, None)
+        self.batches_written += 1
+        if len(new_alerts) > len(refused):
+            self._alerts_ready()
+        if not self.database_ok:
+            log.warning("database reachable again: wrote %d buffered results", len(results))
+            if self.spool is not None:
+                self.spool.clear()
+        self.database_ok = True
+
+    def _spool(self, results: Sequence[CheckResult], states: dict[str, MonitorState], alerts: Sequence[Alert]) -> None:
+        """Append what the database could not take to the local spool (see the module)."""
+        if self.spool is None:
+            return
+        now = self.now()
+        for result in results:
+            row = _result_row(0, result)
+            del row["service_id"]  # the slug says which, in any process
+            self.spool.append({"result": {"slug": result.slug, **row}}, droppable=True)
+        for slug, state in states.items():
+            self.spool.append({"state": {"slug": slug, **_state_columns(state, now)}})
+        for alert in alerts:
+            self.spool.append({"alert": outbox_row(alert)})
+
+    def replay_spool(self, path: Path) -> int:
+        """Write a spool file a runner that died during an outage left: its results (and
+        rollups), its states where newer than the stored ones, its alerts (delivered or
+        not: the undelivered are sent by whoever decides the monitor now). The records
+        written; the file is removed once they are. Synchronous."""
+        batch = read_spool(path)
+        ids = self.service_ids
+        with self.session_factory.begin() as session:
+            _write_results(session, [{**row, "service_id": ids[slug]} for slug, row in batch.results if slug in ids])
+            _save_newer_states(session, [{**row, "service_id": ids[slug]} for slug, row in batch.states.items()
+                                         if slug in ids])
+            insert_ignoring_duplicates(session, AlertOutbox, [
+                {**row, "delivered_at": batch.delivered.get(alert_id, row["delivered_at"])}
+                for alert_id, row in batch.alerts.items()])
+            _apply_outbox_updates(session, {alert_id: {"delivered_at": at} for alert_id, at in batch.delivered.items()
+                                            if alert_id not in batch.alerts})
+        os.unlink(path)
+        return batch.records
 
     def _alerts_ready(self) -> None:
         if self.on_alerts_ready is not None:
@@ -285,9 +352,11 @@ class SqlStore:
 
     def _note_outage(self, exc: SQLAlchemyError) -> None:
         if self.database_ok:
-            log.error("database unreachable (%s); checks and alerts go on, results are buffered",
-                      str(exc).splitlines()[0][:200])
-        self.database_ok = False
+            log.error("database unreachable (%s); checks and alerts go on, results are buffered%s",
+                      str(exc).splitlines()[0][:200], f" and spooled to {self.spool.path}" if self.spool else "")
+            self.database_ok = False
+            if any(not queued.persisted for queued in self._alerts.values()):
+                self._alerts_ready()  # they waited to be stored: they go from memory now
 
     def _start_flusher(self) -> None:
         if self._flusher is None:
@@ -321,12 +390,7 @@ class SqlStore:
                 rows, states, alerts, seen, refused = self._fenced(session, rows, states, alerts, seen)
             upsert(session, RegionObservation, seen, ("service_id", "region"),
                    lambda table, excluded: {name: excluded[name] for name in OBSERVED})
-            if rows:
-                insert_rows(session, CheckResultRow, rows)
-                samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"])
-                           for row in rows]
-                _add_to_rollups(session, RollupHourly, totals_by_bucket(samples, hour_bucket))
-                _add_to_rollups(session, RollupDaily, totals_by_bucket(samples, day_bucket))
+            _write_results(session, rows)
             _save_states(session, {self.service_ids[slug]: state for slug, state in states.items()
                                    if slug in self.service_ids}, now)
             insert_ignoring_duplicates(session, AlertOutbox, [_outbox_row(q) for q in alerts])
@@ -402,6 +466,16 @@ def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
             "attempts": result.attempts}
 
 
+def _write_results(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Raw results and the rollups they change."""
+    if not rows:
+        return
+    insert_rows(session, CheckResultRow, rows)
+    samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"]) for row in rows]
+    _add_to_rollups(session, RollupHourly, totals_by_bucket(samples, hour_bucket))
+    _add_to_rollups(session, RollupDaily, totals_by_bucket(samples, day_bucket))
+
+
 def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
     """Add a batch's totals to the stored rows in SQL: a sum, so it equals a
     recomputation, and safe with several writers (no read-modify-write)."""
@@ -421,6 +495,15 @@ def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -
     rows = [{"service_id": service_id, **_state_columns(state, now)} for service_id, state in states.items()]
     upsert(session, ServiceState, rows, ("service_id",),
            lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"})
+
+
+def _save_newer_states(session: Any, rows: list[dict[str, Any]]) -> None:
+    """States from a spool, each kept only where the stored one was checked earlier
+    (another runner may have decided the monitor since)."""
+    upsert(session, ServiceState, rows, ("service_id",),
+           lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
+           only_if=lambda table, excluded: or_(table.c.last_checked_at.is_(None),
+                                               table.c.last_checked_at < excluded.last_checked_at))
 
 
 def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class GatedTarget:
 
 
 def write_cluster_config(tmp_path, db_url: str, base: str, slugs=SLUGS, interval=INTERVAL,
-                         hook: str | None = None) -> str:
+                         hook: str | None = None, heartbeat: float = HEARTBEAT) -> str:
     """With `hook`, each monitor alerts through a webhook sink of its own (all posting to
     `hook`), so no grouping of DOWNs holds a message back."""
     monitors = tmp_path / "monitors.toml"
@@ -65,7 +65,7 @@ retries = 0
 ''' for slug in slugs))
     ini = tmp_path / "cluster.ini"
     ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
-                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {HEARTBEAT}\n")
+                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {heartbeat}\n")
     return str(ini)
 
 
@@ -160,6 +160,42 @@ async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_run
             assert set(session.scalars(select(ServiceState.status))) == {"up"}
         for runner in runners:
             assert await runner.stop() == 0
+
+
+def holders(engine) -> dict[str, set[str]]:
+    """holder -> the slugs whose lease it holds, whatever its beat says."""
+    with get_session_factory(engine)() as session:
+        rows = session.execute(select(MonitorLease.holder, Service.slug).join(Service)).all()
+    held: dict[str, set[str]] = {}
+    for holder, slug in rows:
+        if holder is not None:
+            held.setdefault(holder, set()).add(slug)
+    return held
+
+
+async def test_a_killed_runner_is_replaced_within_5_s_long_before_its_lease_would_lapse(
+        engine, db_url, tmp_path, runner_processes):
+    """Heartbeats 6 s apart, so a lease lasts 12 s: after kill -9 the survivor checks the
+    victim's monitors within 5 s, because PostgreSQL drops the victim's liveness lock with
+    its session and the survivor looks for that every second."""
+    gated = GatedTarget()
+    async with serve_app(gated.app) as base:
+        ini = write_cluster_config(tmp_path, db_url, base, interval=1.0, heartbeat=6.0)
+        runners = await start_all(tmp_path, ini, 2, runner_processes)
+        held = await wait_for(lambda: (h := holders(engine)) and len(h) == 2 and h, 40)
+        await wait_for(lambda: set(last_checked(engine)) >= set(SLUGS), 20)
+        victim = runners[0]
+        theirs = held[member_of(engine, victim)]
+        await victim.kill()
+        killed_at = time.monotonic()
+        killed_wall = max(last_checked(engine)[slug] for slug in theirs)
+        await wait_for(lambda: all(last_checked(engine)[slug] > killed_wall for slug in theirs), 12)
+        taken_over = time.monotonic() - killed_at
+        log = (tmp_path / "runner1.log").read_text()
+        print(f"\nchecked again {taken_over:.1f} s after kill -9 (lease time 12 s)")
+        assert taken_over < 5.0, f"checked again {taken_over:.1f} s after kill -9\n{log}"
+        assert "gone (their database session ended): taking over their monitors" in log
+        assert await runners[1].stop() == 0
 
 
 async def test_kill_9s_of_three_runners_through_an_outage_alert_once_per_monitor_but_for_explained_repeats(

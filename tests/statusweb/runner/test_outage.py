@@ -8,15 +8,16 @@ import asyncio
 import os
 from contextlib import asynccontextmanager
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.pool import NullPool
 
-from statuscore import MonitorState, Scheduler, Status, make_monitor
+from statuscore import MonitorState, Scheduler, Status, make_monitor, utcnow
 from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.testing import FakeClock
 from statusweb.models import AlertOutbox, CheckResultRow, ServiceState, get_engine, get_session_factory
 from statusweb.runner.sql_store import SqlStore
-from tests.statusweb.helpers import T0, result
+from tests.statusweb.helpers import T0, result, wait_for
 from tests.targets import SEQUENCES, SlackShapedServer
 
 
@@ -172,3 +173,75 @@ async def test_a_runner_waiting_for_the_database_stops_when_asked(engine, tmp_pa
         await asyncio.sleep(0.3)
         runner.stop()
         assert await asyncio.wait_for(run, 3) == []
+
+
+def outage_config(tmp_path, db_url: str, target_url: str, hook: str) -> str:
+    from tests.statusweb.runner.test_runner import write_config
+
+    ini = write_config(tmp_path, db_url, target_url, hook)
+    with open(ini, "a") as file:
+        file.write(f"statusweb.spool_dir = {tmp_path / 'spool'}\n")
+    return ini
+
+
+def count(engine, query) -> int:
+    with get_session_factory(engine)() as session:
+        return session.scalar(query) or 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
+async def test_alerts_go_on_through_a_database_cut_and_a_runner_killed_meanwhile_loses_nothing(
+        engine, tmp_path, target, runner_processes):
+    """`run-checks` on PostgreSQL behind a proxy. The database is cut; the site goes down:
+    the DOWN still reaches the receiver at once, saying it was sent while the status
+    database was unreachable, and the runner spools what it sees. It is killed (-9) during
+    the cut. The database returns; the next runner writes the spool (results, the state,
+    the delivered DOWN), so it sends no second DOWN, and the RECOVERED comes once."""
+    from tests.statusweb.runner.test_runner import RunnerProcess
+    from tests.targets import KeyedReceiver
+
+    base, app = target
+    app[SEQUENCES]["site"] = [200]
+    receiver = KeyedReceiver()
+    proxy = CuttableProxy(engine.url.port or 5432)
+    await proxy.restore()
+    url = engine.url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    spool = tmp_path / "spool"
+    async with receiver.running() as hook:
+        ini = outage_config(tmp_path, url, f"{base}/sequence/site", hook)
+        first = RunnerProcess(ini, "", tmp_path / "first.log")
+        runner_processes.append(first)
+        await first.start()
+        await wait_for(lambda: count(engine, select(func.count()).select_from(CheckResultRow)) >= 2, 20)
+        await proxy.cut()
+        cut_at = utcnow()
+        app[SEQUENCES]["site"] = [503]
+        await wait_for(lambda: receiver.news() == [("down", "Site")], 15)
+        [down_key] = {key for _, key, _, _ in receiver.arrivals}
+        assert "sent while the status database was unreachable" in receiver.notes[down_key]
+        await wait_for(lambda: any(spool.glob("*.jsonl")) and
+                       sum(path.stat().st_size for path in spool.glob("*.jsonl")) > 0, 10)
+        await asyncio.sleep(2)  # a few more results spooled
+        await first.kill()
+        await proxy.restore()
+        second = RunnerProcess(ini, "", tmp_path / "second.log")
+        runner_processes.append(second)
+        await second.start()
+        await wait_for(lambda: not any(spool.glob("*.jsonl")), 20)  # written, and removed
+        with get_session_factory(engine)() as session:
+            outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.kind == "down")).one()
+            assert outbox.delivered_at is not None and outbox.id == down_key
+            spooled = session.scalar(select(func.count()).select_from(CheckResultRow).where(
+                CheckResultRow.checked_at >= cut_at, CheckResultRow.status == "down"))
+        assert spooled >= 2, "the results checked during the cut were written"
+        await asyncio.sleep(2)  # the second runner checks the site, still down: no new DOWN
+        app[SEQUENCES]["site"] = [200]
+        await wait_for(lambda: len(receiver.news()) >= 2, 15)
+        await asyncio.sleep(2)
+        assert await second.stop() == 0
+    await proxy.cut()
+    logs = "".join(f"===== {name} =====\n{(tmp_path / name).read_text()}" for name in ("first.log", "second.log"))
+    assert receiver.news() == [("down", "Site"), ("recovered", "Site")], logs
+    assert not receiver.unexplained_repeats(first.killed_at), logs
+    assert "records that a runner killed during a database outage left in its spool" in logs
