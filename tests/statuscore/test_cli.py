@@ -252,3 +252,26 @@ async def test_run_five_services_behind_one_server_first_at_once_then_one_messag
     told = first.split(": ")[1].split(" (")[0]
     assert rest.startswith("🔴  5 services down within a minute: ")
     assert sorted(rest.split(": ", 1)[1].split(", ")) == sorted(names) and rest.endswith(told)
+
+
+async def test_run_a_service_that_flaps_then_stays_down_gets_flapping_and_settled_promptly(target, tmp_path):
+    """flap_threshold = 3: down, up, down, up, then down for good. Slack hears DOWN,
+    RECOVERED, DOWN, FLAPPING (the third change), then, flap_settle (3) checks into the
+    outage, that it settled DOWN; nothing waits behind a held DOWN."""
+    import time
+
+    from tests.targets import SEQUENCES, SlackShapedServer
+
+    base, app = target
+    app[SEQUENCES]["mcp"] = [200, 503, 200, 503, 200, 503]
+    slack = SlackShapedServer()
+    async with slack.running() as hook:
+        path = write_monitors(tmp_path, [("Mcp", "http", f"{base}/sequence/mcp")],
+                              'interval = "1s"\nflap_threshold = 3\nflap_settle = 3')
+        started = time.monotonic()
+        output = await run_until(path, hook, lambda: any("No Longer Flapping" in m["text"] for m in slack.messages))
+        took = time.monotonic() - started
+    titles = [m["text"].split(" (")[0] for m in slack.messages]
+    assert titles == ["🔴  Service Down: Mcp", "🟢  Service Recovered: Mcp", "🔴  Service Down: Mcp",
+                      "🟠  Service Flapping: Mcp", "🔴  Service Down, No Longer Flapping: Mcp"], output
+    assert took < 20, f"settled after {took:.1f} s"

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, RegionVote, Scheduler, Status,
-                        Transition, TransitionKind, count_votes, load_config)
+                        Transition, TransitionKind, backoff_delay, count_votes, load_config)
 from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import SlaFigure
 
@@ -272,17 +272,18 @@ class Runner:
     async def _sync_services(self) -> bool:
         """Sync monitors into `service`, waiting for the database if it is not up yet;
         False when asked to stop while waiting."""
-        delay = 1.0
+        attempts = 0
         while not self._stop_requested:
             try:
                 await asyncio.to_thread(self.store.sync_services, self.config.monitors, self.config.pages)
                 await asyncio.to_thread(self._plan_maintenance)
                 return True
             except SQLAlchemyError as exc:
-                log.error("monitors not synced into the database at start (%s); retrying in %.0f s",
+                attempts += 1
+                delay = backoff_delay(attempts, first=1.0, cap=30.0)  # jittered: runners restarted together spread
+                log.error("monitors not synced into the database at start (%s); retrying in %.1f s",
                           str(exc).splitlines()[0][:200], delay)
                 await self._sleep_unless_stopped(delay)
-                delay = min(delay * 2, 30.0)
         return False
 
     async def _duties_forever(self) -> None:
