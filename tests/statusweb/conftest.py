@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from statusweb.migrations import upgrade
 from statusweb.models import Base, get_engine
+from statusweb.runner.spool import process_alive
 
 PG_URL = os.environ.get("STATUS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PREFIX = "statusweb_test_"
@@ -58,18 +59,8 @@ def _drop_orphans(connection) -> None:  # type: ignore[no-untyped-def]
                                {"p": PREFIX + "%"}).scalars()
     for name in list(names):
         pid = name[len(PREFIX):].split("_")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @pytest.fixture(scope="session")
