@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from statuscore import has_control_characters
 from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES
 from statusweb.params import optional_id, storable
 from statusweb.passwords import password_problem
@@ -26,11 +27,14 @@ class Form:
         return not self.errors
 
     def text(self, params: Mapping[str, str], name: str, *, required: bool = True,
-             max_length: int = 200) -> str:
+             max_length: int = 200, one_line: bool = False) -> str:
+        """`one_line`: a title, which becomes a mail subject: no line break or tab."""
         value = params.get(name, "").strip()
         self.values[name] = value.replace("\x00", "")
         if not storable(value):
             self.errors[name] = "This holds a character that cannot be stored (a NUL byte)."
+        elif one_line and has_control_characters(value):
+            self.errors[name] = "One line, please: no line breaks, tabs or other control characters."
         elif required and not value:
             self.errors[name] = "This is needed."
         elif len(value) > max_length:
@@ -61,7 +65,7 @@ class Form:
 def read_incident(params: Mapping[str, str], service_ids: list[int], *, creating: bool) -> tuple[Form, dict[int, str]]:
     """The incident form; `affected` maps service id -> component status."""
     form = Form()
-    form.text(params, "title")
+    form.text(params, "title", one_line=True)
     form.choice(params, "impact", IMPACTS)
     form.text(params, "root_cause", required=False, max_length=5000)
     if creating:
@@ -133,7 +137,7 @@ def read_maintenance(params: Any, service_ids: list[int]) -> Form:
     from statusweb.maintenance import MaintenanceError, WindowPlan
 
     form = Form()
-    title = form.text(params, "title")
+    title = form.text(params, "title", one_line=True)
     description = form.text(params, "description", required=False, max_length=10_000)
     starts = form.moment(params, "starts_at")
     ends = form.moment(params, "ends_at")

@@ -18,10 +18,12 @@ from dateutil.rrule import DAILY, rrulestr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from statuscore import MaintenanceWindow
+from statuscore import MaintenanceWindow, has_control_characters
 from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, Service, ServiceState
 
 log = logging.getLogger("statusweb.maintenance")
+RULE_SAMPLE = 50  # occurrences of a rule looked at to judge how often it repeats
+MIN_GAP = timedelta(hours=23)  # "at most daily", whatever the clock change does to a day
 _TOLD_BAD_RULES: set[tuple[int, str]] = set()  # logged once per process, not every round
 
 AHEAD = timedelta(days=8)  # occurrences exist this far ahead (the page shows 7 days)
@@ -55,6 +57,8 @@ class WindowPlan:
     def __post_init__(self) -> None:
         if not self.title.strip():
             raise MaintenanceError("a title is required")
+        if has_control_characters(self.title.strip()):
+            raise MaintenanceError("the title must be one line, without line breaks, tabs or other control characters")
         if self.ends_at <= self.starts_at:
             raise MaintenanceError("the end must come after the start")
         if self.ends_at - self.starts_at > MAX_DURATION:
@@ -76,7 +80,12 @@ def parse_rrule(text: str, start: datetime) -> list[datetime]:
                                f"FREQ=MONTHLY;BYMONTHDAY=1") from None
     if getattr(rule, "_freq", DAILY) > DAILY:
         raise MaintenanceError("a maintenance recurrence repeats at most daily")
-    return [moment for _, moment in zip(range(3), rule)]
+    # BYHOUR, BYMINUTE and BYSECOND can make a DAILY rule fire every second: judge what it expands to
+    first = [moment for _, moment in zip(range(RULE_SAMPLE), rule)]
+    if any(later - earlier < MIN_GAP for earlier, later in zip(first, first[1:])):
+        raise MaintenanceError("a maintenance recurrence repeats at most daily (its occurrences are less than "
+                               "a day apart: leave out BYHOUR, BYMINUTE and BYSECOND lists)")
+    return first[:3]
 
 
 def create_window(session: Session, plan: WindowPlan, *, now: datetime, author: str) -> Maintenance:

@@ -29,7 +29,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from statuscore import backoff_delay, sign_webhook, smtp_send
+from statuscore import backoff_delay, checked_email, checked_url, sign_webhook, smtp_send
 from statusweb.models import (DEFAULT_SLUG, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, OutgoingMail,
                               Page, Subscriber, SubscriberMessage, SubscriptionCursor, get_session_factory)
 
@@ -66,27 +66,29 @@ class Delivery:
 # -- subscribing -----------------------------------------------------------------------
 
 def check_email(address: str) -> str:
-    address = address.strip()
-    local, _, domain = address.rpartition("@")
-    if (len(address) > 254 or not local or "." not in domain or any(c.isspace() for c in address)
-            or any(c in address for c in "<>\"',;\\") or not address.isascii()):
-        raise SubscriptionError("That does not look like an email address.")
-    return address
+    """The address as mail will be sent to it (email-validator's reading), or
+    SubscriptionError: one that could never be sent is refused where it enters."""
+    try:
+        return checked_email(address)
+    except ValueError as exc:
+        raise SubscriptionError(f"That does not look like an email address: {exc}") from None
 
 
 def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
     """An https URL whose host is on the public internet (a form must not make this
-    server call into its own network)."""
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password \
-            or len(url) > 500 or not url.isascii():
+    server call into its own network), parsed and re-serialised as it will be called."""
+    try:
+        parsed = checked_url(url)
+    except ValueError as exc:
+        raise SubscriptionError(f"A webhook needs an https:// URL: {exc}.") from None
+    normal = str(parsed)
+    if parsed.user or parsed.password or len(normal) > 500:
         raise SubscriptionError("A webhook needs an https:// URL (at most 500 characters, no user or password).")
-    if parts.scheme != "https" and not allow_private:
+    if parsed.scheme != "https" and not allow_private:
         raise SubscriptionError("A webhook needs an https:// URL.")
     if not allow_private:
-        refuse_private_host(parts.hostname, parts.port or 443)
-    return url
+        refuse_private_host(parsed.raw_host or "", parsed.port or 443)
+    return normal
 
 
 def refuse_private_host(host: str, port: int) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
+from ..addresses import checked_email
 from ..errors import FieldError
 from ..hookspecs import hookimpl
 from ..model import Alert, Transition, TransitionKind
@@ -54,13 +55,21 @@ class EmailConfig:
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise FieldError("url", "expected smtp://host:port or smtps://host:port (from the environment, "
                                     "e.g. ${SMTP_URL})")
-        if not self.to or not all("@" in address for address in self.to):
+        if not self.to:
             raise FieldError("to", "expected a list of email addresses")
-        if "@" not in self.sender:
-            raise FieldError("sender", "expected an email address")
+        # an address that can never be sent fails at load, not at three in the morning
+        object.__setattr__(self, "to", tuple(_address(f"to[{i}]", address) for i, address in enumerate(self.to)))
+        object.__setattr__(self, "sender", _address("sender", self.sender))
 
     def __repr__(self) -> str:  # the URL holds a password
         return f"EmailConfig(to={self.to!r})"
+
+
+def _address(key: str, address: str) -> str:
+    try:
+        return checked_email(address)
+    except ValueError as exc:
+        raise FieldError(key, f"expected an email address: {exc}") from None
 
 
 def render_email(transition: Transition, *, status_page_url: str = "") -> dict[str, str]:

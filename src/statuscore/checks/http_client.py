@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from yarl import URL
 
+from ..addresses import has_control_characters
+
 from ..errors import FieldError
 from ..json_path import MISSING, dotted, walk
 
@@ -78,6 +80,8 @@ def _phase_for(origin: str) -> str:
 def check_url(key: str, url: str) -> URL:
     """Reject at load time what can never be fetched; the URL as parsed (with any
     `{task_id}` standing in as "x")."""
+    if has_control_characters(url):
+        raise FieldError(key, "a URL may not hold a control character (a line break, a tab)")
     try:
         parsed = URL(url.replace("{task_id}", "x"))
     except ValueError as exc:

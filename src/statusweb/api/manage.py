@@ -19,7 +19,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from statuscore import utcnow
+from statuscore import has_control_characters, utcnow
 from statusweb.api.responses import json_error
 from statusweb.audit import TOKEN_ACTOR
 from statusweb.maintenance import (MaintenanceError, WindowPlan, advance_windows, cancel, create_window, end_now,
@@ -76,10 +76,13 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _text(body: dict[str, Any], key: str, *, limit: int, required: bool = True, default: str = "") -> str:
+def _text(body: dict[str, Any], key: str, *, limit: int, required: bool = True, default: str = "",
+          one_line: bool = False) -> str:
     value = body.get(key, default)
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or not storable(value):
         raise ApiRefusal(400, f"{key}: {'required, ' if required else ''}text of at most {limit} characters")
+    if one_line and has_control_characters(value.strip()):
+        raise ApiRefusal(400, f"{key}: one line, without line breaks, tabs or other control characters")
     return value.strip()
 
 
@@ -193,7 +196,7 @@ def create_incident(request: Request) -> dict[str, Any]:
         raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
     services = _services(request, page_id, components, "components")
     now = utcnow()
-    incident = Incident(title=_text(body, "title", limit=200), impact=_choice(body, "impact", IMPACTS, "minor"),
+    incident = Incident(title=_text(body, "title", limit=200, one_line=True), impact=_choice(body, "impact", IMPACTS, "minor"),
                         status="investigating", root_cause="", created_at=now, updated_at=now, deleted=False,
                         page_id=page_id)
     incident.affected = [AffectedService(service_id=services[slug], component_status=status)
@@ -246,9 +249,10 @@ def create_maintenance(request: Request) -> dict[str, Any]:
     body, page_id = _writing(request)
     services = _services(request, page_id, body.get("services", []), "services")
     try:
-        plan = WindowPlan(title=_text(body, "title", limit=200), starts_at=_moment(body, "starts_at"),
+        plan = WindowPlan(title=_text(body, "title", limit=200, one_line=True), starts_at=_moment(body, "starts_at"),
                           ends_at=_moment(body, "ends_at"), page_id=page_id,
                           description=_text(body, "description", limit=10_000, required=False),
+                          rrule=_text(body, "rrule", limit=500, required=False, one_line=True),
                           service_ids=tuple(sorted(services.values())))
         window = create_window(request.dbsession, plan, now=utcnow(), author=str(request.environ[TOKEN_ACTOR]))
     except MaintenanceError as exc:

@@ -125,7 +125,9 @@ MANAGE_SCHEMAS: dict[str, Any] = {
                        "properties": {"title": {"type": "string"}, "description": {"type": "string"},
                                       "starts_at": TIME, "ends_at": TIME, "page": {"type": "string"},
                                       "services": {"type": "array", "items": {"type": "string"},
-                                                   "description": "slugs; none: every service of the page"}}},
+                                                   "description": "slugs; none: every service of the page"},
+                                      "rrule": {"type": "string", "description": "an RFC 5545 RRULE repeating "
+                                                "the window at most daily, e.g. FREQ=WEEKLY;BYDAY=TU"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "properties": {
         "status": {"type": "integer"}, "message": {"type": "string"}}}}},
 }

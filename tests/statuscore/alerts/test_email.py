@@ -76,3 +76,25 @@ async def test_down_and_recovery_arrive_by_mail_even_after_the_server_was_down(t
     recipients, first = inbox.messages[0]
     assert recipients == ["ops@example.org"] and first["From"] == "status@example.org"
     assert "Error:      HTTP 503" in first.get_payload(decode=True).decode()
+
+
+def test_an_address_that_could_never_be_sent_fails_at_load_naming_the_key(tmp_path):
+    """email-validator's reading, at load: not at three in the morning in the sink."""
+    import pytest
+
+    from statuscore import ConfigError, load_config
+
+    path = tmp_path / "monitors.toml"
+    for bad, key in (('to = ["ops@example.org", "a@[b.c"]', "alert[0].to[1]"),
+                     ('to = ["ops@example.org"]\nsender = "status@example.org>\\r\\nBcc: x@example.org"',
+                      "alert[0].sender")):
+        path.write_text(f'[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\nsender = "s@example.org"\n{bad}\n')
+        if "sender =" in bad:
+            path.write_text(f'[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\n{bad}\n')
+        with pytest.raises(ConfigError) as error:
+            load_config(str(path))
+        assert f"key '{key}'" in str(error.value) and str(path) in str(error.value)
+    path.write_text('[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\nsender = "s@example.org"\n'
+                    'to = ["Ops@Example.ORG"]\n[[alert]]\ntype = "webhook"\nurl = "https://example.org/h\\r\\nX: 1"\n')
+    with pytest.raises(ConfigError, match="control character"):
+        load_config(str(path))

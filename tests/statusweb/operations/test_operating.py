@@ -5,7 +5,6 @@ CLI through its main(); both databases."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from datetime import timedelta
 
@@ -191,6 +190,9 @@ def test_maintenance_from_the_cli_shows_on_the_page_and_the_api_and_ends(engine,
     assert admin_main(["maintenance", "end", ini, "999999"]) == 2
     assert admin_main(["maintenance", "start", ini, "--services", "nope"]) == 2
     assert admin_main(["maintenance", "start", ini, "--minutes", "-5"]) == 2
+    capsys.readouterr()
+    assert admin_main(["maintenance", "start", ini, "--title", "Deploy\r\nBcc: all@example.org"]) == 2
+    assert "one line" in capsys.readouterr().err
     feed = app.get("/history.atom").text
     assert "Maintenance: Deploy" in feed
 
@@ -206,7 +208,9 @@ def test_maintenance_admin_plans_edits_repeats_and_cancels_with_bad_forms_given_
     form = app.get("/admin/maintenance/new").forms[1]
     for field, value, words in (("ends_at", f"{start - timedelta(hours=1):%Y-%m-%dT%H:%M}", "must come after"),
                                 ("title", "", "This is needed."), ("title", "x" * 201, "At most 200"),
-                                ("rrule", "FREQ=SECONDLY", "at most daily"), ("starts_at", "tomorrow", "Write a date")):
+                                ("rrule", "FREQ=SECONDLY", "at most daily"), ("starts_at", "tomorrow", "Write a date"),
+                                ("rrule", "FREQ=DAILY;BYMINUTE=0,1,2,3,4;BYSECOND=0,30", "less than a day apart"),
+                                ("title", "Upgrade\r\nBcc: all@example.org", "One line, please")):
         form["title"], form["starts_at"] = "Database upgrade", f"{start:%Y-%m-%dT%H:%M}"
         form["ends_at"], form["repeat"], form["rrule"] = f"{start + timedelta(hours=2):%Y-%m-%dT%H:%M}", "none", ""
         if field == "rrule":

@@ -176,6 +176,10 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
     ("email", "a@b", "does not look like an email"),
     ("email", "x" * 300 + "@example.org", "does not look like an email"),
     ("email", "mallory@example.org>\r\nBcc: all@example.org", "does not look like an email"),
+    ("email", "a@[b.c", "does not look like an email"),
+    ("email", "\u00e4rger@example.org", "does not look like an email"),  # no SMTPUTF8 local parts
+    ("webhook", "https://exa mple.org/hook", "is not a host name"),
+    ("webhook", "https://example.org/hook\r\nX-Evil: 1", "control character"),
     ("webhook", "http://127.0.0.1:8080/hook", "https://"),
     ("webhook", "https://127.0.0.1/hook", "private network"),
     ("webhook", "https://10.0.0.7/hook", "private network"),
@@ -192,6 +196,18 @@ def test_the_form_refuses_what_it_cannot_use_and_keeps_what_was_typed(engine, te
     assert words in answer.text and "nothing was saved" in answer.text
     with get_session_factory(engine)() as session:
         assert session.scalars(select(Subscriber)).all() == []
+
+
+def test_a_webhook_url_is_stored_as_it_will_be_called_and_an_address_as_mail_will_go(engine, testapp):
+    """Parsed and re-serialised (yarl): a space becomes %20, so the runner can call it;
+    an address as email-validator reads it (a Unicode domain in ASCII)."""
+    add_services(engine, ("Website", "up"))
+    for kind, typed in (("webhook", "https://1.1.1.1/a b"), ("email", "reader@\u4f8b\u3048.jp")):
+        form = testapp.get("/subscribe").forms[0]
+        testapp.post("/subscribe", {"csrf_token": form["csrf_token"].value, "kind": kind, "address": typed})
+    with get_session_factory(engine)() as session:
+        stored = dict(session.execute(select(Subscriber.kind, Subscriber.address)).all())
+    assert stored == {"webhook": "https://1.1.1.1/a%20b", "email": "reader@xn--r8jz45g.jp"}
 
 
 def test_subscribing_is_rate_limited_per_address_and_per_client(engine, testapp):

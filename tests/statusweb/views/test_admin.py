@@ -108,6 +108,10 @@ def test_bad_incident_form_comes_back_with_errors_and_saves_nothing(engine, edit
     assert "This is needed." in page.text and "Write a date and time" in page.text
     assert page.forms[1]["body"].value == "Something"  # what was typed is kept
     assert incidents(engine) == []
+    form = page.forms[1]
+    form["title"], form["eta"] = "Linker down\r\nBcc: everyone@example.org", ""
+    page = form.submit(status=400)  # a title becomes a mail subject: one line
+    assert "One line, please" in page.text and incidents(engine) == []
 
 
 def test_updates_resolve_with_root_cause_and_no_reopening(engine, editor):

@@ -116,7 +116,9 @@ def test_tokens_are_scoped_expire_and_can_be_revoked(engine, owner, two_organiza
                                   b'{"title": "x", "body": "x", "components": {"acme-shop": "gone"}}',
                                   '{"title": "\u05d0\u05d1", "body": "'.encode() + b"x" * 20000 + b'"}',
                                   b'{"title": "x\\u0000", "body": "y"}', b'{"title": "x", "body": "\\ud800"}',
-                                  b'{"title": "x", "body": "y", "status": "exploded"}'])
+                                  b'{"title": "x", "body": "y", "status": "exploded"}',
+                                  b'{"title": "Down\\r\\nBcc: all@example.org", "body": "y"}',
+                                  b'{"title": "Down\\u2028again", "body": "y"}'])
 def test_hostile_incident_bodies_get_400(owner, make_testapp, body):
     token = make_token(owner, "acme", "write")
     if body.startswith(b'{"title"'):  # on a page the token's organization owns: the fields themselves are judged
@@ -134,6 +136,19 @@ def test_hostile_maintenance_times_get_400(owner, make_testapp, field, value):
             field: value}
     make_testapp().post("/api/v1/maintenance", json.dumps(body), headers=bearer(token),
                         content_type="application/json", status=400)
+
+
+@pytest.mark.parametrize("field, value", [("title", "Upgrade\r\nBcc: all@example.org"), ("title", "tab\there"),
+                                          ("rrule", "FREQ=DAILY;BYMINUTE=0,1,2,3"),
+                                          ("rrule", "FREQ=DAILY;BYHOUR=1,13")])
+def test_maintenance_with_a_header_breaking_title_or_a_rule_more_often_than_daily_gets_400(
+        owner, make_testapp, field, value):
+    token = make_token(owner, "acme", "write")
+    body = {"title": "x", "page": "acme", "starts_at": "2026-12-01T10:00:00Z", "ends_at": "2026-12-01T11:00:00Z",
+            field: value}
+    answer = make_testapp().post("/api/v1/maintenance", json.dumps(body), headers=bearer(token),
+                                 content_type="application/json", status=400)
+    assert field in answer.json["error"]["message"] or "recurrence" in answer.json["error"]["message"]
 
 
 def test_the_openapi_file_documents_the_management_api(make_testapp):

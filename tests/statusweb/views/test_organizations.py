@@ -50,7 +50,7 @@ def two_organizations(engine, tmp_path):
                                                        ends_at=now + timedelta(days=1, hours=1),
                                                        service_ids=(service.id,), page_id=pages[slug]),
                                    now=now, author="ops")
-            subscriber = Subscriber(kind="email", address=f"reader@{slug}.test", components="", created_at=now,
+            subscriber = Subscriber(kind="email", address=f"reader@{slug}.example.org", components="", created_at=now,
                                     confirmed_at=now, confirm_token=f"c-{slug}", unsubscribe_token=f"u-{slug}",
                                     page_id=pages[slug])
             session.add(subscriber)
@@ -117,7 +117,7 @@ def test_lists_show_only_ones_own_organization(engine, two_organizations, make_t
         text = app.get(path).text
         assert "beta" not in text.lower() and "bob" not in text, path
     assert "acme-internal is down" in app.get("/admin/incidents").text
-    assert "reader@acme.test" in app.get("/admin/subscribers").text
+    assert "reader@acme.example.org" in app.get("/admin/subscribers").text
 
 
 def test_members_read_but_do_not_write(engine, two_organizations, make_testapp):
@@ -150,7 +150,7 @@ def test_an_owner_adds_a_page_invites_a_member_and_reads_the_audit_log(engine, t
     owner.get("/pages/acme-partners/")  # the owner is a member: it is there
     make_testapp().get("/pages/acme-partners/", status=404)
     invite = owner.get("/admin/users").forms["invite"]
-    invite["role"], invite["email"] = "admin", "new@acme.test"
+    invite["role"], invite["email"] = "admin", "new@acme.example.org"
     made = invite.submit()
     url = made.html.select_one("code.secret").text
     path = url.replace("http://localhost", "")
@@ -216,10 +216,10 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     invite["email"] = "not an address"
     assert "does not look like an email address" in invite.submit(status=400).text
     invite = owner.get("/admin/users").forms["invite"]
-    invite["role"], invite["email"] = "member", "dev@acme.test"
+    invite["role"], invite["email"] = "member", "dev@acme.example.org"
     shown = invite.submit().html.select_one("code.secret").text
     port = free_port()
-    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{port}", "status@acme.test"), page_url="http://localhost")
+    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{port}", "status@acme.example.org"), page_url="http://localhost")
     now = utcnow()
     assert deliver_outgoing(engine, delivery, now) == (0, 1)  # no server yet: kept for later
     with get_session_factory(engine)() as session:
@@ -235,5 +235,5 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     finally:
         controller.stop()
     ((recipients, message),) = inbox.messages
-    assert recipients == ["dev@acme.test"] and "Join Acme" in message["Subject"]
+    assert recipients == ["dev@acme.example.org"] and "Join Acme" in message["Subject"]
     assert shown in message.get_payload(decode=True).decode()  # the very link, once
