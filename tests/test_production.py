@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -99,6 +100,48 @@ def test_a_100_mb_anonymous_post_is_413_and_the_server_does_not_grow(deployment)
     print(f"answers: {answers}; server RSS {before / 1024:.0f} MB -> {after / 1024:.0f} MB")
     assert answers == ["HTTP/1.1 413 Request Entity Too Large"] * 2
     assert after - before < 20 * 1024
+
+
+# Addresses that are not UTF-8 ------------------------------------------------------------
+
+@pytest.mark.slow
+def test_addresses_that_are_not_utf8_get_400_from_pserve_and_no_token_reaches_its_log(deployment):
+    """The paths the audit found answering 500, sent raw to waitress: 400 each, and
+    nothing of a push or invitation token in what the server prints."""
+    folder, port, env = deployment
+    paths = ["/incidents/%ff", "/history?x=%ff", "/admin/login?next=%ff", "/services/%ED%A0%80",
+             "/badge/%ff/status.svg", "/pages/%ff/", "/api/push/pushsecret0123456789abcdef%ff",
+             "/admin/invitations/invitesecret0123456789%ff"]
+    server = serve(folder, port, env)
+    try:
+        answers = []
+        for path in paths:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+                answers.append(sock.recv(200).decode("latin-1").split("\r\n")[0])
+        with pytest.raises(urllib.error.HTTPError) as followed:  # to a page that does not exist: 404
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/lang/he?next=/%E2%82%AC", timeout=10)
+        assert followed.value.code == 404 and followed.value.url.endswith("/%E2%82%AC")  # an ASCII Location
+    finally:
+        stop(server)
+    log = server.stderr.read()
+    assert answers == ["HTTP/1.1 400 Bad Request"] * len(paths), answers
+    assert "pushsecret" not in log and "invitesecret" not in log
+
+
+def test_waitress_log_lines_never_carry_a_push_or_invitation_token():
+    import logging
+
+    from statusweb.server import TokenPathFilter
+
+    record = logging.LogRecord("waitress", logging.ERROR, __file__, 1, "Exception while serving %s",
+                               ("/api/push/pushsecret0123?status=up",), None)
+    TokenPathFilter().filter(record)
+    assert record.getMessage() == "Exception while serving /api/push/…?status=up"
+    record = logging.LogRecord("waitress", logging.INFO, __file__, 1,
+                               "Client disconnected while serving /admin/invitations/invitesecret", None, None)
+    TokenPathFilter().filter(record)
+    assert "invitesecret" not in record.getMessage()
 
 
 # 13. Secrets fail closed ----------------------------------------------------------------

@@ -9,6 +9,7 @@ from pyramid.config import Configurator
 from statusweb.api.live import LiveShortcut
 from statusweb.page_mount import PageMount
 from statusweb.pages.cache import CachedShortcut
+from statusweb.request_limits import Utf8Guard
 
 from statusweb.settings import Settings, apply_environment
 
@@ -36,6 +37,7 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         config.scan(ignore=[".alembic", ".cli", ".server", ".runner"])
         app = config.make_wsgi_app()
         registry = config.registry
-        # before Pyramid: the page chosen; a live poll's 304; a fresh cached page
-        return PageMount(LiveShortcut(CachedShortcut(app, registry), registry["statusweb.page_cache"]),
-                         registry["statusweb.pages"])
+        # before Pyramid: 400 for an address that is not UTF-8; the page chosen; a live
+        # poll's 304; a fresh cached page
+        return Utf8Guard(PageMount(LiveShortcut(CachedShortcut(app, registry), registry["statusweb.page_cache"]),
+                                   registry["statusweb.pages"]))

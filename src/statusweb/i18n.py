@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any, Callable
+from urllib.parse import quote
 
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
@@ -71,7 +72,8 @@ def choose_language(request: Request) -> HTTPSeeOther:
     target = request.GET.get("next", "/")
     if not target.startswith("/") or target.startswith("//") or "\\" in target or not target.isprintable():
         target = "/"
-    answer = HTTPSeeOther(request.host_url + target)  # `next` is a whole path (/pages/{slug}/... included)
+    # `next` is a whole path (/pages/{slug}/... included); a header holds ASCII only
+    answer = HTTPSeeOther(request.host_url + quote(target, safe="/?&=%#:@!$'()*+,;~"))
     answer.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return answer
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import logging
 import os
+import re
 from typing import Any, Callable, Iterable, Mapping
 
 from waitress import serve_paste as waitress_serve_paste
@@ -33,6 +35,7 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
     """PasteDeploy server runner: waitress with STATUSWEB_TRUSTED_PROXY applied (already
     checked by the app's Settings, which stop the start with one line if it is wrong),
     and `PORT` (as container platforms set it) replacing the port of `listen`."""
+    redact_token_paths(logging.getLogger("waitress"))
     app, settings = trust_proxy(app, settings, os.environ.get("STATUSWEB_TRUSTED_PROXY", "").strip())
     settings = {**OPEN_PAGES, **settings}
     _allow_open_pages(int(settings["connection_limit"]))
@@ -48,6 +51,26 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
     gc.freeze()
     waitress_serve_paste(app, global_conf, **settings)
     return 0
+
+
+_TOKEN_PATHS = re.compile(r"(/api/push/|/admin/invitations/)[^\s/?'\"]+")
+
+
+class TokenPathFilter(logging.Filter):
+    """waitress logs the path of a request it could not serve ("Exception while serving
+    /api/push/<token>"): the secret part of a push or invitation path becomes "…"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_PATHS.sub(r"\1…", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_token_paths(logger: logging.Logger) -> None:
+    if not any(isinstance(found, TokenPathFilter) for found in logger.filters):
+        logger.addFilter(TokenPathFilter())
 
 
 # Open status pages keep a connection each between their polls of /api/live: waitress's
