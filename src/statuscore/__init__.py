@@ -8,7 +8,7 @@ and alerts that arrive exactly when an outage starts and ends.
 
 from __future__ import annotations
 
-from .addresses import checked_email, checked_url, has_control_characters
+from .addresses import checked_email, checked_url, has_control_characters, is_public_address
 from .alerts.base import AlertSink, Delivery
 from .alerts.email import smtp_send
 from .alerts.webhook import sign as sign_webhook
@@ -40,7 +40,7 @@ __all__ = [
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
     "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",
     "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "backoff_delay",
-    "check", "check_many", "checked_email", "checked_url", "count_votes", "has_control_characters",
+    "check", "check_many", "checked_email", "checked_url", "count_votes", "has_control_characters", "is_public_address",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",
     "make_monitor", "monitor_for_url", "no_jitter", "parse_duration", "read_capped", "settle_loaded_config", "sign_webhook",
     "smtp_send", "slugify", "utcnow",

@@ -52,6 +52,23 @@ def checked_url(url: str, *, schemes: tuple[str, ...] = ("https", "http")) -> UR
     return parsed
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def is_public_address(address: str) -> bool:
+    """A global address, and so is any IPv4 address it carries (NAT64 64:ff9b::/96, 6to4
+    2002::/16, Teredo, IPv4-mapped): a webhook must not reach this server's own network
+    through an IPv6 spelling of 127.0.0.1 or 10.0.0.7."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if not ip.is_global:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None,
+                   ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None]
+        return all(inner is None or inner.is_global for inner in carried)
+    return True
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from statusweb.models import MEMBER_ROLES, ApiToken, Invitation, Membership, Organization, User
@@ -26,8 +26,11 @@ def organization_named(session: Session, slug: str, now: datetime, name: str = "
     return found
 
 
-def join(session: Session, user: User, organization: Organization, role: str, now: datetime) -> Membership:
-    """`user` in `organization` with `role` (a member already gets the new role)."""
+def join(session: Session, user: User, organization: Organization, role: str, now: datetime, *,
+         lower: bool = True) -> Membership:
+    """`user` in `organization` with `role` (a member already gets the new role; with
+    `lower=False`, as an invitation, only a stronger one: accepting a "member" link never
+    demotes an owner, so an organization keeps its owners)."""
     if role not in MEMBER_ROLES:
         raise ValueError(f"a role is one of {', '.join(MEMBER_ROLES)}, not {role!r}")
     session.flush()
@@ -36,7 +39,8 @@ def join(session: Session, user: User, organization: Organization, role: str, no
     if found is None:
         found = Membership(user_id=user.id, organization_id=organization.id, role=role, created_at=now)
         session.add(found)
-    found.role = role
+    if lower or MEMBER_ROLES.index(role) < MEMBER_ROLES.index(found.role):
+        found.role = role
     session.flush()
     return found
 
@@ -67,6 +71,15 @@ def open_invitation(session: Session, token: str, now: datetime) -> Invitation |
     if found is None or found.used_at is not None or found.expires_at <= now:
         return None
     return found
+
+
+def claim_invitation(session: Session, invitation_id: int, now: datetime) -> bool:
+    """Mark the invitation used, if nobody has: one conditional UPDATE, so of eight
+    accepts at once (PostgreSQL waits, then looks again) exactly one wins."""
+    claimed = session.scalar(update(Invitation).where(Invitation.id == invitation_id, Invitation.used_at.is_(None))
+                             .values(used_at=now).returning(Invitation.id)
+                             .execution_options(synchronize_session=False))
+    return claimed is not None
 
 
 TOKEN_PREFIX = "sw_"

@@ -9,7 +9,6 @@ holding up the others. Fan-out and delivery run in the runner, never in a reques
 from __future__ import annotations
 
 import email.policy
-import ipaddress
 import json
 import logging
 import secrets
@@ -29,7 +28,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from statuscore import backoff_delay, checked_email, checked_url, sign_webhook, smtp_send
+from statuscore import backoff_delay, checked_email, checked_url, is_public_address, sign_webhook, smtp_send
 from statusweb.models import (DEFAULT_SLUG, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, OutgoingMail,
                               Page, Subscriber, SubscriberMessage, SubscriptionCursor, get_session_factory)
 
@@ -96,9 +95,8 @@ def refuse_private_host(host: str, port: int) -> None:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
     except (socket.gaierror, UnicodeError):
         raise SubscriptionError(f"The host {host!r} does not resolve.") from None
-    for address in addresses:
-        if not ipaddress.ip_address(str(address).split("%")[0]).is_global:
-            raise SubscriptionError("That URL points into a private network; webhooks go to public addresses.")
+    if not all(is_public_address(str(address)) for address in addresses):
+        raise SubscriptionError("That URL points into a private network; webhooks go to public addresses.")
 
 
 def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[int], *, now: datetime,

@@ -16,7 +16,7 @@ from statuscore import utcnow
 from statusweb.audit import record
 from statusweb.forms import Form, read_new_password
 from statusweb.models import Invitation, Organization, User
-from statusweb.organizations import join, open_invitation
+from statusweb.organizations import claim_invitation, join, open_invitation
 
 _TEMPLATE = "statusweb:templates/admin/invitation.pt"
 
@@ -52,8 +52,9 @@ def accept(request: Request) -> Any:
         user = User(name=name, role="admin" if found.role == "owner" else "editor", created_at=now)
         user.set_password(request.POST["password"])
         session.add(user)
-    join(session, user, organization, found.role, now)
-    found.used_at = now
+    if not claim_invitation(session, found.id, now):  # another accept of the same link got there first
+        raise HTTPNotFound("no such invitation (it may have been used already, or expired)")
+    join(session, user, organization, found.role, now, lower=False)
     request.environ["statusweb.identity"] = user  # the audit line names who joined
     record(request, organization.id, "member.join", f"{user.name} as {found.role}")
     headers = remember(request, user.id, generation=user.session_generation)

@@ -184,6 +184,9 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
     ("webhook", "https://127.0.0.1/hook", "private network"),
     ("webhook", "https://10.0.0.7/hook", "private network"),
     ("webhook", "https://[::1]/hook", "private network"),
+    ("webhook", "https://[64:ff9b::7f00:1]/hook", "private network"),  # NAT64 of 127.0.0.1
+    ("webhook", "https://[2002:a00:7::1]/hook", "private network"),  # 6to4 of 10.0.0.7
+    ("webhook", "https://[::ffff:127.0.0.1]/hook", "private network"),
     ("webhook", "https://user:pw@example.org/hook", "no user or password"),
     ("webhook", "javascript:alert(1)", "https://"),
     ("sms", "+15555550100", "Choose one of"),

@@ -237,3 +237,60 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     ((recipients, message),) = inbox.messages
     assert recipients == ["dev@acme.example.org"] and "Join Acme" in message["Subject"]
     assert shown in message.get_payload(decode=True).decode()  # the very link, once
+
+
+def test_eight_accepts_of_one_owner_invitation_at_once_make_one_owner(engine, two_organizations, make_testapp):
+    """The audit's race: eight newcomers post the same owner link at the same moment;
+    exactly one joins, the others get 404, on both databases."""
+    import threading
+
+    from webtest import TestApp
+
+    from statusweb.models import Membership
+
+    owner = make_testapp()
+    login(owner, "ann")
+    invite = owner.get("/admin/users").forms["invite"]
+    invite["role"], invite["email"] = "owner", "race@acme.example.org"
+    path = invite.submit().html.select_one("code.secret").text.replace("http://localhost", "")
+    shared = make_testapp().app
+    forms = []
+    for number in range(8):
+        form = TestApp(shared).get(path).forms[0]
+        form["name"], form["password"], form["password_again"] = (f"racer{number}", "a long new password",
+                                                                   "a long new password")
+        forms.append(form)
+    start = threading.Barrier(len(forms))
+    answers: list[int] = []
+
+    def accept(form) -> None:
+        start.wait()
+        answers.append(form.submit(expect_errors=True).status_int)
+
+    threads = [threading.Thread(target=accept, args=(form,)) for form in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [303] + [404] * 7, answers
+    with get_session_factory(engine)() as session:
+        acme = session.scalar(select(Page.organization_id).where(Page.id == two_organizations["acme"]["page"]))
+        owners = session.scalars(select(Membership).where(Membership.role == "owner",
+                                                          Membership.organization_id == acme)).all()
+    assert len(owners) == 2  # ann, and the one who won
+
+
+def test_accepting_a_member_invitation_never_demotes_an_owner(engine, two_organizations, make_testapp):
+    from statusweb.models import Membership
+
+    owner = make_testapp()
+    login(owner, "ann")
+    invite = owner.get("/admin/users").forms["invite"]
+    invite["role"], invite["email"] = "member", "ann@acme.example.org"
+    path = invite.submit().html.select_one("code.secret").text.replace("http://localhost", "")
+    owner.get(path).forms[0].submit(status=303)  # ann herself, signed in, clicks it
+    with get_session_factory(engine)() as session:
+        acme = session.scalar(select(Page.organization_id).where(Page.id == two_organizations["acme"]["page"]))
+        roles = session.scalars(select(Membership.role).join(User, User.id == Membership.user_id).where(
+            Membership.organization_id == acme, User.name == "ann")).all()
+    assert roles == ["owner"]
