@@ -69,8 +69,8 @@ def check_email(address: str) -> str:
     SubscriptionError: one that could never be sent is refused where it enters."""
     try:
         return checked_email(address)
-    except ValueError as exc:
-        raise SubscriptionError(f"That does not look like an email address: {exc}") from None
+    except ValueError:  # the sentence the page translates; the library's reason is English only
+        raise SubscriptionError("That does not look like an email address.") from None
 
 
 def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
@@ -118,7 +118,7 @@ def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[i
     elif found.confirmed_at is None:
         found.components = components
     if kind == "email" and found.confirmed_at is None:
-        link = f"{page_url}/subscribe/confirm/{found.confirm_token}"
+        link = f"{page_url.rstrip('/')}/subscribe/confirm/{found.confirm_token}"
         session.add(SubscriberMessage(
             subscriber_id=found.id, event=f"confirm:{now.isoformat()}", subject=f"Confirm your {page_name} updates",
             body=(f"Someone (we hope you) asked for {page_name} updates at this address.\n\nConfirm with this "
@@ -235,6 +235,7 @@ def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int,
             .limit(BATCH)).all()
         messages = {m.id: m for m in session.scalars(select(SubscriberMessage).where(
             SubscriberMessage.id.in_([message_id for message_id, _ in heads])))}
+        pages = _page_deliveries(session, delivery)  # each subscriber's links go to its own page
         session.expunge_all()
     sent = failed = 0
     for message_id, subscriber in heads:
@@ -243,7 +244,8 @@ def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int,
             continue
         if subscriber.confirmed_at is None and not message.event.startswith("confirm:"):
             continue  # double opt-in: nothing but the confirmation before the click
-        outcome = _record_attempt(factory, SubscriberMessage, message_id, _send(subscriber, message, delivery), now)
+        error = _send(subscriber, message, pages.get(subscriber.page_id, delivery))
+        outcome = _record_attempt(factory, SubscriberMessage, message_id, error, now)
         sent, failed = sent + (outcome == "sent"), failed + (outcome == "failed")  # "gone": unsubscribed meanwhile
     return sent, failed
 

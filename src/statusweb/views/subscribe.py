@@ -95,7 +95,17 @@ def _by_token(request: Request, column: Any) -> Subscriber:
 
 @view_config(route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt",
              request_method=("GET", "HEAD"))
+def confirm_page(request: Request) -> dict[str, Any]:
+    """A page with one button: mail scanners that open every link must not confirm."""
+    subscriber = _by_token(request, Subscriber.confirm_token)
+    return {"title": "Subscribe", "text": f"Send updates to {subscriber.address}?", "button": "Confirm",
+            "danger": False}
+
+
+@view_config(route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt",
+             request_method="POST", require_csrf=False)
 def confirm(request: Request) -> dict[str, Any]:
+    """The button (no CSRF token: the unguessable token in the URL is the permission)."""
     subscriber = _by_token(request, Subscriber.confirm_token)
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = utcnow()
@@ -107,7 +117,8 @@ def confirm(request: Request) -> dict[str, Any]:
 def unsubscribe_page(request: Request) -> dict[str, Any]:
     """A page with one button: link scanners that open every URL must not unsubscribe."""
     subscriber = _by_token(request, Subscriber.unsubscribe_token)
-    return {"title": "Unsubscribe", "text": f"Stop updates to {subscriber.address}?", "button": True}
+    return {"title": "Unsubscribe", "text": f"Stop updates to {subscriber.address}?", "button": "Unsubscribe",
+            "danger": True}
 
 
 @view_config(route_name="subscribe_unsubscribe", renderer="statusweb:templates/subscribe_result.pt",

@@ -56,6 +56,8 @@ def test_a_reader_gets_exactly_one_email_per_update(engine, db_url, live_site, b
         wait_until(lambda: len(inbox.messages) == 1)
         text = inbox.messages[0][1].get_payload(decode=True).decode()
         reader.goto(re.search(r"(http://\S+/subscribe/confirm/\S+)", text).group(1))
+        assert "Send updates to reader@example.org?" in reader.inner_text("main")
+        reader.click("main button[type=submit]")  # a scanner opening the link confirms nothing: a person clicks
         assert "now gets updates" in reader.inner_text("main")
 
         admin = browser.new_page()

@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from statuscore import utcnow
-from statusweb.models import Subscriber, SubscriberMessage, get_session_factory
+from statusweb.models import Service, Subscriber, SubscriberMessage, get_session_factory
 from statusweb.subscriptions import Delivery, Mail, deliver_due, fan_out
 from tests.statuscore.alerts.test_email import Inbox
 from tests.statusweb.pages import add_incident, add_services
@@ -98,7 +98,11 @@ def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_out
         confirm = [m for rcpt, m in inbox.messages if rcpt == ["reader@example.org"]][0]
         link = re.search(r"https://status\.example\.org(/subscribe/confirm/\S+)", text_of(confirm)).group(1)
         add_incident(engine, "Before confirming", affected={ids["linker"]: "major_outage"})
-        assert "now gets updates" in app.get(link).text
+        assert "Send updates to reader@example.org?" in app.get(link).text  # a mail scanner's GET confirms nothing
+        with get_session_factory(engine)() as session:
+            assert session.scalar(select(Subscriber.confirmed_at).where(
+                Subscriber.address == "reader@example.org")) is None
+        assert "now gets updates" in app.get(link).forms[0].submit().text
         incident = add_incident(engine, "Linker tasks stuck", impact="major", affected={ids["linker"]: "major_outage"})
         add_incident(engine, "Website only", affected={ids["website"]: "partial_outage"})
         user_app = make_testapp()
@@ -226,3 +230,55 @@ def test_subscribing_is_rate_limited_per_address_and_per_client(engine, testapp)
         confirmations = session.scalars(select(SubscriberMessage).join(Subscriber)
                                         .where(Subscriber.address == "same@example.org")).all()
         assert len(confirmations) == 3  # asked three times: three confirmation mails at most, then refused
+
+
+SECOND_PAGE = """
+[[page]]
+slug = "acme"
+name = "Acme Status"
+organization = "acme"
+[[monitor]]
+name = "Sefaria Website"
+url = "http://127.0.0.1:9/"
+[[monitor]]
+name = "Acme Shop"
+url = "http://127.0.0.1:9/"
+page = "acme"
+"""
+
+
+def test_a_subscriber_of_a_second_page_gets_links_that_all_work(engine, make_testapp, tmp_path, mail_port):
+    """Subscribed on /pages/acme/: the confirmation link, the update's links and its
+    List-Unsubscribe header all point at that page, without a doubled slash, and work."""
+    from tests.statusweb.pages import sync_monitors_toml
+
+    pages = sync_monitors_toml(engine, tmp_path / "monitors.toml", SECOND_PAGE)
+    app = make_testapp(**{"statusweb.page_url": "https://status.example.org"})
+    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
+                        page_url="https://status.example.org", page_name="Sefaria Status")
+    now = utcnow()
+    run_outbox(engine, delivery, now)
+    form = app.get("/pages/acme/subscribe").forms[0]
+    form["address"] = "reader@example.org"
+    assert "Check your inbox" in form.submit().text
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=mail_port)
+    controller.start()
+    try:
+        assert run_outbox(engine, delivery, now) == (1, 0)
+        link = re.search(r"https://status\.example\.org(\S+)", text_of(inbox.messages[0][1])).group(1)
+        assert link.startswith("/pages/acme/subscribe/confirm/") and "//" not in link
+        assert "now gets updates" in app.get(link).forms[0].submit().text
+        with get_session_factory(engine)() as session:
+            shop = session.scalar(select(Service.id).where(Service.slug == "acme-shop"))
+        add_incident(engine, "Shop checkout failing", affected={shop: "major_outage"}, page_id=pages["acme"])
+        now += timedelta(seconds=1)
+        assert run_outbox(engine, delivery, now) == (1, 0)
+    finally:
+        controller.stop()
+    update = inbox.messages[1][1]
+    links = re.findall(r"https://status\.example\.org(\S+)", text_of(update))
+    links.append(update["List-Unsubscribe"].strip("<>").removeprefix("https://status.example.org"))
+    assert len(links) == 3 and all(path.startswith("/pages/acme/") and "//" not in path for path in links), links
+    for path in links:
+        app.get(path, status=200)
