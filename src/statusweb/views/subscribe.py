@@ -5,6 +5,7 @@ address harvesting); subscribing is rate-limited per client address and per addr
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -25,13 +26,38 @@ from statusweb.subscriptions import SubscriptionError, check_email, check_webhoo
 TEMPLATE = "statusweb:templates/subscribe.pt"
 PER_CLIENT_PER_HOUR = 10
 PER_ADDRESS_PER_DAY = 3
+PER_DOMAIN_PER_HOUR = 30  # confirmation mails to one domain: this server is nobody's mail cannon
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")  # what secrets.token_urlsafe makes
 
 
-def _limits(request: Request) -> tuple[SlidingLimit, SlidingLimit]:
+@dataclass(frozen=True)
+class SubscribeLimits:
+    clients: SlidingLimit  # attempts per client address, refused ones included
+    addresses: SlidingLimit  # subscriptions per address (its +tag variants are one address)
+    domains: SlidingLimit  # confirmation mails per mail domain
+
+
+def _limits(request: Request) -> SubscribeLimits:
     registry = request.registry
-    return (registry.setdefault("statusweb.subscribe_clients", SlidingLimit(PER_CLIENT_PER_HOUR, 3600.0)),
-            registry.setdefault("statusweb.subscribe_addresses", SlidingLimit(PER_ADDRESS_PER_DAY, 86400.0)))
+    return SubscribeLimits(
+        registry.setdefault("statusweb.subscribe_clients", SlidingLimit(PER_CLIENT_PER_HOUR, 3600.0)),
+        registry.setdefault("statusweb.subscribe_addresses", SlidingLimit(PER_ADDRESS_PER_DAY, 86400.0)),
+        registry.setdefault("statusweb.subscribe_domains", SlidingLimit(PER_DOMAIN_PER_HOUR, 3600.0)))
+
+
+def limit_key(kind: str, address: str) -> tuple[str, str]:
+    """(the address as the limits count it, its mail domain): victim+1@ and Victim+2@
+    are victim@; a webhook is its whole URL and has no domain cap."""
+    if kind != "email":
+        return address, ""
+    local, _, domain = address.lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}", domain
+
+
+def _too_many(request: Request, form: Form) -> dict[str, Any]:
+    form.errors["address"] = "Too many requests: try again later."
+    request.response.status_int = 429
+    return _page(request, form)
 
 
 def _page(request: Request, form: Form, done: str = "") -> dict[str, Any]:
@@ -54,6 +80,10 @@ def subscribe_post(request: Request) -> dict[str, Any]:
     form.values["service"] = [str(n) for n in chosen]
     if any(n not in services for n in chosen):
         form.errors["service"] = "Unknown service."
+    limits = _limits(request)
+    client = request.client_addr or "?"
+    if limits.clients.retry_after(client):
+        return _too_many(request, form)
     address = ""
     if form.ok:
         try:
@@ -61,17 +91,17 @@ def subscribe_post(request: Request) -> dict[str, Any]:
                 raw, allow_private=request.registry["statusweb.settings"].private_webhooks)
         except SubscriptionError as exc:
             form.errors["address"] = str(exc)
-    clients, addresses = _limits(request)
-    client = request.client_addr or "?"
-    if form.ok and (clients.retry_after(client) or addresses.retry_after(address.lower())):
-        form.errors["address"] = "Too many requests: try again later."
-        request.response.status_int = 429
-        return _page(request, form)
+            limits.clients.note(client)  # a refused address counts: no free oracle of "resolves" or "private"
     if not form.ok:
         request.response.status_int = 400
         return _page(request, form)
-    clients.note(client)
-    addresses.note(address.lower())
+    key, domain = limit_key(kind, address)
+    if limits.addresses.retry_after(key) or (domain and limits.domains.retry_after(domain)):
+        return _too_many(request, form)
+    limits.clients.note(client)
+    limits.addresses.note(key)
+    if domain:
+        limits.domains.note(domain)
     identity = page_identity(request)
     subscriber = subscribe(request.dbsession, kind, address, chosen, now=utcnow(), page_url=identity.url,
                            page_name=identity.name, page_id=page_of(request).row_id)

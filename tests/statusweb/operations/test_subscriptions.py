@@ -232,6 +232,31 @@ def test_subscribing_is_rate_limited_per_address_and_per_client(engine, testapp)
         assert len(confirmations) == 3  # asked three times: three confirmation mails at most, then refused
 
 
+def test_refused_attempts_count_tag_variants_are_one_address_and_a_domain_is_capped(engine, make_testapp):
+    """The audit: failed attempts were free (an oracle of "does not resolve" against
+    "private network"), victim+1@ ... slipped past the per-address limit, and one domain
+    could be sent any number of confirmations."""
+    from statusweb.views.subscribe import PER_CLIENT_PER_HOUR, PER_DOMAIN_PER_HOUR
+
+    app = make_testapp()
+    token = app.get("/subscribe").forms[0]["csrf_token"].value
+
+    def post(address: str, client: str, status: int):
+        return app.post("/subscribe", {"csrf_token": token, "kind": "email", "address": address},
+                        extra_environ={"REMOTE_ADDR": client}, status=status)
+
+    for _ in range(PER_CLIENT_PER_HOUR):
+        post("not an address", "192.0.2.1", 400)
+    post("fine@example.org", "192.0.2.1", 429)  # ten refused tries spent this client's hour
+    for tag in range(3):
+        post(f"Victim+{tag}@example.org", "192.0.2.2", 200)
+    post("victim+3@example.org", "192.0.2.3", 429)  # one mailbox, whatever the tag or client
+    for number in range(PER_DOMAIN_PER_HOUR - 3):
+        post(f"reader{number}@example.org", f"198.51.100.{number}", 200)
+    post("one-more@example.org", "203.0.113.9", 429)  # the domain's confirmations for this hour
+    post("someone@example.net", "203.0.113.9", 200)  # another domain is not held up
+
+
 SECOND_PAGE = """
 [[page]]
 slug = "acme"

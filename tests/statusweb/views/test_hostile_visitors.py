@@ -387,7 +387,8 @@ def test_writing_methods_on_public_pages_are_405(populated, testapp, path, metho
 
 def test_the_404_page_does_not_echo_the_path(testapp):
     marker = "%3Cscript%3Ealert(1)%3C/script%3Eunique-marker"
-    for path in (f"/{marker}", f"/api/v2/{marker}", f"/incidents/{marker}"):
+    for path in (f"/{marker}", f"/api/v2/{marker}", f"/incidents/{marker}", "/incidents/99999999/unique-marker",
+                 "/services/unique-marker"):
         answer = testapp.get(path, status=404)
         own_scripts = re.sub(r'<script src="/static/[\w.-]+" defer></script>|</?noscript>', "", answer.text)
         assert "unique-marker" not in answer.text and "script" not in own_scripts.lower()
