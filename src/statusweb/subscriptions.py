@@ -40,6 +40,7 @@ UNFOLDED = email.policy.SMTP.clone(max_line_length=998)
 MAX_BACKOFF = timedelta(hours=1)
 SEND_TIMEOUT = 15.0
 BATCH = 200  # subscribers served per delivery round
+VERIFY = "verify:"  # a webhook's ownership challenge (the event of its message)
 
 
 class SubscriptionError(ValueError):
@@ -111,12 +112,13 @@ def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[i
     if found is None:
         found = Subscriber(kind=kind, address=address, components=components, created_at=now, page_id=page_id,
                            confirm_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
-                           secret=secrets.token_hex(24) if kind == "webhook" else "",
-                           confirmed_at=now if kind == "webhook" else None)
+                           secret="", confirmed_at=None)
         session.add(found)
         session.flush()
     elif found.confirmed_at is None:
         found.components = components
+    if kind == "webhook":
+        _queue_verification(session, found, now, page_name)
     if kind == "email" and found.confirmed_at is None:
         link = f"{page_url.rstrip('/')}/subscribe/confirm/{found.confirm_token}"
         session.add(SubscriberMessage(
@@ -125,6 +127,19 @@ def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[i
                   f"link; until then we send nothing else:\n{link}\n\nDid not ask? Ignore this message."),
             created_at=now, attempts=0))
     return found
+
+
+def _queue_verification(session: Session, subscriber: Subscriber, now: datetime, page_name: str) -> None:
+    """A webhook proves it is its owner's: the runner POSTs a one-time challenge and the
+    signing secret to the URL, and the subscription starts (or its secret changes) only
+    when the answer echoes the challenge. The form shows neither, so knowing a URL gives
+    nobody its secret, nor tells whether it is subscribed."""
+    body = json.dumps({"type": "url_verification", "challenge": secrets.token_urlsafe(24),
+                       "secret": secrets.token_hex(24), "page": page_name,
+                       "how": "answer 2xx with the challenge in the body, e.g. {\"challenge\": \"...\"}; then "
+                              "every update is signed with this secret (X-Statuscore-Signature)"})
+    session.add(SubscriberMessage(subscriber_id=subscriber.id, event=f"{VERIFY}{now.isoformat()}",
+                                  subject="Verify this webhook", body=body, created_at=now, attempts=0))
 
 
 # -- fan-out ---------------------------------------------------------------------------
@@ -242,9 +257,9 @@ def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int,
         message = messages[message_id]
         if message.next_try is not None and message.next_try > now:
             continue
-        if subscriber.confirmed_at is None and not message.event.startswith("confirm:"):
-            continue  # double opt-in: nothing but the confirmation before the click
-        error = _send(subscriber, message, pages.get(subscriber.page_id, delivery))
+        if subscriber.confirmed_at is None and not message.event.startswith(("confirm:", VERIFY)):
+            continue  # double opt-in: nothing but the confirmation (or the challenge) before the proof
+        error = _send(engine, subscriber, message, pages.get(subscriber.page_id, delivery), now)
         outcome = _record_attempt(factory, SubscriberMessage, message_id, error, now)
         sent, failed = sent + (outcome == "sent"), failed + (outcome == "failed")  # "gone": unsubscribed meanwhile
     return sent, failed
@@ -300,13 +315,16 @@ def _plain_mail(mail: Mail, to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def _send(subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery) -> str | None:
+def _send(engine: Engine, subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery,
+          now: datetime) -> str | None:
     """None when the receiver took it, else what went wrong (never the SMTP URL)."""
     try:
         if subscriber.kind == "email":
             _send_mail(subscriber, message, delivery)
         else:
-            _post_webhook(subscriber, message, delivery)
+            answer = _post_webhook(subscriber, message, delivery)
+            if message.event.startswith(VERIFY):
+                verified(engine, subscriber.id, message, answer, now)
     except (smtplib.SMTPException, OSError, urllib.error.URLError, SubscriptionError) as exc:
         return f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - a row that can never be sent (an address such as
@@ -337,14 +355,31 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
 _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 
-def _post_webhook(subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery) -> None:
+def _post_webhook(subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery) -> bytes:
+    """POST the message (signed with the subscriber's secret, or for a challenge with the
+    new one it carries); the first 4 KiB of the answer."""
     parts = urlsplit(subscriber.address)
     if not delivery.allow_private_webhooks:
         refuse_private_host(parts.hostname or "", parts.port or 443)
     body = message.body.encode()
+    secret = json.loads(message.body)["secret"] if message.event.startswith(VERIFY) else subscriber.secret
     request = urllib.request.Request(subscriber.address, data=body, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": "statusweb-subscriptions",
-        **sign_webhook(body, subscriber.secret, int(time.time()))})
+        **sign_webhook(body, secret, int(time.time()))})
     with _NO_REDIRECTS.open(request, timeout=SEND_TIMEOUT) as answer:  # the host was checked above
         if not 200 <= answer.status < 300:
             raise SubscriptionError(f"HTTP {answer.status}")
+        return bytes(answer.read(4096))
+
+
+def verified(engine: Engine, subscriber_id: int, message: SubscriberMessage, answer: bytes, now: datetime) -> None:
+    """A challenge echoed: the subscription starts, signed with the secret it carried
+    (an earlier one, of an earlier proof, stops). Anything else: SubscriptionError."""
+    sent = json.loads(message.body)
+    if sent["challenge"].encode() not in answer:
+        raise SubscriptionError("the answer did not echo the challenge (answer 2xx with it in the body)")
+    with get_session_factory(engine).begin() as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is not None:
+            subscriber.secret = sent["secret"]
+            subscriber.confirmed_at = subscriber.confirmed_at or now

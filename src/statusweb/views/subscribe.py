@@ -103,14 +103,14 @@ def subscribe_post(request: Request) -> dict[str, Any]:
     if domain:
         limits.domains.note(domain)
     identity = page_identity(request)
-    subscriber = subscribe(request.dbsession, kind, address, chosen, now=utcnow(), page_url=identity.url,
-                           page_name=identity.name, page_id=page_of(request).row_id)
+    subscribe(request.dbsession, kind, address, chosen, now=utcnow(), page_url=identity.url,
+              page_name=identity.name, page_id=page_of(request).row_id)
     if kind == "email":
         return _page(request, Form(), done="Check your inbox: we sent a link to confirm. Until you click it, we "
                                            "send nothing else.")
-    return _page(request, Form(), done=f"Subscribed. Each message is signed: X-Statuscore-Signature is sha256=HMAC of "
-                                       f"\"<X-Statuscore-Timestamp>.<body>\" with this secret (shown once): "
-                                       f"{subscriber.secret}")
+    return _page(request, Form(), done="We sent that URL a verification request: it holds a challenge and the "
+                                       "signing secret. Answer it with the challenge in the body, and updates "
+                                       "start, each signed with that secret.")
 
 
 def _by_token(request: Request, column: Any) -> Subscriber:

@@ -26,23 +26,34 @@ from tests.targets import free_port
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that can be told to fail the next N posts."""
+    """A webhook receiver on 127.0.0.1 that can be told to fail the next N posts; it
+    answers a verification with its challenge (unless `echo` is off) and keeps the secret."""
 
-    def __init__(self) -> None:
+    def __init__(self, echo: bool = True) -> None:
         self.bodies: list[tuple[dict, dict]] = []
+        self.secrets: list[str] = []
         self.fail_next = 0
+        self.echo = echo
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                answer = b""
                 if receiver.fail_next:
                     receiver.fail_next -= 1
                     self.send_response(503)
+                elif json.loads(body).get("type") == "url_verification":
+                    sent = json.loads(body)
+                    receiver.secrets.append(sent["secret"])
+                    answer = json.dumps({"challenge": sent["challenge"] if receiver.echo else "no"}).encode()
+                    self.send_response(200)
                 else:
                     receiver.bodies.append((dict(self.headers), json.loads(body) | {"_raw": body.decode()}))
                     self.send_response(204)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args) -> None:
                 pass
@@ -146,11 +157,14 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
         delivery = Delivery(mail=None, page_url="http://localhost", allow_private_webhooks=True)
         now = utcnow()
         run_outbox(engine, delivery, now)
-        secrets = []
         for url in (good.url, bad.url):
             form = app.get("/subscribe").forms[0]
             form["kind"], form["address"] = "webhook", url
-            secrets.append(re.search(r"shown once\): (\w+)", form.submit().text).group(1))
+            assert "verification request" in form.submit().text
+        good.fail_next = 0
+        run_outbox(engine, delivery, now)  # the challenges: the good one echoes it, the bad one is gone
+        assert len(good.secrets) == 1 and not bad.secrets
+        good.fail_next = 2
         incident = add_incident(engine, "Website errors", affected={ids["website"]: "major_outage"})
         for step in range(8):
             now += timedelta(minutes=5)
@@ -162,17 +176,51 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
     assert body["incident"]["id"] == str(incident) and body["incident"]["status"] == "investigating"
     assert body["incident"]["incident_updates"][0]["body"] == "We are looking into it."
     assert body["meta"]["unsubscribe"].startswith("http://localhost/subscribe/unsubscribe/")
-    signed = hmac.new(secrets[0].encode(), f"{headers['X-Statuscore-Timestamp']}.{body['_raw']}".encode(),
+    signed = hmac.new(good.secrets[0].encode(), f"{headers['X-Statuscore-Timestamp']}.{body['_raw']}".encode(),
                       hashlib.sha256).hexdigest()
     assert headers["X-Statuscore-Signature"] == f"sha256={signed}"
     with get_session_factory(engine)() as session:
         stuck = session.scalars(select(SubscriberMessage).where(SubscriberMessage.sent_at.is_(None))).one()
-        assert stuck.attempts >= 3 and "503" in stuck.last_error
+        assert stuck.attempts >= 3 and "503" in stuck.last_error and stuck.event.startswith("verify:")
     add_user(engine, "ops", "editor")
     admin = make_testapp()
     login(admin, "ops")
     listing = admin.get("/admin/subscribers").text
     assert "HTTP Error 503" in listing and good.url in listing
+
+
+def test_knowing_a_webhook_url_gives_nobody_its_secret(engine, make_testapp):
+    """The audit: subscribing an already-subscribed URL answered with its secret. Now the
+    form shows no secret and answers the same whether the URL is subscribed or not; the
+    secret goes to the URL itself with a challenge, and counts only once echoed."""
+    add_services(engine, ("Website", "up"))
+    owner, silent = Receiver(), Receiver(echo=False)
+    try:
+        app = make_testapp(**{"statusweb.private_webhooks": "true"})
+        delivery = Delivery(mail=None, page_url="http://localhost", allow_private_webhooks=True)
+        now = utcnow()
+        run_outbox(engine, delivery, now)
+
+        def submit(url: str) -> str:
+            form = app.get("/subscribe").forms[0]
+            form["kind"], form["address"] = "webhook", url
+            return form.submit().html.select_one("main").text
+
+        first = submit(owner.url)
+        run_outbox(engine, delivery, now + timedelta(seconds=1))
+        again = submit(owner.url)  # someone else who knows the URL
+        assert first == again and owner.secrets[0] not in again and "secret" not in again.split("holds")[0]
+        submit(silent.url)
+        for step in range(2, 5):
+            run_outbox(engine, delivery, now + timedelta(seconds=step))
+        with get_session_factory(engine)() as session:
+            rows = {row.address: row for row in session.scalars(select(Subscriber))}
+        assert len(owner.secrets) == 2 and owner.secrets[0] != owner.secrets[1]
+        assert rows[owner.url].secret == owner.secrets[1]  # the receiver echoed the new challenge: it rotated
+        assert rows[silent.url].confirmed_at is None and rows[silent.url].secret == ""  # never echoed: nothing
+    finally:
+        owner.close()
+        silent.close()
 
 
 @pytest.mark.parametrize("kind, address, words", [
