@@ -18,6 +18,7 @@ the pages of the signed-in user's organizations (for a POST, those where they ma
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from typing import Any, Callable
 
 from pyramid.config import Configurator
@@ -41,20 +42,30 @@ BY_DOMAIN = "statusweb.page_domain"  # environ: the custom domain that chose the
 MISSING = "statusweb.page_missing"  # environ: /pages/{slug}/ named no page
 VIEWER_PAGES = "viewer_pages"  # session: ids of the private pages whose password was given
 
+def claims_install_host(domain: str, install_url: str) -> bool:
+    """Whether a page's domain is the install's own host (STATUS_PAGE_URL's) or a parent
+    of it: no organization may take the address the admin and the APIs live at."""
+    install = (urlsplit(install_url).hostname or "").lower().rstrip(".")
+    domain = domain.lower().rstrip(".")
+    return bool(domain) and (install == domain or install.endswith("." + domain))
+
+
 _MOUNTED = re.compile(r"/pages/([^/]*)(/.*)?\Z", re.DOTALL)
 
 
 class PageMount:
     """WSGI: chooses the page by Host (allow-list) or by `/pages/{slug}`."""
 
-    def __init__(self, app: Any, directory: PageDirectory) -> None:
+    def __init__(self, app: Any, directory: PageDirectory, install_url: str = "") -> None:
         self.app = app
         self.directory = directory
         self.registry = getattr(app, "registry", None)
+        self.install_host = (urlsplit(install_url).hostname or "").lower().rstrip(".")
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         host = str(environ.get("HTTP_HOST", "")).split(":", 1)[0].lower().rstrip(".")
-        page = self.directory.by_domain(host) if host else None
+        # the install's own host is never a page's: its admin, /healthz, /api/push and /metrics always answer there
+        page = self.directory.by_domain(host) if host and host != self.install_host else None
         if page is not None:
             environ[BY_DOMAIN] = host
         else:

@@ -17,6 +17,7 @@ from statuscore.errors import FieldError
 from statusweb.audit import record
 from statusweb.forms import Form
 from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
+from statusweb.page_mount import claims_install_host
 from statusweb.pages.directory import PageInfo
 from statusweb.pages.queries import organization_of_rows, visible_services
 from statusweb.params import record_id
@@ -114,11 +115,15 @@ class PageViews(OwnerViews):
             raise HTTPNotFound("no such page")
         return found
 
-    def _domain_taken(self, spec: PageSpec, page_id: int | None) -> bool:
+    def _domain_refused(self, spec: PageSpec, page_id: int | None) -> str:
+        """Why `spec.domain` may not be this page's ("" when it may)."""
         if not spec.domain:
-            return False
-        return self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain,
-                                                                   Page.id != (page_id or 0))) is not None
+            return ""
+        if claims_install_host(spec.domain, self.request.registry["statusweb.settings"].page_url):
+            return "That is this install's own address (or a parent of it): a page cannot take it."
+        taken = self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain,
+                                                                    Page.id != (page_id or 0))) is not None
+        return "Another page has that domain." if taken else ""
 
     def _save(self, page: Page, spec: PageSpec, organization: Organization) -> HTTPSeeOther:
         page.name, page.private, page.domain = spec.name, spec.private, spec.domain or None
@@ -146,8 +151,8 @@ class PageViews(OwnerViews):
         if spec is not None and (spec.slug == DEFAULT_SLUG or self.request.dbsession.scalar(
                 select(Page.id).where(Page.slug == spec.slug)) is not None):
             form.errors["slug"] = "That slug is taken."
-        if spec is not None and self._domain_taken(spec, None):
-            form.errors["domain"] = "Another page has that domain."
+        if spec is not None and self._domain_refused(spec, None):
+            form.errors["domain"] = self._domain_refused(spec, None)
         if spec is None or not form.ok:
             return self._refuse(form)
         now = utcnow()
@@ -171,8 +176,8 @@ class PageViews(OwnerViews):
     def update(self) -> Any:
         page = self._owned_page()
         form, spec = read_page(self.request.POST, tuple(o.slug for o in self._organizations()), creating=False)
-        if spec is not None and self._domain_taken(spec, page.id):
-            form.errors["domain"] = "Another page has that domain."
+        if spec is not None and self._domain_refused(spec, page.id):
+            form.errors["domain"] = self._domain_refused(spec, page.id)
         if spec is None or not form.ok:
             return self._refuse(form, page)
         organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == spec.organization))

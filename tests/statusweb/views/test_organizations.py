@@ -294,3 +294,25 @@ def test_accepting_a_member_invitation_never_demotes_an_owner(engine, two_organi
         roles = session.scalars(select(Membership.role).join(User, User.id == Membership.user_id).where(
             Membership.organization_id == acme, User.name == "ann")).all()
     assert roles == ["owner"]
+
+
+def test_no_page_can_take_the_installs_own_host(engine, two_organizations, make_testapp):
+    """The audit: an owner set a page's domain to STATUS_PAGE_URL's host, and the admin,
+    /healthz, /api/push, /api/v1 and /metrics answered 404 there. The form refuses that
+    host and its parents; and a row that holds one anyway never serves on it."""
+    install = {"statusweb.page_url": "http://status.example.org"}  # (https would make the cookie Secure)
+    owner = make_testapp(**install)
+    owner.extra_environ = {"HTTP_HOST": "status.example.org"}  # the session cookie is the install host's
+    login(owner, "ann")
+    for domain in ("status.example.org", "example.org"):
+        form = owner.get("/admin/pages").forms["page-form"]
+        form["slug"], form["name"], form["domain"] = "takeover", "Takeover", domain
+        assert "own address (or a parent of it)" in form.submit(status=400).text
+    with get_session_factory(engine).begin() as session:  # e.g. written before this rule
+        session.get(Page, two_organizations["acme"]["page"]).domain = "status.example.org"
+    visitor = make_testapp(**install)
+    visitor.extra_environ = {"HTTP_HOST": "status.example.org"}
+    assert visitor.get("/admin/login").forms[0]["name"] is not None  # the admin's login, not a 404
+    assert visitor.get("/api/v2/summary.json").json["page"]["name"] != "Acme Status"
+    visitor.get("/api/v1/incidents", status=401)  # the API, asking for a token: not a 404
+    assert "ann" in owner.get("/admin/users").text  # and the owner's admin still works there
