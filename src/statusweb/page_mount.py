@@ -42,10 +42,15 @@ BY_DOMAIN = "statusweb.page_domain"  # environ: the custom domain that chose the
 MISSING = "statusweb.page_missing"  # environ: /pages/{slug}/ named no page
 VIEWER_PAGES = "viewer_pages"  # session: ids of the private pages whose password was given
 
+def host_of(url: str) -> str:
+    """The host of `url` as a Host header is compared with: lower case, no final dot."""
+    return (urlsplit(url).hostname or "").lower().rstrip(".")
+
+
 def claims_install_host(domain: str, install_url: str) -> bool:
     """Whether a page's domain is the install's own host (STATUS_PAGE_URL's) or a parent
     of it: no organization may take the address the admin and the APIs live at."""
-    install = (urlsplit(install_url).hostname or "").lower().rstrip(".")
+    install = host_of(install_url)
     domain = domain.lower().rstrip(".")
     return bool(domain) and (install == domain or install.endswith("." + domain))
 
@@ -60,7 +65,7 @@ class PageMount:
         self.app = app
         self.directory = directory
         self.registry = getattr(app, "registry", None)
-        self.install_host = (urlsplit(install_url).hostname or "").lower().rstrip(".")
+        self.install_host = host_of(install_url)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         host = str(environ.get("HTTP_HOST", "")).split(":", 1)[0].lower().rstrip(".")

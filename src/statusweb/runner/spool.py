@@ -41,6 +41,7 @@ class Spool:
         self.records = 0
         self.dropped = 0
         self._file: IO[str] | None = None
+        self._failing = False  # the last write failed: said once, not for every record
 
     def append(self, record: dict[str, Any], *, droppable: bool = False) -> None:
         """Add one record; a droppable one (a result) is dropped past the bound. Never
@@ -56,11 +57,13 @@ class Spool:
             self._file.write(line)
             self._file.flush()  # in the kernel's hands: a kill -9 loses nothing written
         except OSError as exc:
-            if self.records == 0 or self.dropped == 0:
+            if not self._failing:
                 log.error("spool %s not written (%s): what happens during this outage lives in memory only",
                           self.path, exc)
+            self._failing = True
             self.dropped += 1
             return
+        self._failing = False
         self.size += len(line)
         self.records += 1
 
@@ -69,8 +72,7 @@ class Spool:
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self.records or self.path.exists():
-            self.path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)
         self.size = self.records = self.dropped = 0
 
     def adopt_orphans(self) -> list[Path]:

@@ -101,3 +101,13 @@ async def test_what_a_killed_runner_spooled_during_an_outage_is_written_by_the_n
     assert states[second.service_ids["other"]] == "up"  # not overwritten by an older state
     assert outbox.id == down.id and outbox.delivered_at is not None
     await second.close()
+
+
+def test_a_spool_that_cannot_be_written_says_so_once_and_counts_what_it_lost(tmp_path, caplog):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the spool's folder should be")
+    spool = Spool(blocked, "db")
+    for minute in range(5):
+        spool.append({"result": {"slug": "site", "checked_at": T0 + timedelta(minutes=minute)}}, droppable=True)
+    assert spool.dropped == 5 and spool.records == 0
+    assert len([r for r in caplog.records if "not written" in r.getMessage()]) == 1
