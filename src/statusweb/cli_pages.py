@@ -3,6 +3,7 @@ and their people from a terminal (the admin does the same in the browser).
 
     statusweb-admin organization add production.ini acme --name "Acme Inc."
     statusweb-admin page add production.ini acme-internal --organization acme --private
+    statusweb-admin page approve-domain production.ini acme
     statusweb-admin member add production.ini acme alice --role owner
     statusweb-admin organization list production.ini
 """
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from statuscore import PageSpec, utcnow
 from statuscore.errors import FieldError
+from statusweb.domain_checks import approve, set_domain
 
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction
 
@@ -41,6 +43,10 @@ def add_commands(commands: Any, session: Session) -> None:
     add_page.add_argument("--private", action="store_true", help="only the organization's members see it")
     add_page.add_argument("--domain", default="", help="a host name that serves it at /")
     add_page.set_defaults(handler=lambda args: _add_page(args, session))
+    approve = page_actions.add_parser("approve-domain", help="let a page's domain serve without its DNS proof")
+    approve.add_argument("config")
+    approve.add_argument("slug")
+    approve.set_defaults(handler=lambda args: _approve_domain(args, session))
     member = commands.add_parser("member", help="put a user into an organization")
     member_actions = member.add_subparsers(dest="action", required=True)
     add_member = member_actions.add_parser("add", help="give a user a role in an organization")
@@ -92,9 +98,27 @@ def _add_page(args: argparse.Namespace, session: Session) -> int:
             raise ValueError(f"page {spec.slug!r} exists already")
         if spec.domain and db.scalar(select(Page.id).where(Page.domain == spec.domain)) is not None:
             raise ValueError(f"another page has the domain {spec.domain!r}")
-        db.add(Page(slug=spec.slug, name=spec.name or spec.slug.replace("-", " ").title(), private=spec.private,
-                    domain=spec.domain or None, organization_id=organization.id, created_at=now, updated_at=now))
+        page = Page(slug=spec.slug, name=spec.name or spec.slug.replace("-", " ").title(), private=spec.private,
+                    organization_id=organization.id, created_at=now, updated_at=now)
+        set_domain(page, spec.domain, approved_by="statusweb-admin page add", now=now)  # the operator's own word
+        db.add(page)
     print(f"added {'private' if spec.private else 'public'} page {spec.slug!r}: /pages/{spec.slug}/")
+    return 0
+
+
+def _approve_domain(args: argparse.Namespace, session: Session) -> int:
+    from statusweb.models import Page
+
+    with session(args.config) as db:
+        page = db.scalar(select(Page).where(Page.slug == args.slug))
+        if page is None or not page.domain:
+            raise ValueError(f"no page {args.slug!r} with a domain (statusweb-admin organization list CONFIG)")
+        if page.domain_verified_at is not None:
+            print(f"{page.domain} already serves page {page.slug!r} ({page.domain_verified_by})")
+            return 0
+        approve(page, "statusweb-admin page approve-domain", utcnow())
+        page.updated_at = utcnow()
+    print(f"approved: {page.domain} serves page {args.slug!r} within seconds")
     return 0
 
 
@@ -120,6 +144,8 @@ def _list(args: argparse.Namespace, session: Session) -> int:
             print(f"{organization.slug}  {organization.name}")
             for page in db.scalars(select(Page).where(Page.organization_id == organization.id).order_by(Page.slug)):
                 where = f" at {page.domain}" if page.domain else ""
+                where += " (not serving until proven: page approve-domain)" if page.domain and \
+                    page.domain_verified_at is None else ""
                 print(f"  page {page.slug}  {'private' if page.private else 'public'}{where}")
             for name, role in db.execute(select(User.name, Membership.role).join(Membership)
                                          .where(Membership.organization_id == organization.id).order_by(User.name)):

@@ -2,9 +2,10 @@
 
 Sessions are signed cookies (HttpOnly, SameSite=Lax; Secure when `statusweb.secure_cookies`),
 the secret comes from STATUSWEB_SECRET. A signed cookie alone cannot be revoked, so each
-one carries its user's session generation and its login time: logging out, a new
-password or a disabled account bumps the generation and ends every copy of every
-session at once, and no session lives longer than 12 hours however often it is renewed.
+one names a session row (sign_ins.py) and carries its user's session generation and its
+login time: logging out ends its row, and every copy of that cookie with it; a new
+password or a disabled account bumps the generation and ends every session at once;
+no session lives longer than 12 hours however often it is renewed.
 Every POST needs the session's CSRF token; failed logins are limited per address and
 slowed per account (see `LoginLimiter`).
 """
@@ -25,7 +26,8 @@ from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy import select
 from webob.cookies import SignedSerializer
 
-from statusweb.models import Membership, User
+from statusweb import sign_ins
+from statusweb.models import DEFAULT_SLUG, Membership, Organization, User
 
 log = logging.getLogger("statusweb.security")
 
@@ -46,10 +48,11 @@ def content_security_policy(logo_url: str = "") -> str:
 PERMISSIONS = {"view": ("owner", "admin", "member"), "edit": ("owner", "admin"), "manage_users": ("owner",)}
 WRITERS = PERMISSIONS["edit"]
 _ROLES = "statusweb.roles"
-SESSION_LIFETIME = 12 * 3600  # absolute: from the login, whatever reissuing does
+SESSION_LIFETIME = int(sign_ins.LIFETIME.total_seconds())  # absolute: from the login, whatever reissuing does
 DEVICE_COOKIE = "statusweb_device"
 DEVICE_LIFETIME = 30 * 86400
 _IDENTITY = "statusweb.identity"
+_SIGN_IN = "statusweb.sign_in"  # environ: this request's UserSession row
 
 
 class SecurityPolicy:
@@ -73,6 +76,11 @@ class SecurityPolicy:
         if user is None or user.disabled or session.get("generation") != user.session_generation or not fresh:
             session.invalidate()  # ended elsewhere (logout, new password, disabled) or too old
             return None
+        row = sign_ins.alive(request.dbsession, user, session.get("key"))
+        if row is None:
+            session.invalidate()  # ended from another session, or made before sessions had rows
+            return None
+        request.environ[_SIGN_IN] = row
         return user
 
     def authenticated_userid(self, request: Any) -> int | None:
@@ -87,17 +95,30 @@ class SecurityPolicy:
             return Allowed(f"a role in {granting} may {permission}")
         return Denied(f"{permission} needs one of {granting} in an organization")
 
-    def remember(self, request: Any, userid: int, *, generation: int = 0, **kw: Any) -> list[tuple[str, str]]:
-        request.session.invalidate()  # a fresh session on login: no fixation
-        request.session.update(user_id=userid, generation=generation, issued_at=time.time())
+    def remember(self, request: Any, userid: int, **kw: Any) -> list[tuple[str, str]]:
+        """A new session (and its row) for `userid`, replacing this browser's old one."""
+        self.forget(request)  # a fresh session on login: no fixation
+        user = request.dbsession.get(User, userid)
+        key = sign_ins.start(request.dbsession, user, sign_ins.Arrival.of(request))
+        request.session.update(user_id=userid, generation=user.session_generation, issued_at=time.time(), key=key)
         request.environ.pop(_IDENTITY, None)
         request.environ.pop(_ROLES, None)
         return []
 
     def forget(self, request: Any, **kw: Any) -> list[tuple[str, str]]:
+        """Ends this session: its row, so no copy of the cookie opens the admin again."""
+        row = current_sign_in(request)
+        if row is not None:
+            sign_ins.end(request.dbsession, row.user_id, [row.id])
+        request.environ.pop(_SIGN_IN, None)
         request.session.invalidate()
         request.environ[_IDENTITY] = None
         return []
+
+
+def current_sign_in(request: Any) -> Any:
+    """This request's session row (None when nobody is signed in)."""
+    return request.environ.get(_SIGN_IN) if request.identity is not None else None
 
 
 def roles_of(request: Any) -> dict[int, str]:
@@ -107,6 +128,13 @@ def roles_of(request: Any) -> dict[int, str]:
         request.environ[_ROLES] = {} if user is None else dict(request.dbsession.execute(
             select(Membership.organization_id, Membership.role).where(Membership.user_id == user.id)).all())
     return dict(request.environ[_ROLES])
+
+
+def is_install_admin(request: Any) -> bool:
+    """Whether the signed-in user owns the default organization: the install's own, whose
+    owners decide what only the install may (approving another organization's domain)."""
+    default = request.dbsession.scalar(select(Organization.id).where(Organization.slug == DEFAULT_SLUG))
+    return default is not None and roles_of(request).get(default) == "owner"
 
 
 def organizations_for(request: Any, permission: str) -> set[int]:

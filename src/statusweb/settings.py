@@ -41,6 +41,7 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_TRUSTED_PROXY": "statusweb.trusted_proxy",  # read by statusweb.server too
     "STATUSWEB_REGION": "statusweb.region",  # where this runner checks from (runners sharing PostgreSQL)
     "STATUSWEB_SPOOL_DIR": "statusweb.spool_dir",  # the runner's local spool during a database outage
+    "STATUSWEB_DNS_RESOLVER": "statusweb.dns_resolver",  # proving page domains: host[:port] ("" the system's)
 }
 
 MIN_SECRET_LENGTH = 32
@@ -110,6 +111,7 @@ class Settings:
     max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES
     trusted_proxy: str = ""
     private_webhooks: bool = False  # subscriber webhooks may point at private addresses
+    dns_resolver: tuple[str, int] | None = None  # where page domains' TXT records are looked up (None: the system's)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
@@ -151,7 +153,17 @@ class Settings:
             demo_targets=as_bool(settings.get("statusweb.demo_targets", "false")),
             here=str(settings.get("statusweb.here", ".")),
             trusted_proxy=check_trusted_proxy(str(settings.get("statusweb.trusted_proxy") or "")),
+            dns_resolver=_dns_resolver(settings),
         )
+
+
+def _dns_resolver(settings: Mapping[str, Any]) -> tuple[str, int] | None:
+    from statusweb.domain_checks import parse_resolver
+
+    try:
+        return parse_resolver(str(settings.get("statusweb.dns_resolver") or ""))
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def check_trusted_proxy(value: str) -> str:

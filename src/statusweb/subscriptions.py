@@ -174,7 +174,8 @@ def _page_deliveries(session: Session, delivery: Delivery) -> dict[int | None, D
     found: dict[int | None, Delivery] = {}
     for page in session.scalars(select(Page).where(Page.slug != DEFAULT_SLUG)):
         scheme = urlsplit(delivery.page_url).scheme
-        url = f"{scheme}://{page.domain}" if page.domain else f"{delivery.page_url}/pages/{page.slug}"
+        domain = page.serving_domain
+        url = f"{scheme}://{domain}" if domain else f"{delivery.page_url}/pages/{page.slug}"
         found[page.id] = replace(delivery, page_url=url, page_name=page.name)
     return found
 

@@ -101,3 +101,23 @@ def test_existing_data_lands_on_the_default_page_of_the_default_organization(fre
                                         "ORDER BY u.name")).all()
         assert [tuple(row) for row in roles] == [("ada", "owner"), ("bo", "admin")]
         assert connection.execute(text("SELECT title FROM incident")).scalar_one() == "Down"  # nothing lost
+
+
+def test_domains_set_before_verification_keep_serving(fresh_engine):
+    """0012: a page whose domain was set before domains needed proof is marked verified
+    (an upgrade takes no page off its address); a page without one stays without."""
+    engine = fresh_engine
+    upgrade(engine, "0011")
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with engine.begin() as connection:
+        organization = connection.execute(text("SELECT id FROM organization")).scalar_one()
+        for page_id, slug, domain in ((10, "acme", "status.acme.example.org"), (11, "beta", None)):
+            connection.execute(text("INSERT INTO page (id, organization_id, slug, name, private, domain, created_at, "
+                                    "updated_at) VALUES (:id, :org, :slug, :slug, :no, :domain, :at, :at)"),
+                               {"id": page_id, "org": organization, "slug": slug, "no": False, "domain": domain,
+                                "at": at})
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT slug, domain_verified_at IS NOT NULL, domain_verified_by FROM page "
+                                       "WHERE slug IN ('acme', 'beta') ORDER BY slug")).all()
+    assert [tuple(row) for row in rows] == [("acme", True, "set before verification existed"), ("beta", False, "")]

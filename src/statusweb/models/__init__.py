@@ -22,13 +22,13 @@ from statusweb.models.runtime import (HEARTBEAT_NAME, AlertOutbox, CheckRequest,
 from statusweb.models.page import DEFAULT_SLUG, MEMBER_ROLES, ApiToken, AuditEvent, Invitation, Membership, Organization, Page
 from statusweb.models.service import Service, ServiceState
 from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
-from statusweb.models.user import ROLES, User
+from statusweb.models.user import ROLES, User, UserSession
 
 __all__ = ["ANY_REGION", "DEFAULT_REGION", "MonitorLease", "RegionAlertState", "RegionObservation", "RunnerMember", "lease_seconds", "DEFAULT_SLUG", "MEMBER_ROLES", "ApiToken", "AuditEvent", "Invitation", "Membership", "Organization", "Page", "COMPONENT_STATUSES", "HEARTBEAT_NAME", "IMPACTS", "INCIDENT_STATUSES", "ROLES", "AffectedService",
            "AlertOutbox", "Base", "CheckRequest", "CheckResultRow", "Incident", "IncidentNotEditable", "IncidentUpdate",
            "MAINTENANCE_STATUSES", "Maintenance", "OutgoingMail", "MaintenanceService", "MaintenanceUpdate", "OPEN_STATUSES",
            "RollupDaily", "RollupHourly", "RunnerHeartbeat", "Service", "ServicePush", "ServiceState", "SlaAlertState", "SUBSCRIBER_KINDS", "Subscriber",
-           "SubscriberMessage", "SubscriptionCursor", "User",
+           "SubscriberMessage", "SubscriptionCursor", "User", "UserSession",
            "UTCDateTime", "get_engine", "get_session_factory"]
 
 

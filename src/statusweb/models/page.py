@@ -40,12 +40,22 @@ class Page(Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     # a host name that serves this page at `/` (an allow-list: no other Host selects a page)
     domain: Mapped[str | None] = mapped_column(String(253), nullable=True, unique=True)
+    # the domain serves only once verified: its owner put `domain_token` in a TXT record at
+    # _statusweb.<domain>, or an install-wide admin (or the install's own config) approved it
+    domain_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    domain_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    domain_verified_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
     # argon2 hash of a password that lets a partner read a private page (None: members only)
     viewer_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     organization: Mapped[Organization] = relationship(back_populates="pages")
+
+    @property
+    def serving_domain(self) -> str | None:
+        """The domain that serves this page at `/`: only a verified one."""
+        return self.domain if self.domain and self.domain_verified_at is not None else None
 
 
 class Membership(Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -63,3 +63,20 @@ def use_password_hasher(hasher: PasswordHasher) -> None:
     """Hash with `hasher` from now on (tests use argon2's cheapest profile)."""
     global _hasher
     _hasher = hasher
+
+
+class UserSession(Base):
+    """One signed-in browser: the session cookie names it by a random key (only its
+    SHA-256 is kept), so its user can see where they are signed in and end any of them."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    generation: Mapped[int] = mapped_column(Integer)  # the user's session generation at sign-in
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    address: Mapped[str] = mapped_column(String(45), default="")  # the client address at sign-in
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

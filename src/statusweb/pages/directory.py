@@ -3,7 +3,7 @@
 Every request asks "which page is this?" (by `/pages/{slug}/` or by a custom domain), so
 the pages are read from the database into memory and read again after `REFRESH_SECONDS`
 or when the admin changes one (`forget`). The custom domains are an allow-list: only a
-Host named here selects a page; any other Host is the main site.
+verified domain (domain_checks.py) selects a page; any other Host is the main site.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class PageDirectory:
         for page, _organization in rows:
             name = self._default_name if page.slug == DEFAULT_SLUG and page.name == "Status" else page.name
             by_slug[page.slug] = PageInfo(page.id, page.slug, name, page.organization_id, page.private,
-                                          page.domain, page.viewer_password_hash)
+                                          page.serving_domain, page.viewer_password_hash)
         self._by_slug = by_slug
         self._by_domain = {info.domain: info for info in by_slug.values() if info.domain}
         self._read_at = time.monotonic()

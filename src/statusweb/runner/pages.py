@@ -1,7 +1,8 @@
 """monitors.toml's `[[page]]` tables into `organization` and `page` rows.
 
 Pages named in the file are created or brought up to date (name, privacy, domain,
-organization, viewer password); pages made in the admin are left as they are. The
+organization, viewer password); pages made in the admin are left as they are. A
+domain written in the file serves at once: the file is the install's own word. The
 default organization and page always exist afterwards, so there is someone to own
 the default page's settings and members.
 """
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuscore import PageSpec
+from statusweb.domain_checks import set_domain
 from statusweb.models import DEFAULT_SLUG, Page
 from statusweb.organizations import organization_named
 
@@ -37,12 +39,15 @@ def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> di
             session.add(page)
             if spec.slug == DEFAULT_SLUG and not spec.domain and not spec.viewer_password:
                 continue  # the default page's row, made once; the admin may change it
-        values = {"name": spec.name or page.name, "private": spec.private, "domain": spec.domain or None,
+        values = {"name": spec.name or page.name, "private": spec.private,
                   "organization_id": organization.id,
                   "viewer_password_hash": _hash_unless_same(page.viewer_password_hash, spec.viewer_password)}
-        if any(getattr(page, key) != value for key, value in values.items()):
+        unproven = page.domain_verified_at is None
+        if any(getattr(page, key) != value for key, value in values.items()) or page.domain != (spec.domain or None) \
+                or (spec.domain and unproven):
             for key, value in values.items():
                 setattr(page, key, value)
+            set_domain(page, spec.domain, approved_by="monitors.toml", now=now)  # the install's own file
             page.updated_at = now
     session.flush()
     return {slug: page.id for slug, page in existing.items()}

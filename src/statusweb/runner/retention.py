@@ -1,5 +1,6 @@
 """Retention: raw check results older than N days go, in small batches; daily rollups
-stay (so 90-day uptime survives the 60-day raw history)."""
+stay (so 90-day uptime survives the 60-day raw history). Admin session rows that can
+never sign anyone in again go too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Callable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from statusweb import sign_ins
 from statusweb.models import CheckResultRow, RollupHourly
 
 BATCH_ROWS = 10_000
@@ -26,6 +29,9 @@ def cleanup(engine: Engine, *, days: int, now: datetime, dry_run: bool = False,
     batch its own short transaction so the runner's writes are never blocked for long.
     Returns the number of raw rows deleted, or that would be with `dry_run`."""
     cutoff = now - timedelta(days=days)
+    if not dry_run:
+        with Session(engine) as session, session.begin():
+            sign_ins.prune(session, now)
     expired = count_expired(engine, cutoff)
     if dry_run or expired == 0:
         progress(f"{expired} check results older than {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC)"

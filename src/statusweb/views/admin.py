@@ -341,7 +341,7 @@ class UserViews(OwnerViews):
                                 f"{next(iter(form.errors.values()))}", form)
         user.set_password(self.request.POST["password"])  # ends the user's other sessions
         if user.id == self.request.identity.id:  # keep the admin who did it logged in
-            remember(self.request, user.id, generation=user.session_generation)
+            remember(self.request, user.id)
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
     @view_config(route_name="admin_user_disable", renderer="statusweb:templates/admin/users.pt",

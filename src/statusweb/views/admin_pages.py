@@ -1,6 +1,7 @@
 """Pages and the audit log, for organization owners: add a page, make it private, give
-it a domain or a viewer password; read who changed what. Also which pages an operator
-may put an incident or a window on (the forms' page choice)."""
+it a domain (which serves once proven by DNS or approved by an install-wide admin) or a
+viewer password; read who changed what. Also which pages an operator may put an
+incident or a window on (the forms' page choice)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from sqlalchemy import select
 from statuscore import PageSpec, utcnow
 from statuscore.errors import FieldError
 from statusweb.audit import record
+from statusweb.domain_checks import approve, check_txt, record_name, record_value, set_domain
 from statusweb.forms import Form
 from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
 from statusweb.page_mount import claims_install_host
 from statusweb.pages.directory import PageInfo
 from statusweb.pages.queries import organization_of_rows, visible_services
 from statusweb.params import record_id
-from statusweb.security import organizations_for
+from statusweb.security import is_install_admin, organizations_for
 
 AUDIT_LINES = 500
 
@@ -101,13 +103,19 @@ class OwnerViews:
 
 @view_defaults(permission="manage_users")
 class PageViews(OwnerViews):
-    def _page(self, form: Form | None = None, editing: Page | None = None) -> dict[str, Any]:
+    def _page(self, form: Form | None = None, editing: Page | None = None, domain_message: str = "") -> dict[str, Any]:
         pages = self.request.dbsession.scalars(select(Page).where(Page.organization_id.in_(self.owned))
                                                .order_by(Page.slug)).all()
         organizations = self._organizations()
         default = self._first(organizations)
+        install_admin = is_install_admin(self.request)
+        waiting = self.request.dbsession.scalars(  # every organization's, for those who may approve them
+            select(Page).where(Page.domain.isnot(None), Page.domain_verified_at.is_(None))
+            .order_by(Page.updated_at)).all() if install_admin else []
         return {"title": "Pages", "pages": pages, "organizations": organizations, "editing": editing,
-                "names": {o.id: o.name for o in organizations}, "form": form or Form(values=default)}
+                "names": {o.id: o.name for o in organizations}, "form": form or Form(values=default),
+                "install_admin": install_admin, "waiting": waiting, "domain_message": domain_message,
+                "record_name": record_name, "record_value": record_value}
 
     def _owned_page(self) -> Page:
         found = self.request.dbsession.get(Page, record_id(self.request.matchdict["id"], "page"))
@@ -126,16 +134,23 @@ class PageViews(OwnerViews):
         return "Another page has that domain." if taken else ""
 
     def _save(self, page: Page, spec: PageSpec, organization: Organization) -> HTTPSeeOther:
-        page.name, page.private, page.domain = spec.name, spec.private, spec.domain or None
-        page.organization_id, page.updated_at = organization.id, utcnow()
+        now = utcnow()
+        page.name, page.private = spec.name, spec.private
+        approver = f"set by install admin {self.request.identity.name}" if is_install_admin(self.request) else ""
+        set_domain(page, spec.domain, approved_by=approver, now=now)
+        page.organization_id, page.updated_at = organization.id, now
         if spec.viewer_password:
             page.viewer_password_hash = PasswordHasher().hash(spec.viewer_password)
         elif self.request.POST.get("clear_viewer_password"):
             page.viewer_password_hash = None
+        self._changed()
+        return HTTPSeeOther(self.request.route_url("admin_page", id=page.id))
+
+    def _changed(self) -> None:
+        """Pages are read from memory: read them again, and drop what was cached."""
         self.request.dbsession.flush()
         self.request.registry["statusweb.pages"].forget()
         self.request.registry["statusweb.page_cache"].clear()
-        return HTTPSeeOther(self.request.route_url("admin_page", id=page.id))
 
     def _refuse(self, form: Form, editing: Page | None = None) -> dict[str, Any]:
         self.request.response.status_int = 400
@@ -165,12 +180,36 @@ class PageViews(OwnerViews):
         return answer
 
     @view_config(route_name="admin_page", renderer="statusweb:templates/admin/pages.pt", request_method="GET")
-    def edit(self) -> dict[str, Any]:
+    def edit(self, domain_message: str = "") -> dict[str, Any]:
         page = self._owned_page()
         organization = self.request.dbsession.get(Organization, page.organization_id)
         values = {"name": page.name, "organization": organization.slug if organization else "",
                   "domain": page.domain or "", "private": "1" if page.private else ""}
-        return self._page(Form(values=values), page)
+        return self._page(Form(values=values), page, domain_message)
+
+    @view_config(route_name="admin_page_domain_check", renderer="statusweb:templates/admin/pages.pt",
+                 request_method="POST")
+    def check_domain(self) -> dict[str, Any]:
+        """Look the page's token up in DNS now; serve the domain once it is there."""
+        page = self._owned_page()
+        before = page.domain_verified_at
+        result = check_txt(page, self.request.registry["statusweb.settings"].dns_resolver, utcnow())
+        if page.domain_verified_at != before:
+            record(self.request, page.organization_id, "page.domain_verified", f"{page.slug}: {page.domain} by DNS")
+            self._changed()
+        return self.edit(result.message)
+
+    @view_config(route_name="admin_page_domain_approve", request_method="POST")
+    def approve_domain(self) -> HTTPSeeOther:
+        """An install-wide admin lets any organization's domain serve without DNS proof."""
+        page = self.request.dbsession.get(Page, record_id(self.request.matchdict["id"], "page"))
+        if page is None or not page.domain or not is_install_admin(self.request):  # not theirs to approve: none
+            raise HTTPNotFound("no such page")
+        if page.domain_verified_at is None:
+            approve(page, f"approved by {self.request.identity.name}", utcnow())
+            record(self.request, page.organization_id, "page.domain_approved", f"{page.slug}: {page.domain}")
+            self._changed()
+        return HTTPSeeOther(self.request.route_url("admin_pages"))
 
     @view_config(route_name="admin_page", renderer="statusweb:templates/admin/pages.pt", request_method="POST")
     def update(self) -> Any:

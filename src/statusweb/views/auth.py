@@ -49,7 +49,7 @@ def login(request: Request) -> Any:
         request.response.status_int = 400
         return {"title": "Log in", "name": name, "error": GENERIC_FAILURE, "next": _safe_next(request)}
     limiter.succeeded(address, name)
-    headers = remember(request, user.id, generation=user.session_generation)
+    headers = remember(request, user.id)
     response = HTTPSeeOther(location=_safe_next(request), headers=headers)
     device.remember(request, response, name, request.registry["statusweb.settings"].secure_cookies)
     return response
@@ -58,10 +58,8 @@ def login(request: Request) -> Any:
 @view_config(route_name="logout", request_method="POST")
 def logout(request: Request) -> HTTPSeeOther:
     """Ends this session and every copy of it: a cookie saved before logging out no
-    longer opens the admin (the user's session generation moves on)."""
-    user = request.identity
-    if user is not None:
-        user.end_sessions()
+    longer opens the admin (its row is ended). The user's other browsers stay in; the
+    sessions page ends those."""
     return HTTPSeeOther(location=request.route_url("status"), headers=forget(request))
 
 

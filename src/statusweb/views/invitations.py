@@ -57,5 +57,5 @@ def accept(request: Request) -> Any:
     join(session, user, organization, found.role, now, lower=False)
     request.environ["statusweb.identity"] = user  # the audit line names who joined
     record(request, organization.id, "member.join", f"{user.name} as {found.role}")
-    headers = remember(request, user.id, generation=user.session_generation)
+    headers = remember(request, user.id)
     return HTTPSeeOther(request.route_url("admin"), headers=headers)

@@ -46,6 +46,23 @@ def audit_every_width(page, url: str, label: str, problems: dict) -> None:
         problems[f"{label} @{width}"] = audit(page)
 
 
+def add_page_with_an_unproven_domain(engine) -> int:
+    """A second page whose domain waits for its DNS proof (its edit screen shows the record)."""
+    from statuscore import utcnow
+    from statusweb.domain_checks import set_domain
+    from statusweb.models import Page, get_session_factory
+    from statusweb.organizations import organization_named
+
+    now = utcnow()
+    with get_session_factory(engine).begin() as session:
+        organization = organization_named(session, "default", now)  # root owns it
+        page = Page(slug="partners", name="Partners", organization_id=organization.id, created_at=now, updated_at=now)
+        set_domain(page, "status.partners.example.org", now=now)
+        session.add(page)
+        session.flush()
+        return page.id
+
+
 def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  # noqa: F811
     ids = add_services(engine, ("sefaria.org", "up"), ("Linker", "down"), ("MCP Server", "degraded"),
                        ("Export", ""))
@@ -54,10 +71,12 @@ def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  #
     add_incident(engine, "Old export delay", status="resolved")
     add_maintenance(engine)
     add_user(engine, "root", "admin")
+    waiting = add_page_with_an_unproven_domain(engine)
     public = ["/", "/history", "/services/sefaria-org", f"/incidents/{incident}", "/subscribe", "/admin/login"]
     admin = ["/admin", "/admin/incidents", "/admin/incidents/new", f"/admin/incidents/{incident}",
              "/admin/maintenance", "/admin/maintenance/new", f"/admin/services/{ids['linker']}", "/admin/sla",
-             "/admin/checks", "/admin/users", "/admin/subscribers"]
+             "/admin/checks", "/admin/users", "/admin/subscribers", "/admin/sessions", "/admin/pages",
+             f"/admin/pages/{waiting}"]
     page = browser.new_page(bypass_csp=True)  # our CSP forbids injected scripts, axe's included
     problems = {}
     for path in public:
@@ -66,6 +85,8 @@ def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  #
     log_in(page, site, "root")
     for path in admin:
         audit_every_width(page, f"{site}{path}", path, problems)
+        assert page.locator("h1").count() == 1, f"{path}: one h1 per page (not a 404)"
+    assert "_statusweb.status.partners.example.org" in page.content()
     failing = {where: found for where, found in problems.items() if found}
     print(f"\naxe-core: {len(problems)} page audits, {len(failing)} with serious or critical violations")
     assert not failing, json.dumps(failing, indent=1)[:6000]

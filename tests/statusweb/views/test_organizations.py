@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from statuscore import utcnow
 from statusweb.models import (ApiToken, AuditEvent, Incident, Maintenance, Membership, Organization, Page, Service,
-                              Subscriber, User, get_session_factory)
+                              Subscriber, User, UserSession, get_session_factory)
 from statusweb.organizations import make_token
+from statusweb.sign_ins import Arrival, start
 from tests.statusweb.pages import add_incident, sync_monitors_toml
 from tests.statusweb.views.test_admin import add_user, login
 from tests.statusweb.views.test_pages import TWO_ORGANIZATIONS, VIEWER_PASSWORD
@@ -27,7 +28,8 @@ ID_KINDS = {
     "admin_maintenance_cancel": "maintenance", "admin_maintenance_end": "maintenance",
     "admin_subscriber_remove": "subscriber", "admin_user_password": "user", "admin_user_disable": "user",
     "admin_user_enable": "user", "admin_membership_remove": "membership", "admin_page": "page",
-    "admin_token_revoke": "token",
+    "admin_token_revoke": "token", "admin_page_domain_check": "page", "admin_page_domain_approve": "page",
+    "admin_session_end": "session",
 }
 
 
@@ -58,6 +60,7 @@ def two_organizations(engine, tmp_path):
             ids[slug] = {"service": service.id, "maintenance": window.id, "subscriber": subscriber.id,
                          "page": pages[slug]}
         bob = session.scalar(select(User).where(User.name == "bob"))
+        start(session, bob, Arrival("192.0.2.1", "Bob's browser"))
         beta = session.scalar(select(Organization).where(Organization.slug == "beta"))
         make_token(session, beta, "beta deploys", "write", 30, by="bob", now=now)
         session.flush()
@@ -65,6 +68,7 @@ def two_organizations(engine, tmp_path):
         for slug in ("beta", "beta-internal"):
             ids[slug]["token"] = token_id
             ids[slug]["user"] = bob.id
+            ids[slug]["session"] = session.scalar(select(UserSession.id).where(UserSession.user_id == bob.id))
             ids[slug]["membership"] = session.scalar(select(Membership.id).where(Membership.user_id == bob.id))
     for slug in ids:
         ids[slug]["incident"] = add_incident(engine, f"{slug} is down", page_id=pages[slug],
@@ -102,6 +106,8 @@ def test_every_admin_route_with_the_other_organizations_ids_is_a_404(engine, two
             assert session.get(Page, two_organizations[slug]["page"]).name != "Stolen"
         bob = session.scalar(select(User).where(User.name == "bob"))
         assert not bob.disabled and bob.check_password("correct horse")
+        assert session.scalar(select(UserSession.ended_at).where(UserSession.user_id == bob.id)) is None
+        assert session.scalar(select(Page.domain_verified_by).where(Page.id == two_organizations["beta"]["page"])) == ""
         assert session.get(ApiToken, two_organizations["beta"]["token"]).revoked_at is None
     app.post("/admin/incidents/resolve", {"csrf_token": token, "id": str(two_organizations["beta"]["incident"])})
     with get_session_factory(engine)() as session:
