@@ -8,6 +8,8 @@ and alerts that arrive exactly when an outage starts and ends.
 
 from __future__ import annotations
 
+import logging
+
 from .addresses import checked_email, checked_url, has_control_characters, is_public_address
 from .alerts.base import AlertSink, Delivery
 from .alerts.email import smtp_send
@@ -33,6 +35,10 @@ from .state import MonitorState, RegionVote, advance, count_votes
 from .store import MemoryStore, Store
 
 __version__ = "0.1.0"
+
+# A library writes nothing to the terminal: its warnings (a sink switched off, say) go to
+# the program's logging if it set some up, and nowhere otherwise (not Python's last resort).
+logging.getLogger("statuscore").addHandler(logging.NullHandler())
 
 __all__ = [
     "REGION_PATTERN", "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",

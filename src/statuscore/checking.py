@@ -22,7 +22,7 @@ from .clock import Clock, utcnow
 from .conditions import Observation
 from .durations import format_duration
 from .errors import PluginError
-from .model import DEGRADED, DOWN, MAINTENANCE, UP, Attempt, CheckResult, Monitor, Status, new_result
+from .model import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UP, Attempt, CheckResult, Monitor, Status, new_result
 from .push import PushLedger
 from .plugins import PluginRegistry
 from .deadlines import Deadline
@@ -114,6 +114,8 @@ async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.
 
 def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, str | None]:
     """The status an attempt earns: the check's verdict, then conditions, then speed."""
+    if attempt.pending:
+        return UNKNOWN, attempt.pending
     if not attempt.ok:
         return DOWN, attempt.error or "check failed"
     if monitor.conditions:

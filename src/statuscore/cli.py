@@ -25,7 +25,7 @@ from .scheduler import Scheduler
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 _MARKS = {Status.UP: "UP", Status.DEGRADED: "DEGRADED", Status.DOWN: "DOWN",
-          Status.MAINTENANCE: "MAINT", Status.UNKNOWN: "?"}
+          Status.MAINTENANCE: "MAINT", Status.UNKNOWN: "WAITING"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,18 +82,23 @@ def _check(args: argparse.Namespace) -> int:
             print(json.dumps(result.as_dict(types[result.slug])))
     else:
         print(format_table(results, types))
-    return EXIT_OK if all(r.status is Status.UP for r in results) else EXIT_PROBLEM
+    # waiting (a push monitor before its first push) has no verdict: it fails nothing
+    return EXIT_OK if all(r.status in (Status.UP, Status.UNKNOWN) for r in results) else EXIT_PROBLEM
 
 
 def format_table(results: Sequence[CheckResult], types: dict[str, str]) -> str:
     """The people-readable verdict: one row per monitor, the reason when it failed."""
     rows = [("STATUS", "MONITOR", "TYPE", "LATENCY", "CODE", "TRIES", "REASON")]
     for r in results:
-        rows.append((_MARKS[r.status], r.monitor, types.get(r.slug, ""), f"{r.latency_ms} ms",
+        rows.append((_MARKS[r.status], r.monitor, types.get(r.slug, ""), _latency(r),
                      str(r.status_code or "-"), f"{r.attempts}/{r.max_attempts}", r.error or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _latency(result: CheckResult) -> str:
+    return "-" if result.status is Status.UNKNOWN else f"{result.latency_ms} ms"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -106,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 async def _run_forever(config: LoadedConfig) -> None:
     def show_result(result: CheckResult) -> None:
         print(f"{result.checked_at:%H:%M:%S} {_MARKS[result.status]:<8} {result.monitor} "
-              f"{result.latency_ms} ms {result.error or ''}".rstrip(), flush=True)
+              f"{_latency(result)} {result.error or ''}".rstrip(), flush=True)
 
     def show_transition(transition: Transition) -> None:
         extra = f" after {format_duration(transition.duration)}" if transition.duration else ""

@@ -183,7 +183,9 @@ class Attempt:
     `retryable` says whether trying again could help (connection errors, timeouts, 5xx).
     `values` carries anything extra a check measured (a TLS plugin's `days_left`), which
     conditions can test by name. `warning` marks a success that deserves attention (a
-    certificate expiring soon): the monitor is DEGRADED with that reason.
+    certificate expiring soon): the monitor is DEGRADED with that reason. `pending` says
+    there is no verdict yet and why (a push monitor waiting for its first push): the
+    result is UNKNOWN with that reason, neither up nor down, and shows no latency.
     """
 
     ok: bool
@@ -191,6 +193,7 @@ class Attempt:
     error: str | None = None
     retryable: bool = False
     warning: str | None = None
+    pending: str | None = None
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -223,7 +226,7 @@ class CheckResult:
             "slug": self.slug,
             "type": type_name,
             "status": self.status.value,
-            "latency_ms": self.latency_ms,
+            "latency_ms": self.latency_ms if self.status is not Status.UNKNOWN else None,
             "status_code": self.status_code,
             "error": self.error,
             "attempts": self.attempts,

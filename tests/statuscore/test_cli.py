@@ -48,6 +48,24 @@ async def test_check_all_up_exits_0_with_a_table(target, tmp_path):
     assert lines[1].startswith("UP") and "Site" in lines[1] and "200" in lines[1]
 
 
+async def test_a_push_monitor_before_its_first_push_is_waiting_not_down(target, tmp_path):
+    """Issue 30: `statuscore check` said DOWN ("no push received yet") and exited 1 while
+    the page said Operational; a one-off check cannot have seen a push: waiting."""
+    base, _ = target
+    path = write_monitors(tmp_path, [("Site", "http", f"{base}/ok")])
+    with open(path, "a") as file:
+        file.write('[[monitor]]\nname = "Export"\ntype = "push"\ntoken = "nightly-export-0123456789abcdefgh"\n'
+                   'expect_every = "24h"\n')
+    code, out, err = await statuscore("check", path)
+    assert code == 0, err
+    export = next(line for line in out.splitlines() if "Export" in line)
+    assert export.split()[:4] == ["WAITING", "Export", "push", "-"]
+    assert export.endswith("waiting for its first push (expected every 24 h)")
+    code, out, _ = await statuscore("check", "--json", path)
+    waiting = json.loads(out.splitlines()[1])
+    assert code == 0 and waiting["status"] == "unknown" and waiting["latency_ms"] is None
+
+
 async def test_check_json_and_exit_1_when_anything_is_down(target, tmp_path):
     base, _ = target
     path = write_monitors(tmp_path, [("Site", "http", f"{base}/ok"), ("Broken", "http", f"{base}/status/500")])

@@ -49,7 +49,7 @@ async def test_a_window_for_other_services_leaves_this_one_alone(target):
     assert {r.status for r in results} == {Status.UP}
 
 
-async def test_push_monitor_is_down_without_a_push_up_with_one_and_down_when_the_job_says_so():
+async def test_push_monitor_waits_then_is_down_without_a_push_up_with_one_and_down_when_the_job_says_so():
     clock = FakeClock()
     ledger = MemoryPushLedger()
     monitor = make_monitor(name="Export", type="push", token=TOKEN, expect_every="1h", grace="10m",
@@ -58,7 +58,13 @@ async def test_push_monitor_is_down_without_a_push_up_with_one_and_down_when_the
     scheduler = Scheduler([monitor], clock=clock, pushes=ledger, on_result=results.append)
     await scheduler.start()
     [first] = await scheduler.check_once()
-    assert first.status is Status.DOWN and first.error == "no push received yet (expected every 1 h + 10 min grace)"
+    assert first.status is Status.UNKNOWN and first.error == (
+        "waiting for its first push (expected every 1 h + 10 min grace)")
+    assert first.as_dict()["latency_ms"] is None
+    clock.advance(70 * 60 + 1)
+    none_came = await scheduler.check_now("export")
+    assert none_came.status is Status.DOWN and none_came.error == (
+        "no push received yet (expected every 1 h + 10 min grace)")
     ledger.push("export", clock.now(), ping_ms=840)
     pushed = await scheduler.check_now("export")
     assert pushed.status is Status.UP and pushed.latency_ms == 840

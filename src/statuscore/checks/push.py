@@ -1,10 +1,12 @@
 """`push`: the job calls us (Uptime Kuma's push shape). UP while the last push is
 recent enough and said up; DOWN when none came within expect_every + grace, or
-when the job said it failed."""
+when the job said it failed; before its first push is due, waiting (UNKNOWN: no
+verdict, not down, no latency)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..durations import format_duration
@@ -41,16 +43,27 @@ class PushCheck(CheckType[PushConfig]):
     name = "push"
     Config = PushConfig
 
+    _first_run_at: datetime | None = None
+
+    def _first_run(self, now: datetime) -> datetime:
+        if self._first_run_at is None:
+            self._first_run_at = now
+        return self._first_run_at
+
     async def run(self, ctx: CheckContext) -> Attempt:
         allowed = self.config.expect_every + self.config.grace
         record = await ctx.pushes.last_push(ctx.monitor.slug) if ctx.pushes else None
         now = ctx.now
+        expected = _describe(self.config.expect_every, self.config.grace)
         if record is None or record.at is None:
-            since = record.watching_since if record else None
-            if since is not None and (now - since).total_seconds() <= allowed:
-                return Attempt(ok=True, values={"waiting_for_first_push": True})
+            # the first push is due `allowed` after watching began: the ledger's word for
+            # when (statusweb's: the service's creation), else this check's first run
+            since = (record.watching_since if record else None) or self._first_run(now)
+            if (now - since).total_seconds() <= allowed:  # nobody could have pushed yet: no verdict
+                return Attempt(ok=True, values={"last_push": None},
+                               pending=f"waiting for its first push (expected every {expected})")
             return Attempt(ok=False, values={"last_push": None}, error=f"no push received yet (expected every "
-                                           f"{_describe(self.config.expect_every, self.config.grace)})")
+                                           f"{expected})")
         # `last_push` tells alerts to say when the job last reported, not an HTTP code
         values: dict[str, Any] = {"last_push": record.at.isoformat()}
         if record.ping_ms is not None:
@@ -58,8 +71,7 @@ class PushCheck(CheckType[PushConfig]):
         age = (now - record.at).total_seconds()
         if age > allowed:
             return Attempt(ok=False, values=values, error=(
-                f"no push for {format_duration(age)} (expected every "
-                f"{_describe(self.config.expect_every, self.config.grace)})"))
+                f"no push for {format_duration(age)} (expected every {expected})"))
         if record.status == "down":
             said = f": {record.message}" if record.message else ""
             return Attempt(ok=False, values=values, error=f"the job reported down{said}")

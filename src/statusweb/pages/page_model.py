@@ -26,6 +26,7 @@ LABELS = {"operational": "Operational", "under_maintenance": "Under Maintenance"
           "major_outage": "Major Outage", "unknown": "No Data Yet"}
 FROM_CHECKS = {"up": "operational", "degraded": "degraded_performance", "down": "major_outage",
                "maintenance": "under_maintenance"}
+WAITING_FOR_PUSH = "Waiting for First Push"
 BAR_DAYS = 90
 UPCOMING = timedelta(days=7)  # maintenance announced this far ahead on the page
 
@@ -106,9 +107,11 @@ class ServiceRow:
     # its bars.pt, written once per (language, name) while its history is kept (bar_strips.py)
     fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    waiting_for_push: bool = False  # a push monitor before its first push: no verdict yet
+
     @property
     def label(self) -> str:
-        return LABELS[self.status]
+        return WAITING_FOR_PUSH if self.status == "unknown" and self.waiting_for_push else LABELS[self.status]
 
 
 @dataclass
@@ -206,6 +209,7 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
             status=shown_status(checked, by_incident.get(service.id, [])),
             latency_ms=state.last_latency_ms if state and checked in PASSING else None,
             checked_at=state.last_checked_at if state else None,
+            waiting_for_push=service.type == "push" and checked in (None, "unknown"),
             **history[service.id],
         ))
     return rows

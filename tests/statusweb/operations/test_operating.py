@@ -134,6 +134,11 @@ async def test_a_push_goes_through_the_database_to_the_runner_and_an_unknown_tok
     ini, app = operated
     with RunnerThread(ini, db_url, engine) as runner:
         await wait_for(lambda: len(slugs_in(engine, CheckResultRow, CheckResultRow.id)) >= 3)
+        # before its first push it is waiting, everywhere: not down, not operational, no latency
+        home = await asyncio.to_thread(app.get, "/")
+        row = next(head for head in home.html.select("li.service .service-head") if "Export" in head.text)
+        assert row.select_one(".state").text == "Waiting for First Push" and row.select_one(".latency") is None
+        assert home.html.select_one(".banner h1").text == "All Systems Operational"
         assert app.get(f"/api/push/{TOKEN}?status=up&msg=exported%2012%20MB&ping=840").json == {"ok": True}
         assert app.post(f"/api/push/{TOKEN}", {"status": "up", "msg": "again"}).json == {"ok": True}
         assert app.get(f"/api/push/{TOKEN}?status=down&msg=disk%20full").json == {"ok": True}
