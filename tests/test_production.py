@@ -221,7 +221,8 @@ def test_initdb_takes_a_postgres_url_as_heroku_style_hosts_write_it(tmp_path):
     finally:
         drop_pg_database(url)
     assert result.returncode == 0, result.stderr
-    assert "database is at the newest schema" in result.stdout and "created admin 'admin'" in result.stdout
+    assert "created the tables (schema " in result.stdout and "created admin 'admin'" in result.stdout
+    assert "  0001  " in result.stdout  # and the migrations that ran, one a line
 
 
 @pytest.mark.slow

@@ -33,8 +33,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="statusweb-admin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     initdb = commands.add_parser("initdb", help="create or upgrade the tables (alembic upgrade head)")
-    initdb.add_argument("config")
+    initdb.add_argument("config", help="the app's ini file (development.ini, production.ini): its database")
     initdb.set_defaults(handler=_initdb)
+    database = commands.add_parser("db", help="the database's schema: which revision, every revision, upgrade")
+    db_actions = database.add_subparsers(dest="action", required=True)
+    for action, handler, text in (("current", _db_current, "print the database's schema revision"),
+                                  ("history", _db_history, "list every migration, marking the database's"),
+                                  ("upgrade", _initdb, "upgrade to the newest schema, saying what ran")):
+        sub = db_actions.add_parser(action, help=text)
+        sub.add_argument("config", help="the app's ini file (development.ini, production.ini): its database")
+        sub.set_defaults(handler=handler)
     run = commands.add_parser("run-checks", help="run the checks as their own process")
     run.add_argument("config")
     run.add_argument("--once", action="store_true", help="check every monitor once, then exit")
@@ -94,8 +102,30 @@ def _runner_settings(config_uri: str) -> RunnerSettings:
 def _initdb(args: argparse.Namespace) -> int:
     from statusweb.migrations import upgrade
 
-    upgrade(get_engine(_database_url(args.config)))
-    print("database is at the newest schema")
+    print(upgrade(get_engine(_database_url(args.config))).describe())
+    return 0
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from statusweb.migrations import current, history
+
+    revision = current(get_engine(_database_url(args.config)))
+    newest = history()[-1].id
+    if revision is None:
+        print(f"no tables yet (the newest schema is {newest}): statusweb-admin db upgrade {args.config}")
+    else:
+        behind = "" if revision == newest else f"; the newest is {newest}: statusweb-admin db upgrade {args.config}"
+        print(f"{revision}{' (the newest)' if revision == newest else ''}{behind}")
+    return 0
+
+
+def _db_history(args: argparse.Namespace) -> int:
+    from statusweb.migrations import current, history
+
+    revision = current(get_engine(_database_url(args.config)))
+    for migration in history():
+        mark = "  <- this database" if migration.id == revision else ""
+        print(f"{migration.id}  {migration.title}{mark}")
     return 0
 
 

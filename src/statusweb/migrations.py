@@ -1,28 +1,82 @@
-"""Alembic, driven from code: `statusweb-admin initdb` and the tests both use this."""
+"""Alembic, driven from code: `statusweb-admin initdb|bootstrap|db ...` and the tests
+use this; `alembic.ini` at the repository's root serves the `alembic` command itself."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 
-def alembic_config(engine: Engine) -> Config:
+@dataclass(frozen=True)
+class Revision:
+    """One migration: its id and the first line of what it does."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What an upgrade did: from which revision (None: an empty database) to which, and
+    the migrations that ran, oldest first."""
+
+    before: str | None
+    after: str | None
+    ran: tuple[Revision, ...]
+
+    def describe(self) -> str:
+        """One sentence for the operator, then one line per migration that ran."""
+        if not self.ran:
+            return f"database is at the newest schema ({self.after}); nothing to do"
+        head = (f"created the tables (schema {self.after})" if self.before is None
+                else f"upgraded from {self.before} to {self.after}")
+        return "\n".join([f"{head}, {len(self.ran)} migration{'s' if len(self.ran) != 1 else ''}:"]
+                         + [f"  {revision.id}  {revision.title}" for revision in self.ran])
+
+
+def alembic_config(engine: Engine | None) -> Config:
     config = Config()
     config.set_main_option("script_location", "statusweb:alembic")
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    if engine is not None:
+        url = engine.url.render_as_string(hide_password=False)
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))  # (ConfigParser interpolates %)
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision` (creating every table on an empty one)."""
+def history() -> list[Revision]:
+    """Every migration this version ships, oldest first."""
+    script = ScriptDirectory.from_config(alembic_config(None))
+    revisions = [Revision(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "")
+                 for r in script.walk_revisions()]
+    return revisions[::-1]
+
+
+def current(engine: Engine) -> str | None:
+    """The database's revision (None: no tables yet)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
+    """Bring the database to `revision` (creating every table on an empty one); says
+    what ran."""
+    before = current(engine)
     config = alembic_config(engine)
     with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    after = current(engine)
+    ids = [r.id for r in history()]
+    start = ids.index(before) + 1 if before in ids else 0
+    end = ids.index(after) + 1 if after in ids else 0
+    return Upgrade(before, after, tuple(history()[start:end]))
 
 
 def downgrade(engine: Engine, revision: str) -> None:
