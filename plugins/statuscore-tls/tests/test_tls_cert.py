@@ -115,3 +115,28 @@ async def test_config_errors_are_reported_like_built_in_ones():
     with pytest.raises(ConfigError) as caught:
         await run_check("tls_cert", name="cert", host="example.org", warn_within="two weeks")
     assert caught.value.key == "warn_within"
+
+
+async def test_a_changed_ca_file_is_trusted_from_the_next_check_without_a_restart(tmp_path):
+    """Issue 30: after the CA changed, the check stayed "unable to get local issuer
+    certificate" until the runner restarted. One monitor, one Scheduler, three checks."""
+    from statuscore import Scheduler, make_monitor
+
+    old, new = trustme.CA(), trustme.CA()
+    path = tmp_path / "ca.pem"
+    old.cert_pem.write_to_path(str(path))
+    async with serve_tcp(_hold, ssl=server_context(new, HOST)) as port:
+        monitor = make_monitor(name="Cert", type="tls_cert", host=HOST, port=port, ca_file=str(path), retries=0)
+        scheduler = Scheduler([monitor])
+        await scheduler.start()
+        try:
+            before = await scheduler.check_now("cert")
+            assert before.error == "untrusted certificate: unable to get local issuer certificate"
+            new.cert_pem.write_to_path(str(path))  # the operator installs the new CA
+            after = await scheduler.check_now("cert")
+            assert after.status is Status.UP, after.error
+            path.unlink()
+            gone = await scheduler.check_now("cert")
+            assert gone.status is Status.DOWN and gone.error == f"cannot read ca_file {path}: No such file or directory"
+        finally:
+            await scheduler.close()

@@ -9,7 +9,9 @@
 
 DOWN when the certificate is expired, not yet valid, for another host or not trusted
 (the reason says which); DEGRADED when it expires within `warn_within`. `days_left` is
-reported in the result and usable in conditions (`days_left > 30`).
+reported in the result and usable in conditions (`days_left > 30`). A `ca_file` is read
+at every check (a few kilobytes) and loaded again when its content changed, so a renewed
+CA is trusted from the next check, without a restart.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if TYPE_CHECKING:  # loaded when a certificate is read: every `statuscore` start
 
 # OpenSSL's X509_V_ERR_* codes for the failures people ask about by name.
 _EXPIRED, _NOT_YET_VALID, _NAME_MISMATCH = 10, 9, (62, 64)  # 64: an IP address
+_MAX_CA_BYTES = 16 * 1024 * 1024  # compared up to here (a system bundle is about 200 KB)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,16 +55,32 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
 
     def __init__(self, config: TlsCertConfig) -> None:
         super().__init__(config)
+        self._ca_pem = _read(config.ca_file) if config.ca_file else None
         self._verifying = ssl.create_default_context(cafile=config.ca_file)
         self._reading = ssl.create_default_context()
         self._reading.check_hostname = False
         self._reading.verify_mode = ssl.CERT_NONE
 
+    def _verifying_context(self) -> ssl.SSLContext:
+        """The context that trusts `ca_file` as it is on disk now (read again when it changed)."""
+        path = self.config.ca_file
+        if path is not None:
+            pem = _read(path)
+            if pem != self._ca_pem:  # compared by content: a clock's granularity cannot hide a change
+                self._verifying = ssl.create_default_context(cafile=path)
+                self._ca_pem = pem
+        return self._verifying
+
     async def run(self, ctx: CheckContext) -> Attempt:
         config = self.config
+        try:
+            verifying = self._verifying_context()
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            return Attempt(ok=False, error=f"cannot read ca_file {config.ca_file}: {reason}")
         ctx.phase = f"in the TLS handshake with {config.host}:{config.port}"
         try:
-            certificate = await self._peer_certificate(self._verifying)
+            certificate = await self._peer_certificate(verifying)
         except ssl.SSLCertVerificationError as exc:
             return await self._refused(exc)
         days_left = _days_left(certificate)
@@ -111,6 +130,11 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
         from cryptography import x509
 
         return x509.load_der_x509_certificate(der)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(_MAX_CA_BYTES + 1)
 
 
 def _not_after(certificate: x509.Certificate) -> datetime:
