@@ -1,14 +1,19 @@
 """Database fixtures: every database test runs on SQLite and on the real PostgreSQL.
 
 Each test run creates its own PostgreSQL database (and drops it afterwards, and drops
-ones left by runs that were killed), so parallel or interrupted runs never collide.
-With CI set, an unreachable PostgreSQL fails the run instead of skipping.
+ones this machine's killed runs left), so parallel or interrupted runs never collide.
+A database's name is `STATUS_TEST_DB_PREFIX` (default `statusweb_test_`), this host's
+name, the process id and a random tag: on a PostgreSQL server that several machines
+share, a run only ever drops databases its own host made. With CI set, an unreachable
+PostgreSQL fails the run instead of skipping.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import socket
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -20,7 +25,19 @@ from statusweb.models import Base, get_engine
 from statusweb.runner.spool import process_alive
 
 PG_URL = os.environ.get("STATUS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PREFIX = "statusweb_test_"
+PREFIX = os.environ.get("STATUS_TEST_DB_PREFIX", "statusweb_test_")
+if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", PREFIX):
+    raise pytest.UsageError(f"STATUS_TEST_DB_PREFIX={PREFIX!r}: lower-case letters, digits and _, at most 30, "
+                            "starting with a letter")
+
+
+def host_tag(hostname: str | None = None) -> str:
+    """This host in a database name: its name's letters and digits, at most 16."""
+    return re.sub(r"[^a-z0-9]", "", (hostname or socket.gethostname()).lower())[:16] or "host"
+
+
+def database_name(pid: int | None = None, hostname: str | None = None) -> str:
+    return f"{PREFIX}{host_tag(hostname)}_{os.getpid() if pid is None else pid}_{secrets.token_hex(4)}"
 
 
 def _admin_engine() -> Engine:
@@ -34,7 +51,7 @@ def create_pg_database() -> URL:
     try:
         with admin.connect() as connection:
             _drop_orphans(connection)
-            name = f"{PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+            name = database_name()
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         message = f"PostgreSQL unreachable at {make_url(PG_URL).render_as_string()}: {exc.orig}"
@@ -54,11 +71,13 @@ def drop_pg_database(url: URL) -> None:
 
 
 def _drop_orphans(connection) -> None:  # type: ignore[no-untyped-def]
-    """Drop test databases whose process is gone (a run that was killed)."""
-    names = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                               {"p": PREFIX + "%"}).scalars()
+    """Drop test databases this host made whose process is gone (a run that was killed);
+    another host's are never touched, whatever their process ids."""
+    mine = f"{PREFIX}{host_tag()}_"
+    names = connection.execute(text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)"),
+                               {"p": mine}).scalars()
     for name in list(names):
-        pid = name[len(PREFIX):].split("_")[0]
+        pid = name[len(mine):].split("_")[0]
         if pid.isdigit() and not process_alive(int(pid)):
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
