@@ -130,6 +130,42 @@ def test_dark_mode_is_readable_too(engine, site, browser):  # noqa: F811
     assert not {where: found for where, found in problems.items() if found}
 
 
+BANNERS = [  # (the banner's words, the one service's last check, an active incident's impact)
+    ("All Systems Operational", "up", None),
+    ("Degraded Performance", "degraded", None),
+    ("Partial Outage", "up", "minor"),
+    ("Major Outage", "down", None),
+    ("Under Maintenance", "maintenance", None),
+]
+
+
+def test_every_banner_state_is_readable_in_light_and_dark(engine, db_url, browser):  # noqa: F811
+    """Issue 30: "Updated 7 s ago" on the green banner was 4.38:1 and no fixture ever
+    showed the all-green page. Each banner the page can show, each width, both schemes."""
+    from sqlalchemy import update
+
+    from statusweb.models import Incident, ServiceState, get_session_factory
+    from tests.statusweb.browser.test_incident_flow import serving
+
+    ids = add_services(engine, ("sefaria.org", "up"))
+    problems = {}
+    with serving(db_url, "0") as site:
+        for words, checked, impact in BANNERS:
+            with get_session_factory(engine).begin() as session:
+                session.execute(update(ServiceState).values(last_status=checked, status=checked))
+                session.execute(update(Incident).values(status="resolved"))
+            if impact:
+                add_incident(engine, f"{impact} trouble", impact=impact, affected={ids["sefaria-org"]: "partial_outage"})
+            for scheme in ("light", "dark"):
+                page = browser.new_page(color_scheme=scheme, bypass_csp=True)
+                audit_every_width(page, f"{site}/", f"{words} ({scheme})", problems)
+                assert page.inner_text(".banner h1") == words
+                assert page.locator(".banner .updated").count() == 1  # the line the audit missed
+                page.close()
+    failing = {where: found for where, found in problems.items() if found}
+    assert not failing, json.dumps(failing, indent=1)[:6000]
+
+
 def test_dangerous_admin_buttons_ask_first(engine, site, browser):  # noqa: F811
     incident = add_incident(engine, "Posted by mistake")
     add_user(engine, "root", "admin")
