@@ -25,12 +25,11 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 
-from history import NOW, PG_URL  # the databases history.py filled
-from common import figure, heading, percentile
+from history import NOW  # the databases history.py filled
+from common import figure, heading, history_database_url, needs_first, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from sqlalchemy import make_url  # noqa: E402
 
 from statuscore import utcnow  # noqa: E402
 from statusweb.api.metrics import DatabaseFigures, PastDayTotals, ServiceLines, scrape  # noqa: E402
@@ -162,12 +161,11 @@ def main() -> None:
     args = parser.parse_args()
     engines = []
     if args.only != "sqlite":
-        url = make_url(PG_URL).set(database="statusweb_bench").render_as_string(hide_password=False)
-        engines.append(("PostgreSQL", get_engine(url)))
+        engines.append(("PostgreSQL", get_engine(history_database_url())))
     if args.only != "postgresql":
         path = Path(__file__).resolve().parents[1] / "var" / "bench-history.sqlite"
         if not path.exists():
-            sys.exit(f"{path} is missing: run bench/history.py first (it fills the databases)")
+            needs_first(f"{path} is missing: run `.venv/bin/python bench/history.py` first (it fills it)")
         engines.append(("SQLite", get_engine(f"sqlite:///{path}")))
     for name, engine in engines:
         heading(f"{name}: 10 years of daily rollups, 60 days of raw results")

@@ -17,6 +17,9 @@ from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# the database bench/history.py fills and bench/page.py and bench/admin_history.py read
+HISTORY_DATABASE = os.environ.get("STATUS_BENCH_HISTORY_DATABASE", "statusweb_bench")
+NEEDS_FIRST = 2  # the exit status of a benchmark that needs another one (or a tool) first
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 CLIENT_CORE, TARGET_CORE = 0, 1
@@ -110,6 +113,35 @@ def fresh_pg_database(name: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def history_database_url() -> str:
+    """bench/history.py's PostgreSQL database, or exit 2 saying to run it first when it
+    is missing or holds no services (a benchmark runs alone or says what it needs)."""
+    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy.exc import DBAPIError
+
+    url = make_url(PG_URL).set(database=HISTORY_DATABASE).render_as_string(hide_password=False)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            services = connection.execute(text("SELECT count(*) FROM service")).scalar_one()
+    except DBAPIError as exc:
+        problem = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        services = 0
+    else:
+        problem = "it holds no services"
+    finally:
+        engine.dispose()
+    if not services:
+        needs_first(f"the history database {HISTORY_DATABASE!r} is not ready ({problem}): run "
+                    "`.venv/bin/python bench/history.py` first (it fills it, a few minutes), then this again")
+    return url
+
+
+def needs_first(message: str) -> None:
+    print(f"{Path(sys.argv[0]).name}: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(NEEDS_FIRST)
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -8,14 +8,14 @@ from the daily rollups and from the raw rows, in the same run.
     .venv/bin/python bench/history.py [--services 150] [--days 60] [--skip-fill]
 
 PostgreSQL: STATUS_BENCH_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test;
-a database `statusweb_bench` is created there). SQLite: var/bench-history.sqlite.
+a database `statusweb_bench`, or STATUS_BENCH_HISTORY_DATABASE, is created there).
+SQLite: var/bench-history.sqlite.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import random
 import statistics
 import sys
@@ -29,12 +29,12 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from common import HISTORY_DATABASE, PG_URL  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import get_engine  # noqa: E402
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 ROLLUP_DAYS = 90
-PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 UPTIME_FROM_ROLLUPS = """
 SELECT service_id, SUM(up_count + degraded_count) AS good, SUM(down_count) AS bad
@@ -187,10 +187,10 @@ def main() -> None:
         admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             if not args.skip_fill:
-                connection.execute(text('DROP DATABASE IF EXISTS "statusweb_bench" WITH (FORCE)'))
-                connection.execute(text('CREATE DATABASE "statusweb_bench"'))
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{HISTORY_DATABASE}" WITH (FORCE)'))
+                connection.execute(text(f'CREATE DATABASE "{HISTORY_DATABASE}"'))
         admin.dispose()
-        url = make_url(PG_URL).set(database="statusweb_bench").render_as_string(hide_password=False)
+        url = make_url(PG_URL).set(database=HISTORY_DATABASE).render_as_string(hide_password=False)
         bench("PostgreSQL", get_engine(url), args.services, args.days, args.skip_fill)
     if args.only != "postgresql":
         path = Path(__file__).resolve().parents[1] / "var" / "bench-history.sqlite"

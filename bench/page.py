@@ -3,12 +3,12 @@ Pyramid + waitress view returning the same bytes, in one run: as they are, and
 compressed (brotli, gzip) as browsers ask for them.
 Uses the 150-service, 13-million-row history of bench/history.py plus 20 incidents.
 
-    .venv/bin/python bench/page.py    (needs wrk: apt-get install wrk)
+    .venv/bin/python bench/page.py    (needs wrk: apt-get install wrk; and bench/history.py
+                                       run first: without either it says so and exits 2)
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,9 +19,8 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import make_url
 
-from common import CLIENT_CORE, TARGET_CORE, figure, free_port, heading, pin
+from common import CLIENT_CORE, TARGET_CORE, figure, free_port, heading, history_database_url, needs_first, pin
 
 from statuscore import utcnow  # noqa: E402
 from sqlalchemy import select  # noqa: E402
@@ -29,7 +28,6 @@ from sqlalchemy import select  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import Incident, Service, ServiceState, get_engine, get_session_factory  # noqa: E402
 
-PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WORK = Path("/tmp/statusweb-bench-page")
 
 BARE_APP = textwrap.dedent('''
@@ -125,9 +123,9 @@ def wrk(port: int, path: str, encoding: str = "", connections: int = 32) -> tupl
 
 
 def main() -> None:
+    url = history_database_url()
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: apt-get install wrk")
-    url = make_url(PG_URL).set(database="statusweb_bench").render_as_string(hide_password=False)
+        needs_first("wrk is missing: apt-get install wrk, then this again")
     heading("public page and summary.json, 150 services, 13 M rows of history, 20 incidents")
     prepare(url)
     results: dict[tuple[str, int, str], tuple[float, float]] = {}

@@ -244,6 +244,8 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         slug = table.get("slug", slugify(name))
         if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
+        if policy.public_degraded is None:  # the check type says (a shared dict: copied, not changed)
+            values = {**values, "public_degraded": check_cls.public_degraded}
         return new_monitor(name=name.strip(), slug=slug, options=options,
                            conditions=tuple(conditions), **values)
     except ConfigError as exc:

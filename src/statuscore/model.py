@@ -78,6 +78,11 @@ class MonitorPolicy:
     # goes DOWN only when `quorum` of them (default: a majority) see it down. Empty: from any one.
     regions: tuple[str, ...] = ()
     quorum: int | None = None
+    # On status pages at all (false: checked and alerted, shown only in the admin).
+    public: bool = True
+    # Whether DEGRADED shows on status pages as such (false: operational there, while the
+    # admin and alerts still say degraded). Unset: the check type's default (tls_cert: false).
+    public_degraded: bool | None = None
 
     def __post_init__(self) -> None:
         self._check_regions()
@@ -163,6 +168,8 @@ class Monitor:
     page: str = MonitorPolicy.page
     regions: tuple[str, ...] = MonitorPolicy.regions
     quorum: int | None = MonitorPolicy.quorum
+    public: bool = MonitorPolicy.public
+    public_degraded: bool = True
 
     @property
     def max_attempts(self) -> int:

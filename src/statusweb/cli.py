@@ -23,17 +23,19 @@ from typing import Any, Iterator, Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError, settle_loaded_config, utcnow
+from statusweb.cli_pages import CONFIG_HELP
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
 log = logging.getLogger("statusweb.admin")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command, each argument with its help."""
     parser = argparse.ArgumentParser(prog="statusweb-admin", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     initdb = commands.add_parser("initdb", help="create or upgrade the tables (alembic upgrade head)")
-    initdb.add_argument("config", help="the app's ini file (development.ini, production.ini): its database")
+    initdb.add_argument("config", help=CONFIG_HELP)
     initdb.set_defaults(handler=_initdb)
     database = commands.add_parser("db", help="the database's schema: which revision, every revision, upgrade")
     db_actions = database.add_subparsers(dest="action", required=True)
@@ -41,20 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                                   ("history", _db_history, "list every migration, marking the database's"),
                                   ("upgrade", _initdb, "upgrade to the newest schema, saying what ran")):
         sub = db_actions.add_parser(action, help=text)
-        sub.add_argument("config", help="the app's ini file (development.ini, production.ini): its database")
+        sub.add_argument("config", help=CONFIG_HELP)
         sub.set_defaults(handler=handler)
     run = commands.add_parser("run-checks", help="run the checks as their own process")
-    run.add_argument("config")
+    run.add_argument("config", help=CONFIG_HELP)
     run.add_argument("--once", action="store_true", help="check every monitor once, then exit")
     run.set_defaults(handler=_run_checks)
     clean = commands.add_parser("cleanup", help="delete raw check results past the retention period")
-    clean.add_argument("config")
+    clean.add_argument("config", help=CONFIG_HELP)
     clean.add_argument("--days", type=int, help="keep this many days (default: the ini's or 60)")
     clean.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     clean.set_defaults(handler=_cleanup)
     user = commands.add_parser("create-user", help="add a person who may post incidents")
-    user.add_argument("config")
-    user.add_argument("name")
+    user.add_argument("config", help=CONFIG_HELP)
+    user.add_argument("name", help="the name they log in with")
     user.add_argument("--role", choices=["admin", "editor"], default="editor",
                       help="admin: owner of the organization; editor: posts incidents and maintenance")
     user.add_argument("--organization", default="default", help="its slug (created when missing; default: default)")
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     user.set_defaults(handler=_create_user)
     boot = commands.add_parser("bootstrap", help="create or upgrade the tables, and on an empty database "
                                                  "the admin user (STATUSWEB_ADMIN_PASSWORD, else printed once)")
-    boot.add_argument("config")
+    boot.add_argument("config", help=CONFIG_HELP)
     boot.add_argument("--admin", default="admin", help="the first admin's name (default: admin)")
     boot.set_defaults(handler=_bootstrap)
     for command, handler, text in (("set-password", _set_password, "give a user a new password "
@@ -72,14 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     "ends the user's sessions"),
                                    ("enable-user", _enable_user, "let a disabled user log in again")):
         sub = commands.add_parser(command, help=text)
-        sub.add_argument("config")
-        sub.add_argument("name")
+        sub.add_argument("config", help=CONFIG_HELP)
+        sub.add_argument("name", help="the user's name")
         sub.set_defaults(handler=handler)
     from statusweb import cli_operations, cli_pages
 
     cli_operations.add_commands(commands, _user_session)
     cli_pages.add_commands(commands, _user_session)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -164,7 +170,7 @@ def _create_user(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from statusweb.models import DEFAULT_SLUG, User
-    from statusweb.organizations import FROM_USER_ROLE, join, organization_named
+    from statusweb.organizations import FROM_USER_ROLE, adopt_ownerless, join, organization_named
 
     with _user_session(args.config) as session:
         if args.if_none and session.scalar(select(func.count()).select_from(User)):
@@ -177,7 +183,12 @@ def _create_user(args: argparse.Namespace) -> int:
         session.add(user)
         organization = organization_named(session, getattr(args, "organization", DEFAULT_SLUG), utcnow())
         join(session, user, organization, FROM_USER_ROLE[args.role], utcnow())
+        # the install's owner also owns the organizations nobody owns yet (made from monitors.toml)
+        adopted = adopt_ownerless(session, user, utcnow()) if organization.slug == DEFAULT_SLUG and \
+            args.role == "admin" else []
     print(f"created {args.role} {args.name!r} ({FROM_USER_ROLE[args.role]} of {organization.slug})")
+    if adopted:
+        print(f"{args.name!r} is also owner of {', '.join(adopted)} (they had no owner)")
     if generated:
         _print_boxed([f"statusweb: created the {args.role} user {args.name!r}",
                       f"password (shown once, stored only as a hash): {password}",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
+from statusweb.cli_pages import CONFIG_HELP
 
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction
 CHECK_NOW_WAIT = 120.0
@@ -29,23 +30,24 @@ def add_commands(commands: Any, session: Session) -> None:
     maintenance = commands.add_parser("maintenance", help="plan, start, end and list maintenance windows")
     actions = maintenance.add_subparsers(dest="action", required=True)
     start = actions.add_parser("start", help="begin a window now; prints its id")
-    start.add_argument("config")
+    start.add_argument("config", help=CONFIG_HELP)
     start.add_argument("--services", default="", help="slugs, comma-separated (default: every service of the page)")
     start.add_argument("--page", default="default", help="the page the window is on (default: the default page)")
     start.add_argument("--minutes", type=int, default=30, help="how long it lasts (default 30)")
-    start.add_argument("--title", default="Maintenance")
-    start.add_argument("--description", default="")
+    start.add_argument("--title", default="Maintenance", help="what the page and subscribers read "
+                       "(default: Maintenance)")
+    start.add_argument("--description", default="", help="more words for the page (optional)")
     start.set_defaults(handler=lambda args: _start(args, session))
     end = actions.add_parser("end", help="end a window now (it goes on to verifying, then completed)")
-    end.add_argument("config")
-    end.add_argument("id", type=int)
+    end.add_argument("config", help=CONFIG_HELP)
+    end.add_argument("id", type=int, help="the window's id (maintenance start printed it; maintenance list shows it)")
     end.set_defaults(handler=lambda args: _end(args, session))
     listing = actions.add_parser("list", help="open windows and the last ones that ended")
-    listing.add_argument("config")
+    listing.add_argument("config", help=CONFIG_HELP)
     listing.set_defaults(handler=lambda args: _list(args, session))
     now = commands.add_parser("check-now", help="have the runner check one monitor now; prints the result")
-    now.add_argument("config")
-    now.add_argument("slug")
+    now.add_argument("config", help=CONFIG_HELP)
+    now.add_argument("slug", help="the monitor's slug (its name in lower case, dashes for spaces)")
     now.add_argument("--wait", type=float, default=CHECK_NOW_WAIT, help="seconds to wait for the runner")
     now.set_defaults(handler=lambda args: _check_now(args, session))
 

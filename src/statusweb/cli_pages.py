@@ -1,16 +1,21 @@
-"""`statusweb-admin organization|page|member ...`: setting up organizations, their pages
-and their people from a terminal (the admin does the same in the browser).
+"""`statusweb-admin organization|page|member|token ...`: setting up organizations, their
+pages, their people and their API tokens from a terminal (the admin does the same in
+the browser).
 
     statusweb-admin organization add production.ini acme --name "Acme Inc."
     statusweb-admin page add production.ini acme-internal --organization acme --private
     statusweb-admin page approve-domain production.ini acme
     statusweb-admin member add production.ini acme alice --role owner
+    statusweb-admin member list production.ini acme
+    statusweb-admin member remove production.ini acme bob
+    statusweb-admin token create production.ini acme "deploy pipeline" --scope write
     statusweb-admin organization list production.ini
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -22,39 +27,53 @@ from statusweb.domain_checks import approve, set_domain
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction
 
 
+CONFIG_HELP = "the app's ini file (development.ini, production.ini): its [app:main] names the database"
+
+
 def add_commands(commands: Any, session: Session) -> None:
+    def action(parent: Any, name: str, text: str, handler: Callable[..., int], *arguments: tuple[str, str]) -> Any:
+        parser = parent.add_parser(name, help=text, description=text)
+        parser.add_argument("config", help=CONFIG_HELP)
+        for argument, argument_help in arguments:
+            parser.add_argument(argument, help=argument_help)
+        parser.set_defaults(handler=lambda args: handler(args, session))
+        return parser
+
     organization = commands.add_parser("organization", help="add and list organizations")
     actions = organization.add_subparsers(dest="action", required=True)
-    add = actions.add_parser("add", help="add an organization (its slug: lower-case letters, digits, dashes)")
-    add.add_argument("config")
-    add.add_argument("slug")
-    add.add_argument("--name", default="")
-    add.set_defaults(handler=lambda args: _add_organization(args, session))
-    listing = actions.add_parser("list", help="organizations with their pages and members")
-    listing.add_argument("config")
-    listing.set_defaults(handler=lambda args: _list(args, session))
-    page = commands.add_parser("page", help="add a status page to an organization")
+    add = action(actions, "add", "add an organization", _add_organization,
+                 ("slug", "its slug: lower-case letters, digits and dashes"))
+    add.add_argument("--name", default="", help="what people read (default: from the slug)")
+    action(actions, "list", "organizations with their pages and members", _list)
+    page = commands.add_parser("page", help="add a status page to an organization, approve its domain")
     page_actions = page.add_subparsers(dest="action", required=True)
-    add_page = page_actions.add_parser("add", help="add a page, served at /pages/{slug}/")
-    add_page.add_argument("config")
-    add_page.add_argument("slug")
-    add_page.add_argument("--organization", required=True, help="its slug (it must exist)")
-    add_page.add_argument("--name", default="")
+    add_page = action(page_actions, "add", "add a page, served at /pages/{slug}/", _add_page,
+                      ("slug", "its slug: lower-case letters, digits and dashes (its address)"))
+    add_page.add_argument("--organization", required=True, help="its organization's slug (it must exist)")
+    add_page.add_argument("--name", default="", help="its title (default: from the slug)")
     add_page.add_argument("--private", action="store_true", help="only the organization's members see it")
-    add_page.add_argument("--domain", default="", help="a host name that serves it at /")
-    add_page.set_defaults(handler=lambda args: _add_page(args, session))
-    approve = page_actions.add_parser("approve-domain", help="let a page's domain serve without its DNS proof")
-    approve.add_argument("config")
-    approve.add_argument("slug")
-    approve.set_defaults(handler=lambda args: _approve_domain(args, session))
-    member = commands.add_parser("member", help="put a user into an organization")
+    add_page.add_argument("--domain", default="", help="a host name that serves it at / (serves at once)")
+    action(page_actions, "approve-domain", "let a page's domain serve without its DNS proof", _approve_domain,
+           ("slug", "the page's slug"))
+    member = commands.add_parser("member", help="the people of an organization: add, list, remove")
     member_actions = member.add_subparsers(dest="action", required=True)
-    add_member = member_actions.add_parser("add", help="give a user a role in an organization")
-    add_member.add_argument("config")
-    add_member.add_argument("organization")
-    add_member.add_argument("user")
-    add_member.add_argument("--role", choices=["owner", "admin", "member"], default="member")
-    add_member.set_defaults(handler=lambda args: _add_member(args, session))
+    add_member = action(member_actions, "add", "give a user a role in an organization", _add_member,
+                        ("organization", "the organization's slug"), ("user", "the user's name"))
+    add_member.add_argument("--role", choices=["owner", "admin", "member"], default="member",
+                            help="owner: also people, pages, tokens; admin: incidents and maintenance; "
+                                 "member: reads (default)")
+    action(member_actions, "list", "the members of an organization and their roles", _list_members,
+           ("organization", "the organization's slug"))
+    action(member_actions, "remove", "take a user out of an organization (the account stays); ends their "
+           "sessions", _remove_member, ("organization", "the organization's slug"), ("user", "the user's name"))
+    token = commands.add_parser("token", help="API tokens for programs (deploy pipelines, chat-ops)")
+    token_actions = token.add_subparsers(dest="action", required=True)
+    create = action(token_actions, "create", "make an API token; prints it once (only its hash is kept)",
+                    _create_token, ("organization", "the organization's slug"),
+                    ("name", "what uses it, e.g. 'deploy pipeline'"))
+    create.add_argument("--scope", choices=["read", "write"], default="read",
+                        help="read: lists incidents and maintenance; write: also creates and updates them")
+    create.add_argument("--days", type=int, default=90, help="how long it is valid (1 to 366, default 90)")
 
 
 def _spec(**values: Any) -> PageSpec:
@@ -122,17 +141,80 @@ def _approve_domain(args: argparse.Namespace, session: Session) -> int:
     return 0
 
 
-def _add_member(args: argparse.Namespace, session: Session) -> int:
+def _user(db: Any, name: str) -> Any:
     from statusweb.models import User
-    from statusweb.organizations import join
+
+    found = db.scalar(select(User).where(User.name == name))
+    if found is None:
+        raise ValueError(f"no user {name!r} (statusweb-admin create-user adds one)")
+    return found
+
+
+def _membership(db: Any, organization: Any, user: Any) -> Any:
+    from statusweb.models import Membership
+
+    return db.scalar(select(Membership).where(Membership.organization_id == organization.id,
+                                              Membership.user_id == user.id))
+
+
+def _add_member(args: argparse.Namespace, session: Session) -> int:
+    from statusweb.organizations import join, would_lose_its_last_owner
+
+    with session(args.config) as db:
+        organization, user = _organization(db, args.organization), _user(db, args.user)
+        current = _membership(db, organization, user)
+        if current is not None and would_lose_its_last_owner(db, current, args.role):
+            raise ValueError(f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
+                             "first (member add ... --role owner)")
+        join(db, user, organization, args.role, utcnow())
+    print(f"{args.user!r} is {args.role} of {args.organization!r}")
+    return 0
+
+
+def _list_members(args: argparse.Namespace, session: Session) -> int:
+    from statusweb.models import MEMBER_ROLES, Membership, User
 
     with session(args.config) as db:
         organization = _organization(db, args.organization)
-        user = db.scalar(select(User).where(User.name == args.user))
-        if user is None:
-            raise ValueError(f"no user {args.user!r} (statusweb-admin create-user adds one)")
-        join(db, user, organization, args.role, utcnow())
-    print(f"{args.user!r} is {args.role} of {args.organization!r}")
+        rows = db.execute(select(Membership.role, User.name, User.disabled).join(User, User.id == Membership.user_id)
+                          .where(Membership.organization_id == organization.id)).all()
+    for role, name, disabled in sorted(rows, key=lambda row: (MEMBER_ROLES.index(row[0]), row[1])):
+        print(f"{role:<6} {name}{'  (disabled)' if disabled else ''}")
+    if not rows:
+        print(f"{args.organization!r} has no members: statusweb-admin member add CONFIG {args.organization} NAME "
+              "--role owner", file=sys.stderr)
+    return 0
+
+
+def _remove_member(args: argparse.Namespace, session: Session) -> int:
+    from statusweb.organizations import would_lose_its_last_owner
+
+    with session(args.config) as db:
+        organization, user = _organization(db, args.organization), _user(db, args.user)
+        membership = _membership(db, organization, user)
+        if membership is None:
+            raise ValueError(f"{args.user!r} is not in {args.organization!r} (member list CONFIG {args.organization})")
+        if would_lose_its_last_owner(db, membership, None):
+            raise ValueError(f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
+                             "first (member add ... --role owner)")
+        db.delete(membership)
+        user.end_sessions()
+    print(f"removed {args.user!r} from {args.organization!r}; their sessions have ended")
+    return 0
+
+
+def _create_token(args: argparse.Namespace, session: Session) -> int:
+    from statusweb.organizations import make_token
+
+    name = args.name.strip()
+    if not name or any(not c.isprintable() for c in name):
+        raise ValueError("the token's name must be printable text (what uses it)")
+    with session(args.config) as db:
+        organization = _organization(db, args.organization)
+        token = make_token(db, organization, name, args.scope, args.days, by="statusweb-admin", now=utcnow())
+    print(f"made a {args.scope} token {name!r} of {args.organization!r}, valid {args.days} days; shown once, "
+          "only its hash is kept:", file=sys.stderr)
+    print(token)  # alone on stdout, for a pipeline to capture
     return 0
 
 

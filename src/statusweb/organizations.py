@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from statusweb.models import MEMBER_ROLES, ApiToken, Invitation, Membership, Organization, User
+from statusweb.models import DEFAULT_SLUG, MEMBER_ROLES, ApiToken, Invitation, Membership, Organization, User
 
 # The roles of the single-organization admin (user.role) as organization roles.
 FROM_USER_ROLE = {"admin": "owner", "editor": "admin"}
@@ -43,6 +43,42 @@ def join(session: Session, user: User, organization: Organization, role: str, no
         found.role = role
     session.flush()
     return found
+
+
+def owner_ids(session: Session, organization_id: int) -> list[int]:
+    """The user ids of the organization's owners."""
+    return list(session.scalars(select(Membership.user_id).where(Membership.organization_id == organization_id,
+                                                                 Membership.role == "owner")))
+
+
+def would_lose_its_last_owner(session: Session, membership: Membership, new_role: str | None) -> bool:
+    """Whether giving `membership` `new_role` (None: removing it) leaves its organization
+    with no owner: every path keeps one."""
+    return membership.role == "owner" and new_role != "owner" and \
+        owner_ids(session, membership.organization_id) == [membership.user_id]
+
+
+def share_install_owners(session: Session, organization: Organization, now: datetime) -> list[str]:
+    """Make the owners of the install's own (default) organization owners of
+    `organization` when it has none (one created from monitors.toml): whoever configured
+    a private page can open it. Their names."""
+    if organization.slug == DEFAULT_SLUG or owner_ids(session, organization.id):
+        return []
+    default = session.scalar(select(Organization).where(Organization.slug == DEFAULT_SLUG))
+    owners = list(session.scalars(select(User).where(User.id.in_(owner_ids(session, default.id))))) if default else []
+    for user in owners:
+        join(session, user, organization, "owner", now)
+    return [user.name for user in owners]
+
+
+def adopt_ownerless(session: Session, user: User, now: datetime) -> list[str]:
+    """Make `user` (the install's first admin) owner of every organization that has no
+    owner yet; their slugs."""
+    ownerless = [organization for organization in session.scalars(select(Organization).order_by(Organization.slug))
+                 if not owner_ids(session, organization.id)]
+    for organization in ownerless:
+        join(session, user, organization, "owner", now)
+    return [organization.slug for organization in ownerless]
 
 
 INVITATION_DAYS = 7

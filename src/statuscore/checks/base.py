@@ -68,12 +68,15 @@ class CheckType(Generic[ConfigT]):
     `Config` is a frozen dataclass validated at load time by `statuscore.schema`
     (raise `statuscore.FieldError(key, message)` from `__post_init__` for rules the
     annotations cannot say). `condition_subjects` names extra values the check reports
-    in `Attempt.values` that conditions may test (e.g. `days_left`).
+    in `Attempt.values` that conditions may test (e.g. `days_left`). `public_degraded`
+    is the default of the monitor key of that name: False when this type's DEGRADED is
+    for operators only (a certificate expiring soon is not a degraded service).
     """
 
     name: ClassVar[str]
     Config: ClassVar[type[Any]]
     condition_subjects: ClassVar[frozenset[str]] = frozenset()
+    public_degraded: ClassVar[bool] = True
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -24,6 +24,10 @@ class Service(Base):
     group_name: Mapped[str] = mapped_column(String(100), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # monitors.toml's `public`: false keeps it off every status page (the admin still shows it)
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # monitors.toml's `public_degraded`: false shows its DEGRADED as operational on status pages
+    public_degraded: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     interval_s: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # SLA target in percent (99.9), None when the monitor sets no `sla`
     sla_target: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -165,7 +165,7 @@ def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
                       with_bars: bool = True, histories: ServiceHistories | None = None) -> StatusPage:
     """Everything a public answer shows; `with_bars=False` skips the 90 daily bars
     (the JSON API has no use for them); `histories` keeps the services' histories."""
-    services = visible_services(session, with_state=True)
+    services = visible_services(session, with_state=True, public_only=True)
     incidents = active_incidents(session)
     windows = active_windows(session, now, ahead=UPCOMING)
     rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows,
@@ -201,6 +201,8 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
     for service in services:
         state: ServiceState | None = service.state
         checked = state.last_status if state else None
+        if checked == "degraded" and not service.public_degraded:
+            checked = "up"  # its DEGRADED is for operators (tls_cert: expiring soon); the admin says so
         if everything or service.id in in_window:
             checked = "maintenance"  # what its checks will say; an incident still shows over it
         rows.append(ServiceRow(

@@ -85,9 +85,12 @@ def _scope_options(scope: PageScope) -> tuple[Any, ...]:
 def install_page_scoping(session_factory: sessionmaker) -> None:
     event.listen(session_factory, "do_orm_execute", _only_this_page)
 
-def visible_services(session: Session, *, with_state: bool = False) -> list[Service]:
-    """The services the public sees, in page order."""
+def visible_services(session: Session, *, with_state: bool = False, public_only: bool = False) -> list[Service]:
+    """The services monitors.toml lists, in page order; `public_only`: those status
+    pages show (not `public = false`)."""
     query = select(Service).where(Service.hidden.is_(False)).order_by(Service.position)
+    if public_only:
+        query = query.where(Service.public.is_(True))
     if with_state:  # one row each: joined in the same SELECT (a second round trip cost more than the rows)
         query = query.options(joinedload(Service.state))
     return list(session.scalars(query))
@@ -95,7 +98,8 @@ def visible_services(session: Session, *, with_state: bool = False) -> list[Serv
 
 def visible_service(session: Session, raw_slug: str) -> Service:
     """One public service by the slug in a URL (with its state); HTTPNotFound otherwise."""
-    found = session.scalars(select(Service).where(Service.slug == slug(raw_slug), Service.hidden.is_(False))
+    found = session.scalars(select(Service).where(Service.slug == slug(raw_slug), Service.hidden.is_(False),
+                                                  Service.public.is_(True))
                             .options(selectinload(Service.state))).first()
     if found is None:
         raise HTTPNotFound("no such service")

@@ -4,7 +4,9 @@ Pages named in the file are created or brought up to date (name, privacy, domain
 organization, viewer password); pages made in the admin are left as they are. A
 domain written in the file serves at once: the file is the install's own word. The
 default organization and page always exist afterwards, so there is someone to own
-the default page's settings and members.
+the default page's settings and members; an organization the file creates gets the
+install's owners (the default organization's) as its owners, so whoever configured
+its private page can open it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from statuscore import PageSpec
 from statusweb.domain_checks import set_domain
 from statusweb.models import DEFAULT_SLUG, Page
-from statusweb.organizations import organization_named
+from statusweb.organizations import organization_named, share_install_owners
 
 
 def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> dict[str, int]:
@@ -31,6 +33,7 @@ def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> di
     existing = {page.slug: page for page in session.scalars(select(Page))}
     for spec in specs:
         organization = organization_named(session, spec.organization, now)
+        share_install_owners(session, organization, now)
         page = existing.get(spec.slug)
         if page is None:
             page = existing[spec.slug] = Page(slug=spec.slug, created_at=now, updated_at=now,

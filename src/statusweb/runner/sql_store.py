@@ -115,7 +115,8 @@ class SqlStore:
                 values = {"name": monitor.name, "type": monitor.type, "position": position, "page_id": page_id,
                           "group_name": monitor.group, "description": monitor.description,
                           "hidden": False, "interval_s": round(monitor.interval), "sla_target": monitor.sla,
-                          "push_token_hash": _push_token_hash(monitor)}
+                          "push_token_hash": _push_token_hash(monitor), "public": monitor.public,
+                          "public_degraded": monitor.public_degraded}
                 service = existing.pop(monitor.slug, None)
                 if service is None:
                     session.add(Service(slug=monitor.slug, created_at=now, updated_at=now, **values))

@@ -61,7 +61,8 @@ def _too_many(request: Request, form: Form) -> dict[str, Any]:
 
 
 def _page(request: Request, form: Form, done: str = "") -> dict[str, Any]:
-    return {"title": "Get updates", "form": form, "services": visible_services(request.dbsession), "done": done}
+    return {"title": "Get updates", "form": form, "done": done,
+            "services": visible_services(request.dbsession, public_only=True)}
 
 
 @view_config(route_name="subscribe", renderer=TEMPLATE, request_method=("GET", "HEAD"))
@@ -75,7 +76,7 @@ def subscribe_post(request: Request) -> dict[str, Any]:
     form = Form()
     kind = form.choice(request.POST, "kind", ("email", "webhook"))
     raw = form.text(request.POST, "address", max_length=500)
-    services = {s.id for s in visible_services(request.dbsession)}
+    services = {s.id for s in visible_services(request.dbsession, public_only=True)}
     chosen = [n for n in (optional_id(v) for v in request.POST.getall("service")) if n is not None]
     form.values["service"] = [str(n) for n in chosen]
     if any(n not in services for n in chosen):

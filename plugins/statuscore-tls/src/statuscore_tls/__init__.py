@@ -11,7 +11,9 @@ DOWN when the certificate is expired, not yet valid, for another host or not tru
 (the reason says which); DEGRADED when it expires within `warn_within`. `days_left` is
 reported in the result and usable in conditions (`days_left > 30`). A `ca_file` is read
 at every check (a few kilobytes) and loaded again when its content changed, so a renewed
-CA is trusted from the next check, without a restart.
+CA is trusted from the next check, without a restart. Its DEGRADED (expiring soon) is
+for the admin and alerts; status pages show it operational unless the monitor sets
+`public_degraded = true`.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
     name = "tls_cert"
     Config = TlsCertConfig
     condition_subjects = frozenset({"days_left"})
-
+    public_degraded = False  # expiring soon is the operator's business, not a degraded service
     def __init__(self, config: TlsCertConfig) -> None:
         super().__init__(config)
         self._ca_pem = _read(config.ca_file) if config.ca_file else None

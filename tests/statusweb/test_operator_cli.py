@@ -1,0 +1,126 @@
+"""The operator's first hour from a terminal (issue 30, points 5 and 11), through
+`statusweb-admin` as a subprocess on both databases: the first admin owns the
+organizations monitors.toml made (and opens their private pages), members are listed
+and removed (never the last owner), a pipeline gets its API token from the CLI, and
+every command's --help says what each argument is."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.statusweb.pages import sync_monitors_toml
+from tests.statusweb.views.test_admin import login
+
+PRIVATE_PAGE = """
+[[page]]
+slug = "internal"
+name = "Internal"
+organization = "sefaria-ops"
+private = true
+
+[[monitor]]
+name = "Build Farm"
+url = "http://127.0.0.1:9/"
+page = "internal"
+"""
+
+
+def admin(ini, command: str, *args: str, password: str = "a long first password"):
+    """`statusweb-admin COMMAND CONFIG ARGS...` (COMMAND: "member list", "create-user")."""
+    return subprocess.run([sys.executable, "-m", "statusweb.cli", *command.split(), str(ini), *args],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": password})
+
+
+@pytest.fixture
+def ini(tmp_path, db_url):
+    path = tmp_path / "statusweb.ini"
+    path.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n")
+    return path
+
+
+def test_the_first_admin_owns_the_organization_a_private_page_made(engine, ini, tmp_path, make_testapp):
+    sync_monitors_toml(engine, tmp_path / "monitors.toml", PRIVATE_PAGE)  # the runner did this before bootstrap
+    boot = subprocess.run([sys.executable, "-m", "statusweb.cli", "bootstrap", str(ini)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": "correct horse"})
+    assert boot.returncode == 0, boot.stderr
+    assert "'admin' is also owner of sefaria-ops (they had no owner)" in boot.stdout
+    app = make_testapp()
+    login(app, "admin")
+    assert "Build Farm" in app.get("/pages/internal/").text  # not a 404 on their own page
+    listed = admin(ini, "member list", "sefaria-ops")
+    assert listed.returncode == 0 and listed.stdout.splitlines() == ["owner  admin"]
+
+
+def test_an_organization_made_from_the_config_later_gets_the_installs_owners(engine, ini, tmp_path, make_testapp):
+    assert subprocess.run([sys.executable, "-m", "statusweb.cli", "bootstrap", str(ini)], capture_output=True,
+                          env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": "correct horse"}).returncode == 0
+    sync_monitors_toml(engine, tmp_path / "monitors.toml", PRIVATE_PAGE)
+    app = make_testapp()
+    login(app, "admin")
+    assert "Build Farm" in app.get("/pages/internal/").text
+
+
+def test_members_are_listed_and_removed_but_never_the_last_owner(engine, ini):
+    for name in ("ann", "bob"):
+        assert admin(ini, "create-user", name, "--role", "editor").returncode == 0
+    assert admin(ini, "organization add", "acme").returncode == 0
+    assert admin(ini, "member add", "acme", "ann", "--role", "owner").returncode == 0
+    assert admin(ini, "member add", "acme", "bob").returncode == 0
+    assert admin(ini, "member list", "acme").stdout.splitlines() == ["owner  ann", "member bob"]
+    last = admin(ini, "member remove", "acme", "ann")
+    assert last.returncode == 2 and "the only owner of 'acme'" in last.stderr and "Traceback" not in last.stderr
+    demote = admin(ini, "member add", "acme", "ann", "--role", "member")
+    assert demote.returncode == 2 and "the only owner" in demote.stderr
+    removed = admin(ini, "member remove", "acme", "bob")
+    assert removed.returncode == 0 and "removed 'bob' from 'acme'" in removed.stdout
+    assert admin(ini, "member list", "acme").stdout.splitlines() == ["owner  ann"]
+    for bad, says in ((("member", "remove", "acme", "bob"), "is not in 'acme'"),
+                      (("member", "remove", "nope", "ann"), "no organization 'nope'"),
+                      (("member", "list", "acme\r\nx"), "no organization"),
+                      (("member", "remove", "acme", "nobody"), "no user 'nobody'")):
+        answer = admin(ini, f"{bad[0]} {bad[1]}", *bad[2:])
+        assert answer.returncode == 2 and says in answer.stderr, (bad, answer.stderr)
+
+
+def test_a_pipeline_makes_its_token_from_the_cli_and_uses_it(engine, ini, make_testapp):
+    assert admin(ini, "organization add", "acme").returncode == 0
+    made = admin(ini, "token create", "acme", "deploy pipeline", "--scope", "write", "--days", "30")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("sw_") and "\n" not in token and "shown once" in made.stderr
+    app = make_testapp()
+    answer = app.get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_int == 200
+    for bad in (("--days", "0"), ("--days", "367"), ("--days", "-5"), ("--scope", "admin")):
+        refused = admin(ini, "token create", "acme", "x", *bad)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, bad
+    assert admin(ini, "token create", "acme", "bad\nname").returncode == 2
+    assert admin(ini, "token create", "nope", "x").returncode == 2
+
+
+def _actions(parser: argparse.ArgumentParser, path: str):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _actions(sub, f"{path} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            yield path, action
+
+
+def test_every_argument_of_every_command_says_what_it_is():
+    from statuscore.cli import _parser
+    from statusweb.cli import build_parser
+
+    silent = [f"{path}: {action.dest}" for parser, prog in ((build_parser(), "statusweb-admin"),
+                                                           (_parser(), "statuscore"))
+              for path, action in _actions(parser, prog) if not action.help]
+    assert silent == []
+    shown = subprocess.run([sys.executable, "-m", "statusweb.cli", "maintenance", "start", "--help"],
+                           capture_output=True, text=True, timeout=60).stdout
+    assert "the app's ini file" in shown and "what the page and subscribers read" in shown
