@@ -294,3 +294,46 @@ def test_floors_are_past_the_security_fixes_and_constraints_pin_what_ci_ran():
         assert installed.get(name) == version, f"{name}: installed {installed.get(name)}, pinned {version}"
     for path in ("Makefile", "Dockerfile"):
         assert "-c constraints.txt" in (ROOT / path).read_text()
+
+
+def test_the_readmes_first_deployment_runs_as_written(tmp_path):
+    """Issue 30, point 4: the README's step-by-step block, run by bash as a newcomer
+    pastes it: `createdb`, the exports, bootstrap and pserve; only the database's name
+    is made unique, the port free, and the runner off (its monitors would leave 127.0.0.1)."""
+    import secrets
+    import shutil
+
+    from tests.statusweb.conftest import PG_URL, drop_pg_database
+
+    if shutil.which("createdb") is None:
+        pytest.skip("createdb is missing (PostgreSQL's client tools: apt-get install postgresql-client)")
+    readme = (ROOT / "README.md").read_text()
+    block = re.findall(r"```sh\n(.*?)```", readme[readme.index("### First deployment, step by step"):], re.S)[0]
+    name = f"statusweb_readme_{secrets.token_hex(4)}"
+    port = free_port()
+    pg = __import__("sqlalchemy").make_url(PG_URL)
+    script = (block.replace(" status ", f" {name} ").replace("5432/status", f"5432/{name}")
+              .replace("127.0.0.1", pg.host or "127.0.0.1").replace(".venv/bin/", f"{BIN}/"))
+    assert name in script and script.count(name) == 2
+    server_line = script.splitlines()[-1]
+    script = "set -euo pipefail\n" + "\n".join(script.splitlines()[:-1]) + f"\nexec {server_line}\n"
+    env = clean_env(STATUSWEB_RUNNER="false", PORT=str(port), STATUSWEB_ADMIN_PASSWORD="a long passphrase")
+    server = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(240):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                    assert answer.status == 200 and b"All Systems Operational" in answer.read()
+                    break
+            except (OSError, urllib.error.URLError) as exc:
+                assert server.poll() is None, server.stdout.read()
+                assert not isinstance(exc, urllib.error.HTTPError), exc
+                time.sleep(0.25)
+        else:
+            raise AssertionError("pserve never answered")
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+        drop_pg_database(pg.set(database=name))
+    assert "created the tables (schema " in output and "created admin 'admin'" in output, output
