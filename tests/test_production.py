@@ -5,6 +5,8 @@ port, and the pinned dependencies."""
 from __future__ import annotations
 
 import configparser
+import json
+from datetime import datetime, timezone
 import os
 import re
 import socket
@@ -226,18 +228,28 @@ def test_initdb_takes_a_postgres_url_as_heroku_style_hosts_write_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
+def _hold(port: int) -> socket.socket:
+    """Take `port` on 127.0.0.1 (or find it taken already, which is just as good)."""
     holder = socket.socket()
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past old connections' TIME_WAIT
     for _ in range(40):
         try:
-            holder.bind(("127.0.0.1", 6543))
+            holder.bind(("127.0.0.1", port))
             holder.listen()
             break
         except OSError:  # a server still on it, or going away: either way, wait for it
-            if socket.socket().connect_ex(("127.0.0.1", 6543)) == 0:
+            if socket.socket().connect_ex(("127.0.0.1", port)) == 0:
                 break  # something listens there: taken, just as good
             time.sleep(0.25)
+    return holder
+
+
+def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
+    """And (issue 30, point 8) with the demo targets' 8099 taken too: they move, the demo
+    monitors still pass, the push example names the page's port, and no check meets a
+    refused connection (the self-check waits for the server to listen)."""
+    holder, demo_holder = _hold(6543), _hold(8099)
+    started = datetime.now(timezone.utc).replace(microsecond=0)
     process = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env=clean_env(STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
                                start_new_session=True)
@@ -258,10 +270,24 @@ def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
             except OSError:
                 time.sleep(0.25)
         assert f'"url":"http://127.0.0.1:{port}"' in page.decode(), "".join(lines)
+        components: dict[str, dict] = {}
+        for _ in range(120):  # the first round of checks, once the server listens
+            answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/components.json", timeout=5).read()
+            components = {c["name"]: c for c in json.loads(answer)["components"]}
+            checked = [components[name] for name in ("Website (demo)", "This status page")]
+            if all(datetime.fromisoformat(c["updated_at"]) >= started for c in checked):  # checked by this run (unknown reads operational)
+                break
+            time.sleep(0.25)
+        assert all(c["status"] == "operational" and datetime.fromisoformat(c["updated_at"]) >= started
+                   for c in checked), components
+        assert f"curl http://127.0.0.1:{port}/api/push/" in components["Nightly export (demo)"]["description"]
     finally:
         os.killpg(process.pid, 15)
-        process.wait(30)
+        output = "".join(lines) + process.communicate(timeout=30)[0]
         holder.close()
+        demo_holder.close()
+    assert "the demo targets listen on" in output
+    assert "refused" not in output.lower(), output
 
 
 # 16. Dependency floors --------------------------------------------------------------------

@@ -20,9 +20,10 @@ import ipaddress
 import logging
 import os
 import re
+import threading
 from typing import Any, Callable, Iterable, Mapping
 
-from waitress import serve_paste as waitress_serve_paste
+from waitress import create_server
 from waitress.proxy_headers import proxy_headers_middleware
 
 from statusweb.settings import check_trusted_proxy
@@ -49,8 +50,27 @@ def serve_paste(app: WsgiApp, global_conf: Mapping[str, Any], **settings: Any) -
     # out of the collector's sight, a full collection costs a few ms instead of ~150 ms
     # every couple of seconds under load (bench/page.py, an uncached page's p99).
     gc.freeze()
-    waitress_serve_paste(app, global_conf, **settings)
+    SERVING.set()
+    logging.basicConfig()  # (as waitress's own serve does: idempotent)
+    server = create_server(app, **settings)  # bound and listening from here
+    LISTENING.set()
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
     return 0
+
+
+# When this process is served by serve_paste: SERVING once it starts, LISTENING once its
+# socket listens. The in-process runner waits for them before its first checks.
+SERVING = threading.Event()
+LISTENING = threading.Event()
+
+
+def wait_until_listening(grace: float = 2.0, limit: float = 30.0) -> bool:
+    """Wait until this process's server listens: at most `grace` seconds for one to start
+    (none comes under another WSGI server or a test), then `limit` for it to listen."""
+    if not SERVING.wait(grace):
+        return False
+    return LISTENING.wait(limit)
 
 
 _TOKEN_PATHS = re.compile(r"(/api/push/|/admin/invitations/)[^\s/?'\"]+")

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from statusweb.maintenance import active_windows, under_maintenance
 from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
-from statusweb.models.rollups import PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
+from statusweb.models.rollups import (CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level,
+                                     uptime_percent)
 from statusweb.pages.charts import RANGES, LatencyPoint
 from statusweb.pages.histories import ServiceHistories
 from statusweb.pages.queries import visible_services
@@ -108,6 +109,7 @@ class ServiceRow:
     fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     waiting_for_push: bool = False  # a push monitor before its first push: no verdict yet
+    today_counted: bool = False  # its history has today's checks (else it is read again once they come)
 
     @property
     def label(self) -> str:
@@ -224,6 +226,13 @@ def service_histories(session: Session, services: list[Service], now: datetime, 
     today = day_bucket(now)
     keys = {service.id: (service.id, service.interval_s, today, with_bars) for service in services}
     found = kept.fresh(list(keys.values())) if kept is not None else {}
+    for service in services:  # kept before today's first check: today's bar comes as soon as there is one
+        history = found.get(keys[service.id])
+        state = service.state
+        if history is not None and not history["today_counted"] and state is not None and \
+                state.last_status in CHECK_STATUSES and state.last_checked_at is not None and \
+                state.last_checked_at >= today:
+            del found[keys[service.id]]
     missing = [service for service in services if keys[service.id] not in found]
     if missing:
         first_day = today - timedelta(days=BAR_DAYS - 1)
@@ -255,6 +264,7 @@ def _history(days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None,
     """A row's uptime figures (and its bars, when `marks` are given)."""
     since = {span: day_bucket(now) - timedelta(days=span - 1) for span in (30, 60, 90)}
     history: dict[str, Any] = {
+        "today_counted": day_bucket(now) in days,
         "uptime": {span: _uptime(days, first) for span, first in since.items()},
         "measured_days": {span: sum(1 for day in days if day >= first) for span, first in since.items()},
     }

@@ -102,3 +102,14 @@ def test_public_takes_true_or_false_and_the_error_names_monitor_and_key(tmp_path
     with pytest.raises(ConfigError) as raised:
         load_config(path, env={})
     assert raised.value.monitor == "DB" and raised.value.key == "public" and str(path) in str(raised.value)
+
+
+async def test_todays_bar_shows_the_first_checks_at_once_not_a_minute_later(engine, monitors, make_testapp):
+    """Issue 30, point 8: with histories kept a minute (the default), a page rendered
+    before the first check said "no data" for that minute although checks passed."""
+    monitors()
+    app = make_testapp(**{"statusweb.history_seconds": "60"})
+    website = lambda: next(li for li in app.get("/").html.select("li.service") if "Website" in li.text)  # noqa: E731
+    assert "30 days: no data" in website().select_one(".uptime").text
+    await record(engine, {"website": Status.UP})
+    assert "30 days: 100.00%" in website().select_one(".uptime").text
