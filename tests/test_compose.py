@@ -27,9 +27,12 @@ from tests.test_deployment import clean_env
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 COMPOSE, WITH_POSTGRES, ENV_EXAMPLE = DEPLOY / "compose.yaml", DEPLOY / "compose.postgres.yaml", DEPLOY / ".env.example"
+WITH_BACKUPS = DEPLOY / "compose.backup.yaml"
+FILES = (COMPOSE, WITH_POSTGRES, WITH_BACKUPS)
 BIN = Path(sys.executable).parent
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-COMPOSE_ONLY = {"POSTGRES_PASSWORD", "STATUSWEB_IMAGE", "STATUSWEB_PORT", "STATUSWEB_RUNNERS"}  # read by compose, not the app
+COMPOSE_ONLY = {"POSTGRES_PASSWORD", "STATUSWEB_IMAGE", "STATUSWEB_PORT", "STATUSWEB_RUNNERS", "BACKUP_KEEP",
+                "BACKUP_EVERY_SECONDS"}  # read by compose, not the app
 SET_BY_COMPOSE = {"STATUSWEB_RUNNER", "PORT"}  # each service's own, written in the file
 
 
@@ -56,7 +59,7 @@ def read_env_example() -> dict[str, str]:
 def test_both_files_follow_the_compose_specification():
     schema = json.loads((ROOT / "tests" / "data" / "compose-spec.json").read_text())
     validator = jsonschema.Draft7Validator(schema)
-    for path in (COMPOSE, WITH_POSTGRES):
+    for path in FILES:
         problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
                     for error in validator.iter_errors(yaml.safe_load(path.read_text()))]
         assert problems == [], (path.name, problems)
@@ -72,16 +75,18 @@ def test_both_files_follow_the_compose_specification():
     postgres = yaml.safe_load(WITH_POSTGRES.read_text())["services"]
     assert postgres["postgres"]["image"] == "postgres:16" and "pg_isready" in postgres["postgres"]["healthcheck"]["test"][1]
     assert postgres["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    backup = yaml.safe_load(WITH_BACKUPS.read_text())["services"]["backup"]
+    assert backup["command"][:2] == ["sh", "/backup.sh"] and "./backup.sh:/backup.sh:ro" in backup["volumes"]
 
 
 def test_no_secret_is_written_in_the_compose_files():
-    for path in (COMPOSE, WITH_POSTGRES):
+    for path in FILES:
         for name, service in yaml.safe_load(path.read_text())["services"].items():
             for key, value in (service.get("environment") or {}).items():
                 assert _VARIABLE.fullmatch(str(value)) or key in SET_BY_COMPOSE or (
                     "PASSWORD" not in key and "SECRET" not in key and "TOKEN" not in key and "URL" not in key), \
                     (path.name, name, key, value)
-    text = COMPOSE.read_text() + WITH_POSTGRES.read_text()
+    text = "".join(path.read_text() for path in FILES)
     passwords = re.findall(r"postgres(?:ql)?(?:\+psycopg)?://[^$\s:]*:([^$@\s]+)@", text)
     assert "hooks.slack.com" not in text and set(passwords) <= {"PASSWORD"}  # a placeholder in a message only
 
@@ -97,7 +102,7 @@ def test_env_example_lists_every_variable_with_a_comment():
             while above >= 0 and lines[above] and not lines[above].startswith("#"):
                 above -= 1
             assert above >= 0 and lines[above].startswith("#"), f"{line.split('=')[0]}: no comment above it"
-    named = set(_VARIABLE.findall(COMPOSE.read_text() + WITH_POSTGRES.read_text()))
+    named = set(_VARIABLE.findall("".join(path.read_text() for path in FILES)))
     assert {name for name, _, _ in named} <= set(example)
     app_reads = (set(ENVIRONMENT_OVERRIDES) | {"SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "STATUSWEB_ADMIN_PASSWORD",
                                                "HEALTH_CHECK_INTERVAL", "HEALTH_CHECK_RETRIES"}) - SET_BY_COMPOSE

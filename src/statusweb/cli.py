@@ -8,6 +8,8 @@
     statusweb-admin maintenance start CONFIG [--services a,b] [--minutes 30] [--title T]
     statusweb-admin maintenance end CONFIG ID | maintenance list CONFIG
     statusweb-admin check-now CONFIG SLUG
+    statusweb-admin db current | history | upgrade CONFIG
+    statusweb-admin restore-check CONFIG DUMP [--keep]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import signal
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -77,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("config", help=CONFIG_HELP)
         sub.add_argument("name", help="the user's name")
         sub.set_defaults(handler=handler)
+    restore = commands.add_parser("restore-check", help="prove a backup restores: into a scratch database, "
+                                                        "migrated, its rows counted against the live ones")
+    restore.add_argument("config", help=CONFIG_HELP)
+    restore.add_argument("dump", help="a pg_dump custom-format file (deploy/backup.sh writes them)")
+    restore.add_argument("--keep", action="store_true", help="keep the scratch database (it is named in the output)")
+    restore.set_defaults(handler=_restore_check)
     from statusweb import cli_operations, cli_pages
 
     cli_operations.add_commands(commands, _user_session)
@@ -109,6 +118,21 @@ def _initdb(args: argparse.Namespace) -> int:
     from statusweb.migrations import upgrade
 
     print(upgrade(get_engine(_database_url(args.config))).describe())
+    return 0
+
+
+def _restore_check(args: argparse.Namespace) -> int:
+    from statusweb.restore_check import restore_check
+
+    report = restore_check(_database_url(args.config), Path(args.dump), keep=args.keep)
+    for line in [report.upgrade.describe(), *report.lines()]:
+        print(line)
+    if not report.ok:
+        for problem in report.problems:
+            print(f"problem: {problem}", file=sys.stderr)
+        return 1
+    rows = sum(restored for restored, _ in report.counts.values())
+    print(f"the dump restores: {len(report.counts)} tables, {rows} rows, schema {report.upgrade.after}")
     return 0
 
 
