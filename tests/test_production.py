@@ -195,8 +195,8 @@ def test_a_bad_trusted_proxy_value_stops_the_server_with_one_line(deployment):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "statusweb: STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, or *; "
-        "got 'the proxy'")
+        "statusweb: STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, *, or cloudflare "
+        "(with a local proxy's address: cloudflare,172.18.0.0/16); got 'the proxy'")
 
 
 # 15. First deployment -----------------------------------------------------------------

@@ -10,6 +10,7 @@
     statusweb-admin check-now CONFIG SLUG
     statusweb-admin db current | history | upgrade CONFIG
     statusweb-admin restore-check CONFIG DUMP [--keep]
+    statusweb-admin cloudflare-ips refresh [--from URL] [--file PATH]
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("dump", help="a pg_dump custom-format file (deploy/backup.sh writes them)")
     restore.add_argument("--keep", action="store_true", help="keep the scratch database (it is named in the output)")
     restore.set_defaults(handler=_restore_check)
+    cloudflare = commands.add_parser("cloudflare-ips", help="Cloudflare's published ranges, which "
+                                                              "STATUSWEB_TRUSTED_PROXY=cloudflare trusts")
+    cloudflare_actions = cloudflare.add_subparsers(dest="action", required=True)
+    refresh = cloudflare_actions.add_parser("refresh", help="fetch Cloudflare's lists again and write them "
+                                                            "(checked first; says what changed)")
+    refresh.add_argument("--from", dest="source", default="https://www.cloudflare.com",
+                         help="where ips-v4 and ips-v6 are (default: https://www.cloudflare.com)")
+    refresh.add_argument("--file", default="", help="the ranges file to write (default: the one statusweb reads)")
+    refresh.set_defaults(handler=_refresh_cloudflare)
     from statusweb import cli_operations, cli_pages
 
     cli_operations.add_commands(commands, _user_session)
@@ -118,6 +128,24 @@ def _initdb(args: argparse.Namespace) -> int:
     from statusweb.migrations import upgrade
 
     print(upgrade(get_engine(_database_url(args.config))).describe())
+    return 0
+
+
+def _refresh_cloudflare(args: argparse.Namespace) -> int:
+    from statusweb.cloudflare import RANGES_FILE, fetch_ranges, read_ranges, write_ranges
+
+    path = Path(args.file) if args.file else RANGES_FILE
+    try:
+        fresh = fetch_ranges(args.source)
+    except OSError as exc:
+        raise ValueError(f"could not fetch Cloudflare's lists from {args.source}: {exc}; the ranges are "
+                         "unchanged, try again later") from None
+    known = read_ranges(path) if path.exists() else []
+    added = [str(n) for n in fresh if n not in known]
+    removed = [str(n) for n in known if n not in fresh]
+    write_ranges(fresh, path)
+    print(f"wrote {len(fresh)} ranges to {path}: {len(added)} new, {len(removed)} gone"
+          + (f" (new: {', '.join(added)})" if added else "") + (f" (gone: {', '.join(removed)})" if removed else ""))
     return 0
 
 

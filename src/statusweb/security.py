@@ -271,7 +271,7 @@ def includeme(config: Configurator) -> None:
         headers = event.response.headers
         for name, value in every_response:
             headers.setdefault(name, value)
-        if event.request.path.startswith("/admin"):
-            headers["Cache-Control"] = "no-store"  # never kept by a browser or a proxy
+        if event.request.path.startswith(("/admin", "/api/v1")):
+            headers["Cache-Control"] = "no-store"  # never kept by a browser, a proxy or a CDN
 
     config.add_subscriber(add_headers, NewResponse)

@@ -111,10 +111,21 @@ def _allow_open_pages(connections: int) -> None:
 
 
 def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:
-    """(app, waitress settings) trusting `trusted` (an address, a CIDR or "*")."""
+    """(app, waitress settings) trusting `trusted` (an address, a CIDR, "*", or cloudflare
+    with an optional local proxy: statusweb/cloudflare.py)."""
     settings = dict(settings)
     if not trusted:
         return app, settings
+    items = [item.strip() for item in trusted.split(",")]
+    if "cloudflare" in (item.lower() for item in items):
+        from statusweb.cloudflare import CloudflareEdge
+
+        check_trusted_proxy(trusted)
+        for key in ("trusted_proxy", "trusted_proxy_headers", "trusted_proxy_count"):
+            settings.pop(key, None)
+        settings["clear_untrusted_proxy_headers"] = "no"  # CloudflareEdge clears them itself
+        local = [ipaddress.ip_network(item, strict=False) for item in items if item.lower() != "cloudflare"]
+        return CloudflareEdge(app, local), settings
     settings.setdefault("trusted_proxy_headers", DEFAULT_HEADERS)
     settings.setdefault("trusted_proxy_count", "1")
     if trusted == "*" or "/" not in trusted:

@@ -167,15 +167,23 @@ def _dns_resolver(settings: Mapping[str, Any]) -> tuple[str, int] | None:
 
 
 def check_trusted_proxy(value: str) -> str:
-    """STATUSWEB_TRUSTED_PROXY: "" (the ini decides), "*", an address or a network."""
+    """STATUSWEB_TRUSTED_PROXY: "" (the ini decides), "*", an address or a network, or
+    "cloudflare" with, after a comma, the address or network of a local proxy in between."""
     value = value.strip()
     if value in ("", "*"):
         return value
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise SettingsError(f"STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, "
-                            f"or *; got {value!r}") from None
+    items = [item.strip() for item in value.split(",")]
+    rest = [item for item in items if item.lower() != "cloudflare"]
+    if len(items) > 1 and len(rest) == len(items):
+        raise SettingsError(f"STATUSWEB_TRUSTED_PROXY: a list is for cloudflare and a local proxy "
+                            f"(cloudflare,172.16.0.0/12); got {value!r}")
+    for item in rest:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, "
+                                f"*, or cloudflare (with a local proxy's address: cloudflare,172.18.0.0/16); "
+                                f"got {value!r}") from None
     return value
 
 

@@ -41,6 +41,16 @@ ParamReaders = Mapping[str, Callable[[str | None], Any]]
 COMPRESS_OVER = 1024  # bytes: smaller bodies go as they are
 MAX_ALIASES = 20_000  # remembered arrivals (see CachedShortcut)
 ENCODINGS = ("br", "gzip")  # the compressed copies kept, in the order preferred
+STALE_IF_ERROR = 86400  # a CDN in front may show the last page for a day while the origin is down
+
+
+def public_cache_control(max_age: int) -> str:
+    """A public answer's Cache-Control: browsers and a CDN in front (s-maxage) keep it as
+    long as this process does; the CDN may serve it a little stale while it fetches a new
+    one, and the last good copy while the origin cannot answer."""
+    seconds = max(0, max_age)
+    return (f"public, max-age={seconds}, s-maxage={seconds}, stale-while-revalidate={seconds}, "
+            f"stale-if-error={STALE_IF_ERROR}")
 
 
 @dataclass(frozen=True)
@@ -122,7 +132,7 @@ class PageCache:
             return None
         encoding = _encoding(environ.get("HTTP_ACCEPT_ENCODING"), tuple(entry.compressed)) if entry.compressed else ""
         etag = f"{entry.etag}-{encoding}" if encoding else entry.etag
-        headers = [("ETag", f'"{etag}"'), ("Cache-Control", f"public, max-age={max(0, int(entry.expires - now))}"),
+        headers = [("ETag", f'"{etag}"'), ("Cache-Control", public_cache_control(int(entry.expires - now))),
                    ("Vary", "Accept-Encoding, Accept-Language, Cookie")]
         wanted = environ.get("HTTP_IF_NONE_MATCH", "")
         if f'"{etag}"' in wanted or wanted.strip() == "*":
@@ -231,7 +241,8 @@ class PageCache:
             if encoding:
                 response.content_encoding = encoding
         response.etag = etag
-        response.cache_control = f"{'private' if page_of(request).private else 'public'}, max-age={max_age}"
+        response.cache_control = (f"private, max-age={max_age}" if page_of(request).private
+                                  else public_cache_control(max_age))
         # the page comes in the reader's language, and compressed as the client accepts
         response.vary = ("Accept-Encoding", "Accept-Language", "Cookie")
         return response
