@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
-from statusweb.cli_pages import CONFIG_HELP
+from statusweb.cli.pages import CONFIG_HELP
 
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction
 CHECK_NOW_WAIT = 120.0

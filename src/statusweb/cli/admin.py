@@ -27,7 +27,7 @@ from typing import Any, Iterator, Sequence
 from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError, settle_loaded_config, utcnow
-from statusweb.cli_pages import CONFIG_HELP
+from statusweb.cli.pages import CONFIG_HELP
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="where ips-v4 and ips-v6 are (default: https://www.cloudflare.com)")
     refresh.add_argument("--file", default="", help="the ranges file to write (default: the one statusweb reads)")
     refresh.set_defaults(handler=_refresh_cloudflare)
-    from statusweb import cli_operations, cli_pages
+    from statusweb.cli import operations as cli_operations, pages as cli_pages
 
     cli_operations.add_commands(commands, _user_session)
     cli_pages.add_commands(commands, _user_session)
