@@ -73,10 +73,11 @@ def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
     after = current(engine)
-    ids = [r.id for r in history()]
+    shipped = history()  # (reads every migration file: once)
+    ids = [r.id for r in shipped]
     start = ids.index(before) + 1 if before in ids else 0
     end = ids.index(after) + 1 if after in ids else 0
-    return Upgrade(before, after, tuple(history()[start:end]))
+    return Upgrade(before, after, tuple(shipped[start:end]))
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -4,7 +4,9 @@ end any of those sessions (issue 29: session hygiene until the second factor).
 The session cookie stays a signed cookie; it also carries a random key, and only the
 key's SHA-256 is stored. A session is alive while its row is not ended, its user's
 session generation is the one it was made in (a new password or disabling ends all
-of them at once) and it is younger than the absolute lifetime.
+of them at once) and it is younger than the absolute lifetime: the cookie carries the
+generation and the sign-in time, and security.py checks those; the list of sessions
+(`active`) applies the same two rules to the rows.
 """
 
 from __future__ import annotations
@@ -54,16 +56,15 @@ def start(session: Session, user: User, arrival: Arrival, now: datetime | None =
 
 
 def alive(session: Session, user: User, key: Any, now: datetime | None = None) -> UserSession | None:
-    """The row of the session `key` names when it still lets `user` in (and note that
-    it was seen), else None."""
+    """The row of the session `key` names when nobody has ended it (and note that it was
+    seen), else None. Its generation and age are the cookie's to check (security.py signs
+    both into it, and checks them first)."""
     if not isinstance(key, str) or not key:
         return None
     now = now or utcnow()
     row = session.scalar(select(UserSession).where(UserSession.key_hash == _hash(key),
                                                    UserSession.user_id == user.id))
-    if row is None or row.ended_at is not None or row.generation != (user.session_generation or 0):
-        return None
-    if now - row.created_at > LIFETIME:
+    if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError, settle_loaded_config, utcnow
 from statusweb.cli.pages import CONFIG_HELP
+from statusweb.cloudflare import SOURCE as CLOUDFLARE
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
@@ -92,8 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     cloudflare_actions = cloudflare.add_subparsers(dest="action", required=True)
     refresh = cloudflare_actions.add_parser("refresh", help="fetch Cloudflare's lists again and write them "
                                                             "(checked first; says what changed)")
-    refresh.add_argument("--from", dest="source", default="https://www.cloudflare.com",
-                         help="where ips-v4 and ips-v6 are (default: https://www.cloudflare.com)")
+    refresh.add_argument("--from", dest="source", default=CLOUDFLARE, help=f"where ips-v4 and ips-v6 are "
+                                                                          f"(default: {CLOUDFLARE})")
     refresh.add_argument("--file", default="", help="the ranges file to write (default: the one statusweb reads)")
     refresh.set_defaults(handler=_refresh_cloudflare)
     from statusweb.cli import operations as cli_operations, pages as cli_pages

@@ -45,12 +45,13 @@ def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> di
         values = {"name": spec.name or page.name, "private": spec.private,
                   "organization_id": organization.id,
                   "viewer_password_hash": _hash_unless_same(page.viewer_password_hash, spec.viewer_password)}
-        unproven = page.domain_verified_at is None
-        if any(getattr(page, key) != value for key, value in values.items()) or page.domain != (spec.domain or None) \
-                or (spec.domain and unproven):
+        changed = any(getattr(page, key) != value for key, value in values.items())
+        if changed:
             for key, value in values.items():
                 setattr(page, key, value)
-            set_domain(page, spec.domain, approved_by="monitors.toml", now=now)  # the install's own file
+        domain_before = (page.domain, page.domain_verified_at)
+        set_domain(page, spec.domain, approved_by="monitors.toml", now=now)  # the install's own file: no proof asked
+        if changed or (page.domain, page.domain_verified_at) != domain_before:
             page.updated_at = now
     session.flush()
     return {slug: page.id for slug, page in existing.items()}
