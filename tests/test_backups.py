@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from statusweb.migrations import upgrade
 from statusweb.models import get_engine
 from tests.statusweb.conftest import _admin_engine, create_pg_database, drop_pg_database
 from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
+from tests.test_deployment import statusweb_admin
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKUP = ROOT / "deploy" / "backup.sh"
@@ -46,11 +46,6 @@ def backup(url, folder: Path, keep: int = 2, **extra: str) -> subprocess.Complet
     return subprocess.run(["sh", str(BACKUP)], env=env, capture_output=True, text=True, timeout=120)
 
 
-def admin(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "statusweb.cli", *args], capture_output=True, text=True,
-                          timeout=300)
-
-
 def summary(url) -> dict:
     from webtest import TestApp
 
@@ -74,7 +69,7 @@ def test_a_nightly_backup_restores_and_serves_the_same_page(live, tmp_path):
         assert "backup: wrote " in done.stdout and "keeping the newest 2" in done.stdout
     dumps = sorted(folder.glob("statusweb-*.dump"), key=lambda path: path.stat().st_mtime)
     assert len(dumps) == 2 and not list(folder.glob(".*partial"))  # rotated; only whole files
-    checked = admin("restore-check", str(ini), str(dumps[-1]), "--keep")
+    checked = statusweb_admin("restore-check", str(ini), str(dumps[-1]), "--keep", timeout=300)
     assert checked.returncode == 0, checked.stderr
     lines = checked.stdout.splitlines()
     assert lines[-1].startswith("the dump restores: ") and "schema 0013" in lines[-1]
@@ -93,7 +88,7 @@ def test_without_keep_the_scratch_copy_is_dropped(live, tmp_path):
     url, _engine, ini = live
     assert backup(url, tmp_path).returncode == 0
     (dump,) = tmp_path.glob("statusweb-*.dump")
-    assert admin("restore-check", str(ini), str(dump)).returncode == 0
+    assert statusweb_admin("restore-check", str(ini), str(dump), timeout=300).returncode == 0
     with _admin_engine().connect() as connection:
         left = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
                                   {"p": f"{url.database}_restore_check_%"}).scalars().all()
@@ -105,11 +100,11 @@ def test_bad_dumps_and_databases_are_refused_with_what_to_do(live, tmp_path):
     garbage = tmp_path / "garbage.dump"
     garbage.write_bytes(b"PGDMP" + os.urandom(2000))
     for dump, says in ((garbage, "pg_restore could not restore"), (tmp_path / "missing.dump", "no dump at")):
-        refused = admin("restore-check", str(ini), str(dump))
+        refused = statusweb_admin("restore-check", str(ini), str(dump), timeout=300)
         assert refused.returncode == 2 and says in refused.stderr and "Traceback" not in refused.stderr
     sqlite = tmp_path / "sqlite.ini"
     sqlite.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = sqlite:///{tmp_path / 'x.sqlite'}\n")
-    refused = admin("restore-check", str(sqlite), str(garbage))
+    refused = statusweb_admin("restore-check", str(sqlite), str(garbage), timeout=300)
     assert refused.returncode == 2 and "needs the PostgreSQL" in refused.stderr
 
 

@@ -83,6 +83,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
 
 
+def statusweb_admin(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`statusweb-admin ARGS...` as an operator runs it: its own process (python -m
+    statusweb.cli), this environment plus `env`, its output captured as text."""
+    return subprocess.run([sys.executable, "-m", "statusweb.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
 def login_status(port: int, name: str, password: str, forwarded_for: str | None = None) -> int:
     """POST the login form as a browser behind a TLS proxy does (its session cookie is
     Secure, so it is carried by hand over this plain-HTTP hop); the answer's status."""

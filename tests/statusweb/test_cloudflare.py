@@ -7,14 +7,12 @@ public answers carry CDN-friendly Cache-Control while the admin and /api/v1 neve
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from aiohttp import web
 
 from statuscore.testing import serve_app
 from statusweb.settings import Settings, SettingsError
+from tests.test_deployment import statusweb_admin
 
 EDGE, OTHER_EDGE = "104.16.0.7", "2606:4700::6810:1"  # inside Cloudflare's published ranges
 LOCAL_PROXY = "172.18.0.5"  # Coolify's Traefik, on the compose network
@@ -86,8 +84,8 @@ async def test_the_ranges_are_refreshed_from_cloudflares_lists_and_checked_first
     ranges.write_text(RANGES_FILE.read_text())
     async with serve_app(app) as base:
         def refresh():
-            return subprocess.run([sys.executable, "-m", "statusweb.cli", "cloudflare-ips", "refresh", "--from", base,
-                                   "--file", str(ranges)], capture_output=True, text=True, timeout=60)
+            return statusweb_admin("cloudflare-ips", "refresh", "--from", base, "--file", str(ranges),
+                                   timeout=60)
         import asyncio
 
         done = await asyncio.to_thread(refresh)

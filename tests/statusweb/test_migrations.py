@@ -12,6 +12,7 @@ from sqlalchemy import insert, inspect, select, text
 from statusweb.migrations import downgrade, upgrade
 from statusweb.models import Base, RollupDaily, get_engine
 from tests.statusweb.conftest import create_pg_database, drop_pg_database
+from tests.test_deployment import statusweb_admin
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -123,15 +124,6 @@ def test_domains_set_before_verification_keep_serving(fresh_engine):
     assert [tuple(row) for row in rows] == [("acme", True, "set before verification existed"), ("beta", False, "")]
 
 
-def _admin(*args: str, env: dict | None = None):
-    import os
-    import subprocess
-    import sys
-
-    return subprocess.run([sys.executable, "-m", "statusweb.cli", *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
-
-
 def test_the_cli_says_what_an_upgrade_ran_and_where_the_database_is(fresh_engine, tmp_path):
     """Issue 30: upgrading 0005 -> 0010 printed "database is at the newest schema", as a
     no-op does. Through the CLI as an operator runs it (a subprocess)."""
@@ -142,18 +134,18 @@ def test_the_cli_says_what_an_upgrade_ran_and_where_the_database_is(fresh_engine
     url = fresh_engine.url.render_as_string(hide_password=False)
     ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n")
     newest = history()[-1].id
-    behind = _admin("db", "current", str(ini))
+    behind = statusweb_admin("db", "current", str(ini))
     assert behind.returncode == 0 and behind.stdout.startswith("0005; the newest is " + newest)
-    listed = _admin("db", "history", str(ini)).stdout.splitlines()
+    listed = statusweb_admin("db", "history", str(ini)).stdout.splitlines()
     assert listed[0].startswith("0001  ") and "0005  " in listed[4] and listed[4].endswith("<- this database")
-    done = _admin("db", "upgrade", str(ini))
+    done = statusweb_admin("db", "upgrade", str(ini))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     ran = len(history()) - 5
     assert lines[0] == f"upgraded from 0005 to {newest}, {ran} migrations:"
     assert [line.split()[0] for line in lines[1:]] == [r.id for r in history()[5:]]
-    assert _admin("initdb", str(ini)).stdout.strip() == f"database is at the newest schema ({newest}); nothing to do"
-    assert _admin("db", "current", str(ini)).stdout.strip() == f"{newest} (the newest)"
+    assert statusweb_admin("initdb", str(ini)).stdout.strip() == f"database is at the newest schema ({newest}); nothing to do"
+    assert statusweb_admin("db", "current", str(ini)).stdout.strip() == f"{newest} (the newest)"
 
 
 def test_alembic_upgrade_head_works_from_a_clone(tmp_path):

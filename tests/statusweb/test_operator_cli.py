@@ -7,14 +7,12 @@ every command's --help says what each argument is."""
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.statusweb.pages import sync_monitors_toml
 from tests.statusweb.views.test_admin import add_user, login
+from tests.test_deployment import statusweb_admin
 
 PRIVATE_PAGE = """
 [[page]]
@@ -40,9 +38,7 @@ def in_process(capsys, ini, command: str, *args: str) -> tuple[int, str]:
 
 def admin(ini, command: str, *args: str, password: str = "a long first password"):
     """`statusweb-admin COMMAND CONFIG ARGS...` (COMMAND: "member list", "create-user")."""
-    return subprocess.run([sys.executable, "-m", "statusweb.cli", *command.split(), str(ini), *args],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": password})
+    return statusweb_admin(*command.split(), str(ini), *args, env={"STATUSWEB_ADMIN_PASSWORD": password})
 
 
 @pytest.fixture
@@ -54,8 +50,7 @@ def ini(tmp_path, db_url):
 
 def test_the_first_admin_owns_the_organization_a_private_page_made(engine, ini, tmp_path, make_testapp):
     sync_monitors_toml(engine, tmp_path / "monitors.toml", PRIVATE_PAGE)  # the runner did this before bootstrap
-    boot = subprocess.run([sys.executable, "-m", "statusweb.cli", "bootstrap", str(ini)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": "correct horse"})
+    boot = admin(ini, "bootstrap", password="correct horse")
     assert boot.returncode == 0, boot.stderr
     assert "'admin' is also owner of sefaria-ops (they had no owner)" in boot.stdout
     app = make_testapp()
@@ -66,8 +61,7 @@ def test_the_first_admin_owns_the_organization_a_private_page_made(engine, ini, 
 
 
 def test_an_organization_made_from_the_config_later_gets_the_installs_owners(engine, ini, tmp_path, make_testapp):
-    assert subprocess.run([sys.executable, "-m", "statusweb.cli", "bootstrap", str(ini)], capture_output=True,
-                          env={**os.environ, "STATUSWEB_ADMIN_PASSWORD": "correct horse"}).returncode == 0
+    assert admin(ini, "bootstrap", password="correct horse").returncode == 0
     sync_monitors_toml(engine, tmp_path / "monitors.toml", PRIVATE_PAGE)
     app = make_testapp()
     login(app, "admin")
@@ -132,6 +126,5 @@ def test_every_argument_of_every_command_says_what_it_is():
                                                            (_parser(), "statuscore"))
               for path, action in _actions(parser, prog) if not action.help]
     assert silent == []
-    shown = subprocess.run([sys.executable, "-m", "statusweb.cli", "maintenance", "start", "--help"],
-                           capture_output=True, text=True, timeout=60).stdout
+    shown = statusweb_admin("maintenance", "start", "--help", timeout=60).stdout
     assert "the app's ini file" in shown and "what the page and subscribers read" in shown
