@@ -33,7 +33,7 @@ import aiohttp  # noqa: E402
 from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import Service, ServiceState, User, get_engine, get_session_factory  # noqa: E402
-from statusweb.organizations import join, organization_named  # noqa: E402
+from statusweb.services.organizations import join, organization_named  # noqa: E402
 
 WORK = Path("/tmp/statusweb-bench-live")
 PASSWORD = "bench password 1234"

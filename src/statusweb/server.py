@@ -112,13 +112,13 @@ def _allow_open_pages(connections: int) -> None:
 
 def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:
     """(app, waitress settings) trusting `trusted` (an address, a CIDR, "*", or cloudflare
-    with an optional local proxy: statusweb/cloudflare.py)."""
+    with an optional local proxy: statusweb/edge/cloudflare.py)."""
     settings = dict(settings)
     if not trusted:
         return app, settings
     items = [item.strip() for item in trusted.split(",")]
     if "cloudflare" in (item.lower() for item in items):
-        from statusweb.cloudflare import CloudflareEdge
+        from statusweb.edge.cloudflare import CloudflareEdge
 
         check_trusted_proxy(trusted)
         for key in ("trusted_proxy", "trusted_proxy_headers", "trusted_proxy_count"):

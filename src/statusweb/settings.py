@@ -158,7 +158,7 @@ class Settings:
 
 
 def _dns_resolver(settings: Mapping[str, Any]) -> tuple[str, int] | None:
-    from statusweb.domain_checks import parse_resolver
+    from statusweb.services.domain_checks import parse_resolver
 
     try:
         return parse_resolver(str(settings.get("statusweb.dns_resolver") or ""))

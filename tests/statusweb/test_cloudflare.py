@@ -75,7 +75,7 @@ def test_a_bad_setting_names_the_variable(value):
 
 
 async def test_the_ranges_are_refreshed_from_cloudflares_lists_and_checked_first(tmp_path):
-    from statusweb.cloudflare import RANGES_FILE, read_ranges
+    from statusweb.edge.cloudflare import RANGES_FILE, read_ranges
 
     lists = {"/ips-v4": "173.245.48.0/20\n198.51.100.0/24\n", "/ips-v6": "2400:cb00::/32\n"}
     app = web.Application()

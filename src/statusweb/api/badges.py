@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from statuscore import utcnow
 from statusweb.models import RollupDaily, Service
-from statusweb.pages.cache import cached
-from statusweb.params import whole_number
+from statusweb.edge.page_cache import cached
+from statusweb.services.params import whole_number
 from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.page_model import FROM_CHECKS, LABELS, active_incidents, service_rows
 from statusweb.routes import READ_METHODS

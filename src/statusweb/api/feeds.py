@@ -17,8 +17,8 @@ from statuscore import utcnow
 from statusweb.pages.identity import page_identity
 from statusweb.models import AffectedService, Incident, Maintenance
 from statusweb.pages.queries import visible_service
-from statusweb.params import slug
-from statusweb.pages.cache import cached
+from statusweb.services.params import slug
+from statusweb.edge.page_cache import cached
 from statusweb.routes import READ_METHODS
 
 FEED_DAYS = 90

@@ -21,14 +21,14 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import has_control_characters, utcnow
 from statusweb.api.responses import json_error
-from statusweb.audit import TOKEN_ACTOR
-from statusweb.maintenance import (MaintenanceError, WindowPlan, advance_windows, cancel, create_window, end_now,
+from statusweb.services.audit import TOKEN_ACTOR
+from statusweb.services.maintenance import (MaintenanceError, WindowPlan, advance_windows, cancel, create_window, end_now,
                                    same_page)
 from statusweb.models import (COMPONENT_STATUSES, DEFAULT_SLUG, IMPACTS, INCIDENT_STATUSES, AffectedService, ApiToken,
                               Incident, IncidentNotEditable, Maintenance, Page, Service)
-from statusweb.organizations import valid_token
+from statusweb.services.organizations import valid_token
 from statusweb.pages.queries import organization_of_rows, scope_to_organizations
-from statusweb.params import record_id, storable
+from statusweb.services.params import record_id, storable
 from statusweb.views.admin_pages import audit_on_page
 
 LIST_LIMIT = 100

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from statuscore import utcnow
 from statusweb.api.responses import json_error
 from statusweb.models import Service, ServicePush
-from statusweb.rate_limit import SlidingLimit
+from statusweb.edge.rate_limit import SlidingLimit
 
 MAX_TOKEN_CHARS = 200
 MAX_MESSAGE_CHARS = 500

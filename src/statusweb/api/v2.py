@@ -16,7 +16,7 @@ from statuscore import slugify
 from statuscore import utcnow
 from statusweb.pages.identity import page_identity
 from statusweb.models import Incident, Maintenance, Service
-from statusweb.pages.cache import cached
+from statusweb.edge.page_cache import cached
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
 

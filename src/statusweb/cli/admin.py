@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from statuscore import ConfigError, PluginError, settle_loaded_config, utcnow
 from statusweb.cli.pages import CONFIG_HELP
-from statusweb.cloudflare import SOURCE as CLOUDFLARE
+from statusweb.edge.cloudflare import SOURCE as CLOUDFLARE
 from statusweb.models import get_engine
 from statusweb.settings import RunnerSettings, load_ini_settings
 
@@ -133,7 +133,7 @@ def _initdb(args: argparse.Namespace) -> int:
 
 
 def _refresh_cloudflare(args: argparse.Namespace) -> int:
-    from statusweb.cloudflare import RANGES_FILE, fetch_ranges, read_ranges, write_ranges
+    from statusweb.edge.cloudflare import RANGES_FILE, fetch_ranges, read_ranges, write_ranges
 
     path = Path(args.file) if args.file else RANGES_FILE
     try:
@@ -151,7 +151,7 @@ def _refresh_cloudflare(args: argparse.Namespace) -> int:
 
 
 def _restore_check(args: argparse.Namespace) -> int:
-    from statusweb.restore_check import restore_check
+    from statusweb.cli.restore_check import restore_check
 
     report = restore_check(_database_url(args.config), Path(args.dump), keep=args.keep)
     for line in [report.upgrade.describe(), *report.lines()]:
@@ -223,7 +223,7 @@ def _create_user(args: argparse.Namespace) -> int:
     from sqlalchemy import func, select
 
     from statusweb.models import DEFAULT_SLUG, User
-    from statusweb.organizations import FROM_USER_ROLE, adopt_ownerless, join, organization_named
+    from statusweb.services.organizations import FROM_USER_ROLE, adopt_ownerless, join, organization_named
 
     with _user_session(args.config) as session:
         if args.if_none and session.scalar(select(func.count()).select_from(User)):
@@ -313,7 +313,7 @@ def _new_password(name: str, *, generate: bool) -> tuple[str, bool]:
     import os
     import secrets
 
-    from statusweb.passwords import password_problem
+    from statusweb.services.passwords import password_problem
 
     password = os.environ.get("STATUSWEB_ADMIN_PASSWORD", "")
     generated = False

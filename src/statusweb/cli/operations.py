@@ -53,7 +53,7 @@ def add_commands(commands: Any, session: Session) -> None:
 
 
 def _start(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.maintenance import WindowPlan, advance_windows, create_window, same_page
+    from statusweb.services.maintenance import WindowPlan, advance_windows, create_window, same_page
     from statusweb.models import Service
 
     if not 1 <= args.minutes <= 31 * 24 * 60:
@@ -93,7 +93,7 @@ def _page_id(db: Any, slug: str) -> int | None:
 
 
 def _end(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.maintenance import advance_windows, end_now
+    from statusweb.services.maintenance import advance_windows, end_now
     from statusweb.models import Maintenance
 
     now = utcnow()
@@ -110,7 +110,7 @@ def _end(args: argparse.Namespace, session: Session) -> int:
 
 
 def _list(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.maintenance import active_windows
+    from statusweb.services.maintenance import active_windows
     from statusweb.models import Maintenance, Service
 
     now = utcnow()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from statuscore import PageSpec, utcnow
 from statuscore.errors import FieldError
-from statusweb.domain_checks import approve, set_domain
+from statusweb.services.domain_checks import approve, set_domain
 
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction
 
@@ -94,7 +94,7 @@ def _organization(db: Any, slug: str) -> Any:
 
 def _add_organization(args: argparse.Namespace, session: Session) -> int:
     from statusweb.models import Organization
-    from statusweb.organizations import organization_named
+    from statusweb.services.organizations import organization_named
 
     _spec(slug="x", organization=args.slug)  # the same rules as monitors.toml
     with session(args.config) as db:
@@ -158,7 +158,7 @@ def _membership(db: Any, organization: Any, user: Any) -> Any:
 
 
 def _add_member(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.organizations import join, would_lose_its_last_owner
+    from statusweb.services.organizations import join, would_lose_its_last_owner
 
     with session(args.config) as db:
         organization, user = _organization(db, args.organization), _user(db, args.user)
@@ -187,7 +187,7 @@ def _list_members(args: argparse.Namespace, session: Session) -> int:
 
 
 def _remove_member(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.organizations import would_lose_its_last_owner
+    from statusweb.services.organizations import would_lose_its_last_owner
 
     with session(args.config) as db:
         organization, user = _organization(db, args.organization), _user(db, args.user)
@@ -204,7 +204,7 @@ def _remove_member(args: argparse.Namespace, session: Session) -> int:
 
 
 def _create_token(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.organizations import make_token
+    from statusweb.services.organizations import make_token
 
     name = args.name.strip()
     if not name or any(not c.isprintable() for c in name):

@@ -7,6 +7,6 @@ from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    config.include("statusweb.pages.cache")  # a few seconds of cache, ETag and 304 for public pages
+    config.include("statusweb.edge.page_cache")  # a few seconds of cache, ETag and 304 for public pages
     config.include("statusweb.pages.histories")  # each service's 90 days, worked out at most once a minute
     config.include("statusweb.pages.bar_strips")  # each uptime bar's past days, rendered once

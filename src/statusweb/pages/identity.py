@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pyramid.request import Request
 
-from statusweb.page_mount import page_of
+from statusweb.edge.page_mount import page_of
 
 
 @dataclass(frozen=True)

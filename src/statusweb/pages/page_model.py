@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from statusweb.maintenance import active_windows, under_maintenance
+from statusweb.services.maintenance import active_windows, under_maintenance
 from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
 from statusweb.models.rollups import (CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level,
                                      uptime_percent)

@@ -22,7 +22,7 @@ from statusweb.models import (ANY_REGION, DEFAULT_SLUG, HEARTBEAT_NAME, CheckRes
                               MonitorLease, Organization, Page, RegionObservation, RunnerHeartbeat, RunnerMember,
                               Service, ServiceState, Subscriber, get_session_factory)
 from statusweb.pages.directory import PageInfo
-from statusweb.params import record_id, slug
+from statusweb.services.params import record_id, slug
 
 ON_A_PAGE = (Service, Incident, Maintenance, Subscriber)  # what belongs to one page
 _SCOPE = "statusweb.scope"

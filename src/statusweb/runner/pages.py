@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuscore import PageSpec
-from statusweb.domain_checks import set_domain
+from statusweb.services.domain_checks import set_domain
 from statusweb.models import DEFAULT_SLUG, Page
-from statusweb.organizations import organization_named, share_install_owners
+from statusweb.services.organizations import organization_named, share_install_owners
 
 
 def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> dict[str, int]:

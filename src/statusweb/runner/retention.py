@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from statusweb import sign_ins
+from statusweb.services import sign_ins
 from statusweb.models import CheckResultRow, RollupHourly
 
 BATCH_ROWS = 10_000

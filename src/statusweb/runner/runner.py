@@ -33,11 +33,11 @@ from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import SlaFigure
 
 from statuscore import Clock, SystemClock
-from statusweb.maintenance import advance_windows, calendar_windows
+from statusweb.services.maintenance import advance_windows, calendar_windows
 from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory, lease_seconds
 from statusweb.runner import region_alerts, requests, sla_alerts
 from statusweb.runner.pushes import SqlPushLedger
-from statusweb.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
+from statusweb.services.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.leases import LeaseBook, Rebalance
 from statusweb.runner.regions import read_votes

@@ -12,16 +12,16 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 
 from statuscore import utcnow
-from statusweb.audit import record
-from statusweb.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
+from statusweb.services.audit import record
+from statusweb.services.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
 from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES, AffectedService,
                               Incident, IncidentNotEditable, Membership, Organization, OutgoingMail, Service,
                               ServiceState, User, lease_seconds)
-from statusweb.organizations import INVITATION_DAYS, join, make_invitation, organization_named
-from statusweb.subscriptions import SubscriptionError, check_email
+from statusweb.services.organizations import INVITATION_DAYS, join, make_invitation, organization_named
+from statusweb.services.subscriptions import SubscriptionError, check_email
 from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
 from statusweb.models.rollups import CHECK_STATUSES
-from statusweb.params import MAX_BIG_ID, calendar_day, optional_id, record_id
+from statusweb.services.params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, members, silent_regions,
                                      stalled_duties, visible_incident, visible_services)
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
-from statusweb.forms import REPEATS, Form, read_maintenance
-from statusweb.maintenance import (MaintenanceError, advance_windows, apply_plan, cancel, create_window, end_now,
+from statusweb.services.forms import REPEATS, Form, read_maintenance
+from statusweb.services.maintenance import (MaintenanceError, advance_windows, apply_plan, cancel, create_window, end_now,
                                    replan_series)
 from statusweb.models import MAINTENANCE_STATUSES, Maintenance
 from statusweb.pages.queries import service_names, visible_services
-from statusweb.params import record_id
+from statusweb.services.params import record_id
 from statusweb.views.admin_pages import audit_on_page, page_choice, page_from_form
 
 TEMPLATE = "statusweb:templates/admin/maintenance_form.pt"

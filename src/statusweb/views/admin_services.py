@@ -20,7 +20,7 @@ from statuscore import utcnow
 from statusweb.models import CheckRequest, CheckResultRow, Service
 from statusweb.pages.queries import heartbeat_age, region_observations, visible_services
 from statusweb.pages.sla import WINDOWS, month_report, sla_figures
-from statusweb.params import record_id
+from statusweb.services.params import record_id
 
 RUNNER_GONE_AFTER = 60.0  # seconds without a heartbeat: "check now" would wait for nobody
 _MONTH = re.compile(r"(\d{4})-(\d{2})")

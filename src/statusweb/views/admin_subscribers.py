@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from statusweb.models import Subscriber, SubscriberMessage
 from statusweb.pages.queries import service_names
-from statusweb.params import record_id
+from statusweb.services.params import record_id
 
 
 @view_config(route_name="admin_subscribers", renderer="statusweb:templates/admin/subscribers.pt",

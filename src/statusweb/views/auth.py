@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from statusweb.models import User
 from statusweb.models.user import verify_without_user
-from statusweb.params import storable
+from statusweb.services.params import storable
 
 GENERIC_FAILURE = "Wrong name or password."
 MAX_PASSWORD_CHARS = 1000

@@ -15,8 +15,8 @@ from pyramid.view import view_config
 from statusweb.pages.charts import RANGES, chart_range, latency_chart, latency_table
 from statuscore import utcnow
 from statusweb.api.responses import json_error
-from statusweb.pages.cache import cached
-from statusweb.params import InvalidParameter, whole_number
+from statusweb.edge.page_cache import cached
+from statusweb.services.params import InvalidParameter, whole_number
 from statusweb.pages.page_model import (FROM_CHECKS, LABELS, active_incidents, build_status_page, latency_points,
                                         service_rows)
 from statusweb.routes import READ_METHODS

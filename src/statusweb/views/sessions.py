@@ -10,9 +10,9 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from statusweb import sign_ins
-from statusweb.params import optional_id, record_id
-from statusweb.security import current_sign_in
+from statusweb.services import sign_ins
+from statusweb.services.params import optional_id, record_id
+from statusweb.services.security import current_sign_in
 
 
 @view_config(route_name="admin_sessions", renderer="statusweb:templates/admin/sessions.pt", request_method="GET",

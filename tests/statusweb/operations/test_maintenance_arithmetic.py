@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from statuscore import MaintenanceCalendar, Scheduler, Status, TransitionKind, make_monitor
 from statuscore.testing import FakeClock, serve_app
-from statusweb.maintenance import WindowPlan, advance_windows, calendar_windows, create_window
+from statusweb.services.maintenance import WindowPlan, advance_windows, calendar_windows, create_window
 from statusweb.models import RollupDaily, Service, get_session_factory
 from statusweb.models.rollups import uptime_percent
 from statusweb.pages.sla import month_report

@@ -15,7 +15,7 @@ from tests.statusweb.pages import add_incident, add_services
 def add_user(engine, name: str, role: str, password: str = "correct horse", organization: str = "default") -> None:
     """A user in `organization`: role "admin" or "editor" as the single-page admin knew
     them (owner and admin of the organization), or an organization role."""
-    from statusweb.organizations import FROM_USER_ROLE, join, organization_named
+    from statusweb.services.organizations import FROM_USER_ROLE, join, organization_named
 
     with get_session_factory(engine).begin() as session:
         user = User(name=name, role=role if role in FROM_USER_ROLE else "editor", created_at=utcnow())

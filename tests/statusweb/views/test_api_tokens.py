@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from statuscore import utcnow
 from statusweb.models import ApiToken, get_session_factory
-from statusweb.organizations import token_digest
+from statusweb.services.organizations import token_digest
 from tests.statusweb.views.test_admin import login
 from tests.statusweb.views.test_organizations import two_organizations  # noqa: F401 (a fixture)
 

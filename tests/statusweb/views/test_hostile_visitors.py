@@ -307,7 +307,7 @@ def test_guesses_from_many_addresses_slow_the_account_but_never_lock_out_its_own
 
 
 def test_the_limiter_forgets_old_failures():
-    from statusweb.security import LoginLimiter
+    from statusweb.services.security import LoginLimiter
 
     limiter = LoginLimiter(attempts=5, window=60, max_keys=1000)
     for n in range(5000):
@@ -327,7 +327,7 @@ def test_the_limiter_forgets_old_failures():
     ("correct horse battery staple", "one of the most common"),
 ])
 def test_weak_passwords_are_refused(password, problem):
-    from statusweb.passwords import password_problem
+    from statusweb.services.passwords import password_problem
 
     assert problem in password_problem(password, "Edward")
     assert password_problem("four random words here", "Edward") is None

@@ -65,7 +65,7 @@ def populated(engine):
 
 def add_maintenance(engine) -> None:
     """One window in progress on the Linker, one next week on everything, one cancelled."""
-    from statusweb.maintenance import WindowPlan, advance_windows, cancel, create_window
+    from statusweb.services.maintenance import WindowPlan, advance_windows, cancel, create_window
     from statusweb.models import Service
 
     now = utcnow()

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from statuscore import utcnow
 from statusweb.models import (ApiToken, AuditEvent, Incident, Maintenance, Membership, Organization, Page, Service,
                               Subscriber, User, UserSession, get_session_factory)
-from statusweb.organizations import make_token
-from statusweb.sign_ins import Arrival, start
+from statusweb.services.organizations import make_token
+from statusweb.services.sign_ins import Arrival, start
 from tests.statusweb.pages import add_incident, sync_monitors_toml
 from tests.statusweb.views.test_admin import add_user, login
 from tests.statusweb.views.test_pages import TWO_ORGANIZATIONS, VIEWER_PASSWORD
@@ -37,7 +37,7 @@ ID_KINDS = {
 def two_organizations(engine, tmp_path):
     """acme (ann owns it) and beta (bob owns it), each with a public and a private page,
     a service, an incident, a maintenance window and a subscriber on each page."""
-    from statusweb.maintenance import WindowPlan, create_window
+    from statusweb.services.maintenance import WindowPlan, create_window
 
     pages = sync_monitors_toml(engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS,
                                env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD})
@@ -212,7 +212,7 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     from aiosmtpd.controller import Controller
 
     from statusweb.models import OutgoingMail, get_session_factory
-    from statusweb.subscriptions import Delivery, Mail, deliver_outgoing
+    from statusweb.services.subscriptions import Delivery, Mail, deliver_outgoing
     from tests.statuscore.alerts.test_email import Inbox
     from tests.targets import free_port
 

@@ -206,7 +206,7 @@ def test_an_expired_page_is_rendered_by_one_thread_while_others_get_the_previous
     from pyramid.request import Request
     from pyramid.response import Response
 
-    from statusweb.pages.cache import PageCache
+    from statusweb.edge.page_cache import PageCache
 
     def blank(path: str) -> Request:  # a real request object, as the cache gets them
         return Request.blank(path)
@@ -395,7 +395,7 @@ def test_cached_pages_go_precompressed_as_the_client_accepts(engine, make_testap
 
 def cached_shortcut(testapp):
     """The CachedShortcut among the WSGI layers in front of Pyramid (whatever wraps it)."""
-    from statusweb.pages.cache import CachedShortcut
+    from statusweb.edge.page_cache import CachedShortcut
 
     layer = testapp.app
     while not isinstance(layer, CachedShortcut):
@@ -407,7 +407,7 @@ def cached_shortcut(testapp):
 def test_a_cached_page_is_answered_before_pyramid_with_the_same_headers(engine, make_testapp, path):
     from webob import Request
 
-    from statusweb.pages.cache import CachedShortcut
+    from statusweb.edge.page_cache import CachedShortcut
 
     add_services(engine, ("Website", "up"), *((f"Service {n}", "up") for n in range(20)))
     testapp = make_testapp(**{"statusweb.page_cache_seconds": "30"})
@@ -432,7 +432,7 @@ def test_a_cached_page_is_answered_before_pyramid_with_the_same_headers(engine, 
 def test_the_shortcut_keeps_the_rate_limit_and_private_pages_out(engine, make_testapp, tmp_path):
     from webob import Request
 
-    from statusweb.page_mount import PAGE
+    from statusweb.edge.page_mount import PAGE
     from statusweb.pages.directory import PageInfo
     from tests.statusweb.pages import sync_monitors_toml
 

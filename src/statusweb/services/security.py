@@ -26,10 +26,10 @@ from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy import select
 from webob.cookies import SignedSerializer
 
-from statusweb import sign_ins
+from statusweb.services import sign_ins
 from statusweb.models import DEFAULT_SLUG, Membership, Organization, User
 
-log = logging.getLogger("statusweb.security")
+log = logging.getLogger("statusweb.services.security")
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "

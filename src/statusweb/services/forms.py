@@ -9,8 +9,8 @@ from typing import Any, Mapping
 
 from statuscore import has_control_characters
 from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES
-from statusweb.params import optional_id, storable
-from statusweb.passwords import password_problem
+from statusweb.services.params import optional_id, storable
+from statusweb.services.passwords import password_problem
 
 
 @dataclass
@@ -134,7 +134,7 @@ _REPEAT_RULES = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FRE
 
 def read_maintenance(params: Any, service_ids: list[int]) -> Form:
     """The maintenance form; `parsed["plan"]` is a checked WindowPlan when `ok`."""
-    from statusweb.maintenance import MaintenanceError, WindowPlan
+    from statusweb.services.maintenance import MaintenanceError, WindowPlan
 
     form = Form()
     title = form.text(params, "title", one_line=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from statuscore import MaintenanceWindow, has_control_characters
 from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, Service, ServiceState
 
-log = logging.getLogger("statusweb.maintenance")
+log = logging.getLogger("statusweb.services.maintenance")
 RULE_SAMPLE = 50  # occurrences of a rule looked at to judge how often it repeats
 MIN_GAP = timedelta(hours=23)  # "at most daily", whatever the clock change does to a day
 _TOLD_BAD_RULES: set[tuple[int, str]] = set()  # logged once per process, not every round

@@ -32,7 +32,7 @@ from statuscore import backoff_delay, checked_email, checked_url, is_public_addr
 from statusweb.models import (DEFAULT_SLUG, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, OutgoingMail,
                               Page, Subscriber, SubscriberMessage, SubscriptionCursor, get_session_factory)
 
-log = logging.getLogger("statusweb.subscriptions")
+log = logging.getLogger("statusweb.services.subscriptions")
 
 # Long header lines stay whole: folded, a List-Unsubscribe URL becomes an encoded word
 # that mail clients no longer recognise as a link.

@@ -19,7 +19,7 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
-from statusweb.page_mount import BY_DOMAIN, MOUNT
+from statusweb.edge.page_mount import BY_DOMAIN, MOUNT
 
 _SENDER_HOST_HEADERS = ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_SERVER", "HTTP_FORWARDED")
 
@@ -46,4 +46,4 @@ def public_url_tween_factory(handler: Callable[[Request], Response],
 
 
 def includeme(config: Configurator) -> None:
-    config.add_tween("statusweb.public_url.public_url_tween_factory", under=INGRESS)
+    config.add_tween("statusweb.edge.public_url.public_url_tween_factory", under=INGRESS)

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from statusweb.models import DEFAULT_SLUG, Membership
 from statusweb.pages.directory import PageDirectory, PageInfo
 from statusweb.pages.queries import install_page_scoping, scope_to_organizations, scope_to_page
-from statusweb.security import organizations_for
+from statusweb.services.security import organizations_for
 from statusweb.routes import PAGE_ROUTES
 
 PAGE = "statusweb.page"  # environ: the PageInfo this request is for
@@ -163,4 +163,4 @@ def includeme(config: Configurator) -> None:
     config.registry["statusweb.pages"] = PageDirectory(config.registry["statusweb.engine"], settings.page_name)
     config.add_subscriber(add_page_name, BeforeRender)
     # under the exception view (its 404 is our 404 page) and so inside pyramid_tm's transaction
-    config.add_tween("statusweb.page_mount.page_gate_tween_factory", under=EXCVIEW)
+    config.add_tween("statusweb.edge.page_mount.page_gate_tween_factory", under=EXCVIEW)

@@ -64,4 +64,4 @@ def valid_utf8(wsgi_text: str, *, plus: bool = True) -> bool:
 
 
 def includeme(config: Configurator) -> None:
-    config.add_tween("statusweb.request_limits.body_limit_tween_factory", under=INGRESS)
+    config.add_tween("statusweb.edge.request_limits.body_limit_tween_factory", under=INGRESS)

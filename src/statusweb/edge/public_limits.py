@@ -17,8 +17,8 @@ from pyramid.request import Request
 from pyramid.response import Response
 
 from statusweb.api.responses import json_error
-from statusweb.page_mount import page_of
-from statusweb.rate_limit import TokenBuckets
+from statusweb.edge.page_mount import page_of
+from statusweb.edge.rate_limit import TokenBuckets
 from statusweb.routes import PAGE_ROUTES
 
 NOT_LIMITED = {"__static/", "theme"}
@@ -40,7 +40,7 @@ class PublicLimits:
 
 
 def public_limits_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
-    limits: PublicLimits = registry["statusweb.public_limits"]
+    limits: PublicLimits = registry["statusweb.edge.public_limits"]
     mapper = registry.getUtility(IRoutesMapper)
 
     def limited(request: Request) -> Response:
@@ -66,7 +66,7 @@ def too_many(path: str, wait: float) -> Response:
 
 def includeme(config: Configurator) -> None:
     settings = config.registry["statusweb.settings"]
-    config.registry["statusweb.public_limits"] = PublicLimits(settings.rate_per_client, settings.rate_per_page)
-    config.add_tween("statusweb.public_limits.public_limits_tween_factory",
-                     under="statusweb.public_url.public_url_tween_factory",
-                     over="statusweb.pages.cache.cache_tween_factory")
+    config.registry["statusweb.edge.public_limits"] = PublicLimits(settings.rate_per_client, settings.rate_per_page)
+    config.add_tween("statusweb.edge.public_limits.public_limits_tween_factory",
+                     under="statusweb.edge.public_url.public_url_tween_factory",
+                     over="statusweb.edge.page_cache.cache_tween_factory")

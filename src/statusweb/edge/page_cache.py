@@ -28,10 +28,10 @@ from pyramid.response import Response
 from webob import Request as WebobRequest
 from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_header
 
-from statusweb.api.cors import cors_headers
+from statusweb.edge.cors import cors_headers
 from statusweb.i18n import DEFAULT, language_of
-from statusweb.page_mount import BY_DOMAIN, MOUNT, PAGE, page_of
-from statusweb.public_limits import too_many
+from statusweb.edge.page_mount import BY_DOMAIN, MOUNT, PAGE, page_of
+from statusweb.edge.public_limits import too_many
 
 RENDER_WAIT = 10.0  # seconds a request waits for another thread's render of the same page
 # name -> canonical form of its raw value (may raise HTTPBadRequest: then no caching)
@@ -274,7 +274,7 @@ class CachedShortcut:
         self.app = app
         self.registry = registry
         self.cache: PageCache = registry["statusweb.page_cache"]
-        self.limits = registry["statusweb.public_limits"]
+        self.limits = registry["statusweb.edge.public_limits"]
         self.headers: list[tuple[str, str]] = registry["statusweb.security_headers"]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -380,4 +380,4 @@ def cache_tween_factory(handler: Callable[[Request], Response], registry: Any) -
 def includeme(config: Configurator) -> None:
     settings = config.registry["statusweb.settings"]
     config.registry["statusweb.page_cache"] = PageCache(settings.page_cache_seconds, settings.page_cache_bytes)
-    config.add_tween("statusweb.pages.cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")
+    config.add_tween("statusweb.edge.page_cache.cache_tween_factory", over="pyramid_tm.tm_tween_factory")

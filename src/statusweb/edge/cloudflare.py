@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-RANGES_FILE = Path(__file__).parent / "data" / "cloudflare-ips.txt"
+RANGES_FILE = Path(__file__).parent.parent / "data" / "cloudflare-ips.txt"
 SOURCE = "https://www.cloudflare.com"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

@@ -1,0 +1,1 @@
+"""What every request passes before a view: the page it is for, limits, CORS, the page cache."""
