@@ -20,18 +20,15 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
     typed = Settings.from_settings(settings)  # SettingsError stops the app here, at start
     with Configurator(settings=settings) as config:
         config.registry["statusweb.settings"] = typed
-        config.include(".edge.public_url")  # absolute URLs from STATUS_PAGE_URL, never the Host header
-        config.include(".edge.request_limits")  # 413 for bodies over 1 MiB, whatever the server
         config.include("pyramid_chameleon")  # .pt templates
         config.include(".template_compile")  # compiled one at a time (a CPython 3.11 bug otherwise)
         config.include(".i18n")  # English and Hebrew: _() and when() in every template
         config.include(".models")  # request.dbsession inside pyramid_tm's transaction
         config.include(".routes")  # every URL, in one file
-        config.include(".edge.page_mount")  # which status page a request is for, and who may see it
-        config.include(".services.security")  # security headers on every response
-        config.include(".pages")  # the read side: page cache in front of the views
-        config.include(".edge.public_limits")  # 429 for a client (or everyone) asking a page too often
-        config.include(".api")  # CORS for the public JSON, the /metrics cache
+        config.include(".edge")  # what every request passes: limits, the page it is for, the page cache
+        config.include(".services")  # sign-in and access, security headers
+        config.include(".pages")  # the read side: each service's history, the bar strips
+        config.include(".api")  # the JSON renderer, the /metrics cache
         config.include(".runner")  # the write side, in this process when statusweb.runner = true
         # every @view_config (views/ and api/); not the CLI, the server or migrations
         config.scan(ignore=[".alembic", ".cli", ".server", ".runner"])

@@ -8,5 +8,4 @@ from pyramid.renderers import JSON
 
 def includeme(config: Configurator) -> None:
     config.add_renderer("json", JSON(separators=(",", ":")))  # compact: every byte is served a lot
-    config.include("statusweb.edge.cors")  # widgets on other sites may read the public JSON
     config.include("statusweb.api.metrics")  # /metrics answers from a few seconds' cache

@@ -1,5 +1,5 @@
 """The read side: the queries pages share, the page model built from rollups and state,
-the page cache, charts and the page's public identity. Nothing here writes."""
+charts and the page's public identity. Nothing here writes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,5 @@ from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
-    config.include("statusweb.edge.page_cache")  # a few seconds of cache, ETag and 304 for public pages
     config.include("statusweb.pages.histories")  # each service's 90 days, worked out at most once a minute
     config.include("statusweb.pages.bar_strips")  # each uptime bar's past days, rendered once
