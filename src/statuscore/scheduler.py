@@ -290,15 +290,16 @@ class Scheduler:
             log.exception("check of %s failed unexpectedly", self.checks[index].monitor.name)
         finally:
             self._slots.release()
-            if epoch != self._epochs[index]:
-                return  # given away while it ran: no next check here
-            now = self.clock.monotonic()
-            next_due = due + self.checks[index].monitor.interval
-            if next_due < now:  # overran its interval: go again now, once, not in a burst
-                next_due = now
-            heapq.heappush(self._heap, (next_due, index, epoch))
-            if self._sleep_until is not None and next_due < self._sleep_until:
-                self._interrupt_sleep()
+        # not after a cancellation (the scheduler is stopping): that propagates from the try
+        if epoch != self._epochs[index]:
+            return  # given away while it ran: no next check here
+        now = self.clock.monotonic()
+        next_due = due + self.checks[index].monitor.interval
+        if next_due < now:  # overran its interval: go again now, once, not in a burst
+            next_due = now
+        heapq.heappush(self._heap, (next_due, index, epoch))
+        if self._sleep_until is not None and next_due < self._sleep_until:
+            self._interrupt_sleep()
 
     async def _process(self, index: int) -> CheckResult:
         check = self.checks[index]

@@ -260,3 +260,22 @@ async def test_never_checked_monitors_are_spread_over_a_whole_interval_and_stay_
     assert len(first) == 3000 and max(first) > 55
     per_quarter = [sum(1 for s in first if q * 15 <= s < (q + 1) * 15) for q in range(4)]
     assert min(per_quarter) > 600, per_quarter  # even: ~750 each, not 1,500 in the first two
+
+
+async def test_a_check_cancelled_after_its_monitor_was_given_away_stays_cancelled(target):
+    """Stopping cancels the checks still in flight. A `return` in the slot's `finally`
+    (for a monitor given away while its check ran) once swallowed that cancellation, so
+    the task ended as if the check had finished."""
+    base, _ = target
+    scheduler = Scheduler([http_monitor(base, "Hangs", "/hang", timeout="30s")], clock=FakeClock())
+    await scheduler.start()
+    try:
+        slot = asyncio.ensure_future(scheduler._run_slot(0, 0.0, scheduler._epochs[0]))
+        await asyncio.sleep(0.2)  # the check is waiting on the hanging target
+        scheduler.assign([])  # given away while it runs
+        slot.cancel()
+        await asyncio.wait([slot], timeout=5)
+        assert slot.cancelled()
+        assert scheduler._heap == []  # and no next check was planned for it
+    finally:
+        await scheduler.close()
