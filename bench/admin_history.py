@@ -22,11 +22,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from common import figure, heading, history_database_url, needs_first, percentile
+from history import NOW  # the databases history.py filled
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
-
-from history import NOW  # the databases history.py filled
-from common import figure, heading, history_database_url, needs_first, percentile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 

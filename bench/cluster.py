@@ -18,9 +18,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from common import PG_URL, ROOT, cpu_seconds, figure, fresh_pg_database, heading, percentile, target_servers
 from sqlalchemy import func, make_url, select, text
-
-from common import PG_URL, fresh_pg_database, ROOT, cpu_seconds, figure, heading, percentile, target_servers
 
 from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402

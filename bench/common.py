@@ -12,8 +12,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("STATUS_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

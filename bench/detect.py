@@ -18,7 +18,6 @@ import random
 import time
 
 from aiohttp import web
-
 from common import figure, heading, percentile
 
 from statuscore import Scheduler, make_monitor  # noqa: E402

@@ -35,11 +35,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Awaitable, Callable, Iterator
 
 import aiohttp
-
 from common import CLIENT_CORE, cpu_seconds, figure, heading, pin, target_server
 
 from statuscore import MemoryStore, Scheduler, make_monitor, settle_loaded_config  # noqa: E402
@@ -102,7 +101,7 @@ async def compare(url: str, checks: int, concurrency: int, keepalive: bool, roun
             scheduler = our_scheduler(url, checks, concurrency, keepalive)
             results: list = []
 
-            async def ours() -> None:
+            async def ours(scheduler=scheduler, results=results) -> None:
                 results.extend(await scheduler.check_once())
 
             with collector_settled(settled):
@@ -185,9 +184,9 @@ async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> Non
             if name == "raw aiohttp loop":
                 run = lambda: raw_loop(url, checks, concurrency, True)  # noqa: E731
             elif name == LAYER_NAMES[0]:
-                run = lambda: _started_at_once(_layers(scheduler)[name], checks, concurrency)  # noqa: E731
+                run = lambda scheduler=scheduler, name=name: _started_at_once(_layers(scheduler)[name], checks, concurrency)  # noqa: E731
             else:
-                run = lambda: map_limited(_layers(scheduler)[name], range(checks), concurrency)  # noqa: E731
+                run = lambda scheduler=scheduler, name=name: map_limited(_layers(scheduler)[name], range(checks), concurrency)  # noqa: E731
             with collector_settled(True):
                 before = resource.getrusage(resource.RUSAGE_SELF)
                 await run()

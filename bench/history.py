@@ -20,9 +20,9 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
@@ -30,10 +30,11 @@ from sqlalchemy.engine import Engine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from common import HISTORY_DATABASE, PG_URL  # noqa: E402
+
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import get_engine  # noqa: E402
 
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 ROLLUP_DAYS = 90
 
 UPTIME_FROM_ROLLUPS = """
@@ -134,7 +135,7 @@ def fill_rollups(engine: Engine, services: int) -> None:
         connection.execute(text(f"INSERT INTO rollup_hourly ({columns}) {select.format(bucket=hour)}"))
         oldest = connection.execute(text("SELECT MIN(bucket) FROM rollup_daily")).scalar_one()
         if isinstance(oldest, str):
-            oldest = datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc)
+            oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
         extra = [{"service_id": s, "bucket": (oldest - timedelta(days=d)) if not sqlite else
                   (oldest - timedelta(days=d)).replace(tzinfo=None).isoformat(" ", "microseconds"),
                   "up": 1436, "down": 4} for s in range(1, services + 1) for d in range(1, ROLLUP_DAYS - 59)]

@@ -26,9 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import CLIENT_CORE, ROOT, TARGET_CORE, figure, free_port, heading, percentile, pin
-
 import aiohttp  # noqa: E402
+from common import CLIENT_CORE, ROOT, TARGET_CORE, figure, free_port, heading, percentile, pin
 
 from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
@@ -104,13 +103,13 @@ class OpenPage:
         try:  # a reader opens the page first; live.js then polls from it
             async with self.session.get(f"{self.base}/", timeout=aiohttp.ClientTimeout(total=30)) as page:
                 await page.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             self.errors += 1
         delay = 2.0
         while time.monotonic() < until:
             try:
                 delay = await self.poll() or 2.0
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 self.errors += 1
                 delay = min(60.0, delay * 2)
             await asyncio.sleep(delay * (0.8 + random.random() * 0.4))

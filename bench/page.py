@@ -19,12 +19,10 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-
 from common import CLIENT_CORE, TARGET_CORE, figure, free_port, heading, history_database_url, needs_first, pin
-
-from statuscore import utcnow  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from statuscore import utcnow  # noqa: E402
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import Incident, Service, ServiceState, get_engine, get_session_factory  # noqa: E402
 

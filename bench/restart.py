@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from common import CLIENT_CORE, ROOT, cpu_seconds, figure, fresh_pg_database, heading, percentile, pin, target_server
 from sqlalchemy import func, select
-
-from common import fresh_pg_database, CLIENT_CORE, ROOT, cpu_seconds, figure, heading, percentile, pin, target_server
 
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, ServiceState, get_engine  # noqa: E402
@@ -104,7 +103,7 @@ def main() -> None:
            "(results are written once a second, polled every 0.5 s)")
     for q in (0.1, 0.5, 0.9):
         figure(f"first re-check, {int(q * 100)}th percentile", f"{percentile(offsets, q):.1f} s",
-               "(even spread: ~%d s)" % (30 * q))
+               f"(even spread: ~{30 * q:.0f} s)")
     figure("checks recorded once running", f"{rows:,}")
     figure("runner CPU per check, persistence included", f"{1000 * cpu_used / max(rows, 1):.3f} ms",
            "(goal <= 0.35 ms)")

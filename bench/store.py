@@ -13,12 +13,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from common import ROOT, figure, fresh_pg_database, heading, percentile
 from sqlalchemy import func, select
 
-from common import fresh_pg_database, ROOT, figure, heading, percentile
-
-from statuscore import CheckResult, MonitorState, Status, make_monitor  # noqa: E402
-from statuscore import utcnow  # noqa: E402
+from statuscore import (  # noqa: E402
+    CheckResult,
+    MonitorState,
+    Status,
+    make_monitor,
+    utcnow,  # noqa: E402
+)
 from statusweb.migrations import upgrade  # noqa: E402
 from statusweb.models import CheckResultRow, get_engine  # noqa: E402
 from statusweb.runner.sql_store import SqlStore  # noqa: E402

@@ -9,9 +9,9 @@ import itertools
 import socket
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import AsyncIterator
 
 from aiohttp import web
 

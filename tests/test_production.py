@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import configparser
 import json
-from datetime import datetime, timezone
 import os
 import re
 import socket
@@ -15,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ def serve(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
                 return server
         except OSError:
             if server.poll() is not None:
-                raise AssertionError(f"pserve exited: {server.stderr.read()}")
+                raise AssertionError(f"pserve exited: {server.stderr.read()}") from None
             time.sleep(0.25)
     server.kill()
     raise AssertionError("pserve never listened")
@@ -249,7 +249,7 @@ def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
     monitors still pass, the push example names the page's port, and no check meets a
     refused connection (the self-check waits for the server to listen)."""
     holder, demo_holder = _hold(6543), _hold(8099)
-    started = datetime.now(timezone.utc).replace(microsecond=0)
+    started = datetime.now(UTC).replace(microsecond=0)
     process = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env=clean_env(STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
                                start_new_session=True)

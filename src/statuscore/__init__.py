@@ -18,17 +18,16 @@ from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .checks.http_client import read_capped
 from .clock import Clock, SystemClock, utcnow
+from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .delays import backoff_delay, no_jitter
 from .durations import format_duration, parse_duration
-from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
 from .maintenance import MaintenanceCalendar, MaintenanceWindow
-from .model import (REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition,
-                    TransitionKind)
+from .model import REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition, TransitionKind
 from .plugins import PluginRegistry, load_registry
-from .push import MemoryPushLedger, PushLedger, PushRecord
 from .process import settle_loaded_config
+from .push import MemoryPushLedger, PushLedger, PushRecord
 from .scheduler import Scheduler
 from .schema import Duration
 from .state import MonitorState, RegionVote, advance, count_votes
@@ -44,7 +43,7 @@ __all__ = [
     "REGION_PATTERN", "Alert", "AlertSink", "Attempt", "CheckContext", "CheckResult", "CheckType", "Clock",
     "ConfigError", "Delivery", "Duration", "FieldError", "LoadedConfig", "MaintenanceCalendar",
     "MaintenanceWindow", "MemoryPushLedger", "MemoryStore",
-    "Monitor", "MonitorState", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",
+    "Monitor", "MonitorState", "PageSpec", "PluginError", "PluginRegistry", "PushLedger", "PushRecord", "RegionVote",
     "Scheduler", "Status", "Store", "SystemClock", "Transition", "TransitionKind", "advance", "backoff_delay",
     "check", "check_many", "checked_email", "checked_url", "count_votes", "has_control_characters", "is_public_address",
     "check_sync", "format_duration", "hookimpl", "load_config", "load_monitors", "load_registry",

@@ -9,15 +9,15 @@ answer, as fast as the target gives it. Retries only when the caller asks
 from __future__ import annotations
 
 import asyncio
-from typing import Iterable
+from collections.abc import Iterable
 
 import aiohttp
 
+from .checking import MonitorCheck, build_check
+from .clock import Clock, SystemClock
 from .config import monitor_for_url
 from .model import CheckResult, Monitor
 from .plugins import PluginRegistry, default_registry
-from .checking import MonitorCheck, build_check
-from .clock import Clock, SystemClock
 from .pool import map_limited
 from .session import new_session
 

@@ -20,12 +20,12 @@ import aiohttp
 from .checks.base import CheckContext, CheckType
 from .clock import Clock, utcnow
 from .conditions import Observation
+from .deadlines import Deadline
 from .durations import format_duration
 from .errors import PluginError
 from .model import DEGRADED, DOWN, MAINTENANCE, UNKNOWN, UP, Attempt, CheckResult, Monitor, Status, new_result
-from .push import PushLedger
 from .plugins import PluginRegistry
-from .deadlines import Deadline
+from .push import PushLedger
 from .reasons import describe_exception, phase_when_raised
 
 log = logging.getLogger("statuscore.check")

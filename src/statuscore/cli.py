@@ -12,7 +12,7 @@ import json
 import logging
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .api import check_many
 from .config import LoadedConfig, load_config, monitor_for_url

@@ -15,9 +15,10 @@ import ast
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .durations import parse_duration
 from .json_path import MISSING, walk

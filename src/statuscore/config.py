@@ -28,13 +28,14 @@ import logging
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from .conditions import ConditionSyntaxError, parse_condition
 from .alerts.base import AlertSink
 from .alerts.grouping import GroupPolicy
+from .conditions import ConditionSyntaxError, parse_condition
 from .errors import ConfigError
 from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry

@@ -4,8 +4,8 @@ not retry in step). Used for alerts to sinks and for messages to subscribers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
-from typing import Callable
 
 import backoff
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 Record = TypeVar("Record", bound=type)
 Built = TypeVar("Built")

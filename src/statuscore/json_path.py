@@ -3,7 +3,8 @@ the two_phase check (`task_id_path = "data.task.id"`)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 

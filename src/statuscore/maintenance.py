@@ -5,9 +5,10 @@ them from its database; a script can build a calendar by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Protocol
+from typing import Protocol
 
 
 @dataclass(frozen=True)

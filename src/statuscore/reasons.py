@@ -6,7 +6,8 @@ import asyncio
 import errno
 import socket
 import ssl
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 

@@ -12,20 +12,21 @@ import heapq
 import logging
 import random
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 
 from .alerts.base import AlertSink
 from .alerts.notifier import Notifier
+from .checking import build_check
 from .clock import Clock, SystemClock
 from .maintenance import MaintenanceSource
 from .model import Alert, CheckResult, Monitor, Status, Transition
 from .plugins import PluginRegistry, default_registry
-from .push import PushLedger
-from .checking import build_check
 from .pool import map_limited
+from .push import PushLedger
 from .session import new_session
 from .state import MonitorState, advance
 from .store import MemoryStore, Store

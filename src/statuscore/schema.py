@@ -11,7 +11,8 @@ import dataclasses
 import functools
 import types
 import typing
-from typing import Annotated, Any, Callable, Literal, Mapping, Union
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Union
 
 from .durations import parse_duration
 from .errors import ConfigError, FieldError
@@ -26,7 +27,7 @@ Percent = Annotated[float, PERCENT]
 _MISSING = dataclasses.MISSING
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schema_of(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
     """A config class's resolved annotations and fields, worked out once per class:
     `typing.get_type_hints` was most of the time spent loading 10,000 monitors."""

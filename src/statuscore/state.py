@@ -14,13 +14,23 @@ vote is unknown, never down.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Mapping
 
 from .frozen import builder, quick_init
-from .model import (DEGRADED, DOWN, MAINTENANCE, UNKNOWN, CheckResult, Monitor, Status, Transition,
-                    TransitionKind, new_transition)
+from .model import (
+    DEGRADED,
+    DOWN,
+    MAINTENANCE,
+    UNKNOWN,
+    CheckResult,
+    Monitor,
+    Status,
+    Transition,
+    TransitionKind,
+    new_transition,
+)
 
 _ALERTED_MOVES = frozenset((TransitionKind.DOWN, TransitionKind.RECOVERED))  # where flapping is counted
 

@@ -4,9 +4,10 @@ statusweb's `SqlStore` implements the same protocol on SQLAlchemy."""
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol
 
 from .model import Alert, CheckResult, Transition
 from .state import MonitorState

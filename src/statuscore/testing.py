@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl as ssl_module
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -39,7 +40,7 @@ class FakeClock:
     virtual = True
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._wall = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self._wall = start or datetime(2026, 1, 1, tzinfo=UTC)
         self._monotonic = 1000.0
 
     def monotonic(self) -> float:
@@ -122,7 +123,7 @@ def self_signed_server_context(directory: Any, host: str = HOST) -> ssl_module.S
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed test")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))

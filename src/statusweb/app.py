@@ -7,10 +7,9 @@ from typing import Any
 from pyramid.config import Configurator
 
 from statusweb.api.live import LiveShortcut
-from statusweb.edge.page_mount import PageMount
 from statusweb.edge.page_cache import CachedShortcut
+from statusweb.edge.page_mount import PageMount
 from statusweb.edge.request_limits import Utf8Guard
-
 from statusweb.settings import Settings, apply_environment
 
 

@@ -9,10 +9,11 @@ cache keys every page by language, so a Hebrew reader never gets an English copy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.resources import files
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from babel.dates import format_datetime
@@ -28,7 +29,7 @@ DEFAULT = "en"
 COOKIE = "lang"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(language: str) -> dict[str, str]:
     """msgid -> msgstr for `language` (empty for English, the source language)."""
     if language == DEFAULT:

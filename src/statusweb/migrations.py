@@ -3,9 +3,9 @@ use this; `alembic.ini` at the repository's root serves the `alembic` command it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config

@@ -21,7 +21,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from waitress import create_server
 from waitress.proxy_headers import proxy_headers_middleware

@@ -16,7 +16,6 @@ import pytest
 
 from statuscore.testing import HOST, serve_tcp
 
-
 THROWAWAY = '''
 from dataclasses import dataclass
 import statuscore

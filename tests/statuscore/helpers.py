@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from statuscore import CheckResult, Status, make_monitor
 
-T0 = datetime(2026, 2, 8, 14, 23, tzinfo=timezone.utc)
+T0 = datetime(2026, 2, 8, 14, 23, tzinfo=UTC)
 
 
 def monitor(**policy):

@@ -10,7 +10,6 @@ import time
 from statuscore.cli import main
 from tests.targets import garbage, raw_tcp, refused_url, reset_connection
 
-
 # Runs the CLI and, at exit, prints the process's own peak RSS to stderr: VmHWM belongs to
 # the address space made at exec, unlike ru_maxrss, which Linux carries over from the
 # forking parent (here, the whole pytest process).

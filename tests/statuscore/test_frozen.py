@@ -5,17 +5,27 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import pickle
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from statuscore.frozen import builder, quick_init
-from statuscore.model import (Attempt, CheckResult, Monitor, Status, Transition, TransitionKind, new_attempt,
-                              new_monitor, new_result, new_transition)
+from statuscore.model import (
+    Attempt,
+    CheckResult,
+    Monitor,
+    Status,
+    Transition,
+    TransitionKind,
+    new_attempt,
+    new_monitor,
+    new_result,
+    new_transition,
+)
 from statuscore.state import MonitorState, new_state
 
-NOW = datetime(2026, 12, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 5, tzinfo=UTC)
 
 
 def _reference(cls: type) -> type:

@@ -7,8 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from statuscore import (ConfigError, MaintenanceCalendar, MaintenanceWindow, MemoryPushLedger, Scheduler, Status,
-                        TransitionKind, make_monitor)
+from statuscore import (
+    ConfigError,
+    MaintenanceCalendar,
+    MaintenanceWindow,
+    MemoryPushLedger,
+    Scheduler,
+    Status,
+    TransitionKind,
+    make_monitor,
+)
 from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.testing import FakeClock
 from tests.targets import SEQUENCES, SlackShapedServer

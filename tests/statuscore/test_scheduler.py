@@ -7,8 +7,18 @@ import time
 
 from aiohttp import web
 
-from statuscore import (Attempt, CheckType, MemoryStore, MonitorState, Scheduler, Status,
-                        TransitionKind, hookimpl, load_registry, make_monitor)
+from statuscore import (
+    Attempt,
+    CheckType,
+    MemoryStore,
+    MonitorState,
+    Scheduler,
+    Status,
+    TransitionKind,
+    hookimpl,
+    load_registry,
+    make_monitor,
+)
 from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.testing import FakeClock
 from tests.targets import SEQUENCES, SlackShapedServer, serve_app

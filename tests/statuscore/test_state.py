@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
-from statuscore import (CheckResult, MonitorState, RegionVote, Status, TransitionKind, advance, count_votes,
-                        make_monitor, utcnow)
+from statuscore import (
+    CheckResult,
+    MonitorState,
+    RegionVote,
+    Status,
+    TransitionKind,
+    advance,
+    count_votes,
+    make_monitor,
+    utcnow,
+)
 from tests.statuscore.helpers import T0, monitor, result
 
 UP, DOWN, DEGRADED, MAINT = Status.UP, Status.DOWN, Status.DEGRADED, Status.MAINTENANCE
@@ -156,12 +165,12 @@ def test_counting_a_result_keeps_every_other_field_of_the_state():
     """`_counted` builds the state field by field (for speed): a field added to
     MonitorState later must be carried over there too, or this fails."""
     import dataclasses
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from statuscore import CheckResult
     from statuscore.state import _counted
 
-    at = datetime(2026, 12, 4, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 4, tzinfo=UTC)
     result = CheckResult(monitor="m", slug="m", status=Status.UP, checked_at=at, latency=0.1)
     state = MonitorState(status=Status.DEGRADED, since=at, consecutive_failures=3, consecutive_successes=0,
                          failing_since=at, last_result=None, last_alert_at=at, flips=(at,), flapping=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from statuscore import Alert, CheckResult, MonitorState, Status, advance, make_monitor
 
-T0 = datetime(2026, 2, 8, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 2, 8, 14, 0, tzinfo=UTC)
 
 
 def monitors(*names: str):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from statuscore import utcnow
-from statusweb.models import (AffectedService, Incident, RollupDaily, Service, ServiceState,
-                              get_session_factory)
+from statusweb.models import AffectedService, Incident, RollupDaily, Service, ServiceState, get_session_factory
 from statusweb.models.rollups import RollupTotals, day_bucket
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -47,7 +47,7 @@ def test_histograms_stored_as_text_move_into_columns(fresh_engine):
     count sits in its column, and /metrics-style SUMs add them up."""
     engine = fresh_engine
     upgrade(engine, "0003")
-    day = datetime(2026, 2, 8, tzinfo=timezone.utc)
+    day = datetime(2026, 2, 8, tzinfo=UTC)
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO service (id, slug, name, type, position, group_name, description, "
                                 "hidden, created_at, updated_at) VALUES (1, 'site', 'Site', 'http', 0, '', '', "
@@ -76,7 +76,7 @@ def test_existing_data_lands_on_the_default_page_of_the_default_organization(fre
     the default organization and page exist, and the users are its owner and admin."""
     engine = fresh_engine
     upgrade(engine, "0007")
-    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
     no = False
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO service (id, slug, name, type, position, group_name, description, "
@@ -109,7 +109,7 @@ def test_domains_set_before_verification_keep_serving(fresh_engine):
     (an upgrade takes no page off its address); a page without one stays without."""
     engine = fresh_engine
     upgrade(engine, "0011")
-    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as connection:
         organization = connection.execute(text("SELECT id FROM organization")).scalar_one()
         for page_id, slug, domain in ((10, "acme", "status.acme.example.org"), (11, "beta", None)):

@@ -8,8 +8,14 @@ import sys
 
 from sqlalchemy import text
 
-from tests.statusweb.conftest import (PREFIX, _admin_engine, _drop_orphans, create_pg_database, database_name,
-                                      drop_pg_database)
+from tests.statusweb.conftest import (
+    PREFIX,
+    _admin_engine,
+    _drop_orphans,
+    create_pg_database,
+    database_name,
+    drop_pg_database,
+)
 
 
 def _exists(connection, name: str) -> bool:

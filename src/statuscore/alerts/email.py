@@ -18,10 +18,11 @@ import asyncio
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiohttp

@@ -4,8 +4,9 @@ budget left), the last push for a push monitor. Shared by the Slack and email si
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..durations import format_duration
 from ..model import CheckResult, Transition, TransitionKind

@@ -9,9 +9,9 @@ what was told and calls `decide_down` for each due DOWN."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
 
 from ..model import Alert
 from ..schema import Duration

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 
 from ..clock import Clock, SystemClock
 from ..delays import Jitter, backoff_delay
 from ..model import Alert
-from ..store import Store
 from ..redact import redact_urls
+from ..store import Store
 from .base import AlertSink, Delivery, can_group, late_note
 from .grouping import DownDecision, ToldDown, decide_down, down_heads
 
@@ -179,7 +180,7 @@ class Notifier:
         try:
             async with asyncio.timeout(DELIVERY_TIMEOUT):
                 return await sink.send(payload, self.session, idempotency_key=key)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return Delivery(ok=False, error=f"no answer within {DELIVERY_TIMEOUT:.0f} s")
         except aiohttp.ClientError as exc:  # its text may quote the secret URL: keep the host only
             return Delivery(ok=False, error=redact_urls(f"{type(exc).__name__}: {exc}".split("\n")[0])[:200])

@@ -12,8 +12,9 @@ The routing key is added when the event is sent, so it never sits in the alert o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import aiohttp
 

@@ -8,8 +8,9 @@ context line linking the status page, and a `text` fallback for notifications.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 

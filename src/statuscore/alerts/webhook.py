@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 

@@ -14,7 +14,6 @@ import aiohttp
 from yarl import URL
 
 from ..addresses import has_control_characters
-
 from ..errors import FieldError
 from ..json_path import MISSING, dotted, walk
 

@@ -8,8 +8,8 @@ stream is read only up to `max_event_bytes`.
 from __future__ import annotations
 
 import re
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 

@@ -7,8 +7,8 @@ proves the web tier is up; finishing the task proves the workers are too.
 
 from __future__ import annotations
 
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import FieldError

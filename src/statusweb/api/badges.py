@@ -11,13 +11,13 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from statuscore import utcnow
-from statusweb.models import RollupDaily, Service
 from statusweb.edge.page_cache import cached
-from statusweb.services.params import whole_number
+from statusweb.models import RollupDaily, Service
 from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.page_model import FROM_CHECKS, LABELS, active_incidents, service_rows
-from statusweb.routes import READ_METHODS
 from statusweb.pages.queries import visible_service
+from statusweb.routes import READ_METHODS
+from statusweb.services.params import whole_number
 
 COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial_outage": "#f97316",
            "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
-from statusweb.pages.identity import page_identity
-from statusweb.models import AffectedService, Incident, Maintenance
-from statusweb.pages.queries import visible_service
-from statusweb.services.params import slug
 from statusweb.edge.page_cache import cached
+from statusweb.models import AffectedService, Incident, Maintenance
+from statusweb.pages.identity import page_identity
+from statusweb.pages.queries import visible_service
 from statusweb.routes import READ_METHODS
+from statusweb.services.params import slug
 
 FEED_DAYS = 90
 FEED_LIMIT = 50

@@ -15,9 +15,10 @@ from typing import Any
 
 from pyramid.request import Request
 from pyramid.view import view_config
+
 from statuscore import utcnow
-from statusweb.edge.page_mount import MOUNT, PAGE, page_of
 from statusweb.edge.page_cache import PageCache, cached, page_prefix
+from statusweb.edge.page_mount import MOUNT, PAGE, page_of
 from statusweb.pages.page_model import build_status_page
 from statusweb.pages.version import page_version
 from statusweb.routes import READ_METHODS

@@ -10,7 +10,7 @@ goes into the audit log under the token's name.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyramid.request import Request
@@ -21,13 +21,31 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import has_control_characters, utcnow
 from statusweb.api.responses import json_error
-from statusweb.services.audit import TOKEN_ACTOR
-from statusweb.services.maintenance import (MaintenanceError, WindowPlan, advance_windows, cancel, create_window, end_now,
-                                   same_page)
-from statusweb.models import (COMPONENT_STATUSES, DEFAULT_SLUG, IMPACTS, INCIDENT_STATUSES, AffectedService, ApiToken,
-                              Incident, IncidentNotEditable, Maintenance, Page, Service)
-from statusweb.services.organizations import valid_token
+from statusweb.models import (
+    COMPONENT_STATUSES,
+    DEFAULT_SLUG,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    AffectedService,
+    ApiToken,
+    Incident,
+    IncidentNotEditable,
+    Maintenance,
+    Page,
+    Service,
+)
 from statusweb.pages.queries import organization_of_rows, scope_to_organizations
+from statusweb.services.audit import TOKEN_ACTOR
+from statusweb.services.maintenance import (
+    MaintenanceError,
+    WindowPlan,
+    advance_windows,
+    cancel,
+    create_window,
+    end_now,
+    same_page,
+)
+from statusweb.services.organizations import valid_token
 from statusweb.services.params import record_id, storable
 from statusweb.views.admin_pages import audit_on_page
 
@@ -101,7 +119,7 @@ def _moment(body: dict[str, Any], key: str) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None or not 2000 <= moment.year <= 2100:
         raise ApiRefusal(400, f"{key}: an ISO 8601 time with its offset, e.g. 2026-12-01T22:00:00Z")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _writing(request: Request) -> tuple[dict[str, Any], int | None]:

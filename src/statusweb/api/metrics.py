@@ -13,10 +13,11 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import accumulate
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -32,8 +33,7 @@ from sqlalchemy.orm import Session
 
 from statuscore import Status, utcnow
 from statusweb.models import AlertOutbox, RollupDaily, Service, ServiceState
-from statusweb.models.rollups import (CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals,
-                                      day_bucket)
+from statusweb.models.rollups import CHECK_STATUSES, LATENCY_BANDS_MS, PASSING, SUMMED_COLUMNS, RollupTotals, day_bucket
 from statusweb.pages.queries import heartbeat_age
 from statusweb.routes import READ_METHODS
 

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from statuscore import utcnow
 from statusweb.api.responses import json_error
-from statusweb.models import Service, ServicePush
 from statusweb.edge.rate_limit import SlidingLimit
+from statusweb.models import Service, ServicePush
 
 MAX_TOKEN_CHARS = 200
 MAX_MESSAGE_CHARS = 500

@@ -11,12 +11,10 @@ from pyramid.view import view_config
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from statuscore import slugify
-
-from statuscore import utcnow
-from statusweb.pages.identity import page_identity
-from statusweb.models import Incident, Maintenance, Service
+from statuscore import slugify, utcnow
 from statusweb.edge.page_cache import cached
+from statusweb.models import Incident, Maintenance, Service
+from statusweb.pages.identity import page_identity
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
 

@@ -20,9 +20,10 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -97,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           f"(default: {CLOUDFLARE})")
     refresh.add_argument("--file", default="", help="the ranges file to write (default: the one statusweb reads)")
     refresh.set_defaults(handler=_refresh_cloudflare)
-    from statusweb.cli import operations as cli_operations, pages as cli_pages
+    from statusweb.cli import operations as cli_operations
+    from statusweb.cli import pages as cli_pages
 
     cli_operations.add_commands(commands, _user_session)
     cli_pages.add_commands(commands, _user_session)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -53,8 +54,8 @@ def add_commands(commands: Any, session: Session) -> None:
 
 
 def _start(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.services.maintenance import WindowPlan, advance_windows, create_window, same_page
     from statusweb.models import Service
+    from statusweb.services.maintenance import WindowPlan, advance_windows, create_window, same_page
 
     if not 1 <= args.minutes <= 31 * 24 * 60:
         raise ValueError("--minutes must be between 1 and 44640 (31 days)")
@@ -93,8 +94,8 @@ def _page_id(db: Any, slug: str) -> int | None:
 
 
 def _end(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.services.maintenance import advance_windows, end_now
     from statusweb.models import Maintenance
+    from statusweb.services.maintenance import advance_windows, end_now
 
     now = utcnow()
     with session(args.config) as db:
@@ -110,8 +111,8 @@ def _end(args: argparse.Namespace, session: Session) -> int:
 
 
 def _list(args: argparse.Namespace, session: Session) -> int:
-    from statusweb.services.maintenance import active_windows
     from statusweb.models import Maintenance, Service
+    from statusweb.services.maintenance import active_windows
 
     now = utcnow()
     with session(args.config) as db:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
-from statuscore import PageSpec, utcnow
-from statuscore.errors import FieldError
+from statuscore import FieldError, PageSpec, utcnow
 from statusweb.services.domain_checks import approve, set_domain
 
 Session = Callable[[str], Any]  # config uri -> a context manager giving a session in a transaction

@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.engine import URL, Engine

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import urllib.request
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 RANGES_FILE = Path(__file__).parent.parent / "data" / "cloudflare-ips.txt"
 SOURCE = "https://www.cloudflare.com"
@@ -86,7 +87,7 @@ def fetch_ranges(base: str = SOURCE, timeout: float = 20.0) -> list[Network]:
             try:
                 found.append(ipaddress.ip_network(line))
             except ValueError:
-                raise ValueError(f"{base}/{name} answered something that is not a list of networks: {line[:60]!r}")
+                raise ValueError(f"{base}/{name} answered something that is not a list of networks: {line[:60]!r}") from None
         if not found:
             raise ValueError(f"{base}/{name} answered an empty list")
         networks += found
@@ -94,7 +95,7 @@ def fetch_ranges(base: str = SOURCE, timeout: float = 20.0) -> list[Network]:
 
 
 def write_ranges(networks: Sequence[Network], path: Path = RANGES_FILE, now: datetime | None = None) -> None:
-    when = (now or datetime.now(timezone.utc)).date().isoformat()
+    when = (now or datetime.now(UTC)).date().isoformat()
     header = (f"# Cloudflare's published IP ranges (https://www.cloudflare.com/ips-v4 and /ips-v6), as of {when}.\n"
               "# STATUSWEB_TRUSTED_PROXY=cloudflare trusts CF-Connecting-IP only from these addresses.\n"
               "# Refresh: statusweb-admin cloudflare-ips refresh\n")

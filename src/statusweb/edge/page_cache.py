@@ -14,9 +14,10 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 import brotli
@@ -29,9 +30,9 @@ from webob import Request as WebobRequest
 from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_header
 
 from statusweb.edge.cors import cors_headers
-from statusweb.i18n import DEFAULT, language_of
 from statusweb.edge.page_mount import BY_DOMAIN, MOUNT, PAGE, page_of
 from statusweb.edge.public_limits import too_many
+from statusweb.i18n import DEFAULT, language_of
 
 RENDER_WAIT = 10.0  # seconds a request waits for another thread's render of the same page
 # name -> canonical form of its raw value (may raise HTTPBadRequest: then no caching)

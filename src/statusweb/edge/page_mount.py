@@ -18,8 +18,9 @@ the pages of the signed-in user's organizations (for a POST, those where they ma
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
-from typing import Any, Callable
 
 from pyramid.config import Configurator
 from pyramid.events import BeforeRender
@@ -33,8 +34,8 @@ from sqlalchemy import select
 from statusweb.models import DEFAULT_SLUG, Membership
 from statusweb.pages.directory import PageDirectory, PageInfo
 from statusweb.pages.queries import install_page_scoping, scope_to_organizations, scope_to_page
-from statusweb.services.security import organizations_for
 from statusweb.routes import PAGE_ROUTES
+from statusweb.services.security import organizations_for
 
 PAGE = "statusweb.page"  # environ: the PageInfo this request is for
 MOUNT = "statusweb.mount"  # environ: "/pages/{slug}" when the page was chosen by its path

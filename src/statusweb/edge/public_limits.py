@@ -9,7 +9,8 @@ what an open page is for, and cost next to nothing)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.interfaces import IRoutesMapper

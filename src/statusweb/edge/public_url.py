@@ -11,7 +11,8 @@ exception is a page's own domain, which comes from an allow-list in the database
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyramid.config import Configurator

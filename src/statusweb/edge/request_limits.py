@@ -12,7 +12,8 @@ log the raw path, which may hold a push or invitation token).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from pyramid.config import Configurator

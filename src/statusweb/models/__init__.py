@@ -9,17 +9,52 @@ from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from statusweb.models.cluster import (ANY_REGION, DEFAULT_REGION, MonitorLease, RegionAlertState, RegionObservation,
-                                      RunnerMember, lease_seconds)
+from statusweb.models.cluster import (
+    ANY_REGION,
+    DEFAULT_REGION,
+    MonitorLease,
+    RegionAlertState,
+    RegionObservation,
+    RunnerMember,
+    lease_seconds,
+)
 from statusweb.models.history import CheckResultRow, RollupDaily, RollupHourly
-from statusweb.models.incident import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, AffectedService, Incident,
-                       IncidentNotEditable, IncidentUpdate)
-from statusweb.models.maintenance import (MAINTENANCE_STATUSES, OPEN_STATUSES, Maintenance,
-                                          MaintenanceService, MaintenanceUpdate)
+from statusweb.models.incident import (
+    COMPONENT_STATUSES,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    AffectedService,
+    Incident,
+    IncidentNotEditable,
+    IncidentUpdate,
+)
+from statusweb.models.maintenance import (
+    MAINTENANCE_STATUSES,
+    OPEN_STATUSES,
+    Maintenance,
+    MaintenanceService,
+    MaintenanceUpdate,
+)
 from statusweb.models.meta import Base, UTCDateTime
-from statusweb.models.runtime import (HEARTBEAT_NAME, AlertOutbox, CheckRequest, OutgoingMail, RunnerHeartbeat,
-                                      ServicePush, SlaAlertState)
-from statusweb.models.page import DEFAULT_SLUG, MEMBER_ROLES, ApiToken, AuditEvent, Invitation, Membership, Organization, Page
+from statusweb.models.page import (
+    DEFAULT_SLUG,
+    MEMBER_ROLES,
+    ApiToken,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    Page,
+)
+from statusweb.models.runtime import (
+    HEARTBEAT_NAME,
+    AlertOutbox,
+    CheckRequest,
+    OutgoingMail,
+    RunnerHeartbeat,
+    ServicePush,
+    SlaAlertState,
+)
 from statusweb.models.service import Service, ServiceState
 from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
 from statusweb.models.user import ROLES, User, UserSession

@@ -9,9 +9,9 @@ upper edge (or the bucket's max, in the last band).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterable
 
 from statuscore import Status
 

@@ -12,9 +12,9 @@ is bounded by bytes and forgets the oldest strip first (yesterday's, as days tur
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import partial
 from html import escape
-from typing import Sequence
 
 from pyramid.config import Configurator
 from pyramid.events import BeforeRender

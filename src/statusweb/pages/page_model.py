@@ -4,20 +4,20 @@ active incident's; the banner sums them up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from statusweb.services.maintenance import active_windows, under_maintenance
 from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
-from statusweb.models.rollups import (CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level,
-                                     uptime_percent)
+from statusweb.models.rollups import CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.charts import RANGES, LatencyPoint
 from statusweb.pages.histories import ServiceHistories
 from statusweb.pages.queries import visible_services
+from statusweb.services.maintenance import active_windows, under_maintenance
 
 # Public component statuses, worst last (Statuspage's value set).
 SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3,

@@ -6,21 +6,36 @@ they never import the write side (the scheduler, the SQL store, the lock).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import ColumnElement, Select, event, exists, func, or_, select, tuple_
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import (ORMExecuteState, Session, joinedload, selectinload, sessionmaker,
-                            with_loader_criteria)
+from sqlalchemy.orm import ORMExecuteState, Session, joinedload, selectinload, sessionmaker, with_loader_criteria
 
 from statuscore import utcnow
-from statusweb.models import (ANY_REGION, DEFAULT_SLUG, HEARTBEAT_NAME, CheckResultRow, Incident, Maintenance,
-                              MonitorLease, Organization, Page, RegionObservation, RunnerHeartbeat, RunnerMember,
-                              Service, ServiceState, Subscriber, get_session_factory)
+from statusweb.models import (
+    ANY_REGION,
+    DEFAULT_SLUG,
+    HEARTBEAT_NAME,
+    CheckResultRow,
+    Incident,
+    Maintenance,
+    MonitorLease,
+    Organization,
+    Page,
+    RegionObservation,
+    RunnerHeartbeat,
+    RunnerMember,
+    Service,
+    ServiceState,
+    Subscriber,
+    get_session_factory,
+)
 from statusweb.pages.directory import PageInfo
 from statusweb.services.params import record_id, slug
 

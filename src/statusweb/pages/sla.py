@@ -11,9 +11,9 @@ failures inside and 30 min outside leaves 30 min of downtime on that day.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -92,7 +92,7 @@ def sla_figures(session: Session, services: Sequence[Service], now: datetime) ->
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    first = datetime(year, month, 1, tzinfo=timezone.utc)
+    first = datetime(year, month, 1, tzinfo=UTC)
     return first, first + timedelta(days=calendar.monthrange(year, month)[1])
 
 

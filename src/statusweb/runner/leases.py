@@ -38,15 +38,16 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import aliased
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
 from statusweb.runner.spool import process_alive

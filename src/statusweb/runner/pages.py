@@ -11,8 +11,8 @@ its private page can open it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from statuscore import PageSpec
-from statusweb.services.domain_checks import set_domain
 from statusweb.models import DEFAULT_SLUG, Page
+from statusweb.services.domain_checks import set_domain
 from statusweb.services.organizations import organization_named, share_install_owners
 
 

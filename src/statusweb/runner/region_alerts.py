@@ -6,8 +6,8 @@ repeats nor forgets it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine

@@ -4,15 +4,15 @@ never sign anyone in again go too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from statusweb.services import sign_ins
 from statusweb.models import CheckResultRow, RollupHourly
+from statusweb.services import sign_ins
 
 BATCH_ROWS = 10_000
 

@@ -16,37 +16,48 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
-from dataclasses import replace
 import os
 import socket
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
-
-from typing import Awaitable, Callable, Iterable
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import (Alert, CheckResult, MaintenanceCalendar, Monitor, RegionVote, Scheduler, Status,
-                        Transition, TransitionKind, backoff_delay, count_votes, load_config)
+from statuscore import (
+    Alert,
+    CheckResult,
+    Clock,
+    MaintenanceCalendar,
+    Monitor,
+    RegionVote,
+    Scheduler,
+    Status,
+    SystemClock,
+    Transition,
+    TransitionKind,
+    backoff_delay,
+    count_votes,
+    load_config,
+)
+from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory, lease_seconds
 from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import SlaFigure
-
-from statuscore import Clock, SystemClock
-from statusweb.services.maintenance import advance_windows, calendar_windows
-from statusweb.models import HEARTBEAT_NAME, RunnerHeartbeat, get_engine, get_session_factory, lease_seconds
 from statusweb.runner import region_alerts, requests, sla_alerts
-from statusweb.runner.pushes import SqlPushLedger
-from statusweb.services.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
-from statusweb.runner.retention import cleanup, next_cleanup_time
+from statusweb.runner.duties import DutyLog
 from statusweb.runner.leases import LeaseBook, Rebalance
-from statusweb.runner.regions import read_votes
 from statusweb.runner.lock import lock_for
-from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
+from statusweb.runner.pushes import SqlPushLedger
+from statusweb.runner.regions import read_votes
+from statusweb.runner.retention import cleanup, next_cleanup_time
+from statusweb.runner.spool import Spool
 from statusweb.runner.sql import upsert
 from statusweb.runner.sql_store import SqlStore
-from statusweb.runner.duties import DutyLog
-from statusweb.runner.spool import Spool
+from statusweb.services.maintenance import advance_windows, calendar_windows
+from statusweb.services.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
+from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 
 log = logging.getLogger("statusweb.runner")
 

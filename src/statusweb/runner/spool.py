@@ -16,10 +16,11 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 log = logging.getLogger("statusweb.spool")
 

@@ -31,23 +31,31 @@ import json
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import case, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Status, Transition
-
-from statuscore import utcnow
-from statusweb.models import (DEFAULT_SLUG, AlertOutbox, CheckResultRow, RegionObservation, RollupDaily,
-                              RollupHourly, Service, ServiceState, get_session_factory)
+from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Status, Transition, utcnow
+from statusweb.models import (
+    DEFAULT_SLUG,
+    AlertOutbox,
+    CheckResultRow,
+    RegionObservation,
+    RollupDaily,
+    RollupHourly,
+    Service,
+    ServiceState,
+    get_session_factory,
+)
 from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
-from statusweb.runner.pages import sync_pages
 from statusweb.runner.leases import LeaseBook
+from statusweb.runner.pages import sync_pages
 from statusweb.runner.pushes import token_hash
 from statusweb.runner.spool import Spool, read_spool
 from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows, upsert

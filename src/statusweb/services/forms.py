@@ -3,9 +3,10 @@ unless all of it is right (the view re-renders the form with the errors)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from statuscore import has_control_characters
 from statusweb.models import COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES
@@ -56,7 +57,7 @@ class Form:
         if not value:
             return None
         try:
-            self.parsed[name] = datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+            self.parsed[name] = datetime.fromisoformat(value).replace(tzinfo=UTC)
         except ValueError:
             self.errors[name] = "Write a date and time like 2026-02-08T14:30 (UTC)."
         return self.parsed[name]

@@ -10,9 +10,10 @@ few seconds, the CLI and the admin right after a change so the page is current a
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from dateutil.rrule import DAILY, rrulestr
 from sqlalchemy import select

@@ -9,7 +9,7 @@ for an id, since a record that cannot exist is simply not found).
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound
 
@@ -85,4 +85,4 @@ def calendar_day(raw: str) -> datetime | None:
         return None
     if not 2000 <= day.year <= 9998:
         return None
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

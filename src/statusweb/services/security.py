@@ -26,8 +26,8 @@ from pyramid.session import SignedCookieSessionFactory
 from sqlalchemy import select
 from webob.cookies import SignedSerializer
 
-from statusweb.services import sign_ins
 from statusweb.models import DEFAULT_SLUG, Membership, Organization, User
+from statusweb.services import sign_ins
 
 log = logging.getLogger("statusweb.services.security")
 

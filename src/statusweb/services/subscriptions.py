@@ -17,11 +17,12 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select
@@ -29,8 +30,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
 from statuscore import backoff_delay, checked_email, checked_url, is_public_address, sign_webhook, smtp_send
-from statusweb.models import (DEFAULT_SLUG, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, OutgoingMail,
-                              Page, Subscriber, SubscriberMessage, SubscriptionCursor, get_session_factory)
+from statusweb.models import (
+    DEFAULT_SLUG,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceUpdate,
+    OutgoingMail,
+    Page,
+    Subscriber,
+    SubscriberMessage,
+    SubscriptionCursor,
+    get_session_factory,
+)
 
 log = logging.getLogger("statusweb.services.subscriptions")
 

@@ -12,18 +12,39 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import func, select
 
 from statuscore import utcnow
+from statusweb.models import (
+    COMPONENT_STATUSES,
+    IMPACTS,
+    INCIDENT_STATUSES,
+    MEMBER_ROLES,
+    AffectedService,
+    Incident,
+    IncidentNotEditable,
+    Membership,
+    Organization,
+    OutgoingMail,
+    Service,
+    ServiceState,
+    User,
+    lease_seconds,
+)
+from statusweb.models.rollups import CHECK_STATUSES
+from statusweb.pages.queries import (
+    CheckFilter,
+    check_results,
+    last_heartbeat,
+    members,
+    silent_regions,
+    stalled_duties,
+    visible_incident,
+    visible_services,
+)
 from statusweb.services.audit import record
 from statusweb.services.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
-from statusweb.models import (COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES, MEMBER_ROLES, AffectedService,
-                              Incident, IncidentNotEditable, Membership, Organization, OutgoingMail, Service,
-                              ServiceState, User, lease_seconds)
 from statusweb.services.organizations import INVITATION_DAYS, join, make_invitation, organization_named
+from statusweb.services.params import MAX_BIG_ID, calendar_day, optional_id, record_id
 from statusweb.services.subscriptions import SubscriptionError, check_email
 from statusweb.views.admin_pages import OwnerViews, audit_on_page, page_choice, page_from_form
-from statusweb.models.rollups import CHECK_STATUSES
-from statusweb.services.params import MAX_BIG_ID, calendar_day, optional_id, record_id
-from statusweb.pages.queries import (CheckFilter, check_results, last_heartbeat, members, silent_regions,
-                                     stalled_duties, visible_incident, visible_services)
 
 CHECKS_PAGE_SIZE = 50
 
@@ -143,7 +164,7 @@ class IncidentViews:
             incident.post_update(status=update.values["status"], body=update.values["body"], at=utcnow(),
                                  author=self.request.identity.name, eta=update.parsed["eta"])
         except IncidentNotEditable:  # raced with another editor resolving it
-            raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+            raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id)) from None
         if update.values["root_cause"]:
             incident.root_cause = update.values["root_cause"]
         audit_on_page(self.request, incident.page_id, "incident.update",

@@ -15,11 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
-from statusweb.services.forms import REPEATS, Form, read_maintenance
-from statusweb.services.maintenance import (MaintenanceError, advance_windows, apply_plan, cancel, create_window, end_now,
-                                   replan_series)
 from statusweb.models import MAINTENANCE_STATUSES, Maintenance
 from statusweb.pages.queries import service_names, visible_services
+from statusweb.services.forms import REPEATS, Form, read_maintenance
+from statusweb.services.maintenance import (
+    MaintenanceError,
+    advance_windows,
+    apply_plan,
+    cancel,
+    create_window,
+    end_now,
+    replan_series,
+)
 from statusweb.services.params import record_id
 from statusweb.views.admin_pages import audit_on_page, page_choice, page_from_form
 

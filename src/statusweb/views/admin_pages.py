@@ -13,15 +13,14 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
-from statuscore import PageSpec, utcnow
-from statuscore.errors import FieldError
+from statuscore import FieldError, PageSpec, utcnow
+from statusweb.edge.page_mount import claims_install_host
+from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
+from statusweb.pages.directory import PageInfo
+from statusweb.pages.queries import organization_of_rows, visible_services
 from statusweb.services.audit import record
 from statusweb.services.domain_checks import approve, check_txt, record_name, record_value, set_domain
 from statusweb.services.forms import Form
-from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
-from statusweb.edge.page_mount import claims_install_host
-from statusweb.pages.directory import PageInfo
-from statusweb.pages.queries import organization_of_rows, visible_services
 from statusweb.services.params import record_id
 from statusweb.services.security import is_install_admin, organizations_for
 

@@ -11,9 +11,9 @@ from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
 from statuscore import utcnow
+from statusweb.models import ApiToken, Organization
 from statusweb.services.audit import record
 from statusweb.services.forms import Form
-from statusweb.models import ApiToken, Organization
 from statusweb.services.organizations import MAX_TOKEN_DAYS, TOKEN_SCOPES, make_token
 from statusweb.services.params import InvalidParameter, record_id, whole_number
 from statusweb.views.admin_pages import OwnerViews

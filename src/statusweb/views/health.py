@@ -10,8 +10,8 @@ from pyramid.response import Response
 from pyramid.view import view_config
 from sqlalchemy.exc import SQLAlchemyError
 
-from statusweb.models import lease_seconds
 from statuscore import utcnow
+from statusweb.models import lease_seconds
 from statusweb.pages.queries import last_heartbeat, silent_regions, stalled_duties
 from statusweb.routes import READ_METHODS
 

@@ -13,9 +13,9 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from statuscore import utcnow
+from statusweb.models import Invitation, Organization, User
 from statusweb.services.audit import record
 from statusweb.services.forms import Form, read_new_password
-from statusweb.models import Invitation, Organization, User
 from statusweb.services.organizations import claim_invitation, join, open_invitation
 
 _TEMPLATE = "statusweb:templates/admin/invitation.pt"

@@ -13,8 +13,8 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from statusweb.models.user import verify_without_user
 from statusweb.edge.page_mount import MISSING, PAGE, VIEWER_PAGES, page_of
+from statusweb.models.user import verify_without_user
 from statusweb.views.auth import MAX_PASSWORD_CHARS
 
 WRONG = "That password does not open this page."

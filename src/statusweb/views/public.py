@@ -12,18 +12,30 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from statusweb.pages.charts import RANGES, chart_range, latency_chart, latency_table
 from statuscore import utcnow
 from statusweb.api.responses import json_error
 from statusweb.edge.page_cache import cached
-from statusweb.services.params import InvalidParameter, whole_number
-from statusweb.pages.page_model import (FROM_CHECKS, LABELS, active_incidents, build_status_page, latency_points,
-                                        service_rows)
-from statusweb.routes import READ_METHODS
+from statusweb.pages.charts import RANGES, chart_range, latency_chart, latency_table
+from statusweb.pages.page_model import (
+    FROM_CHECKS,
+    LABELS,
+    active_incidents,
+    build_status_page,
+    latency_points,
+    service_rows,
+)
+from statusweb.pages.queries import (
+    incident_history,
+    maintenance_history,
+    region_observations,
+    service_names,
+    visible_incident,
+    visible_service,
+)
 from statusweb.pages.sla import sla_figures
 from statusweb.pages.version import page_version
-from statusweb.pages.queries import (incident_history, maintenance_history, region_observations, service_names,
-                                     visible_incident, visible_service)
+from statusweb.routes import READ_METHODS
+from statusweb.services.params import InvalidParameter, whole_number
 
 HISTORY_DAYS = 90
 HISTORY_PAGE_SIZE = 20

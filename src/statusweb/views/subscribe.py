@@ -14,13 +14,13 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from statuscore import utcnow
-from statusweb.services.forms import Form
-from statusweb.models import Subscriber
 from statusweb.edge.page_mount import page_of
+from statusweb.edge.rate_limit import SlidingLimit
+from statusweb.models import Subscriber
 from statusweb.pages.identity import page_identity
 from statusweb.pages.queries import visible_services
+from statusweb.services.forms import Form
 from statusweb.services.params import optional_id
-from statusweb.edge.rate_limit import SlidingLimit
 from statusweb.services.subscriptions import SubscriptionError, check_email, check_webhook_url, subscribe
 
 TEMPLATE = "statusweb:templates/subscribe.pt"

@@ -15,22 +15,23 @@ Seeded and bounded (hypothesis `derandomize`), so `make test` runs the same exam
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from statuscore import MemoryStore
+from statuscore import MemoryStore, no_jitter
 from statuscore.alerts.base import AlertSink, Delivery
 from statuscore.alerts.grouping import GroupPolicy
-from statuscore import no_jitter
 from statuscore.alerts.notifier import Notifier
 from statuscore.model import Alert
 from statuscore.testing import FakeClock
 
 MONITORS = ["web", "linker", "mcp", "export", "search"]
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
 POLICY = GroupPolicy(group_wait=10.0, group_window=60.0)
 
 

@@ -6,9 +6,8 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 
-from statuscore import MemoryStore, Status, TransitionKind, advance, MonitorState
+from statuscore import MemoryStore, MonitorState, Status, TransitionKind, advance, no_jitter
 from statuscore.alerts.base import parse_retry_after
-from statuscore import no_jitter
 from statuscore.alerts.notifier import MAX_RETRY_DELAY, Notifier, retry_delay
 from statuscore.alerts.slack import SlackConfig, SlackSink, render_slack_message
 from statuscore.alerts.webhook import WebhookConfig, WebhookSink, render_webhook_payload

@@ -8,8 +8,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
-from statuscore import ConfigError, MemoryStore, Scheduler, load_config, make_monitor
-from statuscore import no_jitter
+from statuscore import ConfigError, MemoryStore, Scheduler, load_config, make_monitor, no_jitter
 from statuscore.alerts.email import EmailConfig, EmailSink, render_email
 from statuscore.testing import FakeClock
 from tests.statuscore.alerts.test_alerts import went_down

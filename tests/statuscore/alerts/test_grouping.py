@@ -6,13 +6,12 @@ keeps one incident per service. Against a local Slack-shaped receiver."""
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from statuscore import ConfigError, MemoryStore, Status, TransitionKind, load_config
+from statuscore import ConfigError, MemoryStore, Status, TransitionKind, load_config, no_jitter
 from statuscore.alerts.grouping import GroupPolicy
-from statuscore import no_jitter
 from statuscore.alerts.notifier import Notifier
 from statuscore.alerts.slack import SlackConfig, SlackSink
 from statuscore.model import Alert, CheckResult, Transition
@@ -20,7 +19,7 @@ from statuscore.session import new_session
 from statuscore.testing import FakeClock
 from tests.targets import SlackShapedServer
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def alert(sink: SlackSink, name: str, at: datetime, kind: TransitionKind = TransitionKind.DOWN) -> Alert:

@@ -8,7 +8,6 @@ import time
 from urllib.parse import urlsplit
 
 import aiohttp
-
 import pytest
 import trustme
 

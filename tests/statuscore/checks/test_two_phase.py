@@ -69,6 +69,7 @@ async def test_submit_5xx_is_retried(target):
 
 async def test_custom_paths_and_states(target):
     from aiohttp import web
+
     from tests.targets import serve_app
 
     async def submit(request):

@@ -49,8 +49,8 @@ def audit_every_width(page, url: str, label: str, problems: dict) -> None:
 def add_page_with_an_unproven_domain(engine) -> int:
     """A second page whose domain waits for its DNS proof (its edit screen shows the record)."""
     from statuscore import utcnow
-    from statusweb.services.domain_checks import set_domain
     from statusweb.models import Page, get_session_factory
+    from statusweb.services.domain_checks import set_domain
     from statusweb.services.organizations import organization_named
 
     now = utcnow()

@@ -5,9 +5,9 @@ screenshots of the public page at desktop and phone widths (tests/artifacts/).""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import inspect, select
 
 from statusweb.models import CheckResultRow, Service, get_session_factory
 from statusweb.pages.queries import latest_result_per_service
 
-T0 = datetime(2026, 2, 8, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 2, 8, 14, 0, tzinfo=UTC)
 
 
 def add_service(session, slug: str) -> Service:

@@ -4,20 +4,20 @@ SLA figures and monthly report say what the issue's arithmetic says."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from sqlalchemy import select
 
 from statuscore import MaintenanceCalendar, Scheduler, Status, TransitionKind, make_monitor
 from statuscore.testing import FakeClock, serve_app
-from statusweb.services.maintenance import WindowPlan, advance_windows, calendar_windows, create_window
 from statusweb.models import RollupDaily, Service, get_session_factory
 from statusweb.models.rollups import uptime_percent
 from statusweb.pages.sla import month_report
 from statusweb.runner.sql_store import SqlStore
+from statusweb.services.maintenance import WindowPlan, advance_windows, calendar_windows, create_window
 
-DAY = datetime(2026, 3, 2, tzinfo=timezone.utc)
+DAY = datetime(2026, 3, 2, tzinfo=UTC)
 
 
 def at(hours: float) -> datetime:

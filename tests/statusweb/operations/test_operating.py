@@ -112,8 +112,8 @@ async def test_check_now_from_the_admin_and_the_cli_goes_through_the_runner(engi
 
 def test_check_now_without_a_runner_says_so(engine, operated):
     ini, app = operated
-    from statusweb.runner.sql_store import SqlStore
     from statuscore import load_config
+    from statusweb.runner.sql_store import SqlStore
 
     SqlStore(engine).sync_services(load_config(ini.replace("statusweb.ini", "monitors.toml")).monitors)
     login(app, "ops")
@@ -170,8 +170,8 @@ async def test_a_push_goes_through_the_database_to_the_runner_and_an_unknown_tok
 
 def test_maintenance_from_the_cli_shows_on_the_page_and_the_api_and_ends(engine, operated, capsys):
     ini, app = operated
-    from statusweb.runner.sql_store import SqlStore
     from statuscore import load_config
+    from statusweb.runner.sql_store import SqlStore
 
     SqlStore(engine).sync_services(load_config(ini.replace("statusweb.ini", "monitors.toml")).monitors)
     assert admin_main(["maintenance", "start", ini, "--services", "website,linker", "--minutes", "30",
@@ -204,8 +204,8 @@ def test_maintenance_from_the_cli_shows_on_the_page_and_the_api_and_ends(engine,
 
 def test_maintenance_admin_plans_edits_repeats_and_cancels_with_bad_forms_given_back(engine, operated):
     ini, app = operated
-    from statusweb.runner.sql_store import SqlStore
     from statuscore import load_config
+    from statusweb.runner.sql_store import SqlStore
 
     SqlStore(engine).sync_services(load_config(ini.replace("statusweb.ini", "monitors.toml")).monitors)
     login(app, "ops")

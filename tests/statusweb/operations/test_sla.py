@@ -4,7 +4,7 @@ rolling window, on a generated history (both databases)."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from statusweb.pages.sla import WINDOWS, sla_figures, window_start
 from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import record_through_state_machine
 
-NOW = datetime(2026, 11, 20, 15, 37, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 15, 37, tzinfo=UTC)
 
 
 async def test_sla_figures_equal_a_recomputation_from_raw_rows(engine):

@@ -4,7 +4,7 @@ rendered for the monitor's sinks by the runner with SLA fields, not a check's.""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,7 +14,7 @@ from statusweb.runner import sla_alerts
 from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import record_through_state_machine
 
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def render(slug: str, kind: str, figures) -> list[Alert]:

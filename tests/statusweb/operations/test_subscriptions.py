@@ -166,7 +166,7 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
         assert len(good.secrets) == 1 and not bad.secrets
         good.fail_next = 2
         incident = add_incident(engine, "Website errors", affected={ids["website"]: "major_outage"})
-        for step in range(8):
+        for _ in range(8):
             now += timedelta(minutes=5)
             run_outbox(engine, delivery, now)
     finally:

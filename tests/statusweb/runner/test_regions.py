@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from statuscore import utcnow
-
 from statusweb.models import ServiceState, get_session_factory
 from statusweb.pages.queries import silent_regions
 from statusweb.runner.leases import LeaseBook

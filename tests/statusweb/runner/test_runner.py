@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from tests.targets import SEQUENCES, KeyedReceiver
 from tests.statusweb.helpers import wait_for
-
+from tests.targets import SEQUENCES, KeyedReceiver
 
 KILL_SEED = int(os.environ.get("STATUS_TEST_KILL_SEED", "20261206"))  # another seed: set it to try
 

@@ -6,11 +6,18 @@ import threading
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
 from statuscore import MonitorState, Status
-from statusweb.models import AlertOutbox, CheckResultRow, RollupDaily, RollupHourly, Service, ServiceState, get_session_factory
+from statusweb.models import (
+    AlertOutbox,
+    CheckResultRow,
+    RollupDaily,
+    RollupHourly,
+    Service,
+    ServiceState,
+    get_session_factory,
+)
 from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, alert_for, monitors, record_through_state_machine, result
 
@@ -177,7 +184,7 @@ def test_runners_starting_together_sync_the_same_file_without_tripping_on_each_o
         pages = [PageSpec(slug=f"team-{round_}", name="Team", organization=f"org-{round_}")]
         start = threading.Barrier(3)
 
-        def sync() -> None:
+        def sync(start=start, names=names, pages=pages) -> None:
             start.wait()
             try:
                 SqlStore(engine, flush_interval=3600).sync_services(monitors(*names), pages)

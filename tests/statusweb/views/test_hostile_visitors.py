@@ -5,7 +5,6 @@ login guessing, /metrics scraping, wrong methods."""
 from __future__ import annotations
 
 import re
-
 import time
 from urllib.parse import unquote
 

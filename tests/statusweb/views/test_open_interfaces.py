@@ -13,8 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from statusweb.models import AlertOutbox, get_session_factory
 from statuscore import utcnow
+from statusweb.models import AlertOutbox, get_session_factory
 from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
 
 ISO = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$"}
@@ -65,8 +65,8 @@ def populated(engine):
 
 def add_maintenance(engine) -> None:
     """One window in progress on the Linker, one next week on everything, one cancelled."""
-    from statusweb.services.maintenance import WindowPlan, advance_windows, cancel, create_window
     from statusweb.models import Service
+    from statusweb.services.maintenance import WindowPlan, advance_windows, cancel, create_window
 
     now = utcnow()
     with get_session_factory(engine).begin() as session:

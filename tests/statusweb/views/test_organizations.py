@@ -12,8 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from statuscore import utcnow
-from statusweb.models import (ApiToken, AuditEvent, Incident, Maintenance, Membership, Organization, Page, Service,
-                              Subscriber, User, UserSession, get_session_factory)
+from statusweb.models import (
+    ApiToken,
+    AuditEvent,
+    Incident,
+    Maintenance,
+    Membership,
+    Organization,
+    Page,
+    Service,
+    Subscriber,
+    User,
+    UserSession,
+    get_session_factory,
+)
 from statusweb.services.organizations import make_token
 from statusweb.services.sign_ins import Arrival, start
 from tests.statusweb.pages import add_incident, sync_monitors_toml

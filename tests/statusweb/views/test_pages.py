@@ -6,6 +6,7 @@ of the viewer password, and the default page at `/` exactly as before."""
 from __future__ import annotations
 
 import pytest
+
 from statuscore import ConfigError, load_config
 from tests.statusweb.pages import add_incident, sync_monitors_toml
 from tests.statusweb.views.test_admin import add_user, login

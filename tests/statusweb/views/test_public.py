@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -236,13 +236,13 @@ def test_an_expired_page_is_rendered_by_one_thread_while_others_get_the_previous
 
 
 def test_history_is_grouped_by_month_with_how_long_each_incident_lasted(engine, testapp):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import update
 
     from statusweb.models import Incident, get_session_factory
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = add_incident(engine, "Linker down", impact="major", status="resolved", created=now - timedelta(days=40))
     add_incident(engine, "Search slow", status="investigating", created=now - timedelta(hours=1))
     with get_session_factory(engine).begin() as session:

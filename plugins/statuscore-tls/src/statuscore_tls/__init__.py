@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from datetime import datetime, timezone
 
 import statuscore
 from statuscore import Attempt, CheckContext, CheckType, FieldError
@@ -148,7 +148,7 @@ def _not_before(certificate: x509.Certificate) -> datetime:
 
 
 def _days_left(certificate: x509.Certificate) -> float:
-    remaining = _not_after(certificate) - datetime.now(timezone.utc)
+    remaining = _not_after(certificate) - datetime.now(UTC)
     return round(remaining.total_seconds() / 86400, 2)
 
 

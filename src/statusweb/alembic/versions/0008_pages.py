@@ -7,7 +7,7 @@ Revises: 0007
 Create Date: 2026-11-24
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -128,7 +128,7 @@ def upgrade() -> None:
 
 def _default_organization_and_members() -> None:
     """The default organization and page; every existing user a member of it."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bind = op.get_bind()
     organization = sa.table("organization", sa.column("id"), sa.column("slug"), sa.column("name"),
                             sa.column("created_at", UTCDateTime))
