@@ -29,12 +29,14 @@ test: lint $(AXE)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Types (strict for the library and the plugins a third party copies); ruff (pyflakes,
-# isort, bugbear, pyupgrade); the import contracts in pyproject.toml (import-linter); and
+# isort, bugbear, pyupgrade; and its formatter); the import contracts in pyproject.toml
+# (import-linter); and
 # complexity: no function graded D or worse.
 lint: $(STAMP)
 	$(VENV)/bin/mypy --strict src/statuscore plugins/statuscore-tcp/src plugins/statuscore-tls/src
 	$(VENV)/bin/mypy src/statusweb
 	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/ruff format --check --quiet .
 	@out=$$($(VENV)/bin/lint-imports --no-cache 2>&1) || { echo "$$out"; exit 1; }; echo "$$out" | grep '^Contracts:'
 	@worse=$$($(VENV)/bin/radon cc -n D -s src plugins/*/src); \
 	    if [ -n "$$worse" ]; then echo "too complex (radon grade D or worse):"; echo "$$worse"; exit 1; fi

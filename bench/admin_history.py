@@ -50,19 +50,26 @@ def extend_rollups(engine: Engine) -> None:
         print(f"  adding daily rollups back to 10 years ({days} days there)...", flush=True)
         started = time.perf_counter()
         if engine.dialect.name == "postgresql":
-            connection.execute(text(
-                "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
-                "maintenance_count, latency_count, latency_sum_ms, latency_max_ms) "
-                "SELECT s.id, CAST(:oldest AS timestamptz) - make_interval(days => d), 1436, 0, 4, 0, 1436, "
-                "1436 * 150, 250 FROM service s, generate_series(1, :extra) AS d"),
-                {"oldest": oldest, "extra": YEARS_DAYS - days})
+            connection.execute(
+                text(
+                    "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
+                    "maintenance_count, latency_count, latency_sum_ms, latency_max_ms) "
+                    "SELECT s.id, CAST(:oldest AS timestamptz) - make_interval(days => d), 1436, 0, 4, 0, 1436, "
+                    "1436 * 150, 250 FROM service s, generate_series(1, :extra) AS d"
+                ),
+                {"oldest": oldest, "extra": YEARS_DAYS - days},
+            )
         else:
-            connection.execute(text(
-                "WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < :extra) "
-                "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
-                "maintenance_count, latency_count, latency_sum_ms, latency_max_ms) "
-                "SELECT s.id, strftime('%Y-%m-%d %H:%M:%f', :oldest, '-' || d.n || ' days'), 1436, 0, 4, 0, "
-                "1436, 1436 * 150, 250 FROM service s, d"), {"oldest": str(oldest)[:26], "extra": YEARS_DAYS - days})
+            connection.execute(
+                text(
+                    "WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < :extra) "
+                    "INSERT INTO rollup_daily (service_id, bucket, up_count, degraded_count, down_count, "
+                    "maintenance_count, latency_count, latency_sum_ms, latency_max_ms) "
+                    "SELECT s.id, strftime('%Y-%m-%d %H:%M:%f', :oldest, '-' || d.n || ' days'), 1436, 0, 4, 0, "
+                    "1436, 1436 * 150, 250 FROM service s, d"
+                ),
+                {"oldest": str(oldest)[:26], "extra": YEARS_DAYS - days},
+            )
         print(f"  done in {time.perf_counter() - started:.1f} s", flush=True)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -77,9 +84,13 @@ def time_metrics(engine: Engine, repeat: int) -> None:
     today = day_bucket(utcnow())
     with engine.begin() as connection:
         ids = list(connection.scalars(text("SELECT id FROM service ORDER BY id")))
-        connection.execute(RollupDaily.__table__.insert(), [{"service_id": id_, "bucket": today, "up_count": 1,
-                                                             "latency_count": 1, "latency_sum_ms": 100}
-                                                            for id_ in ids])
+        connection.execute(
+            RollupDaily.__table__.insert(),
+            [
+                {"service_id": id_, "bucket": today, "up_count": 1, "latency_count": 1, "latency_sum_ms": 100}
+                for id_ in ids
+            ],
+        )
     try:
         first, body = timed_scrape(engine, past_days, lines)
         figure("/metrics, first scrape of the day", f"{first * 1000:.1f} ms", f"({len(body):,} bytes)")
@@ -91,14 +102,18 @@ def time_metrics(engine: Engine, repeat: int) -> None:
                     count = max(1, round(len(ids) * share))
                     changed = [ids[(round_ * count + n) % len(ids)] for n in range(count)]
                     with engine.begin() as connection:
-                        connection.execute(update(RollupDaily).where(RollupDaily.bucket == today,
-                                                                     RollupDaily.service_id.in_(changed))
-                                           .values(up_count=RollupDaily.up_count + 1))
+                        connection.execute(
+                            update(RollupDaily)
+                            .where(RollupDaily.bucket == today, RollupDaily.service_id.in_(changed))
+                            .values(up_count=RollupDaily.up_count + 1)
+                        )
                 timings.append(timed_scrape(engine, past_days, lines)[0])
-            figure(f"/metrics, {label}: p50 / p99", f"{percentile(timings, 0.5) * 1000:.1f} / "
-                   f"{percentile(timings, 0.99) * 1000:.1f} ms",
-                   f"(a scrape: {(lines.formatted - formatted) / repeat:.0f} services formatted whole, "
-                   f"{(lines.refilled - refilled) / repeat:.0f} given new values; goal < 50 ms)")
+            figure(
+                f"/metrics, {label}: p50 / p99",
+                f"{percentile(timings, 0.5) * 1000:.1f} / {percentile(timings, 0.99) * 1000:.1f} ms",
+                f"(a scrape: {(lines.formatted - formatted) / repeat:.0f} services formatted whole, "
+                f"{(lines.refilled - refilled) / repeat:.0f} given new values; goal < 50 ms)",
+            )
     finally:
         with engine.begin() as connection:
             connection.execute(delete(RollupDaily).where(RollupDaily.bucket == today))
@@ -136,7 +151,9 @@ def time_history(engine: Engine, repeat: int, plans: bool) -> None:
                 started = time.perf_counter()
                 rows = check_results(session, narrowed, PAGE)
                 timings.append(time.perf_counter() - started)
-        figure(f"history: {label}", f"p99 {percentile(timings, 0.99) * 1000:.1f} ms", f"({len(rows)} rows; goal < 100 ms)")
+        figure(
+            f"history: {label}", f"p99 {percentile(timings, 0.99) * 1000:.1f} ms", f"({len(rows)} rows; goal < 100 ms)"
+        )
         if plans:
             print(plan(engine, narrowed), flush=True)
 

@@ -35,18 +35,29 @@ WORK = Path("/tmp/statusweb-bench-cluster")
 
 def write_config(url: str, bases: list[str], count: int) -> Path:
     monitors = WORK / "monitors.toml"
-    monitors.write_text(f'[defaults]\ninterval = "{INTERVAL:g}s"\ntimeout = "5s"\nretries = 0\n' + "".join(
-        f'[[monitor]]\nname = "m{i}"\nurl = "{bases[i % len(bases)]}/ok"\n' for i in range(count)))
+    monitors.write_text(
+        f'[defaults]\ninterval = "{INTERVAL:g}s"\ntimeout = "5s"\nretries = 0\n'
+        + "".join(f'[[monitor]]\nname = "m{i}"\nurl = "{bases[i % len(bases)]}/ok"\n' for i in range(count))
+    )
     ini = WORK / "runner.ini"
-    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n"
-                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {HEARTBEAT:g}\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n"
+        f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {HEARTBEAT:g}\n"
+    )
     return ini
 
 
 def start_runners(ini: Path, count: int, label: str) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-m", "statusweb.cli", "run-checks", str(ini)],
-                             stdout=(WORK / f"{label}-{n}.log").open("ab"), stderr=subprocess.STDOUT, cwd=ROOT,
-                             env={**os.environ, "PYTHONPATH": str(ROOT / "src")}) for n in range(count)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "statusweb.cli", "run-checks", str(ini)],
+            stdout=(WORK / f"{label}-{n}.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        for n in range(count)
+    ]
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -62,9 +73,11 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 def rows_between(engine, start, end) -> int:  # type: ignore[no-untyped-def]
     with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(CheckResultRow)
-                                  .where(CheckResultRow.checked_at >= start, CheckResultRow.checked_at < end)
-                                  ).scalar_one()
+        return connection.execute(
+            select(func.count())
+            .select_from(CheckResultRow)
+            .where(CheckResultRow.checked_at >= start, CheckResultRow.checked_at < end)
+        ).scalar_one()
 
 
 def wait_for_rows(engine, since, wanted: int, limit: float, what: str) -> float:  # type: ignore[no-untyped-def]
@@ -85,10 +98,17 @@ def gaps_over_interval(engine, start, end) -> list[float]:  # type: ignore[no-un
     """For every pair of consecutive results of a monitor inside the window: how much
     later than one interval the second came."""
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT EXTRACT(EPOCH FROM checked_at - lag(checked_at) OVER (PARTITION BY service_id "
-            "ORDER BY checked_at)) FROM check_result WHERE checked_at >= :s AND checked_at < :e"),
-            {"s": start, "e": end}).scalars().all()
+        rows = (
+            connection.execute(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM checked_at - lag(checked_at) OVER (PARTITION BY service_id "
+                    "ORDER BY checked_at)) FROM check_result WHERE checked_at >= :s AND checked_at < :e"
+                ),
+                {"s": start, "e": end},
+            )
+            .scalars()
+            .all()
+        )
     return [max(0.0, float(gap) - INTERVAL) for gap in rows if gap is not None]
 
 
@@ -104,8 +124,14 @@ def measure(engine, processes: list[subprocess.Popen], count: int, window: float
     time.sleep(3)  # results checked inside the window but still in a runner's batch (written each second)
     rows = rows_between(engine, start, end)
     gaps = gaps_over_interval(engine, start, end)
-    return {"ready": ready, "rate": rows / window, "rows": rows, "cpu_ms": 1000 * cpu / max(rows, 1),
-            "gap_p50": percentile(gaps, 0.5), "gap_p99": percentile(gaps, 0.99)}
+    return {
+        "ready": ready,
+        "rate": rows / window,
+        "rows": rows,
+        "cpu_ms": 1000 * cpu / max(rows, 1),
+        "gap_p50": percentile(gaps, 0.5),
+        "gap_p99": percentile(gaps, 0.99),
+    }
 
 
 def failover(engine, processes: list[subprocess.Popen]) -> dict:  # type: ignore[no-untyped-def]
@@ -113,28 +139,32 @@ def failover(engine, processes: list[subprocess.Popen]) -> dict:  # type: ignore
     victim = processes[0]
     member = next(m["id"] for m in members(engine) if m["id"].split(":")[1] == str(victim.pid))
     with engine.connect() as connection:
-        theirs = set(connection.execute(select(MonitorLease.service_id)
-                                        .where(MonitorLease.holder == member)).scalars())
+        theirs = set(connection.execute(select(MonitorLease.service_id).where(MonitorLease.holder == member)).scalars())
     victim.kill()
     victim.wait()
     killed = utcnow()
-    print(f"  kill -9 of a runner holding {len(theirs):,} monitors; waiting for the others to check them",
-          flush=True)
+    print(f"  kill -9 of a runner holding {len(theirs):,} monitors; waiting for the others to check them", flush=True)
     deadline = time.monotonic() + 3 * INTERVAL + 4 * HEARTBEAT
     firsts: dict[int, float] = {}
     while time.monotonic() < deadline and len(firsts) < 0.99 * len(theirs):
         time.sleep(2)
         with engine.connect() as connection:
-            found = connection.execute(select(CheckResultRow.service_id, func.min(CheckResultRow.checked_at))
-                                       .where(CheckResultRow.checked_at > killed)
-                                       .group_by(CheckResultRow.service_id)).all()
+            found = connection.execute(
+                select(CheckResultRow.service_id, func.min(CheckResultRow.checked_at))
+                .where(CheckResultRow.checked_at > killed)
+                .group_by(CheckResultRow.service_id)
+            ).all()
         firsts = {sid: (at - killed).total_seconds() for sid, at in found if sid in theirs}
         print(f"\r  {len(firsts):,} of {len(theirs):,} checked again", end="", flush=True)
     print(flush=True)
     seconds = sorted(firsts.values())
-    return {"monitors": len(theirs), "first": seconds[0] if seconds else float("nan"),
-            "p50": percentile(seconds, 0.5), "p99": percentile(seconds, 0.99),
-            "covered": len(seconds) / max(len(theirs), 1)}
+    return {
+        "monitors": len(theirs),
+        "first": seconds[0] if seconds else float("nan"),
+        "p50": percentile(seconds, 0.5),
+        "p99": percentile(seconds, 0.99),
+        "covered": len(seconds) / max(len(theirs), 1),
+    }
 
 
 def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type: ignore[no-untyped-def]
@@ -146,9 +176,13 @@ def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type
         connection.execute(text("DELETE FROM runner_member"))
         connection.execute(text("UPDATE monitor_lease SET holder = NULL"))
         for n in range(runners - 1):  # alive for an hour: the probe's quota is its share
-            connection.execute(text("INSERT INTO runner_member (id, region, started_at, beat_at, held, refused) "
-                                    "VALUES (:id, 'default', now(), now() + interval '1 hour', 0, 0)"),
-                               {"id": f"bench-other-{n}"})
+            connection.execute(
+                text(
+                    "INSERT INTO runner_member (id, region, started_at, beat_at, held, refused) "
+                    "VALUES (:id, 'default', now(), now() + interval '1 hour', 0, 0)"
+                ),
+                {"id": f"bench-other-{n}"},
+            )
         ids = list(connection.execute(select(MonitorLease.service_id)).scalars())
     probe.join(ids)
     claims = []
@@ -168,7 +202,7 @@ def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type
     fences = []
     held = sorted(probe.held)
     for n in range(20):
-        chunk = held[(n * batch) % len(held):][:batch]
+        chunk = held[(n * batch) % len(held) :][:batch]
         with probe.session_factory.begin() as session:
             started = time.perf_counter()
             probe.fence(session, chunk)
@@ -178,8 +212,15 @@ def lease_costs(engine, runners: int, checks_per_second: float) -> dict:  # type
         connection.execute(text("DELETE FROM runner_member WHERE id LIKE 'bench-other-%'"))
     renew, fence = percentile(renewals, 0.5), percentile(fences, 0.5)
     per_check = fence / batch + renew * runners / HEARTBEAT / max(checks_per_second, 1)
-    return {"claimed": claimed, "claim_s": claim, "claim_beats": len(claims), "renew_ms": 1000 * renew, "batch": batch,
-            "fence_ms": 1000 * fence, "per_check_us": 1e6 * per_check}
+    return {
+        "claimed": claimed,
+        "claim_s": claim,
+        "claim_beats": len(claims),
+        "renew_ms": 1000 * renew,
+        "batch": batch,
+        "fence_ms": 1000 * fence,
+        "per_check_us": 1e6 * per_check,
+    }
 
 
 def main() -> None:
@@ -188,8 +229,13 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=4)
     parser.add_argument("--window", type=float, default=150.0, help="seconds measured in each setting")
     parser.add_argument("--interval", type=float, default=60.0, help="every monitor's interval (a quick try: 10)")
-    parser.add_argument("--leases-only", type=float, metavar="CHECKS_PER_S", default=0.0,
-                        help="only the lease costs, on the database a full run left, at this rate")
+    parser.add_argument(
+        "--leases-only",
+        type=float,
+        metavar="CHECKS_PER_S",
+        default=0.0,
+        help="only the lease costs, on the database a full run left, at this rate",
+    )
     args = parser.parse_args()
     global INTERVAL
     INTERVAL = args.interval
@@ -198,8 +244,10 @@ def main() -> None:
         engine = get_engine(make_url(PG_URL).set(database=DATABASE).render_as_string(hide_password=False))
         print_lease_costs(lease_costs(engine, runners, args.leases_only))
         return
-    heading(f"runners sharing PostgreSQL: {count:,} monitors at {INTERVAL:.0f} s "
-            f"(needs {count / INTERVAL:,.0f} checks/s), 1 runner vs {runners}")
+    heading(
+        f"runners sharing PostgreSQL: {count:,} monitors at {INTERVAL:.0f} s "
+        f"(needs {count / INTERVAL:,.0f} checks/s), 1 runner vs {runners}"
+    )
     WORK.mkdir(exist_ok=True)
     url = fresh_pg_database(DATABASE)
     engine = get_engine(url)
@@ -224,21 +272,30 @@ def main() -> None:
     needed = count / INTERVAL
     for label, figures in (("1 runner", alone), (f"{runners} runners", shared)):
         figure(f"{label}: checks/s kept", f"{figures['rate']:,.0f}", f"(needed {needed:,.0f})")
-        figure(f"{label}: gap over the interval p50 / p99", f"{figures['gap_p50']:.1f} / {figures['gap_p99']:.1f} s",
-               "(goal p99 < 1 s)")
+        figure(
+            f"{label}: gap over the interval p50 / p99",
+            f"{figures['gap_p50']:.1f} / {figures['gap_p99']:.1f} s",
+            "(goal p99 < 1 s)",
+        )
         figure(f"{label}: CPU per check (all runners)", f"{figures['cpu_ms']:.3f} ms")
         figure(f"{label}: start to first full round", f"{figures['ready']:.0f} s")
     figure(f"{runners} runners / 1 runner, checks/s", f"{shared['rate'] / max(alone['rate'], 1):.2f}")
     figure("leases held per runner", " / ".join(f"{h:,}" for h in held))
     figure("after kill -9: first of its monitors re-checked", f"{moved['first']:.1f} s")
-    figure("after kill -9: 50% / 99% re-checked", f"{moved['p50']:.1f} / {moved['p99']:.1f} s",
-           f"(goal: within two intervals, {2 * INTERVAL:.0f} s; {moved['covered']:.0%} seen)")
+    figure(
+        "after kill -9: 50% / 99% re-checked",
+        f"{moved['p50']:.1f} / {moved['p99']:.1f} s",
+        f"(goal: within two intervals, {2 * INTERVAL:.0f} s; {moved['covered']:.0%} seen)",
+    )
     print_lease_costs(costs)
 
 
 def print_lease_costs(costs: dict) -> None:  # type: ignore[type-arg]
-    figure(f"claim of a share of {costs['claimed']:,} leases", f"{costs['claim_s']:.2f} s",
-           f"({costs['claim_beats']} heartbeats)")
+    figure(
+        f"claim of a share of {costs['claimed']:,} leases",
+        f"{costs['claim_s']:.2f} s",
+        f"({costs['claim_beats']} heartbeats)",
+    )
     figure("heartbeat with nothing to move", f"{costs['renew_ms']:.1f} ms")
     figure(f"fence of a {costs['batch']:,}-check batch", f"{costs['fence_ms']:.1f} ms")
     figure("lease overhead per check in the database", f"{costs['per_check_us']:.1f} us")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 CLIENT_CORE, TARGET_CORE = 0, 1
 
-TARGET_APP = textwrap.dedent('''
+TARGET_APP = textwrap.dedent("""
     import sys
     from aiohttp import web
 
@@ -35,7 +35,7 @@ TARGET_APP = textwrap.dedent('''
     app.router.add_get("/ok", ok)
     app.router.add_get("/health", ok)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
-''')
+""")
 
 
 def free_port() -> int:
@@ -79,10 +79,12 @@ def target_servers(ports: int) -> Iterator[tuple[list[str], str]]:
     if shutil.which("nginx"):
         conf = Path(f"/tmp/bench-nginx-{numbers[0]}.conf")
         listens = " ".join(f"listen 127.0.0.1:{port} backlog=4096;" for port in numbers)
-        conf.write_text(f"daemon off; worker_processes 1; error_log /dev/null; pid /tmp/bench-nginx-{numbers[0]}.pid;"
-                        f"events {{ worker_connections 65536; }} worker_rlimit_nofile 70000; http {{ access_log off; "
-                        f"server {{ {listens} keepalive_requests 100000; "
-                        f"location / {{ default_type application/json; return 200 '{{\"ok\": true, \"he\": [\"x\"]}}'; }} }} }}")
+        conf.write_text(
+            f"daemon off; worker_processes 1; error_log /dev/null; pid /tmp/bench-nginx-{numbers[0]}.pid;"
+            f"events {{ worker_connections 65536; }} worker_rlimit_nofile 70000; http {{ access_log off; "
+            f"server {{ {listens} keepalive_requests 100000; "
+            f'location / {{ default_type application/json; return 200 \'{{"ok": true, "he": ["x"]}}\'; }} }} }}'
+        )
         processes = [subprocess.Popen(["nginx", "-c", str(conf)])]
         kind = "nginx"
     else:
@@ -134,8 +136,10 @@ def history_database_url() -> str:
     finally:
         engine.dispose()
     if not services:
-        needs_first(f"the history database {HISTORY_DATABASE!r} is not ready ({problem}): run "
-                    "`.venv/bin/python bench/history.py` first (it fills it, a few minutes), then this again")
+        needs_first(
+            f"the history database {HISTORY_DATABASE!r} is not ready ({problem}): run "
+            "`.venv/bin/python bench/history.py` first (it fills it, a few minutes), then this again"
+        )
     return url
 
 

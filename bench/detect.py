@@ -41,9 +41,14 @@ async def run(outages: int, *, shared_sink: bool) -> None:
     async def slack(request: web.Request) -> web.Response:
         nonlocal messages
         messages += 1
-        title = (await request.json())["text"].split("\n")[0]  # "... Service Down: a (...)" or "... within a minute: a, b"
-        named = title.split(": ", 1)[1].split(" (")[0].split(", ") if "services down" in title else \
-            [title.split("Service Down: ")[1].split(" (")[0]]
+        title = (await request.json())["text"].split("\n")[
+            0
+        ]  # "... Service Down: a (...)" or "... within a minute: a, b"
+        named = (
+            title.split(": ", 1)[1].split(" (")[0].split(", ")
+            if "services down" in title
+            else [title.split("Service Down: ")[1].split(" (")[0]]
+        )
         for name in named:
             received.setdefault(name, time.monotonic())
         return web.Response(text="ok")
@@ -52,10 +57,18 @@ async def run(outages: int, *, shared_sink: bool) -> None:
     app.router.add_get("/svc/{name}", service)
     app.router.add_post("/hook", slack)
     async with serve_app(app) as base:
-        monitors = [make_monitor(name=f"svc{i}", url=f"{base}/svc/svc{i}", interval=f"{INTERVAL}s",
-                                 timeout="1s", retries=RETRIES, retry_delay=f"{RETRY_DELAY}s",
-                                 alerts=[] if shared_sink else [f"slack{i}"])
-                    for i in range(outages)]
+        monitors = [
+            make_monitor(
+                name=f"svc{i}",
+                url=f"{base}/svc/svc{i}",
+                interval=f"{INTERVAL}s",
+                timeout="1s",
+                retries=RETRIES,
+                retry_delay=f"{RETRY_DELAY}s",
+                alerts=[] if shared_sink else [f"slack{i}"],
+            )
+            for i in range(outages)
+        ]
         names = ["slack"] if shared_sink else [f"slack{i}" for i in range(outages)]
         sinks = [SlackSink(SlackConfig(webhook_url=f"{base}/hook"), instance_name=name) for name in names]
         scheduler = Scheduler(monitors, sinks=sinks)
@@ -75,8 +88,9 @@ async def run(outages: int, *, shared_sink: bool) -> None:
     budget = INTERVAL + RETRIES * RETRY_DELAY + 1 + wait
     figure("alerts received", f"{len(received)}/{outages}", f"(in {messages} messages)")
     figure("detection time p50", f"{percentile(delays, 0.5):.2f} s")
-    figure("detection time max", f"{max(delays) if delays else float('nan'):.2f} s",
-           f"(goal <= {budget:.0f} s every time)")
+    figure(
+        "detection time max", f"{max(delays) if delays else float('nan'):.2f} s", f"(goal <= {budget:.0f} s every time)"
+    )
     figure("outages within the goal", f"{sum(d <= budget for d in delays)}/{outages}")
 
 

@@ -51,6 +51,7 @@ async def raw_loop(url: str, checks: int, concurrency: int, keepalive: bool) -> 
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive)
     slots = asyncio.Semaphore(concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+
         async def one() -> None:
             async with slots:
                 async with session.get(url) as response:
@@ -61,8 +62,10 @@ async def raw_loop(url: str, checks: int, concurrency: int, keepalive: bool) -> 
 
 
 def our_scheduler(url: str, checks: int, concurrency: int, keepalive: bool) -> Scheduler:
-    monitors = [make_monitor(name=f"m{i}", url=url, conditions=["status == 200"], retries=1,
-                             retry_delay="1s") for i in range(checks)]
+    monitors = [
+        make_monitor(name=f"m{i}", url=url, conditions=["status == 200"], retries=1, retry_delay="1s")
+        for i in range(checks)
+    ]
     return Scheduler(monitors, store=MemoryStore(history=2), concurrency=concurrency, keepalive=keepalive)
 
 
@@ -121,8 +124,11 @@ async def compare(url: str, checks: int, concurrency: int, keepalive: bool, roun
     ratio = figures["ours_rate"] / figures["raw_rate"]
     figure("ours / raw, checks/s", f"{ratio:.2f}", "(goal >= 0.8)")
     figure("ours / raw, CPU per check", f"{figures['ours_cpu'] / figures['raw_cpu']:.2f}")
-    figure("ours / raw, both settled, checks/s", f"{figures['ours, settled_rate'] / figures['raw, settled_rate']:.2f}",
-           "(goal >= 0.8; settle_loaded_config on both, as a process holding its monitors does)")
+    figure(
+        "ours / raw, both settled, checks/s",
+        f"{figures['ours, settled_rate'] / figures['raw, settled_rate']:.2f}",
+        "(goal >= 0.8; settle_loaded_config on both, as a process holding its monitors does)",
+    )
     return figures
 
 
@@ -135,16 +141,18 @@ def _layers(scheduler: Scheduler) -> dict[str, Callable[[int], Awaitable[object]
 
     async def request(index: int) -> None:
         check = checks[index].check
-        async with session.request("GET", check._url, allow_redirects=True, max_redirects=10,
-                                   **check._request) as response:
+        async with session.request(
+            "GET", check._url, allow_redirects=True, max_redirects=10, **check._request
+        ) as response:
             await response.read()
 
     # The inner layers return nothing: what map_limited returns stays alive to the end,
     # and only the whole pipeline's results (as check_once's) are meant to.
     async def check_type(index: int) -> None:
         monitor_check = checks[index]
-        await monitor_check.check.run(CheckContext(session=session, monitor=monitor_check.monitor,
-                                                   deadline=loop.time() + 10, log=quiet, now=now))
+        await monitor_check.check.run(
+            CheckContext(session=session, monitor=monitor_check.monitor, deadline=loop.time() + 10, log=quiet, now=now)
+        )
 
     async def attempt(index: int) -> None:
         await run_attempt(checks[index].check, checks[index].monitor, session, now=now, loop=loop)
@@ -155,9 +163,14 @@ def _layers(scheduler: Scheduler) -> dict[str, Callable[[int], Awaitable[object]
     return dict(zip(LAYER_NAMES, (request, request, check_type, attempt, monitor_check, scheduler._process)))
 
 
-LAYER_NAMES = ("our request, next item started at once", "our request, next item in the next turn",
-               "+ the check type (CheckContext, HttpCheck.run)", "+ run_attempt (the deadline)",
-               "+ MonitorCheck.run (judge, result)", "+ the scheduler's _process (state, store, hooks)")
+LAYER_NAMES = (
+    "our request, next item started at once",
+    "our request, next item in the next turn",
+    "+ the check type (CheckContext, HttpCheck.run)",
+    "+ run_attempt (the deadline)",
+    "+ MonitorCheck.run (judge, result)",
+    "+ the scheduler's _process (state, store, hooks)",
+)
 
 
 async def _started_at_once(func: Callable[[int], Awaitable[object]], items: int, limit: int) -> None:
@@ -184,9 +197,13 @@ async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> Non
             if name == "raw aiohttp loop":
                 run = lambda: raw_loop(url, checks, concurrency, True)  # noqa: E731
             elif name == LAYER_NAMES[0]:
-                run = lambda scheduler=scheduler, name=name: _started_at_once(_layers(scheduler)[name], checks, concurrency)  # noqa: E731
+                run = lambda scheduler=scheduler, name=name: _started_at_once(
+                    _layers(scheduler)[name], checks, concurrency
+                )  # noqa: E731
             else:
-                run = lambda scheduler=scheduler, name=name: map_limited(_layers(scheduler)[name], range(checks), concurrency)  # noqa: E731
+                run = lambda scheduler=scheduler, name=name: map_limited(
+                    _layers(scheduler)[name], range(checks), concurrency
+                )  # noqa: E731
             with collector_settled(True):
                 before = resource.getrusage(resource.RUSAGE_SELF)
                 await run()
@@ -194,14 +211,16 @@ async def per_layer(url: str, checks: int, concurrency: int, rounds: int) -> Non
             await scheduler.close()
             del scheduler
             gc.collect()
-            spent = ((after.ru_utime - before.ru_utime) * 1e6 / checks,
-                     (after.ru_stime - before.ru_stime) * 1e6 / checks)
+            spent = (
+                (after.ru_utime - before.ru_utime) * 1e6 / checks,
+                (after.ru_stime - before.ru_stime) * 1e6 / checks,
+            )
             best[name] = min(best.get(name, spent), spent, key=sum)
     for name, (user, system) in best.items():
         figure(name, f"{user + system:.1f} us", f"(user {user:.1f}, system {system:.1f})")
 
 
-RAW_SCRIPT = textwrap.dedent('''
+RAW_SCRIPT = textwrap.dedent("""
     import asyncio, json, sys, tomllib
     import aiohttp
 
@@ -218,7 +237,7 @@ RAW_SCRIPT = textwrap.dedent('''
 
     with open(sys.argv[1], "rb") as file:
         asyncio.run(main([m["url"] for m in tomllib.load(file)["monitor"]]))
-''')
+""")
 
 
 def whole_process(url: str, monitors: int, rounds: int) -> None:
@@ -227,13 +246,16 @@ def whole_process(url: str, monitors: int, rounds: int) -> None:
     heading(f"statuscore check on {monitors:,} monitors, as a whole process")
     with tempfile.TemporaryDirectory() as folder:
         toml = Path(folder) / "monitors.toml"
-        toml.write_text('[defaults]\nretries = 1\nretry_delay = "1s"\nconditions = ["status == 200"]\n\n'
-                        + "".join(f'[[monitor]]\nname = "m{i}"\nurl = "{url}?m={i}"\n\n'
-                                  for i in range(monitors)))
+        toml.write_text(
+            '[defaults]\nretries = 1\nretry_delay = "1s"\nconditions = ["status == 200"]\n\n'
+            + "".join(f'[[monitor]]\nname = "m{i}"\nurl = "{url}?m={i}"\n\n' for i in range(monitors))
+        )
         script = Path(folder) / "raw.py"
         script.write_text(RAW_SCRIPT)
-        commands = {"raw": [sys.executable, str(script), str(toml)],
-                    "ours": [str(Path(sys.executable).parent / "statuscore"), "check", "--json", str(toml)]}
+        commands = {
+            "raw": [sys.executable, str(script), str(toml)],
+            "ours": [str(Path(sys.executable).parent / "statuscore"), "check", "--json", str(toml)],
+        }
         best: dict[str, tuple[float, float]] = {}
         for _ in range(rounds):
             for name, command in commands.items():
@@ -247,8 +269,9 @@ def whole_process(url: str, monitors: int, rounds: int) -> None:
 def _timed_process(command: list[str], monitors: int) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=600,
-                          preexec_fn=lambda: pin(0, CLIENT_CORE))
+    done = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=600, preexec_fn=lambda: pin(0, CLIENT_CORE)
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = done.stdout.count(b"\n")
@@ -265,8 +288,11 @@ def counted(url: str) -> None:
         return
     for side in ("raw", "ours"):
         figure(f"{side}: instructions per check", f"{counts[side]:,.0f}")
-    figure("ours / raw, instructions per check", f"{counts['ours'] / counts['raw']:.2f}",
-           "(checks/s >= 0.8 asks for <= 1.25)")
+    figure(
+        "ours / raw, instructions per check",
+        f"{counts['ours'] / counts['raw']:.2f}",
+        "(checks/s >= 0.8 asks for <= 1.25)",
+    )
 
 
 def blackbox_exporter(url: str, checks: int, concurrency: int) -> float | None:
@@ -288,8 +314,11 @@ def _drive_blackbox(binary: str, url: str, checks: int, concurrency: int) -> flo
     config = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
     config.write("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n")
     config.close()
-    process = subprocess.Popen([binary, f"--config.file={config.name}", f"--web.listen-address=127.0.0.1:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, f"--config.file={config.name}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     pin(process.pid, TARGET_CORE)
     time.sleep(1)
     probe = f"http://127.0.0.1:{port}/probe?module=http_2xx&target={quote(url)}"
@@ -321,10 +350,22 @@ def instruction_counts(url: str) -> dict[str, float] | None:
 
 
 def _counted_run(side: str, url: str, checks: int) -> int:
-    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-               sys.executable, __file__, "--count-child", side, "--checks", str(checks), "--url", url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})  # dicts laid out alike every run
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--count-child",
+        side,
+        "--checks",
+        str(checks),
+        "--url",
+        url,
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )  # dicts laid out alike every run
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"callgrind run of {side} failed (exit {done.returncode}): {done.stderr[-2000:]}")
@@ -356,8 +397,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cli-monitors", type=int, default=20_000)
-    parser.add_argument("--part", action="append", choices=PARTS,
-                        help="measure only this part (repeatable; default: every part)")
+    parser.add_argument(
+        "--part", action="append", choices=PARTS, help="measure only this part (repeatable; default: every part)"
+    )
     parser.add_argument("--count-child", choices=("raw", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -387,8 +429,11 @@ def main() -> None:
             print("  not installed (apt-get install prometheus-blackbox-exporter): skipped")
         else:
             figure("blackbox: CPU-s per 1,000 probes", f"{blackbox:.3f}")
-            figure("ours (new connection) / blackbox, CPU per check", f"{fresh['ours_cpu'] / blackbox:.2f}",
-                   "(goal <= 0.7)")
+            figure(
+                "ours (new connection) / blackbox, CPU per check",
+                f"{fresh['ours_cpu'] / blackbox:.2f}",
+                "(goal <= 0.7)",
+            )
 
 
 if __name__ == "__main__":

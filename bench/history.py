@@ -48,8 +48,7 @@ FROM check_result WHERE checked_at >= :since GROUP BY service_id"""
 
 def progress(label: str, done: int, total: int, started: float) -> None:
     rate = done / max(time.perf_counter() - started, 1e-9)
-    print(f"\r  {label}: {done:,}/{total:,} rows ({100 * done / total:.0f}%, {rate:,.0f} rows/s)",
-          end="", flush=True)
+    print(f"\r  {label}: {done:,}/{total:,} rows ({100 * done / total:.0f}%, {rate:,.0f} rows/s)", end="", flush=True)
 
 
 def raw_rows(services: int, days: int):
@@ -65,11 +64,21 @@ def raw_rows(services: int, days: int):
 
 def create_services(engine: Engine, services: int) -> None:
     with engine.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO service (id, slug, name, type, position, group_name, description, hidden, "
-            "created_at, updated_at) VALUES (:id, :slug, :name, 'http', :id, '', '', false, :now, :now)"),
-            [{"id": i, "slug": f"service-{i}", "name": f"Service {i}", "now": NOW if engine.dialect.name
-              != "sqlite" else NOW.replace(tzinfo=None)} for i in range(1, services + 1)])
+        connection.execute(
+            text(
+                "INSERT INTO service (id, slug, name, type, position, group_name, description, hidden, "
+                "created_at, updated_at) VALUES (:id, :slug, :name, 'http', :id, '', '', false, :now, :now)"
+            ),
+            [
+                {
+                    "id": i,
+                    "slug": f"service-{i}",
+                    "name": f"Service {i}",
+                    "now": NOW if engine.dialect.name != "sqlite" else NOW.replace(tzinfo=None),
+                }
+                for i in range(1, services + 1)
+            ],
+        )
 
 
 @contextlib.contextmanager
@@ -91,8 +100,9 @@ def raw_load(engine: Engine, total: int) -> Iterator[tuple[object, Callable[[int
 def fill_postgresql(engine: Engine, services: int, days: int) -> float:
     with raw_load(engine, services * days * 1440) as (raw, report):
         with raw.cursor() as cursor:  # type: ignore[attr-defined]
-            with cursor.copy("COPY check_result (service_id, checked_at, status, latency_ms, "
-                             "status_code, attempts) FROM STDIN") as copy:
+            with cursor.copy(
+                "COPY check_result (service_id, checked_at, status, latency_ms, status_code, attempts) FROM STDIN"
+            ) as copy:
                 for done, (service_id, at, status, latency) in enumerate(raw_rows(services, days), 1):
                     copy.write_row((service_id, at, status, latency, 200 if status == "up" else 503, 1))
                     report(done)
@@ -100,14 +110,17 @@ def fill_postgresql(engine: Engine, services: int, days: int) -> float:
 
 
 def fill_sqlite(engine: Engine, services: int, days: int) -> float:
-    insert = ("INSERT INTO check_result (service_id, checked_at, status, latency_ms, status_code, "
-              "attempts) VALUES (?, ?, ?, ?, ?, 1)")
+    insert = (
+        "INSERT INTO check_result (service_id, checked_at, status, latency_ms, status_code, "
+        "attempts) VALUES (?, ?, ?, ?, ?, 1)"
+    )
     with raw_load(engine, services * days * 1440) as (raw, report):
         cursor = raw.cursor()  # type: ignore[attr-defined]
         batch = []
         for done, (service_id, at, status, latency) in enumerate(raw_rows(services, days), 1):
-            batch.append((service_id, at.replace(tzinfo=None).isoformat(" "), status, latency,
-                          200 if status == "up" else 503))
+            batch.append(
+                (service_id, at.replace(tzinfo=None).isoformat(" "), status, latency, 200 if status == "up" else 503)
+            )
             if len(batch) == 100_000:
                 cursor.executemany(insert, batch)
                 batch.clear()
@@ -122,13 +135,17 @@ def fill_rollups(engine: Engine, services: int) -> None:
     sqlite = engine.dialect.name == "sqlite"
     day = "strftime('%Y-%m-%d 00:00:00.000000', checked_at)" if sqlite else "date_trunc('day', checked_at)"
     hour = "strftime('%Y-%m-%d %H:00:00.000000', checked_at)" if sqlite else "date_trunc('hour', checked_at)"
-    columns = ("service_id, bucket, up_count, degraded_count, down_count, maintenance_count, "
-               "latency_count, latency_sum_ms, latency_max_ms")
-    select = ("SELECT service_id, {bucket}, SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), 0, "
-              "SUM(CASE WHEN status = 'down' THEN 1 ELSE 0 END), 0, "
-              "SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), "
-              "SUM(CASE WHEN status = 'up' THEN latency_ms ELSE 0 END), MAX(latency_ms) "
-              "FROM check_result GROUP BY service_id, {bucket}")
+    columns = (
+        "service_id, bucket, up_count, degraded_count, down_count, maintenance_count, "
+        "latency_count, latency_sum_ms, latency_max_ms"
+    )
+    select = (
+        "SELECT service_id, {bucket}, SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), 0, "
+        "SUM(CASE WHEN status = 'down' THEN 1 ELSE 0 END), 0, "
+        "SUM(CASE WHEN status = 'up' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'up' THEN latency_ms ELSE 0 END), MAX(latency_ms) "
+        "FROM check_result GROUP BY service_id, {bucket}"
+    )
     started = time.perf_counter()
     with engine.begin() as connection:
         connection.execute(text(f"INSERT INTO rollup_daily ({columns}) {select.format(bucket=day)}"))
@@ -136,12 +153,25 @@ def fill_rollups(engine: Engine, services: int) -> None:
         oldest = connection.execute(text("SELECT MIN(bucket) FROM rollup_daily")).scalar_one()
         if isinstance(oldest, str):
             oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
-        extra = [{"service_id": s, "bucket": (oldest - timedelta(days=d)) if not sqlite else
-                  (oldest - timedelta(days=d)).replace(tzinfo=None).isoformat(" ", "microseconds"),
-                  "up": 1436, "down": 4} for s in range(1, services + 1) for d in range(1, ROLLUP_DAYS - 59)]
-        connection.execute(text(
-            f"INSERT INTO rollup_daily ({columns}) VALUES (:service_id, :bucket, :up, 0, :down, 0, :up, "
-            f":up * 150, 250)"), extra)
+        extra = [
+            {
+                "service_id": s,
+                "bucket": (oldest - timedelta(days=d))
+                if not sqlite
+                else (oldest - timedelta(days=d)).replace(tzinfo=None).isoformat(" ", "microseconds"),
+                "up": 1436,
+                "down": 4,
+            }
+            for s in range(1, services + 1)
+            for d in range(1, ROLLUP_DAYS - 59)
+        ]
+        connection.execute(
+            text(
+                f"INSERT INTO rollup_daily ({columns}) VALUES (:service_id, :bucket, :up, 0, :down, 0, :up, "
+                f":up * 150, 250)"
+            ),
+            extra,
+        )
     print(f"  rollups built in {time.perf_counter() - started:.1f} s")
 
 

@@ -51,13 +51,34 @@ def prepare(services: int = 30) -> str:
     now = utcnow()
     with get_session_factory(engine).begin() as session:
         for position in range(services):
-            service = Service(slug=f"service-{position}", name=f"Service {position}", type="http", position=position,
-                              group_name="Core", description="", hidden=False, created_at=now, updated_at=now)
+            service = Service(
+                slug=f"service-{position}",
+                name=f"Service {position}",
+                type="http",
+                position=position,
+                group_name="Core",
+                description="",
+                hidden=False,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(service)
             session.flush()
-            session.add(ServiceState(service_id=service.id, status="up", since=now, consecutive_failures=0,
-                                     consecutive_successes=1, flapping=False, flips="", last_checked_at=now,
-                                     last_status="up", last_latency_ms=120, updated_at=now))
+            session.add(
+                ServiceState(
+                    service_id=service.id,
+                    status="up",
+                    since=now,
+                    consecutive_failures=0,
+                    consecutive_successes=1,
+                    flapping=False,
+                    flips="",
+                    last_checked_at=now,
+                    last_status="up",
+                    last_latency_ms=120,
+                    updated_at=now,
+                )
+            )
         user = User(name="bench", role="editor", created_at=now)
         user.set_password(PASSWORD)
         session.add(user)
@@ -68,20 +89,40 @@ def prepare(services: int = 30) -> str:
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     ini = WORK / "live.ini"
-    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\nstatusweb.runner = false\n"
-                   f"statusweb.page_cache_seconds = 10\nstatusweb.page_url = http://127.0.0.1:{port}\n"
-                   # 2,000 readers from one address here; in the field each has its own: a per-client limit
-                   # so high it never refuses (its cost stays in the figures)
-                   f"statusweb.rate_per_client = 100000000\n"
-                   f"statuscore.monitors = {ROOT / 'examples' / 'development.toml'}\n\n"
-                   f"[server:main]\nuse = egg:statuscore#main\nlisten = 127.0.0.1:{port}\nthreads = 8\n")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "pserve"), str(ini)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env={**os.environ, "STATUSWEB_SECRET": "b" * 40})
+    ini.write_text(
+        f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\nstatusweb.runner = false\n"
+        f"statusweb.page_cache_seconds = 10\nstatusweb.page_url = http://127.0.0.1:{port}\n"
+        # 2,000 readers from one address here; in the field each has its own: a per-client limit
+        # so high it never refuses (its cost stays in the figures)
+        f"statusweb.rate_per_client = 100000000\n"
+        f"statuscore.monitors = {ROOT / 'examples' / 'development.toml'}\n\n"
+        f"[server:main]\nuse = egg:statuscore#main\nlisten = 127.0.0.1:{port}\nthreads = 8\n"
+    )
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pserve"), str(ini)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "STATUSWEB_SECRET": "b" * 40},
+    )
     pin(server.pid, TARGET_CORE)
     if os.environ.get("BENCH_PROFILE"):  # py-spy's view of the server through the run (flame graph SVG)
-        subprocess.Popen([os.environ["BENCH_PROFILE"], "record", "--pid", str(server.pid), "--threads",
-                          "--output", str(WORK / "server-profile.txt"), "--format", "raw", "--duration", "40"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [
+                os.environ["BENCH_PROFILE"],
+                "record",
+                "--pid",
+                str(server.pid),
+                "--threads",
+                "--output",
+                str(WORK / "server-profile.txt"),
+                "--format",
+                "raw",
+                "--duration",
+                "40",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     return server
 
 
@@ -119,8 +160,9 @@ class OpenPage:
         """One poll; the seconds to the next one when that is not the usual 2 s."""
         headers = {"If-None-Match": self.etag} if self.etag else {}
         self.polls += 1
-        async with self.session.get(f"{self.base}/api/live", headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=30)) as answer:
+        async with self.session.get(
+            f"{self.base}/api/live", headers=headers, timeout=aiohttp.ClientTimeout(total=30)
+        ) as answer:
             if answer.status == 304:
                 self.not_modified += 1
                 return
@@ -142,8 +184,9 @@ async def signed_in(base: str) -> aiohttp.ClientSession:
     session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # cookies from 127.0.0.1
     async with session.get(f"{base}/admin/login") as answer:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await answer.text()).group(1)
-    async with session.post(f"{base}/admin/login", data={"csrf_token": token, "name": "bench",
-                                                         "password": PASSWORD}, allow_redirects=False) as answer:
+    async with session.post(
+        f"{base}/admin/login", data={"csrf_token": token, "name": "bench", "password": PASSWORD}, allow_redirects=False
+    ) as answer:
         assert answer.status == 303, answer.status
     return session
 
@@ -173,8 +216,9 @@ async def probe_admin(base: str, seconds: float) -> None:
 
 
 async def admin_from_its_own_process(base: str, seconds: float) -> list[tuple[float, float]]:
-    prober = await asyncio.create_subprocess_exec(sys.executable, __file__, "--probe-admin", base, str(seconds),
-                                                  stdout=asyncio.subprocess.PIPE)
+    prober = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--probe-admin", base, str(seconds), stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await prober.communicate()
     if prober.returncode:
         raise SystemExit(f"the admin prober failed (exit {prober.returncode})")
@@ -185,9 +229,18 @@ async def post_incident(session: aiohttp.ClientSession, base: str) -> float:
     async with session.get(f"{base}/admin/incidents/new") as answer:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await answer.text()).group(1)
     posted = time.monotonic()
-    async with session.post(f"{base}/admin/incidents/new", allow_redirects=False, data={
-            "csrf_token": token, "title": TITLE, "impact": "major", "status": "investigating",
-            "body": "Workers are being restarted.", "root_cause": ""}) as answer:
+    async with session.post(
+        f"{base}/admin/incidents/new",
+        allow_redirects=False,
+        data={
+            "csrf_token": token,
+            "title": TITLE,
+            "impact": "major",
+            "status": "investigating",
+            "body": "Workers are being restarted.",
+            "root_cause": "",
+        },
+    ) as answer:
         assert answer.status == 303, answer.status
     return posted
 
@@ -214,17 +267,24 @@ async def measure(base: str, pages: int, seconds: float) -> None:
     figure("polls answered", f"{polls}", f"{polls / seconds:.0f} per second")
     figure("  of them 304 Not Modified", f"{100 * sum(r.not_modified for r in readers) / max(1, polls):.1f}%")
     figure("  failed (then backed off)", f"{sum(r.errors for r in readers)}")
-    figure("admin p50 / p99, no pages open", f"{1000 * percentile(baseline, 0.5):.0f} / "
-                                             f"{1000 * percentile(baseline, 0.99):.0f} ms")
+    figure(
+        "admin p50 / p99, no pages open",
+        f"{1000 * percentile(baseline, 0.5):.0f} / {1000 * percentile(baseline, 0.99):.0f} ms",
+    )
     p99 = percentile(under_load, 0.99)
-    figure(f"admin p50 / p99, {pages} pages open", f"{1000 * percentile(under_load, 0.5):.0f} / {1000 * p99:.0f} ms",
-           f"goal p99 < 200 ms: {'met' if p99 < 0.2 else 'MISSED'}")
+    figure(
+        f"admin p50 / p99, {pages} pages open",
+        f"{1000 * percentile(under_load, 0.5):.0f} / {1000 * p99:.0f} ms",
+        f"goal p99 < 200 ms: {'met' if p99 < 0.2 else 'MISSED'}",
+    )
     figure("  ratio p99 loaded / idle", f"{p99 / max(1e-6, percentile(baseline, 0.99)):.2f}")
     worst = max(reached) if reached else float("inf")
     figure("pages that got the incident", f"{len(reached)} of {pages}")
-    figure("update reached pages: p50 / p99 / max", f"{percentile(reached, 0.5):.1f} / "
-                                                     f"{percentile(reached, 0.99):.1f} / {worst:.1f} s",
-           f"goal every page < 5 s: {'met' if len(reached) == pages and worst < 5 else 'MISSED'}")
+    figure(
+        "update reached pages: p50 / p99 / max",
+        f"{percentile(reached, 0.5):.1f} / {percentile(reached, 0.99):.1f} / {worst:.1f} s",
+        f"goal every page < 5 s: {'met' if len(reached) == pages and worst < 5 else 'MISSED'}",
+    )
 
 
 def main() -> None:

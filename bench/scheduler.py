@@ -24,14 +24,26 @@ from statuscore import MemoryStore, Scheduler, make_monitor, settle_loaded_confi
 async def run(bases: list[str], monitors: int, seconds: float, concurrency: int, settle: bool) -> None:
     heading(f"{monitors:,} monitors at 60 s for {seconds:.0f} s, one core, concurrency {concurrency}")
     started = time.perf_counter()
-    templates = [make_monitor(name="m", url=f"{base}/ok", interval="60s", timeout="10s", retries=1,
-                              retry_delay="1s", conditions=["status == 200"]) for base in bases]
+    templates = [
+        make_monitor(
+            name="m",
+            url=f"{base}/ok",
+            interval="60s",
+            timeout="10s",
+            retries=1,
+            retry_delay="1s",
+            conditions=["status == 200"],
+        )
+        for base in bases
+    ]
     fleet = [replace(templates[i % len(templates)], name=f"monitor {i}", slug=f"m{i}") for i in range(monitors)]
     scheduler = Scheduler(fleet, store=MemoryStore(history=1), concurrency=concurrency)
     if settle:  # as statusweb's run-checks does with its loaded monitors
         settle_loaded_config()
-    print(f"  built in {time.perf_counter() - started:.1f} s{', collector settled' if settle else ''}; running...",
-          flush=True)
+    print(
+        f"  built in {time.perf_counter() - started:.1f} s{', collector settled' if settle else ''}; running...",
+        flush=True,
+    )
     cpu = cpu_seconds()
     progress = asyncio.ensure_future(_progress(scheduler, seconds))
     await scheduler.run(duration=seconds)
@@ -51,8 +63,11 @@ async def _progress(scheduler: Scheduler, seconds: float) -> None:
     started = time.monotonic()
     while True:
         await asyncio.sleep(15)
-        print(f"  {time.monotonic() - started:5.0f}/{seconds:.0f} s: {scheduler.checks_done:,} checks, "
-              f"RSS {rss_mb():.0f} MB", flush=True)
+        print(
+            f"  {time.monotonic() - started:5.0f}/{seconds:.0f} s: {scheduler.checks_done:,} checks, "
+            f"RSS {rss_mb():.0f} MB",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -67,8 +82,15 @@ def main() -> None:
     with target_servers(args.ports) as (bases, kind):
         print(f"target: {kind} on {len(bases)} ports (core 1)")
         for count in args.monitors:
-            asyncio.run(run(bases, count, args.seconds if count >= 100_000 else min(args.seconds, 90),
-                            args.concurrency, not args.no_settle))
+            asyncio.run(
+                run(
+                    bases,
+                    count,
+                    args.seconds if count >= 100_000 else min(args.seconds, 90),
+                    args.concurrency,
+                    not args.no_settle,
+                )
+            )
 
 
 if __name__ == "__main__":

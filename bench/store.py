@@ -60,8 +60,12 @@ async def load(engine, rate: int, seconds: float) -> None:  # type: ignore[no-un
         now = utcnow()
         while sent < due:
             slug = f"s{sent % SERVICES}"
-            await store.record(CheckResult(monitor=slug, slug=slug, status=Status.UP, checked_at=now,
-                                           latency=0.05, status_code=200), state, [], [])
+            await store.record(
+                CheckResult(monitor=slug, slug=slug, status=Status.UP, checked_at=now, latency=0.05, status_code=200),
+                state,
+                [],
+                [],
+            )
             sent += 1
         await asyncio.sleep(0.01)
     await store.close()
@@ -82,8 +86,7 @@ def databases(seconds: float) -> list[tuple[str, str]]:
     sqlite = ROOT / "var" / "bench-store.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{sqlite}{suffix}").unlink(missing_ok=True)
-    return [("SQLite", f"sqlite:///{sqlite}"),
-            ("PostgreSQL", postgresql)]
+    return [("SQLite", f"sqlite:///{sqlite}"), ("PostgreSQL", postgresql)]
 
 
 def main() -> None:

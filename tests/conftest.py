@@ -60,8 +60,21 @@ def image_venv(tmp_path_factory):
     venv = tmp_path_factory.mktemp("image") / "venv"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run([str(venv / "bin/python"), "-m", "pip", "install", "--quiet",
-                    "-c", str(root / "constraints.txt"), f"{root}[web]",
-                    str(root / "plugins/statuscore-tls"), str(root / "plugins/statuscore-tcp")],
-                   check=True, timeout=900, env=env)
+    subprocess.run(
+        [
+            str(venv / "bin/python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "-c",
+            str(root / "constraints.txt"),
+            f"{root}[web]",
+            str(root / "plugins/statuscore-tls"),
+            str(root / "plugins/statuscore-tcp"),
+        ],
+        check=True,
+        timeout=900,
+        env=env,
+    )
     return venv

@@ -49,8 +49,9 @@ class Zone:
         elif name not in self.records:
             response.set_rcode(dns.rcode.NXDOMAIN)
         elif self.records[name].get(rdtype):
-            response.answer.append(dns.rrset.from_text_list(question.name, 60, "IN", rdtype,
-                                                            self.records[name][rdtype]))
+            response.answer.append(
+                dns.rrset.from_text_list(question.name, 60, "IN", rdtype, self.records[name][rdtype])
+            )
         return response.to_wire()
 
 

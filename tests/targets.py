@@ -128,9 +128,11 @@ def make_target_app() -> web.Application:
         the compressed Content-Length; `?status=202&type=text/event-stream` for the
         other check types."""
         encoding = request.match_info["encoding"]
-        return web.Response(body=decompression_bombs()[encoding], status=int(request.query.get("status", 200)),
-                            headers={"Content-Encoding": encoding,
-                                     "Content-Type": request.query.get("type", "application/json")})
+        return web.Response(
+            body=decompression_bombs()[encoding],
+            status=int(request.query.get("status", 200)),
+            headers={"Content-Encoding": encoding, "Content-Type": request.query.get("type", "application/json")},
+        )
 
     app.router.add_get("/ok", ok)
     app.router.add_route("*", "/bomb/{encoding}", bomb)
@@ -167,8 +169,7 @@ def decompression_bombs() -> dict[str, bytes]:
     crc, adler = 0, 1
     for _ in range(BOMB_BYTES // len(zeros)):
         crc, adler = zlib.crc32(zeros, crc), zlib.adler32(zeros, adler)
-    gzip = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + deflated
-            + struct.pack("<II", crc, BOMB_BYTES & 0xFFFFFFFF))
+    gzip = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + deflated + struct.pack("<II", crc, BOMB_BYTES & 0xFFFFFFFF)
     zlib_body = b"\x78\xda" + deflated + struct.pack(">I", adler)
     compressor = brotli.Compressor(quality=5)
     br = b"".join(compressor.process(zeros) for _ in range(BOMB_BYTES // len(zeros))) + compressor.finish()
@@ -177,6 +178,7 @@ def decompression_bombs() -> dict[str, bytes]:
 
 def hello_app() -> web.Application:
     """The smallest target: GET / answers 200 "hi" (for TLS tests)."""
+
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text="hi")
 
@@ -241,8 +243,7 @@ class SlackShapedServer:
         payload = await request.json()
         if self.failures:
             status, headers = self.failures.pop(0)
-            return web.Response(status=status, text="rate_limited" if status == 429 else "oops",
-                                headers=headers)
+            return web.Response(status=status, text="rate_limited" if status == 429 else "oops", headers=headers)
         self.messages.append(payload)
         return web.Response(text="ok")
 

@@ -41,8 +41,13 @@ def live(tmp_path):
 
 
 def backup(url, folder: Path, keep: int = 2, **extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False), "BACKUP_DIR": str(folder),
-           "BACKUP_KEEP": str(keep), **extra}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "BACKUP_DIR": str(folder),
+        "BACKUP_KEEP": str(keep),
+        **extra,
+    }
     return subprocess.run(["sh", str(BACKUP)], env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -51,9 +56,17 @@ def summary(url) -> dict:
 
     from statusweb import main
 
-    app = TestApp(main({"here": "."}, **{"sqlalchemy.url": url.render_as_string(hide_password=False),
-                                          "statusweb.runner": "false", "statusweb.page_cache_seconds": "0",
-                                          "statusweb.page_url": "http://localhost"}))
+    app = TestApp(
+        main(
+            {"here": "."},
+            **{
+                "sqlalchemy.url": url.render_as_string(hide_password=False),
+                "statusweb.runner": "false",
+                "statusweb.page_cache_seconds": "0",
+                "statusweb.page_url": "http://localhost",
+            },
+        )
+    )
     try:
         return app.get("/api/v2/summary.json").json
     finally:
@@ -90,8 +103,13 @@ def test_without_keep_the_scratch_copy_is_dropped(live, tmp_path):
     (dump,) = tmp_path.glob("statusweb-*.dump")
     assert statusweb_admin("restore-check", str(ini), str(dump), timeout=300).returncode == 0
     with _admin_engine().connect() as connection:
-        left = connection.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
-                                  {"p": f"{url.database}_restore_check_%"}).scalars().all()
+        left = (
+            connection.execute(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{url.database}_restore_check_%"}
+            )
+            .scalars()
+            .all()
+        )
     assert left == []
 
 

@@ -31,13 +31,20 @@ WITH_BACKUPS = DEPLOY / "compose.backup.yaml"
 FILES = (COMPOSE, WITH_POSTGRES, WITH_BACKUPS)
 BIN = Path(sys.executable).parent
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-COMPOSE_ONLY = {"POSTGRES_PASSWORD", "STATUSWEB_IMAGE", "STATUSWEB_PORT", "STATUSWEB_RUNNERS", "BACKUP_KEEP",
-                "BACKUP_EVERY_SECONDS"}  # read by compose, not the app
+COMPOSE_ONLY = {
+    "POSTGRES_PASSWORD",
+    "STATUSWEB_IMAGE",
+    "STATUSWEB_PORT",
+    "STATUSWEB_RUNNERS",
+    "BACKUP_KEEP",
+    "BACKUP_EVERY_SECONDS",
+}  # read by compose, not the app
 SET_BY_COMPOSE = {"STATUSWEB_RUNNER", "PORT"}  # each service's own, written in the file
 
 
 def interpolate(value: str, env: dict[str, str]) -> str:
     """Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}."""
+
     def one(match: re.Match) -> str:
         name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
         found = env.get(name)
@@ -48,6 +55,7 @@ def interpolate(value: str, env: dict[str, str]) -> str:
         if operator == ":?" and not found:
             raise AssertionError(f"compose would refuse to start: {name}: {argument}")
         return found or ""
+
     return _VARIABLE.sub(one, value)
 
 
@@ -60,8 +68,10 @@ def test_both_files_follow_the_compose_specification():
     schema = json.loads((ROOT / "tests" / "data" / "compose-spec.json").read_text())
     validator = jsonschema.Draft7Validator(schema)
     for path in FILES:
-        problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-                    for error in validator.iter_errors(yaml.safe_load(path.read_text()))]
+        problems = [
+            f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+            for error in validator.iter_errors(yaml.safe_load(path.read_text()))
+        ]
         assert problems == [], (path.name, problems)
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     assert set(services) == {"migrate", "web", "runner"}
@@ -73,7 +83,10 @@ def test_both_files_follow_the_compose_specification():
         assert services[name]["environment"]["STATUSWEB_RUNNER"] == "false"  # runners run on their own
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     postgres = yaml.safe_load(WITH_POSTGRES.read_text())["services"]
-    assert postgres["postgres"]["image"] == "postgres:16" and "pg_isready" in postgres["postgres"]["healthcheck"]["test"][1]
+    assert (
+        postgres["postgres"]["image"] == "postgres:16"
+        and "pg_isready" in postgres["postgres"]["healthcheck"]["test"][1]
+    )
     assert postgres["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     backup = yaml.safe_load(WITH_BACKUPS.read_text())["services"]["backup"]
     assert backup["command"][:2] == ["sh", "/backup.sh"] and "./backup.sh:/backup.sh:ro" in backup["volumes"]
@@ -83,9 +96,11 @@ def test_no_secret_is_written_in_the_compose_files():
     for path in FILES:
         for name, service in yaml.safe_load(path.read_text())["services"].items():
             for key, value in (service.get("environment") or {}).items():
-                assert _VARIABLE.fullmatch(str(value)) or key in SET_BY_COMPOSE or (
-                    "PASSWORD" not in key and "SECRET" not in key and "TOKEN" not in key and "URL" not in key), \
-                    (path.name, name, key, value)
+                assert (
+                    _VARIABLE.fullmatch(str(value))
+                    or key in SET_BY_COMPOSE
+                    or ("PASSWORD" not in key and "SECRET" not in key and "TOKEN" not in key and "URL" not in key)
+                ), (path.name, name, key, value)
     text = "".join(path.read_text() for path in FILES)
     passwords = re.findall(r"postgres(?:ql)?(?:\+psycopg)?://[^$\s:]*:([^$@\s]+)@", text)
     assert "hooks.slack.com" not in text and set(passwords) <= {"PASSWORD"}  # a placeholder in a message only
@@ -104,14 +119,24 @@ def test_env_example_lists_every_variable_with_a_comment():
             assert above >= 0 and lines[above].startswith("#"), f"{line.split('=')[0]}: no comment above it"
     named = set(_VARIABLE.findall("".join(path.read_text() for path in FILES)))
     assert {name for name, _, _ in named} <= set(example)
-    app_reads = (set(ENVIRONMENT_OVERRIDES) | {"SLACK_WEBHOOK_URL", "SLACK_CHANNEL", "STATUSWEB_ADMIN_PASSWORD",
-                                               "HEALTH_CHECK_INTERVAL", "HEALTH_CHECK_RETRIES"}) - SET_BY_COMPOSE
+    app_reads = (
+        set(ENVIRONMENT_OVERRIDES)
+        | {
+            "SLACK_WEBHOOK_URL",
+            "SLACK_CHANNEL",
+            "STATUSWEB_ADMIN_PASSWORD",
+            "HEALTH_CHECK_INTERVAL",
+            "HEALTH_CHECK_RETRIES",
+        }
+    ) - SET_BY_COMPOSE
     assert app_reads <= set(example), app_reads - set(example)
     passed = set(yaml.safe_load(COMPOSE.read_text())["x-environment"])
     assert set(example) - COMPOSE_ONLY == passed, "every variable of .env.example reaches the containers"
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("### The environment"):readme.index("The image runs")]
-    in_readme = {name for cell in re.findall(r"^\| ([^|]+) \|", table, re.M) for name in re.findall(r"`([A-Z_]+)`", cell)}
+    table = readme[readme.index("### The environment") : readme.index("The image runs")]
+    in_readme = {
+        name for cell in re.findall(r"^\| ([^|]+) \|", table, re.M) for name in re.findall(r"`([A-Z_]+)`", cell)
+    }
     assert in_readme - SET_BY_COMPOSE <= set(example), in_readme - set(example)
 
 
@@ -128,11 +153,17 @@ def test_the_services_commands_run_in_order_and_share_the_checks(tmp_path):
     (tmp_path / "production.ini").write_text((ROOT / "production.ini").read_text())  # the image's /app
     (tmp_path / "monitors.toml").write_text(
         f'[[monitor]]\nname = "Status page"\nurl = "http://127.0.0.1:{port}/healthz"\ninterval = "2s"\nretries = 0\n'
-        f'[[monitor]]\nname = "Front page"\nurl = "http://127.0.0.1:{port}/"\ninterval = "2s"\nretries = 0\n')
-    filled = {**read_env_example(), "DATABASE_URL": url.render_as_string(hide_password=False),
-              "STATUSWEB_SECRET": "s" * 48, "STATUS_PAGE_URL": f"http://127.0.0.1:{port}",
-              "STATUSCORE_MONITORS": str(tmp_path / "monitors.toml"), "STATUSWEB_ADMIN_PASSWORD": "a long passphrase",
-              "STATUSWEB_TRUSTED_PROXY": "127.0.0.1"}
+        f'[[monitor]]\nname = "Front page"\nurl = "http://127.0.0.1:{port}/"\ninterval = "2s"\nretries = 0\n'
+    )
+    filled = {
+        **read_env_example(),
+        "DATABASE_URL": url.render_as_string(hide_password=False),
+        "STATUSWEB_SECRET": "s" * 48,
+        "STATUS_PAGE_URL": f"http://127.0.0.1:{port}",
+        "STATUSCORE_MONITORS": str(tmp_path / "monitors.toml"),
+        "STATUSWEB_ADMIN_PASSWORD": "a long passphrase",
+        "STATUSWEB_TRUSTED_PROXY": "127.0.0.1",
+    }
     services = yaml.safe_load(COMPOSE.read_text())["services"]
 
     def command(name: str) -> tuple[list[str], dict[str, str]]:
@@ -152,8 +183,11 @@ def test_the_services_commands_run_in_order_and_share_the_checks(tmp_path):
         assert copies == 2
         for name in ["web"] + ["runner"] * copies:
             argv, env = command(name)
-            running.append(subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.PIPE, text=True))
+            running.append(
+                subprocess.Popen(
+                    argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                )
+            )
         engine = create_engine(url)
         members = components = 0
         for _ in range(240):
@@ -162,7 +196,9 @@ def test_the_services_commands_run_in_order_and_share_the_checks(tmp_path):
                 members = connection.execute(select(func.count()).select_from(RunnerMember)).scalar_one()
             try:
                 summary = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/summary.json", timeout=5))
-                components = sum(1 for c in summary["components"] if c.get("updated_at") and c["status"] == "operational")
+                components = sum(
+                    1 for c in summary["components"] if c.get("updated_at") and c["status"] == "operational"
+                )
             except (OSError, urllib.error.URLError):
                 pass
             if members == 2 and components >= 2:

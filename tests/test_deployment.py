@@ -33,7 +33,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck():
     assert re.search(r"^FROM python:3\.\d+-slim$", text, re.M)
     assert re.search(r"^USER 10001:10001$", text, re.M)
     assert "HEALTHCHECK" in text and "/healthz" in text
-    assert 'statusweb-admin bootstrap production.ini && exec pserve production.ini' in text
+    assert "statusweb-admin bootstrap production.ini && exec pserve production.ini" in text
 
 
 @pytest.mark.slow
@@ -44,23 +44,47 @@ async def test_the_image_commands_work_in_a_clean_virtualenv(image_venv, tmp_pat
     ini = (ROOT / "production.ini").read_text().replace("listen = 0.0.0.0:6543", f"listen = 127.0.0.1:{port}")
     (workdir / "production.ini").write_text(ini)
     (workdir / "monitors.toml").write_text(
-        f'[[monitor]]\nname = "Itself"\nurl = "http://127.0.0.1:{port}/healthz"\ninterval = "2s"\nretries = 0\n')
-    env = clean_env(DATABASE_URL=f"sqlite:///{workdir / 'var' / 'statusweb.sqlite'}",
-                    STATUSCORE_MONITORS=str(workdir / "monitors.toml"), STATUSWEB_SECRET="s" * 32,
-                    STATUS_PAGE_URL=f"http://127.0.0.1:{port}", STATUSWEB_PAGE_NAME="Sefaria Status")
+        f'[[monitor]]\nname = "Itself"\nurl = "http://127.0.0.1:{port}/healthz"\ninterval = "2s"\nretries = 0\n'
+    )
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{workdir / 'var' / 'statusweb.sqlite'}",
+        STATUSCORE_MONITORS=str(workdir / "monitors.toml"),
+        STATUSWEB_SECRET="s" * 32,
+        STATUS_PAGE_URL=f"http://127.0.0.1:{port}",
+        STATUSWEB_PAGE_NAME="Sefaria Status",
+    )
     bin_dir = image_venv / "bin"
     # The image's first start on an empty database: tables, then the admin, password printed once.
-    first = subprocess.run([str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"], cwd=workdir,
-                           env=env, check=True, timeout=120, capture_output=True, text=True)
+    first = subprocess.run(
+        [str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"],
+        cwd=workdir,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
     print(first.stdout)
     box = [line for line in first.stdout.splitlines() if line.startswith("|")]
     assert box[0].startswith("| statusweb: created the admin user 'admin'")
     password = box[1].split(": ", 1)[1].rstrip(" |")
-    again = subprocess.run([str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"], cwd=workdir,
-                           env=env, check=True, timeout=120, capture_output=True, text=True)
+    again = subprocess.run(
+        [str(bin_dir / "statusweb-admin"), "bootstrap", "production.ini"],
+        cwd=workdir,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
     assert "password" not in again.stdout  # a restart creates nobody and prints no password
-    server = subprocess.Popen([str(bin_dir / "pserve"), "production.ini"], cwd=workdir, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [str(bin_dir / "pserve"), "production.ini"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         health = await _until_healthy(f"http://127.0.0.1:{port}/healthz", 30)
         assert health.startswith("ok")
@@ -78,16 +102,29 @@ async def test_the_image_commands_work_in_a_clean_virtualenv(image_venv, tmp_pat
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without the virtualenv's and any deployment variable."""
-    drop = ("PYTHONPATH", "VIRTUAL_ENV", "SLACK_WEBHOOK_URL", "STATUSWEB_SECRET", "DATABASE_URL",
-            "STATUSWEB_TRUSTED_PROXY", "STATUS_PAGE_URL", "STATUSWEB_METRICS_TOKEN")
+    drop = (
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "SLACK_WEBHOOK_URL",
+        "STATUSWEB_SECRET",
+        "DATABASE_URL",
+        "STATUSWEB_TRUSTED_PROXY",
+        "STATUS_PAGE_URL",
+        "STATUSWEB_METRICS_TOKEN",
+    )
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
 
 
 def statusweb_admin(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """`statusweb-admin ARGS...` as an operator runs it: its own process (python -m
     statusweb.cli), this environment plus `env`, its output captured as text."""
-    return subprocess.run([sys.executable, "-m", "statusweb.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "statusweb.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def login_status(port: int, name: str, password: str, forwarded_for: str | None = None) -> int:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def python_blocks(path: Path, after: str) -> list[str]:
     """The ```python blocks of `path` that come after the heading `after`."""
     text = path.read_text()
-    text = text[text.index(after):]
+    text = text[text.index(after) :]
     return re.findall(r"```python\n(.*?)```", text, re.S)
 
 
@@ -49,7 +49,8 @@ async def test_the_plugin_guide_check_type_registers_and_checks():
         writer.write(b"+PONG\r\n")
 
     async with serve_tcp(pong) as port:
-        monitor = make_monitor(name="Redis", type="tcp", host=HOST, port=port,
-                               send="PING", expect="+PONG", registry=registry)
+        monitor = make_monitor(
+            name="Redis", type="tcp", host=HOST, port=port, send="PING", expect="+PONG", registry=registry
+        )
         result = await check(monitor, registry=registry)
     assert result.status is Status.UP and result.values == {"reply": "+PONG"}

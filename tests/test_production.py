@@ -33,19 +33,42 @@ def deployment(tmp_path):
     ini = (ROOT / "production.ini").read_text().replace("listen = 0.0.0.0:6543", f"listen = 127.0.0.1:{port}")
     (tmp_path / "production.ini").write_text(ini)
     (tmp_path / "monitors.toml").write_text("")
-    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'status.sqlite'}", STATUSWEB_RUNNER="false",
-                    STATUSCORE_MONITORS=str(tmp_path / "monitors.toml"), STATUSWEB_SECRET="s" * 40,
-                    STATUSWEB_ADMIN_PASSWORD="a long passphrase", STATUS_PAGE_URL=f"http://127.0.0.1:{port}")
-    subprocess.run([str(BIN / "statusweb-admin"), "initdb", "production.ini"], cwd=tmp_path, env=env,
-                   check=True, timeout=120, capture_output=True)
-    subprocess.run([str(BIN / "statusweb-admin"), "create-user", "production.ini", "ops"], cwd=tmp_path,
-                   env=env, check=True, timeout=120, capture_output=True)
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'status.sqlite'}",
+        STATUSWEB_RUNNER="false",
+        STATUSCORE_MONITORS=str(tmp_path / "monitors.toml"),
+        STATUSWEB_SECRET="s" * 40,
+        STATUSWEB_ADMIN_PASSWORD="a long passphrase",
+        STATUS_PAGE_URL=f"http://127.0.0.1:{port}",
+    )
+    subprocess.run(
+        [str(BIN / "statusweb-admin"), "initdb", "production.ini"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    subprocess.run(
+        [str(BIN / "statusweb-admin"), "create-user", "production.ini", "ops"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     return tmp_path, port, env
 
 
 def serve(folder: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
-    server = subprocess.Popen([str(BIN / "pserve"), "production.ini"], cwd=folder, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [str(BIN / "pserve"), "production.ini"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for _ in range(120):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -75,6 +98,7 @@ def rss_kb(pid: int) -> int:
 
 # 7. Request size ----------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_a_100_mb_anonymous_post_is_413_and_the_server_does_not_grow(deployment):
     folder, port, env = deployment
@@ -85,8 +109,10 @@ def test_a_100_mb_anonymous_post_is_413_and_the_server_does_not_grow(deployment)
         answers = []
         for framing in ("Content-Length: 104857600", "Transfer-Encoding: chunked"):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-                sock.sendall(f"POST /admin/login HTTP/1.1\r\nHost: x\r\n{framing}\r\n"
-                             "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode())
+                sock.sendall(
+                    f"POST /admin/login HTTP/1.1\r\nHost: x\r\n{framing}\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n\r\n".encode()
+                )
                 chunk = b"a" * (1024 * 1024)
                 sent = 0
                 try:
@@ -106,14 +132,22 @@ def test_a_100_mb_anonymous_post_is_413_and_the_server_does_not_grow(deployment)
 
 # Addresses that are not UTF-8 ------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_addresses_that_are_not_utf8_get_400_from_pserve_and_no_token_reaches_its_log(deployment):
     """The paths the audit found answering 500, sent raw to waitress: 400 each, and
     nothing of a push or invitation token in what the server prints."""
     folder, port, env = deployment
-    paths = ["/incidents/%ff", "/history?x=%ff", "/admin/login?next=%ff", "/services/%ED%A0%80",
-             "/badge/%ff/status.svg", "/pages/%ff/", "/api/push/pushsecret0123456789abcdef%ff",
-             "/admin/invitations/invitesecret0123456789%ff"]
+    paths = [
+        "/incidents/%ff",
+        "/history?x=%ff",
+        "/admin/login?next=%ff",
+        "/services/%ED%A0%80",
+        "/badge/%ff/status.svg",
+        "/pages/%ff/",
+        "/api/push/pushsecret0123456789abcdef%ff",
+        "/admin/invitations/invitesecret0123456789%ff",
+    ]
     server = serve(folder, port, env)
     try:
         answers = []
@@ -136,27 +170,44 @@ def test_waitress_log_lines_never_carry_a_push_or_invitation_token():
 
     from statusweb.server import TokenPathFilter
 
-    record = logging.LogRecord("waitress", logging.ERROR, __file__, 1, "Exception while serving %s",
-                               ("/api/push/pushsecret0123?status=up",), None)
+    record = logging.LogRecord(
+        "waitress",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception while serving %s",
+        ("/api/push/pushsecret0123?status=up",),
+        None,
+    )
     TokenPathFilter().filter(record)
     assert record.getMessage() == "Exception while serving /api/push/…?status=up"
-    record = logging.LogRecord("waitress", logging.INFO, __file__, 1,
-                               "Client disconnected while serving /admin/invitations/invitesecret", None, None)
+    record = logging.LogRecord(
+        "waitress",
+        logging.INFO,
+        __file__,
+        1,
+        "Client disconnected while serving /admin/invitations/invitesecret",
+        None,
+        None,
+    )
     TokenPathFilter().filter(record)
     assert "invitesecret" not in record.getMessage()
 
 
 # 13. Secrets fail closed ----------------------------------------------------------------
 
-@pytest.mark.parametrize("secret, words", [(None, "STATUSWEB_SECRET is not set"),
-                                           ("short-secret", "STATUSWEB_SECRET is 12 characters long")])
+
+@pytest.mark.parametrize(
+    "secret, words", [(None, "STATUSWEB_SECRET is not set"), ("short-secret", "STATUSWEB_SECRET is 12 characters long")]
+)
 def test_production_without_a_strong_secret_stops_at_start_with_one_line(deployment, secret, words):
     folder, port, env = deployment
     env = {k: v for k, v in env.items() if k != "STATUSWEB_SECRET"}
     if secret:
         env["STATUSWEB_SECRET"] = secret
-    result = subprocess.run([str(BIN / "pserve"), "production.ini"], cwd=folder, env=env, timeout=60,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "pserve"), "production.ini"], cwd=folder, env=env, timeout=60, capture_output=True, text=True
+    )
     lines = [line for line in result.stderr.splitlines() if "STATUSWEB_SECRET" in line]
     print(result.stderr.strip().splitlines()[-1])
     assert result.returncode != 0
@@ -166,9 +217,11 @@ def test_production_without_a_strong_secret_stops_at_start_with_one_line(deploym
 
 # 14. Behind a proxy ---------------------------------------------------------------------
 
+
 @pytest.mark.slow
-@pytest.mark.parametrize("trusted, honoured", [("127.0.0.0/8", True), ("*", True), ("", True),
-                                               ("10.0.0.0/8", False), ("192.0.2.7", False)])
+@pytest.mark.parametrize(
+    "trusted, honoured", [("127.0.0.0/8", True), ("*", True), ("", True), ("10.0.0.0/8", False), ("192.0.2.7", False)]
+)
 def test_forwarded_for_counts_only_from_the_trusted_proxy(deployment, trusted, honoured):
     """Five failed logins lock one address out. From a trusted proxy the address is the
     X-Forwarded-For one, so another client behind the same proxy may still try; from an
@@ -190,23 +243,33 @@ def test_forwarded_for_counts_only_from_the_trusted_proxy(deployment, trusted, h
 
 def test_a_bad_trusted_proxy_value_stops_the_server_with_one_line(deployment):
     folder, port, env = deployment
-    result = subprocess.run([str(BIN / "pserve"), "production.ini"], cwd=folder, timeout=60,
-                            env={**env, "STATUSWEB_TRUSTED_PROXY": "the proxy"}, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "pserve"), "production.ini"],
+        cwd=folder,
+        timeout=60,
+        env={**env, "STATUSWEB_TRUSTED_PROXY": "the proxy"},
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "statusweb: STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, *, or cloudflare "
-        "(with a local proxy's address: cloudflare,172.18.0.0/16); got 'the proxy'")
+        "(with a local proxy's address: cloudflare,172.18.0.0/16); got 'the proxy'"
+    )
 
 
 # 15. First deployment -----------------------------------------------------------------
+
 
 def test_postgres_urls_are_accepted_and_rewritten_for_psycopg(tmp_path):
     from statusweb.settings import apply_environment
 
     for given in ("postgres://u:p@db:5432/status", "postgresql://u:p@db:5432/status"):
-        assert apply_environment({}, {"DATABASE_URL": given})["sqlalchemy.url"] == \
-            "postgresql+psycopg://u:p@db:5432/status"
+        assert (
+            apply_environment({}, {"DATABASE_URL": given})["sqlalchemy.url"]
+            == "postgresql+psycopg://u:p@db:5432/status"
+        )
     assert apply_environment({}, {"DATABASE_URL": "sqlite:///x.db"})["sqlalchemy.url"] == "sqlite:///x.db"
 
 
@@ -217,9 +280,14 @@ def test_initdb_takes_a_postgres_url_as_heroku_style_hosts_write_it(tmp_path):
     try:
         plain = url.render_as_string(hide_password=False).replace("postgresql+psycopg://", "postgres://")
         (tmp_path / "production.ini").write_text((ROOT / "production.ini").read_text())
-        result = subprocess.run([str(BIN / "statusweb-admin"), "bootstrap", "production.ini"], cwd=tmp_path,
-                                env=clean_env(DATABASE_URL=plain, STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
-                                timeout=120, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(BIN / "statusweb-admin"), "bootstrap", "production.ini"],
+            cwd=tmp_path,
+            env=clean_env(DATABASE_URL=plain, STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
     finally:
         drop_pg_database(url)
     assert result.returncode == 0, result.stderr
@@ -250,9 +318,15 @@ def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
     refused connection (the self-check waits for the server to listen)."""
     holder, demo_holder = _hold(6543), _hold(8099)
     started = datetime.now(UTC).replace(microsecond=0)
-    process = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True, env=clean_env(STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=clean_env(STATUSWEB_ADMIN_PASSWORD="a long passphrase"),
+        start_new_session=True,
+    )
     try:
         lines = []
         while not any("status page:" in line for line in lines):
@@ -275,11 +349,14 @@ def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
             answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/components.json", timeout=5).read()
             components = {c["name"]: c for c in json.loads(answer)["components"]}
             checked = [components[name] for name in ("Website (demo)", "This status page")]
-            if all(datetime.fromisoformat(c["updated_at"]) >= started for c in checked):  # checked by this run (unknown reads operational)
+            if all(
+                datetime.fromisoformat(c["updated_at"]) >= started for c in checked
+            ):  # checked by this run (unknown reads operational)
                 break
             time.sleep(0.25)
-        assert all(c["status"] == "operational" and datetime.fromisoformat(c["updated_at"]) >= started
-                   for c in checked), components
+        assert all(
+            c["status"] == "operational" and datetime.fromisoformat(c["updated_at"]) >= started for c in checked
+        ), components
         assert f"curl http://127.0.0.1:{port}/api/push/" in components["Nightly export (demo)"]["description"]
     finally:
         os.killpg(process.pid, 15)
@@ -292,6 +369,7 @@ def test_make_run_moves_to_a_free_port_when_6543_is_taken_and_says_which():
 
 # 16. Dependency floors --------------------------------------------------------------------
 
+
 def test_floors_are_past_the_security_fixes_and_constraints_pin_what_ci_ran():
     from importlib.metadata import distributions
 
@@ -300,9 +378,12 @@ def test_floors_are_past_the_security_fixes_and_constraints_pin_what_ci_ran():
 
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
-    requirements = [Requirement(line) for section in (setup["options"]["install_requires"],
-                                                      setup["options.extras_require"]["web"])
-                    for line in section.split("\n") if line.strip()]
+    requirements = [
+        Requirement(line)
+        for section in (setup["options"]["install_requires"], setup["options.extras_require"]["web"])
+        for line in section.split("\n")
+        if line.strip()
+    ]
     floors = {r.name.lower(): r.specifier for r in requirements}
     for name, fixed in (("waitress", "3.0.1"), ("pyramid", "2.0.2"), ("aiohttp", "3.13.3")):
         lowest = min(Version(spec.version) for spec in floors[name] if spec.operator == ">=")
@@ -334,18 +415,23 @@ def test_the_readmes_first_deployment_runs_as_written(tmp_path):
     if shutil.which("createdb") is None:
         pytest.skip("createdb is missing (PostgreSQL's client tools: apt-get install postgresql-client)")
     readme = (ROOT / "README.md").read_text()
-    block = re.findall(r"```sh\n(.*?)```", readme[readme.index("### First deployment, step by step"):], re.S)[0]
+    block = re.findall(r"```sh\n(.*?)```", readme[readme.index("### First deployment, step by step") :], re.S)[0]
     name = f"statusweb_readme_{secrets.token_hex(4)}"
     port = free_port()
     pg = __import__("sqlalchemy").make_url(PG_URL)
-    script = (block.replace(" status ", f" {name} ").replace("5432/status", f"5432/{name}")
-              .replace("127.0.0.1", pg.host or "127.0.0.1").replace(".venv/bin/", f"{BIN}/"))
+    script = (
+        block.replace(" status ", f" {name} ")
+        .replace("5432/status", f"5432/{name}")
+        .replace("127.0.0.1", pg.host or "127.0.0.1")
+        .replace(".venv/bin/", f"{BIN}/")
+    )
     assert name in script and script.count(name) == 2
     server_line = script.splitlines()[-1]
     script = "set -euo pipefail\n" + "\n".join(script.splitlines()[:-1]) + f"\nexec {server_line}\n"
     env = clean_env(STATUSWEB_RUNNER="false", PORT=str(port), STATUSWEB_ADMIN_PASSWORD="a long passphrase")
-    server = subprocess.Popen(["bash", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        ["bash", "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         for _ in range(240):
             try:

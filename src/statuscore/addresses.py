@@ -63,8 +63,12 @@ def is_public_address(address: str) -> bool:
     if not ip.is_global:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        carried = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None,
-                   ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None]
+        carried = [
+            ip.ipv4_mapped,
+            ip.sixtofour,
+            ip.teredo[1] if ip.teredo else None,
+            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None,
+        ]
         return all(inner is None or inner.is_global for inner in carried)
     return True
 

@@ -22,25 +22,40 @@ from .pool import map_limited
 from .session import new_session
 
 
-async def check(monitor_or_url: Monitor | str, *, session: aiohttp.ClientSession | None = None,
-                registry: PluginRegistry | None = None, clock: Clock | None = None, retries: int = 0,
-                retry_delay: float = 1.0) -> CheckResult:
+async def check(
+    monitor_or_url: Monitor | str,
+    *,
+    session: aiohttp.ClientSession | None = None,
+    registry: PluginRegistry | None = None,
+    clock: Clock | None = None,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+) -> CheckResult:
     """Check one monitor (or a bare URL, as an http check) once."""
-    results = await check_many([monitor_or_url], session=session, registry=registry, clock=clock, retries=retries,
-                               retry_delay=retry_delay)
+    results = await check_many(
+        [monitor_or_url], session=session, registry=registry, clock=clock, retries=retries, retry_delay=retry_delay
+    )
     return results[0]
 
 
-async def check_many(monitors: Iterable[Monitor | str], *, concurrency: int = 50,
-                     session: aiohttp.ClientSession | None = None,
-                     registry: PluginRegistry | None = None, clock: Clock | None = None, retries: int = 0,
-                     retry_delay: float = 1.0) -> list[CheckResult]:
+async def check_many(
+    monitors: Iterable[Monitor | str],
+    *,
+    concurrency: int = 50,
+    session: aiohttp.ClientSession | None = None,
+    registry: PluginRegistry | None = None,
+    clock: Clock | None = None,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+) -> list[CheckResult]:
     """Check several at once (at most `concurrency` in flight); results in input order.
     Bare URLs get `retries` (none unless asked) `retry_delay` seconds apart; a Monitor
     keeps its own policy. Retries wait on `clock` (the real one unless a test passes its own)."""
     registry = registry or default_registry()
-    resolved = [m if isinstance(m, Monitor) else
-                monitor_for_url(m, registry=registry, retries=retries, retry_delay=retry_delay) for m in monitors]
+    resolved = [
+        m if isinstance(m, Monitor) else monitor_for_url(m, registry=registry, retries=retries, retry_delay=retry_delay)
+        for m in monitors
+    ]
     checks = [build_check(m, registry) for m in resolved]
     own = session is None
     active = session or new_session(limit=concurrency)

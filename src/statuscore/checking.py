@@ -46,9 +46,13 @@ class MonitorCheck:
         self.monitor = monitor
         self.check = check
 
-    async def run(self, session: aiohttp.ClientSession, clock: Clock,
-                  pushes: PushLedger | None = None,
-                  loop: asyncio.AbstractEventLoop | None = None) -> CheckResult:
+    async def run(
+        self,
+        session: aiohttp.ClientSession,
+        clock: Clock,
+        pushes: PushLedger | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> CheckResult:
         """One scheduled check: tries until one passes, one fails for good, or the
         retries are spent. Never raises (but for cancellation). Pass the running `loop`
         when you have it (see `Deadline`)."""
@@ -59,23 +63,31 @@ class MonitorCheck:
         tries = 0
         while True:
             tries += 1
-            attempt, latency = await run_attempt(self.check, monitor, session,
-                                                 now=checked_at if tries == 1 else clock.now(), pushes=pushes,
-                                                 loop=loop)
+            attempt, latency = await run_attempt(
+                self.check, monitor, session, now=checked_at if tries == 1 else clock.now(), pushes=pushes, loop=loop
+            )
             status, error = judge(attempt, latency, monitor)
             if tries > monitor.retries or not _worth_retrying(attempt, status):
                 break
-            log.info("%s: try %d/%d failed (%s); retrying in %.1f s", monitor.name, tries,
-                     monitor.max_attempts, error, delay)
+            log.info(
+                "%s: try %d/%d failed (%s); retrying in %.1f s", monitor.name, tries, monitor.max_attempts, error, delay
+            )
             await clock.sleep(delay)
             if monitor.retry_backoff == "exponential":
                 delay *= 2
         if monitor.maintenance:
             status = MAINTENANCE
         return new_result(
-            monitor=monitor.name, slug=monitor.slug, status=status, checked_at=checked_at,
-            latency=latency, status_code=attempt.status_code, error=error,
-            attempts=tries, max_attempts=monitor.max_attempts, values=attempt.values,
+            monitor=monitor.name,
+            slug=monitor.slug,
+            status=status,
+            checked_at=checked_at,
+            latency=latency,
+            status_code=attempt.status_code,
+            error=error,
+            attempts=tries,
+            max_attempts=monitor.max_attempts,
+            values=attempt.values,
         )
 
 
@@ -83,26 +95,34 @@ def _worth_retrying(attempt: Attempt, status: Status) -> bool:
     return status is DOWN and not attempt.ok and attempt.retryable
 
 
-async def run_attempt(check: CheckType[Any], monitor: Monitor, session: aiohttp.ClientSession, *,
-                      now: datetime | None = None,
-                      pushes: PushLedger | None = None,
-                      loop: asyncio.AbstractEventLoop | None = None) -> tuple[Attempt, float]:
+async def run_attempt(
+    check: CheckType[Any],
+    monitor: Monitor,
+    session: aiohttp.ClientSession,
+    *,
+    now: datetime | None = None,
+    pushes: PushLedger | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> tuple[Attempt, float]:
     """Run `check` once under the monitor's timeout: (attempt, seconds it took; or the
     latency the check measured itself, `values["latency_ms"]`, e.g. a push's ping).
     Never raises (but for cancellation)."""
     loop = loop or asyncio.get_running_loop()
     start = loop.time()
-    ctx = CheckContext(session=session, monitor=monitor, deadline=start + monitor.timeout, log=log,
-                       now=now or utcnow(), pushes=pushes)
+    ctx = CheckContext(
+        session=session, monitor=monitor, deadline=start + monitor.timeout, log=log, now=now or utcnow(), pushes=pushes
+    )
     try:
         with Deadline(ctx.deadline, loop):
             attempt = await check.run(ctx)
         if not isinstance(attempt, Attempt):
-            attempt = Attempt(ok=False, error=f"plugin error: {monitor.type}: run() returned "
-                                               f"{type(attempt).__name__}, not an Attempt")
+            attempt = Attempt(
+                ok=False, error=f"plugin error: {monitor.type}: run() returned {type(attempt).__name__}, not an Attempt"
+            )
     except Exception as exc:  # every failure of a target or a plugin becomes a reason
-        reason, retryable = describe_exception(exc, phase=phase_when_raised(exc, ctx.phase),
-                                               timeout=monitor.timeout, check_type=monitor.type)
+        reason, retryable = describe_exception(
+            exc, phase=phase_when_raised(exc, ctx.phase), timeout=monitor.timeout, check_type=monitor.type
+        )
         if reason.startswith("plugin error"):
             log.warning("%s: %s", monitor.name, reason, exc_info=exc)
         attempt = Attempt(ok=False, error=reason, retryable=retryable)
@@ -126,6 +146,7 @@ def judge(attempt: Attempt, latency: float, monitor: Monitor) -> tuple[Status, s
     if attempt.warning:
         return DEGRADED, attempt.warning
     if monitor.degraded_over is not None and latency > monitor.degraded_over:
-        return DEGRADED, (f"slow: answered in {format_duration(latency)} "
-                                 f"(degraded over {format_duration(monitor.degraded_over)})")
+        return DEGRADED, (
+            f"slow: answered in {format_duration(latency)} (degraded over {format_duration(monitor.degraded_over)})"
+        )
     return UP, None

@@ -24,8 +24,13 @@ from .process import collector_paused, settle_loaded_config
 from .scheduler import Scheduler
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
-_MARKS = {Status.UP: "UP", Status.DEGRADED: "DEGRADED", Status.DOWN: "DOWN",
-          Status.MAINTENANCE: "MAINT", Status.UNKNOWN: "WAITING"}
+_MARKS = {
+    Status.UP: "UP",
+    Status.DEGRADED: "DEGRADED",
+    Status.DOWN: "DOWN",
+    Status.MAINTENANCE: "MAINT",
+    Status.UNKNOWN: "WAITING",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,8 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_CONFIG
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.handler(args))
     except (ConfigError, PluginError) as exc:
@@ -90,8 +97,17 @@ def format_table(results: Sequence[CheckResult], types: dict[str, str]) -> str:
     """The people-readable verdict: one row per monitor, the reason when it failed."""
     rows = [("STATUS", "MONITOR", "TYPE", "LATENCY", "CODE", "TRIES", "REASON")]
     for r in results:
-        rows.append((_MARKS[r.status], r.monitor, types.get(r.slug, ""), _latency(r),
-                     str(r.status_code or "-"), f"{r.attempts}/{r.max_attempts}", r.error or ""))
+        rows.append(
+            (
+                _MARKS[r.status],
+                r.monitor,
+                types.get(r.slug, ""),
+                _latency(r),
+                str(r.status_code or "-"),
+                f"{r.attempts}/{r.max_attempts}",
+                r.error or "",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows]
     return "\n".join(line.rstrip() for line in lines)
@@ -110,16 +126,21 @@ def _run(args: argparse.Namespace) -> int:
 
 async def _run_forever(config: LoadedConfig) -> None:
     def show_result(result: CheckResult) -> None:
-        print(f"{result.checked_at:%H:%M:%S} {_MARKS[result.status]:<8} {result.monitor} "
-              f"{_latency(result)} {result.error or ''}".rstrip(), flush=True)
+        print(
+            f"{result.checked_at:%H:%M:%S} {_MARKS[result.status]:<8} {result.monitor} "
+            f"{_latency(result)} {result.error or ''}".rstrip(),
+            flush=True,
+        )
 
     def show_transition(transition: Transition) -> None:
         extra = f" after {format_duration(transition.duration)}" if transition.duration else ""
-        print(f"  -> {transition.monitor}: {transition.previous.value} -> "
-              f"{transition.current.value} ({transition.kind.value}{extra})", flush=True)
+        print(
+            f"  -> {transition.monitor}: {transition.previous.value} -> "
+            f"{transition.current.value} ({transition.kind.value}{extra})",
+            flush=True,
+        )
 
-    scheduler = Scheduler(config.monitors, sinks=config.sinks, on_result=show_result,
-                          on_transition=show_transition)
+    scheduler = Scheduler(config.monitors, sinks=config.sinks, on_result=show_result, on_transition=show_transition)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, scheduler.stop)
@@ -135,8 +156,10 @@ def _validate(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         print(f"  warning: {warning}")
     for monitor in config.monitors:
-        print(f"  {monitor.slug:<24} {monitor.type:<10} every {format_duration(monitor.interval)}, "
-              f"timeout {format_duration(monitor.timeout)}, {monitor.retries} retries")
+        print(
+            f"  {monitor.slug:<24} {monitor.type:<10} every {format_duration(monitor.interval)}, "
+            f"timeout {format_duration(monitor.timeout)}, {monitor.retries} retries"
+        )
     return EXIT_OK
 
 

@@ -220,11 +220,9 @@ class _Parser:
                 try:
                     pattern = re.compile(value)
                 except re.error as exc:
-                    raise ConditionSyntaxError(f"bad regular expression: {exc}",
-                                               value_token.column) from None
+                    raise ConditionSyntaxError(f"bad regular expression: {exc}", value_token.column) from None
         elif subject in ("status", "latency", "body"):
-            raise ConditionSyntaxError(f"'{subject}' always exists; compare it instead",
-                                       subject_token.column)
+            raise ConditionSyntaxError(f"'{subject}' always exists; compare it instead", subject_token.column)
         if self.current.kind != "end":
             raise self.fail("expected the end of the condition")
         return Condition(self.text.strip(), subject, path, op, value, pattern)
@@ -253,8 +251,7 @@ class _Parser:
                 if self.advance().text != "]":
                     raise self.fail("expected ']'", self.tokens[self.pos - 1])
         if token.text == "header" and len(path) != 1:
-            raise ConditionSyntaxError("write a header as header.name, e.g. header.content-type",
-                                       token.column)
+            raise ConditionSyntaxError("write a header as header.name, e.g. header.content-type", token.column)
         if token.text in ("status", "latency", "body") and path:
             raise ConditionSyntaxError(f"'{token.text}' has no fields", token.column + len(token.text))
         return token.text, tuple(path)
@@ -270,8 +267,7 @@ class _Parser:
             if follow.kind == "ident" and follow.text in ("exists", "in", "contains"):
                 return f"not {follow.text}"
             raise self.fail("expected exists, in or contains after 'not'", follow)
-        raise self.fail("expected an operator (==, !=, <, <=, >, >=, in, contains, matches, exists)",
-                        token)
+        raise self.fail("expected an operator (==, !=, <, <=, >, >=, in, contains, matches, exists)", token)
 
     def parse_literal(self) -> Any:
         token = self.advance()
@@ -291,8 +287,7 @@ class _Parser:
                     return items
                 if sep.text != ",":
                     raise self.fail("expected ',' or ']' in the list", sep)
-        raise self.fail("expected a value (a number, \"string\", duration, true/false/null or [list])",
-                        token)
+        raise self.fail('expected a value (a number, "string", duration, true/false/null or [list])', token)
 
     def check_types(self, subject: str, op: str, value: Any, token: _Token, op_column: int) -> None:
         is_list = isinstance(value, list)
@@ -312,14 +307,13 @@ class _Parser:
     def check_subject(subject: str, op: str, items: list[Any], token: _Token) -> None:
         """Durations go with latency only; status compares with numbers only."""
         if subject == "latency":
-            if op in ("contains", "not contains", "matches") or not all(
-                    isinstance(v, _DurationValue) for v in items):
-                raise ConditionSyntaxError(
-                    "latency compares with a duration such as 2s or 500ms", token.column)
+            if op in ("contains", "not contains", "matches") or not all(isinstance(v, _DurationValue) for v in items):
+                raise ConditionSyntaxError("latency compares with a duration such as 2s or 500ms", token.column)
         elif any(isinstance(v, _DurationValue) for v in items):
             raise ConditionSyntaxError("a duration only compares with latency", token.column)
-        if subject == "status" and (op in ("contains", "not contains", "matches") or not all(
-                _is_number(v) for v in items)):
+        if subject == "status" and (
+            op in ("contains", "not contains", "matches") or not all(_is_number(v) for v in items)
+        ):
             raise ConditionSyntaxError("status compares with a number such as 200", token.column)
 
 
@@ -328,8 +322,11 @@ class _DurationValue(float):
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not (
-        isinstance(value, float) and math.isnan(value))
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def _equal(actual: Any, expected: Any) -> bool:

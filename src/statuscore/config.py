@@ -81,8 +81,9 @@ class LoadedConfig:
     pages: tuple[PageSpec, ...] = ()  # the [[page]] tables (the default page needs none)
 
 
-def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None,
-                registry: PluginRegistry | None = None) -> LoadedConfig:
+def load_config(
+    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, registry: PluginRegistry | None = None
+) -> LoadedConfig:
     """Read and validate a monitors.toml; raises ConfigError naming file, monitor, key."""
     env = os.environ if env is None else env
     registry = registry or default_registry()
@@ -114,14 +115,19 @@ def load_monitors(path: str | os.PathLike[str], **kwargs: Any) -> list[Monitor]:
     return list(load_config(path, **kwargs).monitors)
 
 
-def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
-          registry: PluginRegistry, references: bool = True) -> LoadedConfig:
+def _load(
+    raw: dict[str, Any], file: str, env: Mapping[str, str], registry: PluginRegistry, references: bool = True
+) -> LoadedConfig:
     unknown = sorted(set(raw) - _TOP_LEVEL)
     if unknown:
-        raise ConfigError(f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; "
-                          f"monitors go in [[monitor]] tables)", key=unknown[0])
-    raw = {key: value if key in ("monitor", "alert", "page") else _substitute_env(value, env, key)
-           for key, value in raw.items()}
+        raise ConfigError(
+            f"unknown top-level key (known: {', '.join(sorted(_TOP_LEVEL))}; monitors go in [[monitor]] tables)",
+            key=unknown[0],
+        )
+    raw = {
+        key: value if key in ("monitor", "alert", "page") else _substitute_env(value, env, key)
+        for key, value in raw.items()
+    }
     raw = _apply_environment(raw, env)
     status_page_url = raw.get("status_page_url", "")
     if not isinstance(status_page_url, str):
@@ -129,8 +135,9 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
     defaults = _table(raw.get("defaults", {}), "defaults")
     unknown = sorted(set(defaults) - _POLICY_KEYS)
     if unknown:
-        raise ConfigError(f"not allowed in [defaults] (allowed: {', '.join(sorted(_POLICY_KEYS))})",
-                          key=f"defaults.{unknown[0]}")
+        raise ConfigError(
+            f"not allowed in [defaults] (allowed: {', '.join(sorted(_POLICY_KEYS))})", key=f"defaults.{unknown[0]}"
+        )
     tables = raw.get("monitor", [])
     if not isinstance(tables, list):
         raise ConfigError("write monitors as [[monitor]] tables", key="monitor")
@@ -151,8 +158,11 @@ def _load(raw: dict[str, Any], file: str, env: Mapping[str, str],
         if monitor.name in names:
             raise ConfigError("duplicate monitor name", monitor=monitor.name, key="name")
         if monitor.slug in slugs:
-            raise ConfigError(f"slug {monitor.slug!r} is already used by monitor {slugs[monitor.slug]!r}",
-                              monitor=monitor.name, key="slug")
+            raise ConfigError(
+                f"slug {monitor.slug!r} is already used by monitor {slugs[monitor.slug]!r}",
+                monitor=monitor.name,
+                key="slug",
+            )
         names.add(monitor.name)
         slugs[monitor.slug] = monitor.name
         monitors.append(monitor)
@@ -182,8 +192,7 @@ def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
             if page.slug == earlier.slug:
                 raise ConfigError(f"two pages have the slug {page.slug!r}", key=f"{key}.slug")
             if page.domain and page.domain == earlier.domain:
-                raise ConfigError(f"pages {earlier.slug!r} and {page.slug!r} have the same domain",
-                                  key=f"{key}.domain")
+                raise ConfigError(f"pages {earlier.slug!r} and {page.slug!r} have the same domain", key=f"{key}.domain")
         pages.append(page)
     return tuple(pages)
 
@@ -193,8 +202,11 @@ def _check_pages(monitors: list[Monitor], pages: tuple[PageSpec, ...]) -> None:
     declared = {page.slug for page in pages} | {"default"}
     for monitor in monitors:
         if monitor.page and monitor.page not in declared:
-            raise ConfigError(f"no [[page]] has the slug {monitor.page!r} (declared: {', '.join(sorted(declared))})",
-                              monitor=monitor.name, key="page")
+            raise ConfigError(
+                f"no [[page]] has the slug {monitor.page!r} (declared: {', '.join(sorted(declared))})",
+                monitor=monitor.name,
+                key="page",
+            )
 
 
 def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
@@ -205,20 +217,26 @@ def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
         for number, name in enumerate(monitor.alerts):
             if name not in declared:
                 named = ", ".join(sorted(declared)) or "none"
-                raise ConfigError(f"no [[alert]] is named {name!r} (named: {named})", monitor=monitor.name,
-                                  key=f"alerts[{number}]")
+                raise ConfigError(
+                    f"no [[alert]] is named {name!r} (named: {named})", monitor=monitor.name, key=f"alerts[{number}]"
+                )
 
 
-def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
-                   registry: PluginRegistry, policies: Policies | None = None) -> Monitor | None:
+def _build_monitor(
+    table: dict[str, Any],
+    defaults: dict[str, Any],
+    index: int,
+    registry: PluginRegistry,
+    policies: Policies | None = None,
+) -> Monitor | None:
     name = table.get("name")
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)",
-                          key="name")
+        raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)", key="name")
     try:
         merged = {**defaults, **table}
-        policy, values = _policy(merged, {} if policies is None else policies,
-                                 only_defaults=_POLICY_KEYS.isdisjoint(table))
+        policy, values = _policy(
+            merged, {} if policies is None else policies, only_defaults=_POLICY_KEYS.isdisjoint(table)
+        )
         if not policy.enabled:
             return None
         provided = registry.check_type(policy.type)
@@ -232,8 +250,9 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
         except ConfigError as exc:
             if exc.message.startswith("unknown key"):
                 keys = sorted({f.name for f in fields(check_cls.Config) if f.init} | _NOT_TYPE_KEYS)
-                raise ConfigError(f"unknown key for type {policy.type!r} (known: {', '.join(keys)})",
-                                  key=exc.key) from None
+                raise ConfigError(
+                    f"unknown key for type {policy.type!r} (known: {', '.join(keys)})", key=exc.key
+                ) from None
             raise
         conditions = []
         extra = check_cls.condition_subjects
@@ -247,14 +266,14 @@ def _build_monitor(table: dict[str, Any], defaults: dict[str, Any], index: int,
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
         if policy.public_degraded is None:  # the check type says (a shared dict: copied, not changed)
             values = {**values, "public_degraded": check_cls.public_degraded}
-        return new_monitor(name=name.strip(), slug=slug, options=options,
-                           conditions=tuple(conditions), **values)
+        return new_monitor(name=name.strip(), slug=slug, options=options, conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None
 
 
-def _policy(merged: dict[str, Any], policies: Policies,
-            only_defaults: bool = False) -> tuple[MonitorPolicy, dict[str, Any]]:
+def _policy(
+    merged: dict[str, Any], policies: Policies, only_defaults: bool = False
+) -> tuple[MonitorPolicy, dict[str, Any]]:
     """The monitor's policy keys, validated, and the values a Monitor takes from them;
     most monitors of a large file share theirs with [defaults], so each distinct set is
     built once per file (`policies`, by the keys' repr: TOML values print the same
@@ -268,8 +287,9 @@ def _policy(merged: dict[str, Any], policies: Policies,
     return found
 
 
-def _build_sinks(tables: Any, env: Mapping[str, str], registry: PluginRegistry,
-                 status_page_url: str, warnings: list[str]) -> list[AlertSink[Any]]:
+def _build_sinks(
+    tables: Any, env: Mapping[str, str], registry: PluginRegistry, status_page_url: str, warnings: list[str]
+) -> list[AlertSink[Any]]:
     """The alert sinks. One whose secret is not in the environment is switched off with
     a warning, not an error: the monitors and the page work without alerts."""
     if not isinstance(tables, list):
@@ -323,8 +343,10 @@ def _group_policy(table: dict[str, Any], key: str) -> GroupPolicy:
     except ConfigError as exc:
         raise exc.located(key_prefix=key) from None
     if policy.group_wait > policy.group_window:
-        raise ConfigError(f"group_wait ({policy.group_wait:g} s) must not be longer than group_window "
-                          f"({policy.group_window:g} s)", key=f"{key}.group_wait")
+        raise ConfigError(
+            f"group_wait ({policy.group_wait:g} s) must not be longer than group_window ({policy.group_window:g} s)",
+            key=f"{key}.group_wait",
+        )
     return policy
 
 
@@ -334,8 +356,11 @@ def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str,
     if env.get("STATUS_PAGE_URL"):
         raw["status_page_url"] = env["STATUS_PAGE_URL"]
     raw["defaults"] = _environment_defaults(_table(raw.get("defaults", {}), "defaults"), env)
-    slack = {key: env[variable] for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"),
-                                                       ("SLACK_CHANNEL", "channel")) if env.get(variable)}
+    slack = {
+        key: env[variable]
+        for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"), ("SLACK_CHANNEL", "channel"))
+        if env.get(variable)
+    }
     if slack:
         raw["alert"] = _environment_slack(raw.get("alert", []), slack)
     return raw
@@ -350,8 +375,7 @@ def _environment_defaults(defaults: dict[str, Any], env: Mapping[str, str]) -> d
     retries = env.get("HEALTH_CHECK_RETRIES", "").strip()
     if retries:
         if not (retries.isascii() and retries.isdigit()):
-            raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {retries!r}",
-                              key="defaults.retries")
+            raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {retries!r}", key="defaults.retries")
         defaults["retries"] = int(retries)
     return defaults
 
@@ -383,8 +407,10 @@ def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:
                 return env[name]
             if default is not None:
                 return default
-            raise ConfigError(f"environment variable {name} is not set (write ${{{name}:-default}} "
-                              f"for a fallback)", key=key or None)
+            raise ConfigError(
+                f"environment variable {name} is not set (write ${{{name}:-default}} for a fallback)", key=key or None
+            )
+
         return _ENV_REF.sub(replace, value)
     if isinstance(value, dict):
         return {k: _substitute_env(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}

@@ -43,8 +43,7 @@ class Deadline:
         self._slot = self._wheel.add(self)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._wheel.discard(self)
         if self.expired and kind is asyncio.CancelledError and self._task.uncancel() == 0:
             raise TimeoutError from exc
@@ -52,8 +51,9 @@ class Deadline:
     async def __aenter__(self) -> Deadline:
         return self.__enter__()
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.__exit__(kind, exc, tb)
 
     def expire(self) -> None:

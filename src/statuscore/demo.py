@@ -26,8 +26,14 @@ def make_demo_app() -> web.Application:
     counter = itertools.count(1)
 
     async def text(request: web.Request) -> web.Response:
-        return web.json_response({"ref": "Genesis 1:1", "he": ["בְּרֵאשִׁית בָּרָא אֱלֹהִים"],
-                                  "text": ["In the beginning God created..."], "demo": True})
+        return web.json_response(
+            {
+                "ref": "Genesis 1:1",
+                "he": ["בְּרֵאשִׁית בָּרָא אֱלֹהִים"],
+                "text": ["In the beginning God created..."],
+                "demo": True,
+            }
+        )
 
     async def find_refs(request: web.Request) -> web.Response:
         task_id = f"demo-{next(counter)}"
@@ -45,8 +51,7 @@ def make_demo_app() -> web.Application:
         return web.json_response({"state": "STARTED"})
 
     async def sse(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-cache"})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         await response.write(b"event: endpoint\ndata: /messages/?session_id=demo\n\n")
         try:

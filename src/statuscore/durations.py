@@ -11,14 +11,14 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 def parse_duration(text: str | int | float) -> float:
     """Seconds in `text`. A bare number counts as seconds; raises ValueError otherwise."""
     if isinstance(text, bool):
-        raise ValueError(f"expected a duration like \"10s\", got {text!r}")
+        raise ValueError(f'expected a duration like "10s", got {text!r}')
     if isinstance(text, (int, float)):
         if text < 0:
             raise ValueError(f"a duration cannot be negative: {text!r}")
         return float(text)
     compact = text.strip().replace(" ", "")
     if not compact:
-        raise ValueError("expected a duration like \"10s\", got an empty string")
+        raise ValueError('expected a duration like "10s", got an empty string')
     pos, total = 0, 0.0
     for match in _PART.finditer(compact):
         if match.start() != pos:
@@ -26,9 +26,7 @@ def parse_duration(text: str | int | float) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(compact):
-        raise ValueError(
-            f"expected a duration like \"10s\", \"500ms\", \"2m\" or \"1h\", got {text!r}"
-        )
+        raise ValueError(f'expected a duration like "10s", "500ms", "2m" or "1h", got {text!r}')
     return total
 
 

@@ -20,8 +20,9 @@ class ConfigError(Exception):
         self.monitor = monitor
         self.key = key
 
-    def located(self, *, file: str | None = None, monitor: str | None = None,
-                key_prefix: str | None = None) -> ConfigError:
+    def located(
+        self, *, file: str | None = None, monitor: str | None = None, key_prefix: str | None = None
+    ) -> ConfigError:
         """The same error with the outer context filled in where it was still missing."""
         key = self.key
         if key_prefix:

@@ -61,11 +61,19 @@ def builder(cls: type[Built]) -> Callable[..., Built]:
     if not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
         raise TypeError(f"builder: {cls.__name__} needs slots and no __post_init__")
     mutable = type(f"{cls.__name__}Builder", (), {"__slots__": getattr(cls, "__slots__")})
-    env: dict[str, Any] = {"_new": object.__new__, "_object_setattr": object.__setattr__,
-                           "_mutable": mutable, "_frozen": cls}
+    env: dict[str, Any] = {
+        "_new": object.__new__,
+        "_object_setattr": object.__setattr__,
+        "_mutable": mutable,
+        "_frozen": cls,
+    }
     signature, steps = _parameters(cls, env, "builder")
-    body = ["    self = _new(_mutable)", *steps(lambda name, value: f"self.{name} = {value}"),
-            "    _object_setattr(self, '__class__', _frozen)", "    return self"]
+    body = [
+        "    self = _new(_mutable)",
+        *steps(lambda name, value: f"self.{name} = {value}"),
+        "    _object_setattr(self, '__class__', _frozen)",
+        "    return self",
+    ]
     build: Callable[..., Built] = _compile("build", signature, body, env)
     if _shape(build) != _shape(getattr(cls, "__init__"))[1:]:
         raise TypeError(f"builder: {cls.__name__}'s __init__ takes more than its fields")
@@ -100,12 +108,12 @@ def _parameters(cls: type, env: dict[str, Any], who: str) -> tuple[str, Callable
                 fills.append((f.name, value))
             continue
         (keyword if f.kw_only else positional).append(f"{f.name}{default}")
-        fills.append((f.name, f"({value} if {f.name} is _FACTORY else {f.name})" if default == "=_FACTORY"
-                      else f.name))
+        fills.append((f.name, f"({value} if {f.name} is _FACTORY else {f.name})" if default == "=_FACTORY" else f.name))
     signature = ", ".join([*positional, *(["*", *keyword] if keyword else [])])
 
     def steps(assign: Assign) -> list[str]:
         return [f"    {assign(name, value)}" for name, value in fills]
+
     return signature, steps
 
 

@@ -26,5 +26,5 @@ def walk(document: Any, steps: Iterable[str | int]) -> Any:
 
 
 def dotted(path: str) -> tuple[str | int, ...]:
-    """"data.items.0" -> ("data", "items", 0)."""
+    """ "data.items.0" -> ("data", "items", 0)."""
     return tuple(int(step) if step.lstrip("-").isdigit() else step for step in path.split(".")) if path else ()

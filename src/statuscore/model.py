@@ -23,6 +23,7 @@ REGION_PATTERN = r"[a-z0-9][a-z0-9_-]{0,49}"  # a runner's region and a monitor'
 if TYPE_CHECKING:
     from .conditions import Condition
 
+
 class Status(str, enum.Enum):
     """What a monitor is, ordered by how bad it is for the people using it."""
 
@@ -130,8 +131,9 @@ class PageSpec:
         for key in ("slug", "organization"):
             if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", getattr(self, key)):
                 raise FieldError(key, "lower-case letters, digits and dashes (at most 63)")
-        if self.domain and not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
-                                            self.domain):
+        if self.domain and not re.fullmatch(
+            r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", self.domain
+        ):
             raise FieldError("domain", "a lower-case host name such as status.example.org (no scheme, no port)")
         if self.viewer_password and len(self.viewer_password) < 12:
             raise FieldError("viewer_password", "at least 12 characters")

@@ -75,15 +75,22 @@ def load_registry(autoload: bool | None = None, extra_plugins: tuple[Any, ...] =
     registry = PluginRegistry(manager)
     points = sorted(entry_points(group=GROUP), key=lambda ep: _dist_name(ep) != OWN_DISTRIBUTION)
     if not any(_dist_name(ep) == OWN_DISTRIBUTION for ep in points):
-        raise PluginError("statuscore's own entry points are missing: reinstall it "
-                          "(pip install -e .) so its built-in check types can be found")
+        raise PluginError(
+            "statuscore's own entry points are missing: reinstall it "
+            "(pip install -e .) so its built-in check types can be found"
+        )
     for ep in points:
         if not autoload and _dist_name(ep) != OWN_DISTRIBUTION:
             continue
         _register_entry_point(registry, ep)
     for plugin in extra_plugins:
-        _register(registry, plugin, name=getattr(plugin, "__name__", repr(plugin)),
-                  distribution="(registered in code)", version="")
+        _register(
+            registry,
+            plugin,
+            name=getattr(plugin, "__name__", repr(plugin)),
+            distribution="(registered in code)",
+            version="",
+        )
     return registry
 
 
@@ -94,16 +101,17 @@ def _register_entry_point(registry: PluginRegistry, ep: EntryPoint) -> None:
     try:
         plugin = ep.load()
     except Exception as exc:
-        registry.broken.append(BrokenPlugin(f"{ep.name} = {ep.value}", dist,
-                                            f"import failed: {type(exc).__name__}: {exc}"))
+        registry.broken.append(
+            BrokenPlugin(f"{ep.name} = {ep.value}", dist, f"import failed: {type(exc).__name__}: {exc}")
+        )
         log.warning("plugin %s from %s failed to import: %s", ep.name, dist, exc)
         return
-    _register(registry, plugin, name=ep.name, distribution=dist, version=version,
-              label=f"{ep.name} = {ep.value}")
+    _register(registry, plugin, name=ep.name, distribution=dist, version=version, label=f"{ep.name} = {ep.value}")
 
 
-def _register(registry: PluginRegistry, plugin: Any, *, name: str, distribution: str,
-              version: str, label: str | None = None) -> None:
+def _register(
+    registry: PluginRegistry, plugin: Any, *, name: str, distribution: str, version: str, label: str | None = None
+) -> None:
     manager = registry.manager
     try:
         manager.register(plugin, name=name)
@@ -124,7 +132,8 @@ def _register(registry: PluginRegistry, plugin: Any, *, name: str, distribution:
                 raise PluginError(
                     f"two plugins claim the name {cls.name!r}: {existing.distribution} "
                     f"({existing.cls.__module__}) and {distribution} ({cls.__module__}); "
-                    f"uninstall one of them")
+                    f"uninstall one of them"
+                )
             table[cls.name] = Provided(cls.name, cls, distribution, version)
 
 

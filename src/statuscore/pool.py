@@ -24,8 +24,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-async def map_limited(func: Callable[[Item], Awaitable[Result]], items: Sequence[Item],
-                      limit: int) -> list[Result]:
+async def map_limited(func: Callable[[Item], Awaitable[Result]], items: Sequence[Item], limit: int) -> list[Result]:
     """`[await func(item) for item in items]` with at most `limit` running at once.
     The first exception cancels the items in flight, starts no more, and is raised."""
     if limit < 1:

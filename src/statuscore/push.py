@@ -31,8 +31,9 @@ class MemoryPushLedger:
     def __init__(self) -> None:
         self.records: dict[str, PushRecord] = {}
 
-    def push(self, slug: str, at: datetime, *, status: str = "up", message: str = "",
-             ping_ms: int | None = None) -> None:
+    def push(
+        self, slug: str, at: datetime, *, status: str = "up", message: str = "", ping_ms: int | None = None
+    ) -> None:
         self.records[slug] = PushRecord(at=at, status=status, message=message, ping_ms=ping_ms)
 
     async def last_push(self, slug: str) -> PushRecord | None:

@@ -14,8 +14,7 @@ import aiohttp
 from .redact import redact_urls
 
 
-def describe_exception(exc: BaseException, *, phase: str, timeout: float,
-                       check_type: str) -> tuple[str, bool]:
+def describe_exception(exc: BaseException, *, phase: str, timeout: float, check_type: str) -> tuple[str, bool]:
     """(reason, retryable) for an exception raised while a check ran.
 
     Connection errors and timeouts are worth retrying; a bad certificate, a redirect
@@ -71,8 +70,11 @@ def _raw_ssl(exc: BaseException, phase: str, timeout: float) -> str:
 Describe = Callable[[Any, str, float], str]
 _REASONS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Describe, bool], ...] = (
     ((asyncio.TimeoutError, TimeoutError), lambda e, phase, t: f"timed out after {t:.1f} s {phase}", True),
-    (aiohttp.ClientConnectorCertificateError,
-     lambda e, phase, t: f"TLS certificate verify failed: {_cert_message(e.certificate_error)}", False),
+    (
+        aiohttp.ClientConnectorCertificateError,
+        lambda e, phase, t: f"TLS certificate verify failed: {_cert_message(e.certificate_error)}",
+        False,
+    ),
     (aiohttp.ClientSSLError, lambda e, phase, t: f"TLS error: {_ssl_message(e)}", False),
     (aiohttp.ClientConnectorDNSError, lambda e, phase, t: f"DNS lookup failed for {e.host}", True),
     (aiohttp.ClientConnectorError, lambda e, phase, t: _connect_message(e), True),
@@ -140,8 +142,11 @@ def _ssl_message(exc: aiohttp.ClientSSLError) -> str:
 def _parser_message(message: str) -> str:
     """aiohttp's parser errors span lines ("Bad status line:\n  Expected HTTP/..."):
     keep the words, drop the byte dump."""
-    words = [line.strip().rstrip(":") for line in message.splitlines()
-             if line.strip() and not line.strip().startswith(("b'", 'b"', "^"))]
+    words = [
+        line.strip().rstrip(":")
+        for line in message.splitlines()
+        if line.strip() and not line.strip().startswith(("b'", 'b"', "^"))
+    ]
     text = ": ".join(words)
     return _first_line(text[0].lower() + text[1:]) if text else "unreadable"
 

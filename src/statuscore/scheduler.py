@@ -59,15 +59,26 @@ class Scheduler:
     a result together with other vantage points' before the state machine sees it.
     """
 
-    def __init__(self, monitors: Iterable[Monitor], *, store: Store | None = None,
-                 sinks: Sequence[AlertSink[Any]] = (), registry: PluginRegistry | None = None,
-                 clock: Clock | None = None, concurrency: int = 100, keepalive: bool = True,
-                 session: aiohttp.ClientSession | None = None,
-                 on_result: ResultHook | None = None, on_transition: TransitionHook | None = None,
-                 seed: int | None = None, maintenance: MaintenanceSource | None = None,
-                 pushes: PushLedger | None = None, verdict: Verdict | None = None,
-                 launch_tick: float = LAUNCH_TICK,
-                 alert_jitter: Callable[[float], float] | None = None) -> None:
+    def __init__(
+        self,
+        monitors: Iterable[Monitor],
+        *,
+        store: Store | None = None,
+        sinks: Sequence[AlertSink[Any]] = (),
+        registry: PluginRegistry | None = None,
+        clock: Clock | None = None,
+        concurrency: int = 100,
+        keepalive: bool = True,
+        session: aiohttp.ClientSession | None = None,
+        on_result: ResultHook | None = None,
+        on_transition: TransitionHook | None = None,
+        seed: int | None = None,
+        maintenance: MaintenanceSource | None = None,
+        pushes: PushLedger | None = None,
+        verdict: Verdict | None = None,
+        launch_tick: float = LAUNCH_TICK,
+        alert_jitter: Callable[[float], float] | None = None,
+    ) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
         self.store: Store = store if store is not None else MemoryStore()
@@ -146,8 +157,11 @@ class Scheduler:
             self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
         self.notifier = Notifier(self.store, self.sinks, self.session, self.clock, jitter=self.alert_jitter)
         restored = await self.store.load_states()
-        self.states = {r.monitor.slug: restored[r.monitor.slug] for index, r in enumerate(self.checks)
-                       if r.monitor.slug in restored and self._is_active(index)}
+        self.states = {
+            r.monitor.slug: restored[r.monitor.slug]
+            for index, r in enumerate(self.checks)
+            if r.monitor.slug in restored and self._is_active(index)
+        }
         if restored:
             log.info("restored the state of %d monitors", len(self.states))
 
@@ -232,8 +246,11 @@ class Scheduler:
         each interval), at START_RATE at most, never all at once."""
         wall = self.clock.now()
         checks = [self.checks[index] for index in indices]
-        lasts = {check.monitor.slug: state.last_result.checked_at for check in checks
-                 if (state := self.states.get(check.monitor.slug)) and state.last_result}
+        lasts = {
+            check.monitor.slug: state.last_result.checked_at
+            for check in checks
+            if (state := self.states.get(check.monitor.slug)) and state.last_result
+        }
         down = (wall - max(lasts.values())).total_seconds() if lasts else 0.0  # since the last check before
         fresh: list[int] = []
         late: list[tuple[float, int]] = []
@@ -251,8 +268,10 @@ class Scheduler:
             half = self._half(self.checks[index].monitor.interval, down)
             due = now + half * (position + self._random.random()) / len(late)
             heapq.heappush(self._heap, (due, index, self._epochs[index]))
-        for share, group in ((1.0, [i for i in fresh if self.checks[i].monitor.slug not in lasts]),
-                             (0.5, [i for i in fresh if self.checks[i].monitor.slug in lasts])):
+        for share, group in (
+            (1.0, [i for i in fresh if self.checks[i].monitor.slug not in lasts]),
+            (0.5, [i for i in fresh if self.checks[i].monitor.slug in lasts]),
+        ):
             for position, index in enumerate(group):
                 spread = min(self.checks[index].monitor.interval * share, len(group) / START_RATE)
                 offset = spread * (position + self._random.random()) / len(group)
@@ -323,8 +342,14 @@ class Scheduler:
         for transition in transitions:  # what people are alerted about is INFO; the rest DEBUG
             level = logging.INFO if transition.notify else logging.DEBUG
             if log.isEnabledFor(level):
-                log.log(level, "%s: %s -> %s (%s)", monitor.name, transition.previous.value,
-                        transition.current.value, transition.kind.value)
+                log.log(
+                    level,
+                    "%s: %s -> %s (%s)",
+                    monitor.name,
+                    transition.previous.value,
+                    transition.current.value,
+                    transition.kind.value,
+                )
             self.registry.notify_transition(transition)
             _call_hook(self.on_transition, transition)
         if alerts and self.notifier is not None:
@@ -339,8 +364,7 @@ class Scheduler:
         if window is None or result.status is Status.MAINTENANCE:
             return result
         said = result.status.value + (f": {result.error}" if result.error else "")
-        return replace(result, status=Status.MAINTENANCE,
-                       error=f"maintenance: {window.title} (the check said {said})")
+        return replace(result, status=Status.MAINTENANCE, error=f"maintenance: {window.title} (the check said {said})")
 
     def alerts_for(self, transition: Transition, monitor: Monitor | None) -> list[Alert]:
         """One rendered alert per sink that this monitor's alerts go to (every sink for
@@ -354,15 +378,18 @@ class Scheduler:
             try:
                 payload = sink.render(transition)
             except Exception:
-                log.exception("sink %s could not render an alert for %s", sink.instance_name,
-                              transition.monitor)
+                log.exception("sink %s could not render an alert for %s", sink.instance_name, transition.monitor)
                 continue
-            alerts.append(Alert(
-                id=f"{transition.slug}:{transition.kind.value}:{transition.at.isoformat()}:"
-                   f"{sink.instance_name}",
-                sink=sink.instance_name, monitor=transition.monitor, kind=transition.kind.value,
-                payload=payload, created_at=transition.at,
-            ))
+            alerts.append(
+                Alert(
+                    id=f"{transition.slug}:{transition.kind.value}:{transition.at.isoformat()}:{sink.instance_name}",
+                    sink=sink.instance_name,
+                    monitor=transition.monitor,
+                    kind=transition.kind.value,
+                    payload=payload,
+                    created_at=transition.at,
+                )
+            )
         return alerts
 
     async def _sleep(self, delay: float) -> None:
@@ -388,8 +415,10 @@ class Scheduler:
         assert self._stopping is not None
         self._stopping.set()
         if self._inflight:
-            grace = max(r.monitor.timeout * r.monitor.max_attempts + r.monitor.retry_delay * r.monitor.retries
-                        for r in self.checks)
+            grace = max(
+                r.monitor.timeout * r.monitor.max_attempts + r.monitor.retry_delay * r.monitor.retries
+                for r in self.checks
+            )
             done, pending = await asyncio.wait(set(self._inflight), timeout=min(grace, 30.0))
             for task in pending:
                 task.cancel()

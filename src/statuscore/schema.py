@@ -157,6 +157,5 @@ def _convert_scalar(annotation: Any, value: Any) -> Any:
 
 
 def _kind(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-             list: "a list", dict: "a table"}
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a table"}
     return f"{names.get(type(value), type(value).__name__)} ({value!r})"

@@ -34,8 +34,7 @@ def new_session(*, limit: int = 100, keepalive: bool = True) -> aiohttp.ClientSe
     """A session for checks: no cookies carried between monitors, no session-wide
     timeout (each check has its own deadline), `limit` connections at once."""
     raise_mmap_threshold()
-    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not keepalive,
-                                     ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, force_close=not keepalive, ttl_dns_cache=300)
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),

@@ -54,19 +54,25 @@ class MonitorState:
 new_state = builder(MonitorState)  # for every check: see `model.new_result`
 
 
-def advance(state: MonitorState, result: CheckResult,
-            monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
+def advance(state: MonitorState, result: CheckResult, monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
     """The state after `result`, and the transitions it caused (usually none)."""
     now = result.checked_at
     observed = result.status
     if observed is MAINTENANCE:
         if state.status is MAINTENANCE:
             return replace(state, last_result=result), []
-        new = MonitorState(status=MAINTENANCE, since=now, last_result=result,
-                           flips=state.flips)
-        return new, [_transition(state.status, new, result, TransitionKind.MAINTENANCE,
-                                 since=now, duration=_seconds_since(state.since, now),
-                                 notify=False)]
+        new = MonitorState(status=MAINTENANCE, since=now, last_result=result, flips=state.flips)
+        return new, [
+            _transition(
+                state.status,
+                new,
+                result,
+                TransitionKind.MAINTENANCE,
+                since=now,
+                duration=_seconds_since(state.since, now),
+                notify=False,
+            )
+        ]
 
     target = _target_status(state, observed, monitor)
     if target is state.status:
@@ -85,11 +91,13 @@ def advance(state: MonitorState, result: CheckResult,
         since, duration = state.since or now, _seconds_since(state.since, now)
     else:
         since, duration = new_since, _seconds_since(state.since, now)
-    transitions = [_transition(state.status, new, result, kind, since=since,
-                               duration=duration, notify=notify)]
+    transitions = [_transition(state.status, new, result, kind, since=since, duration=duration, notify=notify)]
     if flapping_started:
-        transitions.append(_transition(state.status, new, result, TransitionKind.FLAPPING,
-                                       since=new.flips[0], duration=None, notify=True))
+        transitions.append(
+            _transition(
+                state.status, new, result, TransitionKind.FLAPPING, since=new.flips[0], duration=None, notify=True
+            )
+        )
     return new, transitions
 
 
@@ -136,22 +144,35 @@ def _classify(previous: Status, current: Status, monitor: Monitor) -> tuple[Tran
     return TransitionKind.IMPROVED, monitor.notify_degraded
 
 
-def _unchanged(state: MonitorState, result: CheckResult,
-               monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
+def _unchanged(state: MonitorState, result: CheckResult, monitor: Monitor) -> tuple[MonitorState, list[Transition]]:
     now = result.checked_at
-    if state.flapping and (_held(state) >= monitor.flap_settle or not state.flips or
-                           (now - state.flips[-1]).total_seconds() >= monitor.flap_window):
+    if state.flapping and (
+        _held(state) >= monitor.flap_settle
+        or not state.flips
+        or (now - state.flips[-1]).total_seconds() >= monitor.flap_window
+    ):
         settled = replace(state, flapping=False, flips=(), last_alert_at=now)
         first_flip = state.flips[0] if state.flips else now
-        return settled, [_transition(state.status, settled, result, TransitionKind.SETTLED,
-                                     since=first_flip, duration=None, notify=True)]
+        return settled, [
+            _transition(
+                state.status, settled, result, TransitionKind.SETTLED, since=first_flip, duration=None, notify=True
+            )
+        ]
     if state.status is DOWN and monitor.reminder_every and not state.flapping:
         last = state.last_alert_at or state.since or now
         if (now - last).total_seconds() >= monitor.reminder_every:
             reminded = replace(state, last_alert_at=now)
-            return reminded, [_transition(state.status, reminded, result, TransitionKind.REMINDER,
-                                          since=state.since or now,
-                                          duration=_seconds_since(state.since, now), notify=True)]
+            return reminded, [
+                _transition(
+                    state.status,
+                    reminded,
+                    result,
+                    TransitionKind.REMINDER,
+                    since=state.since or now,
+                    duration=_seconds_since(state.since, now),
+                    notify=True,
+                )
+            ]
     return state, []
 
 
@@ -162,8 +183,7 @@ def _held(state: MonitorState) -> int:
     return state.consecutive_successes
 
 
-def _track_flapping(state: MonitorState, now: datetime,
-                    monitor: Monitor) -> tuple[MonitorState, bool, bool]:
+def _track_flapping(state: MonitorState, now: datetime, monitor: Monitor) -> tuple[MonitorState, bool, bool]:
     """(state, notify this change?, flapping just started?) for a DOWN<->good change."""
     recent = tuple(t for t in state.flips if (now - t).total_seconds() < monitor.flap_window)
     flips = recent + (now,)
@@ -178,12 +198,27 @@ def _seconds_since(start: datetime | None, now: datetime) -> float | None:
     return (now - start).total_seconds() if start else None
 
 
-def _transition(previous: Status, new: MonitorState, result: CheckResult, kind: TransitionKind,
-                *, since: datetime, duration: float | None, notify: bool) -> Transition:
+def _transition(
+    previous: Status,
+    new: MonitorState,
+    result: CheckResult,
+    kind: TransitionKind,
+    *,
+    since: datetime,
+    duration: float | None,
+    notify: bool,
+) -> Transition:
     return new_transition(
-        monitor=result.monitor, slug=result.slug, kind=kind, previous=previous,
-        current=new.status, at=result.checked_at, since=since, duration=duration,
-        result=result, notify=notify,
+        monitor=result.monitor,
+        slug=result.slug,
+        kind=kind,
+        previous=previous,
+        current=new.status,
+        at=result.checked_at,
+        since=since,
+        duration=duration,
+        result=result,
+        notify=notify,
     )
 
 
@@ -200,12 +235,17 @@ class RegionVote:
 def vote_freshness(monitor: Monitor, delay: float = 0.0) -> timedelta:
     """How old a region's vote may be and still count: one interval plus the longest
     one check (with its retries) may take, plus `delay` seconds for it to arrive."""
-    return timedelta(seconds=monitor.interval + monitor.timeout * monitor.max_attempts
-                     + monitor.retry_delay * monitor.retries + delay)
+    return timedelta(
+        seconds=monitor.interval
+        + monitor.timeout * monitor.max_attempts
+        + monitor.retry_delay * monitor.retries
+        + delay
+    )
 
 
-def count_votes(monitor: Monitor, region: str, result: CheckResult,
-                others: Mapping[str, RegionVote], *, delay: float = 0.0) -> CheckResult:
+def count_votes(
+    monitor: Monitor, region: str, result: CheckResult, others: Mapping[str, RegionVote], *, delay: float = 0.0
+) -> CheckResult:
     """`result` (what `region` saw) judged with the other regions' latest votes, for the
     state machine: DOWN with `quorum` down votes, else not DOWN; the error says who saw what.
     `delay`: the seconds another region's vote may take to reach the caller (its writer's
@@ -215,17 +255,23 @@ def count_votes(monitor: Monitor, region: str, result: CheckResult,
     votes = {name: seen[name] for name in monitor.regions if name in seen and seen[name].checked_at >= oldest}
     down = [name for name, vote in votes.items() if vote.status is Status.DOWN]
     unknown = [name for name in monitor.regions if name not in votes]
-    summary = "; ".join([f"{name}: {_said(vote)}" for name, vote in votes.items()]
-                        + [f"{name}: unknown (no recent check from there)" for name in unknown])
+    summary = "; ".join(
+        [f"{name}: {_said(vote)}" for name, vote in votes.items()]
+        + [f"{name}: unknown (no recent check from there)" for name in unknown]
+    )
     needed, listed = monitor.votes_needed, len(monitor.regions)
     if len(down) >= needed:
-        return replace(result, status=Status.DOWN,
-                       error=f"down from {len(down)} of {listed} regions (quorum {needed}): {summary}")
+        return replace(
+            result, status=Status.DOWN, error=f"down from {len(down)} of {listed} regions (quorum {needed}): {summary}"
+        )
     if not down and not unknown:
         return result
     status = Status.UP if result.status is Status.DOWN else result.status
-    return replace(result, status=status,
-                   error=f"not down: {len(down)} of {listed} regions saw it down (quorum {needed}): {summary}")
+    return replace(
+        result,
+        status=status,
+        error=f"not down: {len(down)} of {listed} regions saw it down (quorum {needed}): {summary}",
+    )
 
 
 def _said(vote: RegionVote) -> str:

@@ -24,8 +24,9 @@ class Store(Protocol):
     async def load_states(self) -> dict[str, MonitorState]:
         """Each monitor's last state, by slug, to resume from after a restart."""
 
-    async def record(self, result: CheckResult, state: MonitorState,
-                     transitions: Sequence[Transition], alerts: Sequence[Alert]) -> None:
+    async def record(
+        self, result: CheckResult, state: MonitorState, transitions: Sequence[Transition], alerts: Sequence[Alert]
+    ) -> None:
         """Keep one check's outcome; alerts with an id already queued are ignored."""
 
     async def pending_alerts(self, now: datetime, limit: int = 100) -> list[Alert]:
@@ -35,8 +36,7 @@ class Store(Protocol):
     async def mark_delivered(self, alert_id: str, at: datetime) -> None:
         """The sink accepted the alert; never offer it again."""
 
-    async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime,
-                          error: str) -> None:
+    async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime, error: str) -> None:
         """Delivery failed; offer it again at `next_try`."""
 
     async def close(self) -> None:
@@ -60,8 +60,9 @@ class MemoryStore:
     async def load_states(self) -> dict[str, MonitorState]:
         return dict(self.states)
 
-    async def record(self, result: CheckResult, state: MonitorState,
-                     transitions: Sequence[Transition], alerts: Sequence[Alert]) -> None:
+    async def record(
+        self, result: CheckResult, state: MonitorState, transitions: Sequence[Transition], alerts: Sequence[Alert]
+    ) -> None:
         self.states[result.slug] = state
         kept = self.results.get(result.slug)
         if kept is None:
@@ -82,12 +83,10 @@ class MemoryStore:
         if self.alerts.pop(alert_id, None) is not None:
             self.delivered[alert_id] = at
 
-    async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime,
-                          error: str) -> None:
+    async def mark_failed(self, alert_id: str, *, attempts: int, next_try: datetime, error: str) -> None:
         alert = self.alerts.get(alert_id)
         if alert is not None:
-            self.alerts[alert_id] = replace(alert, attempts=attempts, next_try=next_try,
-                                            last_error=error)
+            self.alerts[alert_id] = replace(alert, attempts=attempts, next_try=next_try, last_error=error)
 
     async def close(self) -> None:
         """Nothing to write: everything already lives in memory."""

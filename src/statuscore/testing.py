@@ -59,8 +59,9 @@ class FakeClock:
 
 
 @asynccontextmanager
-async def serve_app(app: web.Application, ssl_context: ssl_module.SSLContext | None = None,
-                    host: str = HOST) -> AsyncIterator[str]:
+async def serve_app(
+    app: web.Application, ssl_context: ssl_module.SSLContext | None = None, host: str = HOST
+) -> AsyncIterator[str]:
     """Serve an aiohttp `app` on 127.0.0.1 (or `host`) and an ephemeral port; yields its base URL."""
     runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.1)
     await runner.setup()
@@ -124,24 +125,30 @@ def self_signed_server_context(directory: Any, host: str = HOST) -> ssl_module.S
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "self-signed test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = Path(directory) / "self-signed.pem", Path(directory) / "self-signed.key"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl_module.create_default_context(ssl_module.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
 
 
-async def run_check(check_type: str, *, registry: PluginRegistry | None = None,
-                    name: str = "under test", **keys: Any) -> CheckResult:
+async def run_check(
+    check_type: str, *, registry: PluginRegistry | None = None, name: str = "under test", **keys: Any
+) -> CheckResult:
     """Build a monitor of `check_type` from `keys` (validated like monitors.toml, so a
     bad key raises ConfigError) and check it once; retries default to 0."""
     keys.setdefault("retries", 0)

@@ -35,5 +35,10 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
         registry = config.registry
         # before Pyramid: 400 for an address that is not UTF-8; the page chosen; a live
         # poll's 304; a fresh cached page
-        return Utf8Guard(PageMount(LiveShortcut(CachedShortcut(app, registry), registry["statusweb.page_cache"]),
-                                   registry["statusweb.pages"], install_url=typed.page_url))
+        return Utf8Guard(
+            PageMount(
+                LiveShortcut(CachedShortcut(app, registry), registry["statusweb.page_cache"]),
+                registry["statusweb.pages"],
+                install_url=typed.page_url,
+            )
+        )

@@ -54,6 +54,7 @@ def translator(language: str) -> Callable[..., str]:
     def translate(text: str, **values: Any) -> str:
         found = messages.get(text, text)
         return found.format(**values) if values else found
+
     return translate
 
 

@@ -35,10 +35,15 @@ class Upgrade:
         """One sentence for the operator, then one line per migration that ran."""
         if not self.ran:
             return f"database is at the newest schema ({self.after}); nothing to do"
-        head = (f"created the tables (schema {self.after})" if self.before is None
-                else f"upgraded from {self.before} to {self.after}")
-        return "\n".join([f"{head}, {len(self.ran)} migration{'s' if len(self.ran) != 1 else ''}:"]
-                         + [f"  {revision.id}  {revision.title}" for revision in self.ran])
+        head = (
+            f"created the tables (schema {self.after})"
+            if self.before is None
+            else f"upgraded from {self.before} to {self.after}"
+        )
+        return "\n".join(
+            [f"{head}, {len(self.ran)} migration{'s' if len(self.ran) != 1 else ''}:"]
+            + [f"  {revision.id}  {revision.title}" for revision in self.ran]
+        )
 
 
 def alembic_config(engine: Engine | None) -> Config:
@@ -53,8 +58,9 @@ def alembic_config(engine: Engine | None) -> Config:
 def history() -> list[Revision]:
     """Every migration this version ships, oldest first."""
     script = ScriptDirectory.from_config(alembic_config(None))
-    revisions = [Revision(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "")
-                 for r in script.walk_revisions()]
+    revisions = [
+        Revision(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "") for r in script.walk_revisions()
+    ]
     return revisions[::-1]
 
 

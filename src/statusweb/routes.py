@@ -9,13 +9,36 @@ READ_METHODS = ("GET", "HEAD")  # public pages and APIs; anything else is a 405
 # What every status page has, at `/` for the default page, under `/pages/{slug}/` for each
 # page, and at `/` of a page's own domain. Everything else (the admin, /metrics, /healthz,
 # pushes) is the install's, at its main address only.
-PAGE_ROUTES = frozenset({
-    "__static/", "status", "history", "incident", "service", "theme", "language", "page_access",
-    "subscribe", "subscribe_confirm", "subscribe_unsubscribe",
-    "api_summary", "api_status", "api_components", "api_incidents", "api_unresolved", "api_maintenances",
-    "api_maintenances_upcoming", "api_maintenances_active", "api_live", "api_openapi",
-    "feed_atom", "feed_rss", "badge_status", "badge_uptime", "badge_latency",
-})
+PAGE_ROUTES = frozenset(
+    {
+        "__static/",
+        "status",
+        "history",
+        "incident",
+        "service",
+        "theme",
+        "language",
+        "page_access",
+        "subscribe",
+        "subscribe_confirm",
+        "subscribe_unsubscribe",
+        "api_summary",
+        "api_status",
+        "api_components",
+        "api_incidents",
+        "api_unresolved",
+        "api_maintenances",
+        "api_maintenances_upcoming",
+        "api_maintenances_active",
+        "api_live",
+        "api_openapi",
+        "feed_atom",
+        "feed_rss",
+        "badge_status",
+        "badge_uptime",
+        "badge_latency",
+    }
+)
 
 
 def includeme(config: Configurator) -> None:

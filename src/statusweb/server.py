@@ -107,8 +107,9 @@ def _allow_open_pages(connections: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = connections + 256
     if soft != resource.RLIM_INFINITY and soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard),
-                                                    hard))
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+        )
 
 
 def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[WsgiApp, dict[str, Any]]:
@@ -138,8 +139,9 @@ def trust_proxy(app: WsgiApp, settings: dict[str, Any], trusted: str) -> tuple[W
     count = int(settings.pop("trusted_proxy_count"))
     settings.pop("trusted_proxy", None)
     settings["clear_untrusted_proxy_headers"] = "no"  # this middleware clears them instead
-    from_proxy = proxy_headers_middleware(app, trusted_proxy="*", trusted_proxy_count=count,
-                                          trusted_proxy_headers=headers, clear_untrusted=True)
+    from_proxy = proxy_headers_middleware(
+        app, trusted_proxy="*", trusted_proxy_count=count, trusted_proxy_headers=headers, clear_untrusted=True
+    )
     from_anyone = proxy_headers_middleware(app, trusted_proxy=None, clear_untrusted=True)
 
     def by_peer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -72,7 +72,7 @@ def normalize_database_url(url: str) -> str:
     url = url.strip()
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -124,9 +124,11 @@ class Settings:
         secret = str(settings.get("statusweb.secret") or "")
         if secure and len(secret) < MIN_SECRET_LENGTH:
             problem = "is not set" if not secret else f"is {len(secret)} characters long"
-            raise SettingsError(f"STATUSWEB_SECRET {problem}: with secure cookies (production) it must be "
-                                f"at least {MIN_SECRET_LENGTH} random characters, e.g. "
-                                f"`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+            raise SettingsError(
+                f"STATUSWEB_SECRET {problem}: with secure cookies (production) it must be "
+                f"at least {MIN_SECRET_LENGTH} random characters, e.g. "
+                f"`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
         return cls(
             database_url=url,
             page_url=_page_url(settings),
@@ -176,15 +178,19 @@ def check_trusted_proxy(value: str) -> str:
     items = [item.strip() for item in value.split(",")]
     rest = [item for item in items if item.lower() != "cloudflare"]
     if len(items) > 1 and len(rest) == len(items):
-        raise SettingsError(f"STATUSWEB_TRUSTED_PROXY: a list is for cloudflare and a local proxy "
-                            f"(cloudflare,172.16.0.0/12); got {value!r}")
+        raise SettingsError(
+            f"STATUSWEB_TRUSTED_PROXY: a list is for cloudflare and a local proxy "
+            f"(cloudflare,172.16.0.0/12); got {value!r}"
+        )
     for item in rest:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise SettingsError(f"STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, "
-                                f"*, or cloudflare (with a local proxy's address: cloudflare,172.18.0.0/16); "
-                                f"got {value!r}") from None
+            raise SettingsError(
+                f"STATUSWEB_TRUSTED_PROXY must be an address, a network like 172.18.0.0/16, "
+                f"*, or cloudflare (with a local proxy's address: cloudflare,172.18.0.0/16); "
+                f"got {value!r}"
+            ) from None
     return value
 
 
@@ -192,22 +198,37 @@ def _page_url(settings: Mapping[str, Any]) -> str:
     """The public URL every absolute link is built from (never the request's Host)."""
     raw = str(settings.get("statusweb.page_url") or "").strip().rstrip("/")
     if not raw:
-        log.warning("STATUS_PAGE_URL is not set: absolute links (feeds, API, alerts) say %s; "
-                    "set it to the address people use", DEFAULT_PAGE_URL)
+        log.warning(
+            "STATUS_PAGE_URL is not set: absolute links (feeds, API, alerts) say %s; set it to the address people use",
+            DEFAULT_PAGE_URL,
+        )
         return DEFAULT_PAGE_URL
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
-            or parts.username or parts.password:
-        raise SettingsError(f"STATUS_PAGE_URL must be an http:// or https:// address like "
-                            f"https://status.example.org, got {raw!r}")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise SettingsError(
+            f"STATUS_PAGE_URL must be an http:// or https:// address like https://status.example.org, got {raw!r}"
+        )
     return raw
 
 
 def _logo_url(settings: Mapping[str, Any]) -> str:
     raw = str(settings.get("statusweb.logo_url") or "").strip()
     parts = urlsplit(raw)
-    if raw and not (parts.scheme == "https" and parts.hostname and not parts.username and not parts.password
-                    or raw.startswith("/") and not raw.startswith("//")):
+    if raw and not (
+        parts.scheme == "https"
+        and parts.hostname
+        and not parts.username
+        and not parts.password
+        or raw.startswith("/")
+        and not raw.startswith("//")
+    ):
         raise SettingsError(f"STATUSWEB_LOGO_URL must be an https:// address or a path on this site, got {raw!r}")
     if any(c in raw for c in "\"' <>"):
         raise SettingsError("STATUSWEB_LOGO_URL may not hold quotes, spaces or angle brackets")
@@ -254,28 +275,34 @@ class RunnerSettings:
             raise ValueError("no database: set sqlalchemy.url in the ini's [app:main] or DATABASE_URL")
         monitors = settings.get("statuscore.monitors")
         if not monitors:
-            raise ValueError("no monitors: set statuscore.monitors in the ini's [app:main] "
-                             "(the path of a monitors.toml) or STATUSCORE_MONITORS")
+            raise ValueError(
+                "no monitors: set statuscore.monitors in the ini's [app:main] "
+                "(the path of a monitors.toml) or STATUSCORE_MONITORS"
+            )
         path = Path(monitors)
         if not path.is_absolute():
             path = Path(here) / path
-        return cls(database_url=url, monitors_path=str(path),
-                   retention_days=int(settings.get("statusweb.retention_days", 60)),
-                   heartbeat_interval=float(settings.get("statusweb.heartbeat_interval", 10)),
-                   smtp_url=str(settings.get("statusweb.smtp_url") or ""),
-                   mail_from=str(settings.get("statusweb.mail_from") or ""),
-                   page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
-                   page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
-                   private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")),
-                   region=_region(settings.get("statusweb.region")),
-                   spool_dir=str(Path(here) / str(settings.get("statusweb.spool_dir") or "var/spool")))
+        return cls(
+            database_url=url,
+            monitors_path=str(path),
+            retention_days=int(settings.get("statusweb.retention_days", 60)),
+            heartbeat_interval=float(settings.get("statusweb.heartbeat_interval", 10)),
+            smtp_url=str(settings.get("statusweb.smtp_url") or ""),
+            mail_from=str(settings.get("statusweb.mail_from") or ""),
+            page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
+            page_name=str(settings.get("statusweb.page_name") or "Status")[:100],
+            private_webhooks=as_bool(settings.get("statusweb.private_webhooks", "false")),
+            region=_region(settings.get("statusweb.region")),
+            spool_dir=str(Path(here) / str(settings.get("statusweb.spool_dir") or "var/spool")),
+        )
 
 
 def _region(raw: Any) -> str:
     region = str(raw or DEFAULT_REGION).strip()
     if not re.fullmatch(REGION_PATTERN, region):
-        raise ValueError(f"statusweb.region (STATUSWEB_REGION) must be a short name of a-z, 0-9, '-' and '_', "
-                         f"got {region[:60]!r}")
+        raise ValueError(
+            f"statusweb.region (STATUSWEB_REGION) must be a short name of a-z, 0-9, '-' and '_', got {region[:60]!r}"
+        )
     return region
 
 

@@ -55,8 +55,9 @@ def make_distribution(site: Path, dist: str, module: str, source: str, entry_nam
 
 def statuscore_cli(*args: str, site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(site)}
-    return subprocess.run([sys.executable, "-m", "statuscore", *args], capture_output=True,
-                          text=True, env=env, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "statuscore", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=60
+    )
 
 
 @pytest.fixture
@@ -78,9 +79,9 @@ async def test_an_installed_plugin_is_listed_and_runs_from_monitors_toml(site, t
     async with serve_tcp(idle) as port:
         (tmp_path / "monitors.toml").write_text(
             f'[[monitor]]\nname = "Knock"\ntype = "knock"\nhost = "{HOST}"\nport = {port}\n'
-            f'conditions = ["knocked == 1"]\n')
-        checked = await asyncio.to_thread(statuscore_cli, "check", "--json", "monitors.toml",
-                                          site=site, cwd=tmp_path)
+            f'conditions = ["knocked == 1"]\n'
+        )
+        checked = await asyncio.to_thread(statuscore_cli, "check", "--json", "monitors.toml", site=site, cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert json.loads(checked.stdout)["status"] == "up"
 
@@ -90,19 +91,26 @@ def test_plugin_config_errors_name_file_monitor_and_key(site, tmp_path):
     (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Knock"\ntype = "knock"\nhost = "h"\nport = "80"\n')
     result = statuscore_cli("validate", "monitors.toml", site=site, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: monitors.toml: monitor 'Knock': key 'port': "
-                                     "expected a whole number, got a string ('80')")
+    assert result.stderr.strip() == (
+        "error: monitors.toml: monitor 'Knock': key 'port': expected a whole number, got a string ('80')"
+    )
 
 
 def test_broken_plugins_are_listed_with_their_error_and_skipped(site, tmp_path):
     make_distribution(site, "broken-check", "broken_check", "import no_such_module\n", "broken")
-    make_distribution(site, "liar-check", "liar_check", '''
+    make_distribution(
+        site,
+        "liar-check",
+        "liar_check",
+        """
         import statuscore
 
         @statuscore.hookimpl
         def statuscore_check_types():
             return ["not a class"]
-        ''', "liar")
+        """,
+        "liar",
+    )
     result = statuscore_cli("plugins", site=site, cwd=tmp_path)
     assert result.returncode == 0
     broken = [line for line in result.stdout.splitlines() if line.startswith("BROKEN")]
@@ -112,21 +120,21 @@ def test_broken_plugins_are_listed_with_their_error_and_skipped(site, tmp_path):
 
 
 def test_two_plugins_claiming_one_type_is_a_startup_error_naming_both(site, tmp_path):
-    make_distribution(site, "impostor-check", "impostor_check", THROWAWAY.replace('"knock"', '"http"'),
-                      "impostor")
+    make_distribution(site, "impostor-check", "impostor_check", THROWAWAY.replace('"knock"', '"http"'), "impostor")
     result = statuscore_cli("plugins", site=site, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: two plugins claim the name 'http': statuscore (statuscore.checks.http) and "
-        "impostor-check (impostor_check); uninstall one of them")
+        "impostor-check (impostor_check); uninstall one of them"
+    )
 
 
 def test_autoload_can_be_switched_off(site, tmp_path):
-    make_distribution(site, "impostor-check", "impostor_check", THROWAWAY.replace('"knock"', '"http"'),
-                      "impostor")
+    make_distribution(site, "impostor-check", "impostor_check", THROWAWAY.replace('"knock"', '"http"'), "impostor")
     env = {**os.environ, "PYTHONPATH": str(site), "STATUSCORE_DISABLE_PLUGIN_AUTOLOAD": "1"}
-    result = subprocess.run([sys.executable, "-m", "statuscore", "plugins"], capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "statuscore", "plugins"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0 and "impostor" not in result.stdout
 
 
@@ -147,7 +155,8 @@ async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(image_venv,
     async with serve_tcp(hold, ssl=context) as port:
         (tmp_path / "monitors.toml").write_text(
             f'[[monitor]]\nname = "cert"\ntype = "tls_cert"\nhost = "{HOST}"\nport = {port}\n'
-            f'ca_file = "{tmp_path / "ca.pem"}"\n')
+            f'ca_file = "{tmp_path / "ca.pem"}"\n'
+        )
         out = await _run(str(image_venv / "bin/statuscore"), "check", "--json", str(tmp_path / "monitors.toml"))
     assert json.loads(out)["status"] == "up"
     listing = await _run(str(image_venv / "bin/statuscore"), "plugins")
@@ -156,8 +165,9 @@ async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(image_venv,
 
 async def _run(*command: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE, env=env)
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+    )
     out, err = await asyncio.wait_for(process.communicate(), 600)
     assert process.returncode == 0, err.decode()[-2000:]
     return out.decode()

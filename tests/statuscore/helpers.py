@@ -14,8 +14,24 @@ def monitor(**policy):
     return make_monitor(name=policy.pop("name", "sefaria.org"), **policy)
 
 
-def result(status: Status, minute: float = 0, *, code: int | None = 200, error: str | None = None,
-           attempts: int = 1, max_attempts: int = 4, name: str = "sefaria.org") -> CheckResult:
-    return CheckResult(monitor=name, slug="sefaria-org", status=status,
-                       checked_at=T0 + timedelta(minutes=minute), latency=0.234,
-                       status_code=code, error=error, attempts=attempts, max_attempts=max_attempts)
+def result(
+    status: Status,
+    minute: float = 0,
+    *,
+    code: int | None = 200,
+    error: str | None = None,
+    attempts: int = 1,
+    max_attempts: int = 4,
+    name: str = "sefaria.org",
+) -> CheckResult:
+    return CheckResult(
+        monitor=name,
+        slug="sefaria-org",
+        status=status,
+        checked_at=T0 + timedelta(minutes=minute),
+        latency=0.234,
+        status_code=code,
+        error=error,
+        attempts=attempts,
+        max_attempts=max_attempts,
+    )

@@ -13,17 +13,25 @@ from tests.targets import garbage, raw_tcp, refused_url, reset_connection
 # Runs the CLI and, at exit, prints the process's own peak RSS to stderr: VmHWM belongs to
 # the address space made at exec, unlike ru_maxrss, which Linux carries over from the
 # forking parent (here, the whole pytest process).
-_MEASURED_CLI = ("import atexit, sys; atexit.register(lambda: print('peak_rss_kb', "
-                 "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], "
-                 "file=sys.stderr)); from statuscore.cli import main; sys.exit(main())")
+_MEASURED_CLI = (
+    "import atexit, sys; atexit.register(lambda: print('peak_rss_kb', "
+    "[l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0], "
+    "file=sys.stderr)); from statuscore.cli import main; sys.exit(main())"
+)
 
 
 async def statuscore(*args: str, env: dict | None = None) -> tuple[int, str, str]:
     import os
 
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _MEASURED_CLI, *args, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})})
+        sys.executable,
+        "-c",
+        _MEASURED_CLI,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode, out.decode(), err.decode()
 
@@ -53,8 +61,10 @@ async def test_a_push_monitor_before_its_first_push_is_waiting_not_down(target, 
     base, _ = target
     path = write_monitors(tmp_path, [("Site", "http", f"{base}/ok")])
     with open(path, "a") as file:
-        file.write('[[monitor]]\nname = "Export"\ntype = "push"\ntoken = "nightly-export-0123456789abcdefgh"\n'
-                   'expect_every = "24h"\n')
+        file.write(
+            '[[monitor]]\nname = "Export"\ntype = "push"\ntoken = "nightly-export-0123456789abcdefgh"\n'
+            'expect_every = "24h"\n'
+        )
     code, out, err = await statuscore("check", path)
     assert code == 0, err
     export = next(line for line in out.splitlines() if "Export" in line)
@@ -72,8 +82,18 @@ async def test_check_json_and_exit_1_when_anything_is_down(target, tmp_path):
     assert code == 1
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["status"] for r in rows] == ["up", "down"]
-    assert set(rows[0]) == {"name", "slug", "type", "status", "latency_ms", "status_code", "error",
-                            "attempts", "checked_at", "truncated"}
+    assert set(rows[0]) == {
+        "name",
+        "slug",
+        "type",
+        "status",
+        "latency_ms",
+        "status_code",
+        "error",
+        "attempts",
+        "checked_at",
+        "truncated",
+    }
     assert rows[1]["error"] == "HTTP 500 Internal Server Error (expected 2xx)"
 
 
@@ -88,8 +108,10 @@ async def test_config_error_exits_2_naming_file_monitor_and_key(tmp_path):
     path.write_text('[[monitor]]\nname = "Linker"\nurl = "https://x.test/"\ntimeout = "soon"\n')
     code, out, err = await statuscore("check", str(path))
     assert code == 2
-    assert err.splitlines()[0] == (f"error: {path}: monitor 'Linker': key 'timeout': expected a duration like "
-                           f"\"10s\", \"500ms\", \"2m\" or \"1h\", got 'soon'")
+    assert err.splitlines()[0] == (
+        f"error: {path}: monitor 'Linker': key 'timeout': expected a duration like "
+        f'"10s", "500ms", "2m" or "1h", got \'soon\''
+    )
     code, _, err = await statuscore("validate", str(path))
     assert code == 2 and "key 'timeout'" in err
 
@@ -110,14 +132,19 @@ async def test_every_hostile_target_is_down_within_timeout_and_memory_stays_smal
     base, _ = target
     async with raw_tcp(reset_connection) as reset_base, raw_tcp(garbage) as garbage_base:
         hostile = [
-            ("500", "http", f"{base}/status/500"), ("404", "http", f"{base}/status/404"),
-            ("slow", "http", f"{base}/slow?delay=5"), ("hang", "http", f"{base}/hang"),
-            ("hang mid-body", "http", f"{base}/hang-body"), ("refused", "http", refused_url()),
-            ("reset", "http", f"{reset_base}/"), ("garbage", "http", f"{garbage_base}/"),
-            ("redirect loop", "http", f"{base}/loop/a"), ("sse wrong type", "sse", f"{base}/sse/wrong-type"),
+            ("500", "http", f"{base}/status/500"),
+            ("404", "http", f"{base}/status/404"),
+            ("slow", "http", f"{base}/slow?delay=5"),
+            ("hang", "http", f"{base}/hang"),
+            ("hang mid-body", "http", f"{base}/hang-body"),
+            ("refused", "http", refused_url()),
+            ("reset", "http", f"{reset_base}/"),
+            ("garbage", "http", f"{garbage_base}/"),
+            ("redirect loop", "http", f"{base}/loop/a"),
+            ("sse wrong type", "sse", f"{base}/sse/wrong-type"),
             ("sse silent", "sse", f"{base}/sse/silent"),
         ]
-        path = write_monitors(tmp_path, hostile, 'conditions = []')
+        path = write_monitors(tmp_path, hostile, "conditions = []")
         path_text = open(path).read().replace("conditions = []\n", "")
         open(path, "w").write(path_text)
         started = time.monotonic()
@@ -148,11 +175,14 @@ async def test_decompression_bombs_are_cut_at_the_cap_in_every_check_type(target
 
     base, _ = target
     decompression_bombs()  # made before the clock starts
-    monitors = [f'''
+    monitors = [
+        f'''
 [[monitor]]
 name = "{encoding}"
 url = "{base}/bomb/{encoding}"
-conditions = ["status == 200"]''' for encoding in ("gzip", "deflate", "br")]
+conditions = ["status == 200"]'''
+        for encoding in ("gzip", "deflate", "br")
+    ]
     monitors.append(f'''
 [[monitor]]
 name = "linker"
@@ -170,14 +200,19 @@ url = "{base}/bomb/br?type=text/event-stream"''')
     code, out, err = await statuscore("check", "--json", str(path))
     elapsed = time.monotonic() - started
     rows = {row["name"]: row for row in map(json.loads, out.splitlines())}
-    print("\n".join(f"{name:>8}: {row['status']} in {row['latency_ms']} ms, truncated={row['truncated']}, "
-                    f"{row['error']}" for name, row in rows.items()))
+    print(
+        "\n".join(
+            f"{name:>8}: {row['status']} in {row['latency_ms']} ms, truncated={row['truncated']}, {row['error']}"
+            for name, row in rows.items()
+        )
+    )
     for encoding in ("gzip", "deflate", "br"):
         assert rows[encoding]["status"] == "up", rows[encoding]
         assert rows[encoding]["truncated"] is True
     assert rows["linker"]["status"] == "down"
-    assert rows["linker"]["error"] == ("no task id at 'task_id' in the submit answer "
-                                       "(the answer was cut at max_body_bytes, 1048576 bytes)")
+    assert rows["linker"]["error"] == (
+        "no task id at 'task_id' in the submit answer (the answer was cut at max_body_bytes, 1048576 bytes)"
+    )
     assert rows["mcp"]["status"] == "down"
     assert rows["mcp"]["error"] == "no complete event in the first 65536 bytes"
     assert all(row["latency_ms"] < 6000 for row in rows.values())
@@ -200,8 +235,15 @@ async def test_run_checks_on_schedule_alerts_and_stops_cleanly_on_ctrl_c(target,
     async with slack.running() as hook:
         path = write_monitors(tmp_path, [("Site", "http", f"{base}/sequence/site")], 'interval = "1s"')
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "statuscore", "run", path, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={**os.environ, "SLACK_WEBHOOK_URL": hook})
+            sys.executable,
+            "-m",
+            "statuscore",
+            "run",
+            path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "SLACK_WEBHOOK_URL": hook},
+        )
         lines = []
         while len([line for line in lines if "DOWN" in line]) < 2:
             lines.append((await asyncio.wait_for(process.stdout.readline(), 10)).decode())
@@ -223,8 +265,15 @@ async def run_until(path: str, hook: str, done, seconds: float = 30.0) -> str:
     import time
 
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "statuscore", "run", path, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, env={**os.environ, "SLACK_WEBHOOK_URL": hook})
+        sys.executable,
+        "-m",
+        "statuscore",
+        "run",
+        path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "SLACK_WEBHOOK_URL": hook},
+    )
     deadline = time.monotonic() + seconds
     while not done() and time.monotonic() < deadline and process.returncode is None:
         await asyncio.sleep(0.1)
@@ -260,8 +309,11 @@ async def test_run_five_services_behind_one_server_first_at_once_then_one_messag
         app[SEQUENCES][name.lower()] = [200, 503]
     slack = SlackShapedServer()
     async with slack.running() as hook:
-        path = write_monitors(tmp_path, [(n, "http", f"{base}/sequence/{n.lower()}") for n in names],
-                              'interval = "1s"\n[[alert]]\ntype = "slack"\ngroup_wait = "3s"\n')
+        path = write_monitors(
+            tmp_path,
+            [(n, "http", f"{base}/sequence/{n.lower()}") for n in names],
+            'interval = "1s"\n[[alert]]\ntype = "slack"\ngroup_wait = "3s"\n',
+        )
         output = await run_until(path, hook, lambda: len(slack.messages) >= 2)
     assert len(slack.messages) == 2, output
     first, rest = (m["text"].split("\n")[0] for m in slack.messages)
@@ -283,12 +335,18 @@ async def test_run_a_service_that_flaps_then_stays_down_gets_flapping_and_settle
     app[SEQUENCES]["mcp"] = [200, 503, 200, 503, 200, 503]
     slack = SlackShapedServer()
     async with slack.running() as hook:
-        path = write_monitors(tmp_path, [("Mcp", "http", f"{base}/sequence/mcp")],
-                              'interval = "1s"\nflap_threshold = 3\nflap_settle = 3')
+        path = write_monitors(
+            tmp_path, [("Mcp", "http", f"{base}/sequence/mcp")], 'interval = "1s"\nflap_threshold = 3\nflap_settle = 3'
+        )
         started = time.monotonic()
         output = await run_until(path, hook, lambda: any("No Longer Flapping" in m["text"] for m in slack.messages))
         took = time.monotonic() - started
     titles = [m["text"].split(" (")[0] for m in slack.messages]
-    assert titles == ["🔴  Service Down: Mcp", "🟢  Service Recovered: Mcp", "🔴  Service Down: Mcp",
-                      "🟠  Service Flapping: Mcp", "🔴  Service Down, No Longer Flapping: Mcp"], output
+    assert titles == [
+        "🔴  Service Down: Mcp",
+        "🟢  Service Recovered: Mcp",
+        "🔴  Service Down: Mcp",
+        "🟠  Service Flapping: Mcp",
+        "🔴  Service Down, No Longer Flapping: Mcp",
+    ], output
     assert took < 20, f"settled after {took:.1f} s"

@@ -26,8 +26,7 @@ def error_of(tmp_path, text: str, env=None) -> ConfigError:
 def test_examples_load():
     local = load_config(ROOT / "examples/local.toml", env={})
     assert [m.type for m in local.monitors] == ["http", "two_phase", "sse", "http"]
-    sefaria = load_config(ROOT / "examples/sefaria.toml",
-                          env={"SLACK_WEBHOOK_URL": "https://hooks.slack.test/T/B/x"})
+    sefaria = load_config(ROOT / "examples/sefaria.toml", env={"SLACK_WEBHOOK_URL": "https://hooks.slack.test/T/B/x"})
     names = [m.name for m in sefaria.monitors]
     assert names == ["sefaria.org", "Linker", "MCP Server", "Export Server"]
     linker = sefaria.monitors[1]
@@ -40,7 +39,10 @@ def test_examples_load():
 
 
 def test_defaults_and_durations(tmp_path):
-    config = load_config(write(tmp_path, '''
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [defaults]
 interval = "2m"
 timeout = "1500ms"
@@ -56,7 +58,10 @@ retry_delay = "1h30m"
 [[monitor]]
 name = "C"
 url = "https://c.test/"
-'''), env={})
+""",
+        ),
+        env={},
+    )
     a, b, c = config.monitors
     assert (a.interval, a.timeout, a.retries, a.slug) == (120, 1.5, 1, "a")
     assert (b.interval, b.retry_delay, b.retries) == (30, 5400, 1)
@@ -65,16 +70,27 @@ url = "https://c.test/"
 
 
 def test_environment_overrides_defaults_and_fills_secrets(tmp_path):
-    config = load_config(write(tmp_path, '''
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [defaults]
 interval = "2m"
 [[monitor]]
 name = "A"
 url = "https://a.test/"
 headers = { Authorization = "Bearer ${API_TOKEN}" }
-'''), env={"HEALTH_CHECK_INTERVAL": "45", "HEALTH_CHECK_RETRIES": "5", "API_TOKEN": "s3cret",
-           "SLACK_WEBHOOK_URL": "https://hooks.slack.test/x", "SLACK_CHANNEL": "#ops",
-           "STATUS_PAGE_URL": "https://status.test"})
+""",
+        ),
+        env={
+            "HEALTH_CHECK_INTERVAL": "45",
+            "HEALTH_CHECK_RETRIES": "5",
+            "API_TOKEN": "s3cret",
+            "SLACK_WEBHOOK_URL": "https://hooks.slack.test/x",
+            "SLACK_CHANNEL": "#ops",
+            "STATUS_PAGE_URL": "https://status.test",
+        },
+    )
     monitor = config.monitors[0]
     assert (monitor.interval, monitor.retries) == (45, 5)
     assert monitor.options.headers == {"Authorization": "Bearer s3cret"}
@@ -87,36 +103,104 @@ headers = { Authorization = "Bearer ${API_TOKEN}" }
 def test_a_reference_written_with_escapes_is_filled_in_too(tmp_path, written):
     """The loader skips the walk for `${NAME}` when the file has no "$": a "$" written as
     a TOML escape must still count."""
-    config = load_config(write(tmp_path, f'''
+    config = load_config(
+        write(
+            tmp_path,
+            f"""
 [[monitor]]
 name = "A"
 url = "https://a.test/"
 headers = {{ Authorization = "Bearer {written}" }}
-'''), env={"API_TOKEN": "s3cret"})
+""",
+        ),
+        env={"API_TOKEN": "s3cret"},
+    )
     assert config.monitors[0].options.headers == {"Authorization": "Bearer s3cret"}
 
 
-@pytest.mark.parametrize("body, monitor, key, message", [
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\ncolour = "red"\n', "A", "colour", "unknown key for type 'http'"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\ntimeout = "ten seconds"\n', "A", "timeout", "expected a duration"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nretries = "3"\n', "A", "retries", "expected a whole number"),
-    ('[[monitor]]\nname = "A"\nurl = "ftp://a.test/"\n', "A", "url", "expected an http:// or https:// URL"),
-    ('[[monitor]]\nname = "A"\n', "A", "url", "required key is missing"),
-    ('[[monitor]]\nname = "A"\ntype = "gopher"\nurl = "https://a.test/"\n', "A", "type", "unknown check type 'gopher' (installed: http, "),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\n[[monitor]]\nname = "A"\nurl = "https://b.test/"\n', "A", "name", "duplicate monitor name"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nconditions = ["status == 200", "latency < 2"]\n', "A", "conditions[1]", "column 11: latency compares with a duration"),
-    ('[[monitor]]\nname = "L"\ntype = "two_phase"\nurl = "https://a.test/"\npoll_url = "https://a.test/t"\n', "L", "poll_url", "must contain {task_id}"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nretry_backoff = "random"\n', "A", "retry_backoff", "expected one of 'fixed', 'exponential'"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nbody = "x"\njson = {a = 1}\n', "A", "json", "either body or json"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/${MISSING}"\n', "A", "url", "environment variable MISSING is not set"),
-    ('[[monitor]]\nname = "A"\nurl = "https://a.test/"\nexpected_status = [200, 999]\n', "A", "expected_status", "999 is not an HTTP status code"),
-    ('[defaults]\nurl = "https://a.test/"\n', None, "defaults.url", "not allowed in [defaults]"),
-    ('monitors = []\n', None, "monitors", "unknown top-level key"),
-    ('[[alert]]\ntype = "pager"\n', None, "alert[0].type", "unknown alert type 'pager'"),
-    ('[[alert]]\ntype = "webhook"\n', None, "alert[0].url", "required key is missing"),
-    ('[[alert]]\ntype = "slack"\nwebhook_url = "hooks.slack.test/x"\n', None, "alert[0].webhook_url",
-     "expected the https:// URL of a Slack incoming webhook"),
-])
+@pytest.mark.parametrize(
+    "body, monitor, key, message",
+    [
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\ncolour = "red"\n',
+            "A",
+            "colour",
+            "unknown key for type 'http'",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\ntimeout = "ten seconds"\n',
+            "A",
+            "timeout",
+            "expected a duration",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nretries = "3"\n',
+            "A",
+            "retries",
+            "expected a whole number",
+        ),
+        ('[[monitor]]\nname = "A"\nurl = "ftp://a.test/"\n', "A", "url", "expected an http:// or https:// URL"),
+        ('[[monitor]]\nname = "A"\n', "A", "url", "required key is missing"),
+        (
+            '[[monitor]]\nname = "A"\ntype = "gopher"\nurl = "https://a.test/"\n',
+            "A",
+            "type",
+            "unknown check type 'gopher' (installed: http, ",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n[[monitor]]\nname = "A"\nurl = "https://b.test/"\n',
+            "A",
+            "name",
+            "duplicate monitor name",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nconditions = ["status == 200", "latency < 2"]\n',
+            "A",
+            "conditions[1]",
+            "column 11: latency compares with a duration",
+        ),
+        (
+            '[[monitor]]\nname = "L"\ntype = "two_phase"\nurl = "https://a.test/"\npoll_url = "https://a.test/t"\n',
+            "L",
+            "poll_url",
+            "must contain {task_id}",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nretry_backoff = "random"\n',
+            "A",
+            "retry_backoff",
+            "expected one of 'fixed', 'exponential'",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nbody = "x"\njson = {a = 1}\n',
+            "A",
+            "json",
+            "either body or json",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/${MISSING}"\n',
+            "A",
+            "url",
+            "environment variable MISSING is not set",
+        ),
+        (
+            '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nexpected_status = [200, 999]\n',
+            "A",
+            "expected_status",
+            "999 is not an HTTP status code",
+        ),
+        ('[defaults]\nurl = "https://a.test/"\n', None, "defaults.url", "not allowed in [defaults]"),
+        ("monitors = []\n", None, "monitors", "unknown top-level key"),
+        ('[[alert]]\ntype = "pager"\n', None, "alert[0].type", "unknown alert type 'pager'"),
+        ('[[alert]]\ntype = "webhook"\n', None, "alert[0].url", "required key is missing"),
+        (
+            '[[alert]]\ntype = "slack"\nwebhook_url = "hooks.slack.test/x"\n',
+            None,
+            "alert[0].webhook_url",
+            "expected the https:// URL of a Slack incoming webhook",
+        ),
+    ],
+)
 def test_errors_name_file_monitor_and_key(tmp_path, body, monitor, key, message):
     error = error_of(tmp_path, body)
     assert error.file == str(tmp_path / "monitors.toml")
@@ -128,8 +212,11 @@ def test_errors_name_file_monitor_and_key(tmp_path, body, monitor, key, message)
 
 def test_a_slack_sink_without_its_webhook_url_is_off_with_a_warning_not_an_error(tmp_path):
     """Alerts are optional: the monitors run without them (a first deployment, a laptop)."""
-    for table in ('[[alert]]\ntype = "slack"\n', '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL}"\n',
-                  '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL:-}"\n'):
+    for table in (
+        '[[alert]]\ntype = "slack"\n',
+        '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL}"\n',
+        '[[alert]]\ntype = "slack"\nwebhook_url = "${SLACK_WEBHOOK_URL:-}"\n',
+    ):
         config = load_config(write(tmp_path, table + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n'), env={})
         assert config.sinks == () and len(config.monitors) == 1
         assert config.warnings[0].startswith("alert sink 'slack' is off: ")

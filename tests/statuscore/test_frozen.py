@@ -30,8 +30,7 @@ NOW = datetime(2026, 12, 5, tzinfo=UTC)
 
 def _reference(cls: type) -> type:
     """`cls`'s fields as a frozen dataclass with dataclasses' own __init__."""
-    return dataclasses.make_dataclass(
-        "Reference", [(f.name, f.type, f) for f in dataclasses.fields(cls)], frozen=True)
+    return dataclasses.make_dataclass("Reference", [(f.name, f.type, f) for f in dataclasses.fields(cls)], frozen=True)
 
 
 @pytest.mark.parametrize("cls", [Attempt, CheckResult, Transition, MonitorState])
@@ -46,8 +45,13 @@ def test_the_signature_is_the_one_dataclasses_would_write(cls: type) -> None:
 
 def test_defaults_and_factories_come_out_as_dataclasses_makes_them() -> None:
     first, second = Attempt(ok=True), Attempt(True)
-    assert first == second == Attempt(ok=True, status_code=None, error=None, retryable=False,
-                                      warning=None, body=b"", headers={}, values={})
+    assert (
+        first
+        == second
+        == Attempt(
+            ok=True, status_code=None, error=None, retryable=False, warning=None, body=b"", headers={}, values={}
+        )
+    )
     assert first.values is not second.values  # a fresh dict each, not one shared default
     assert MonitorState() == MonitorState(status=Status.UNKNOWN, flips=())
 
@@ -55,7 +59,12 @@ def test_defaults_and_factories_come_out_as_dataclasses_makes_them() -> None:
 def test_positional_and_keyword_arguments_mix_as_before() -> None:
     result = CheckResult("Web", "web", Status.UP, NOW, 0.2, status_code=200)
     assert (result.monitor, result.slug, result.status, result.latency, result.status_code) == (
-        "Web", "web", Status.UP, 0.2, 200)
+        "Web",
+        "web",
+        Status.UP,
+        0.2,
+        200,
+    )
     with pytest.raises(TypeError):
         CheckResult("Web", "web", Status.UP, NOW)  # type: ignore[call-arg]  # latency is required
     with pytest.raises(TypeError):
@@ -66,8 +75,17 @@ def test_positional_and_keyword_arguments_mix_as_before() -> None:
 
 def test_the_records_stay_frozen_hashable_replaceable_and_picklable() -> None:
     result = CheckResult("Web", "web", Status.DOWN, NOW, 1.5, error="HTTP 503")
-    transition = Transition(monitor="Web", slug="web", kind=TransitionKind.DOWN, previous=Status.UP,
-                            current=Status.DOWN, at=NOW, since=NOW, duration=None, result=result)
+    transition = Transition(
+        monitor="Web",
+        slug="web",
+        kind=TransitionKind.DOWN,
+        previous=Status.UP,
+        current=Status.DOWN,
+        at=NOW,
+        since=NOW,
+        duration=None,
+        result=result,
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.status = Status.UP  # type: ignore[misc]
     assert hash(MonitorState(since=NOW)) == hash(MonitorState(Status.UNKNOWN, NOW))
@@ -112,8 +130,13 @@ def test_it_refuses_classes_it_would_get_wrong() -> None:
         quick_init(WithInitVar)
 
 
-BUILT = [(Attempt, new_attempt), (CheckResult, new_result), (Transition, new_transition),
-         (Monitor, new_monitor), (MonitorState, new_state)]
+BUILT = [
+    (Attempt, new_attempt),
+    (CheckResult, new_result),
+    (Transition, new_transition),
+    (Monitor, new_monitor),
+    (MonitorState, new_state),
+]
 
 
 @pytest.mark.parametrize("cls, build", BUILT)
@@ -129,8 +152,18 @@ def test_a_builder_makes_the_very_record_the_class_makes() -> None:
     first, second = new_attempt(ok=True), new_attempt(ok=True)
     assert first == Attempt(ok=True) and first.values is not second.values  # factories run each time
     assert new_state() == MonitorState() and hash(new_state(since=NOW)) == hash(MonitorState(since=NOW))
-    transition = new_transition(monitor="Web", slug="web", kind=TransitionKind.FIRST, previous=Status.UNKNOWN,
-                                current=Status.UP, at=NOW, since=NOW, duration=None, result=result, notify=False)
+    transition = new_transition(
+        monitor="Web",
+        slug="web",
+        kind=TransitionKind.FIRST,
+        previous=Status.UNKNOWN,
+        current=Status.UP,
+        at=NOW,
+        since=NOW,
+        duration=None,
+        result=result,
+        notify=False,
+    )
     assert isinstance(transition, Transition)
     assert pickle.loads(pickle.dumps(transition)) == transition
     assert dataclasses.replace(result, status=Status.DOWN).status is Status.DOWN
@@ -160,7 +193,10 @@ def test_a_builder_refuses_classes_it_cannot_fill() -> None:
     class Mutable:
         x: int
 
-    for cls, message in ((NoSlots, "needs slots"), (Checked, "needs slots and no __post_init__"),
-                         (Mutable, "not a frozen dataclass")):
+    for cls, message in (
+        (NoSlots, "needs slots"),
+        (Checked, "needs slots and no __post_init__"),
+        (Mutable, "not a frozen dataclass"),
+    ):
         with pytest.raises(TypeError, match=message):
             builder(cls)

@@ -37,13 +37,12 @@ async def test_outage_is_alerted_exactly_once_when_it_starts_and_ends(target):
     clock = FakeClock()
     transitions = []
     async with slack.running() as hook:
-        sink = SlackSink(SlackConfig(webhook_url=hook), instance_name="slack",
-                         status_page_url="https://status.test")
-        scheduler = Scheduler([http_monitor(base, "Site", "/sequence/site")], sinks=[sink],
-                              clock=clock, on_transition=transitions.append)
+        sink = SlackSink(SlackConfig(webhook_url=hook), instance_name="slack", status_page_url="https://status.test")
+        scheduler = Scheduler(
+            [http_monitor(base, "Site", "/sequence/site")], sinks=[sink], clock=clock, on_transition=transitions.append
+        )
         await scheduler.run(duration=10 * 60)
-    assert [t.kind for t in transitions] == [TransitionKind.FIRST, TransitionKind.DOWN,
-                                             TransitionKind.RECOVERED]
+    assert [t.kind for t in transitions] == [TransitionKind.FIRST, TransitionKind.DOWN, TransitionKind.RECOVERED]
     assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down", "🟢  Service Recovered"]
     assert transitions[-1].duration == 4 * 60
     assert scheduler.checks_done == 10
@@ -53,8 +52,9 @@ async def test_every_monitor_runs_once_per_interval_and_lag_is_zero_in_virtual_t
     base, _ = target
     monitors = [http_monitor(base, f"m{i}", "/ok", interval="10s") for i in range(50)]
     counts: dict[str, int] = {}
-    scheduler = Scheduler(monitors, clock=FakeClock(),
-                          on_result=lambda r: counts.__setitem__(r.slug, counts.get(r.slug, 0) + 1))
+    scheduler = Scheduler(
+        monitors, clock=FakeClock(), on_result=lambda r: counts.__setitem__(r.slug, counts.get(r.slug, 0) + 1)
+    )
     await scheduler.run(duration=60)
     assert set(counts.values()) == {6}
     assert max(scheduler.lag_samples) == 0
@@ -76,8 +76,9 @@ async def test_concurrency_limit_is_respected():
         monitors = [http_monitor(base, f"m{i}", "/") for i in range(20)]
         # Real time here: the first round is spread over 0.4 s and every answer takes
         # 0.3 s, so without the limit about 15 checks would be in flight at once.
-        scheduler = Scheduler(monitors, concurrency=4,
-                              on_result=lambda r: scheduler.checks_done >= 20 and scheduler.stop())
+        scheduler = Scheduler(
+            monitors, concurrency=4, on_result=lambda r: scheduler.checks_done >= 20 and scheduler.stop()
+        )
         await asyncio.wait_for(scheduler.run(), 10)
     assert scheduler.checks_done == 20
     assert active["max"] == 4
@@ -141,12 +142,12 @@ async def test_plugin_that_raises_is_down_and_never_stops_the_others(target):
     base, _ = target
     plugin = ExplodingPlugin()
     registry = load_registry(autoload=False, extra_plugins=(plugin,))
-    broken = make_monitor(registry=registry, name="Broken", type="exploding", message="no socket",
-                          retries=0)
+    broken = make_monitor(registry=registry, name="Broken", type="exploding", message="no socket", retries=0)
     fine = make_monitor(registry=registry, name="Fine", url=f"{base}/ok", retries=0)
     results = {}
-    scheduler = Scheduler([broken, fine], registry=registry, clock=FakeClock(),
-                          on_result=lambda r: results.__setitem__(r.monitor, r))
+    scheduler = Scheduler(
+        [broken, fine], registry=registry, clock=FakeClock(), on_result=lambda r: results.__setitem__(r.monitor, r)
+    )
     await scheduler.run(duration=120)
     assert results["Broken"].status is Status.DOWN
     assert results["Broken"].error == "plugin error: exploding: RuntimeError: no socket"
@@ -174,13 +175,19 @@ async def test_after_a_restart_every_monitor_is_checked_within_half_an_interval(
     monitors = [http_monitor(base, f"m{i}", "/ok") for i in range(6)]
     store = MemoryStore()
     for i, monitor in enumerate(monitors[:4]):  # checked 10, 20, 30, 40 s before the restart
-        last = CheckResult(monitor=monitor.name, slug=monitor.slug, status=Status.UP,
-                           checked_at=clock.now() - timedelta(seconds=10 * (i + 1)), latency=0.01)
+        last = CheckResult(
+            monitor=monitor.name,
+            slug=monitor.slug,
+            status=Status.UP,
+            checked_at=clock.now() - timedelta(seconds=10 * (i + 1)),
+            latency=0.01,
+        )
         store.states[monitor.slug] = MonitorState(status=Status.UP, last_result=last)
     seen: dict[str, float] = {}
     started = clock.monotonic()
-    scheduler = Scheduler(monitors, store=store, clock=clock,
-                          on_result=lambda r: seen.setdefault(r.slug, clock.monotonic() - started))
+    scheduler = Scheduler(
+        monitors, store=store, clock=clock, on_result=lambda r: seen.setdefault(r.slug, clock.monotonic() - started)
+    )
     await scheduler.run(duration=59)
     # down for 10 s (the newest check): all again within 20 s, so within 30 s of the crash
     assert round(seen[monitors[3].slug]) == 20  # due within that: its own time, as if no restart
@@ -244,8 +251,9 @@ async def test_checks_due_close_together_start_together_at_most_a_tick_late(targ
     base, _ = target
     monitors = [http_monitor(base, f"m{i}", "/ok", interval="10s") for i in range(40)]
     started: list[float] = []
-    scheduler = Scheduler(monitors, launch_tick=0.1, seed=1,
-                          on_result=lambda r: started.append(r.checked_at.timestamp()))
+    scheduler = Scheduler(
+        monitors, launch_tick=0.1, seed=1, on_result=lambda r: started.append(r.checked_at.timestamp())
+    )
     await scheduler.run(duration=1.0)
     await scheduler.close()
     assert len(started) == 40
@@ -262,8 +270,9 @@ async def test_never_checked_monitors_are_spread_over_a_whole_interval_and_stay_
     clock = FakeClock()
     started = clock.monotonic()
     seconds: list[float] = []
-    scheduler = Scheduler(monitors, clock=clock, seed=3, concurrency=500,
-                          on_result=lambda r: seconds.append(clock.monotonic() - started))
+    scheduler = Scheduler(
+        monitors, clock=clock, seed=3, concurrency=500, on_result=lambda r: seconds.append(clock.monotonic() - started)
+    )
     await scheduler.run(duration=120)
     await scheduler.close()
     first = [s for s in seconds if s < 60]

@@ -18,7 +18,7 @@ CHECKS = 300
 # A child process: a local aiohttp server and CHECKS keep-alive checks of it through the
 # public API. The server is set up here, not with statuscore.testing.serve_app: with that
 # module (and the pytest it imports) loaded, this test passed even without the fix.
-CHILD = textwrap.dedent(f'''
+CHILD = textwrap.dedent(f"""
     import asyncio, sys
     from aiohttp import web
     import statuscore
@@ -38,16 +38,19 @@ CHILD = textwrap.dedent(f'''
         await runner.cleanup()
 
     asyncio.run(main())
-''')
+""")
 
 
 def mremaps(tmp_path: Path, seed: str) -> int:
     """How many times the child's allocator moved a block with mremap: what a
     256 KiB read buffer served by mmap, then shrunk to the bytes read, costs."""
     counts = tmp_path / f"strace-{seed}.txt"
-    subprocess.run(["strace", "-f", "-c", "-e", "trace=mmap,mremap,munmap", "-o", str(counts),
-                    sys.executable, "-c", CHILD], check=True, timeout=120,
-                   env={**os.environ, "PYTHONHASHSEED": seed})
+    subprocess.run(
+        ["strace", "-f", "-c", "-e", "trace=mmap,mremap,munmap", "-o", str(counts), sys.executable, "-c", CHILD],
+        check=True,
+        timeout=120,
+        env={**os.environ, "PYTHONHASHSEED": seed},
+    )
     summary = counts.read_text()
     assert re.search(r"^100\.00\s.*\stotal$", summary, re.M), f"strace counted nothing:\n{summary}"
     found = re.search(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?mremap$", summary, re.M)

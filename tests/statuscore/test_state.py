@@ -86,7 +86,9 @@ def test_success_threshold_keeps_it_down_until_enough_good_runs():
 def test_degraded_is_recorded_but_not_alerted_by_default():
     _, transitions = walk(monitor(), [UP, DEGRADED, UP])
     assert [(t.kind, t.notify) for t in transitions[1:]] == [
-        (TransitionKind.DEGRADED, False), (TransitionKind.IMPROVED, False)]
+        (TransitionKind.DEGRADED, False),
+        (TransitionKind.IMPROVED, False),
+    ]
     _, noisy = walk(monitor(notify_degraded=True), [UP, DEGRADED])
     assert noisy[-1].notify
 
@@ -94,13 +96,17 @@ def test_degraded_is_recorded_but_not_alerted_by_default():
 def test_down_from_degraded_alerts_and_recovery_to_degraded_alerts():
     _, transitions = walk(monitor(), [DEGRADED, DOWN, DEGRADED])
     assert [(t.kind, t.notify) for t in transitions[1:]] == [
-        (TransitionKind.DOWN, True), (TransitionKind.RECOVERED, True)]
+        (TransitionKind.DOWN, True),
+        (TransitionKind.RECOVERED, True),
+    ]
 
 
 def test_maintenance_never_alerts():
     _, transitions = walk(monitor(), [UP, MAINT, MAINT, UP])
     assert [(t.kind, t.notify) for t in transitions[1:]] == [
-        (TransitionKind.MAINTENANCE, False), (TransitionKind.MAINTENANCE_ENDED, False)]
+        (TransitionKind.MAINTENANCE, False),
+        (TransitionKind.MAINTENANCE_ENDED, False),
+    ]
 
 
 def test_down_after_maintenance_alerts():
@@ -125,8 +131,13 @@ def test_flapping_is_reported_once_not_every_flip_and_again_when_settled():
     flips = [UP] + [DOWN, UP] * 6 + [UP] * 40
     state, transitions = walk(mon, flips)
     notified = [t.kind for t in transitions if t.notify]
-    assert notified == [TransitionKind.DOWN, TransitionKind.RECOVERED, TransitionKind.DOWN,
-                        TransitionKind.FLAPPING, TransitionKind.SETTLED]
+    assert notified == [
+        TransitionKind.DOWN,
+        TransitionKind.RECOVERED,
+        TransitionKind.DOWN,
+        TransitionKind.FLAPPING,
+        TransitionKind.SETTLED,
+    ]
     settled = transitions[-1]
     assert settled.current is UP
     assert not state.flapping
@@ -138,8 +149,13 @@ def test_flapping_that_ends_in_an_outage_is_reported_after_flap_settle_checks_no
     mon = monitor(flap_threshold=3)
     state, transitions = walk(mon, [UP] + [DOWN, UP] * 3 + [DOWN] * 30)
     notified = [t for t in transitions if t.notify]
-    assert [t.kind for t in notified] == [TransitionKind.DOWN, TransitionKind.RECOVERED, TransitionKind.DOWN,
-                                          TransitionKind.FLAPPING, TransitionKind.SETTLED]
+    assert [t.kind for t in notified] == [
+        TransitionKind.DOWN,
+        TransitionKind.RECOVERED,
+        TransitionKind.DOWN,
+        TransitionKind.FLAPPING,
+        TransitionKind.SETTLED,
+    ]
     settled = notified[-1]
     assert settled.current is DOWN
     assert settled.at == result(DOWN, 7 + 4).checked_at  # the fifth down check in a row
@@ -172,21 +188,42 @@ def test_counting_a_result_keeps_every_other_field_of_the_state():
 
     at = datetime(2026, 12, 4, tzinfo=UTC)
     result = CheckResult(monitor="m", slug="m", status=Status.UP, checked_at=at, latency=0.1)
-    state = MonitorState(status=Status.DEGRADED, since=at, consecutive_failures=3, consecutive_successes=0,
-                         failing_since=at, last_result=None, last_alert_at=at, flips=(at,), flapping=True)
+    state = MonitorState(
+        status=Status.DEGRADED,
+        since=at,
+        consecutive_failures=3,
+        consecutive_successes=0,
+        failing_since=at,
+        last_result=None,
+        last_alert_at=at,
+        flips=(at,),
+        flapping=True,
+    )
     counted = _counted(state, result, state.status, state.since)
     changed = {"consecutive_failures", "consecutive_successes", "failing_since", "last_result"}
     for field in dataclasses.fields(MonitorState):
         if field.name not in changed:
             assert getattr(counted, field.name) == getattr(state, field.name), field.name
     assert set(f.name for f in dataclasses.fields(MonitorState)) - changed == {
-        "status", "since", "last_alert_at", "flips", "flapping"}, "a new field: copy it in _counted"
+        "status",
+        "since",
+        "last_alert_at",
+        "flips",
+        "flapping",
+    }, "a new field: copy it in _counted"
 
 
 # -- monitors checked from several regions: the votes, before the state machine --------
 
-REGIONAL = make_monitor(name="Site", url="http://127.0.0.1:1/", interval="60s", timeout="5s", retries=0,
-                       regions=["eu", "us", "ap"], quorum=2)
+REGIONAL = make_monitor(
+    name="Site",
+    url="http://127.0.0.1:1/",
+    interval="60s",
+    timeout="5s",
+    retries=0,
+    regions=["eu", "us", "ap"],
+    quorum=2,
+)
 
 
 def seen_here(status: Status, error: str | None = None) -> CheckResult:
@@ -198,13 +235,17 @@ def seen(region: str, status: Status, age: float = 10, error: str | None = None)
 
 
 def test_down_needs_the_quorum_of_regions_and_says_who_saw_what():
-    one = count_votes(REGIONAL, "eu", seen_here(Status.DOWN, "timed out"), {"us": seen("us", Status.UP),
-                                                                   "ap": seen("ap", Status.UP)})
+    one = count_votes(
+        REGIONAL, "eu", seen_here(Status.DOWN, "timed out"), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)}
+    )
     assert one.status is Status.UP
-    assert one.error == ("not down: 1 of 3 regions saw it down (quorum 2): eu: down (timed out); "
-                         "us: up; ap: up")
-    two = count_votes(REGIONAL, "eu", seen_here(Status.DOWN, "timed out"), {"us": seen("us", Status.DOWN, error="HTTP 503"),
-                                                                   "ap": seen("ap", Status.UP)})
+    assert one.error == ("not down: 1 of 3 regions saw it down (quorum 2): eu: down (timed out); us: up; ap: up")
+    two = count_votes(
+        REGIONAL,
+        "eu",
+        seen_here(Status.DOWN, "timed out"),
+        {"us": seen("us", Status.DOWN, error="HTTP 503"), "ap": seen("ap", Status.UP)},
+    )
     assert two.status is Status.DOWN
     assert two.error.startswith("down from 2 of 3 regions (quorum 2): eu: down (timed out); us: down (HTTP 503)")
 
@@ -214,7 +255,9 @@ def test_a_region_with_no_recent_vote_is_unknown_never_down():
     verdict = count_votes(REGIONAL, "eu", seen_here(Status.DOWN), {"us": stale})
     assert verdict.status is Status.UP
     assert "us: unknown (no recent check from there); ap: unknown" in verdict.error
-    all_up = count_votes(REGIONAL, "eu", seen_here(Status.UP), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)})
+    all_up = count_votes(
+        REGIONAL, "eu", seen_here(Status.UP), {"us": seen("us", Status.UP), "ap": seen("ap", Status.UP)}
+    )
     assert all_up.status is Status.UP and all_up.error is None
 
 

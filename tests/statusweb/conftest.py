@@ -27,8 +27,9 @@ from statusweb.runner.spool import process_alive
 PG_URL = os.environ.get("STATUS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PREFIX = os.environ.get("STATUS_TEST_DB_PREFIX", "statusweb_test_")
 if not re.fullmatch(r"[a-z][a-z0-9_]{0,29}", PREFIX):
-    raise pytest.UsageError(f"STATUS_TEST_DB_PREFIX={PREFIX!r}: lower-case letters, digits and _, at most 30, "
-                            "starting with a letter")
+    raise pytest.UsageError(
+        f"STATUS_TEST_DB_PREFIX={PREFIX!r}: lower-case letters, digits and _, at most 30, starting with a letter"
+    )
 
 
 def host_tag(hostname: str | None = None) -> str:
@@ -74,10 +75,11 @@ def _drop_orphans(connection) -> None:  # type: ignore[no-untyped-def]
     """Drop test databases this host made whose process is gone (a run that was killed);
     another host's are never touched, whatever their process ids."""
     mine = f"{PREFIX}{host_tag()}_"
-    names = connection.execute(text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)"),
-                               {"p": mine}).scalars()
+    names = connection.execute(
+        text("SELECT datname FROM pg_database WHERE starts_with(datname, :p)"), {"p": mine}
+    ).scalars()
     for name in list(names):
-        pid = name[len(mine):].split("_")[0]
+        pid = name[len(mine) :].split("_")[0]
         if pid.isdigit() and not process_alive(int(pid)):
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -127,10 +129,16 @@ def make_testapp(db_url):
     built = []
 
     def build(**overrides):
-        settings = {"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                    "statusweb.page_cache_seconds": "0", "statusweb.history_seconds": "0",
-                    "statusweb.page_url": "http://localhost",
-                    "statusweb.metrics_public": "true", "statusweb.metrics_cache_seconds": "0", **overrides}
+        settings = {
+            "sqlalchemy.url": db_url,
+            "statusweb.runner": "false",
+            "statusweb.page_cache_seconds": "0",
+            "statusweb.history_seconds": "0",
+            "statusweb.page_url": "http://localhost",
+            "statusweb.metrics_public": "true",
+            "statusweb.metrics_cache_seconds": "0",
+            **overrides,
+        }
         app = TestApp(main({"here": "."}, **settings))
         built.append(app)
         return app

@@ -16,14 +16,28 @@ def monitors(*names: str):
 
 
 def result(slug: str, status: Status, at: datetime, latency_ms: int = 120, error: str | None = None) -> CheckResult:
-    return CheckResult(monitor=slug, slug=slug, status=status, checked_at=at, latency=latency_ms / 1000,
-                       status_code=200 if status is Status.UP else 503, error=error, attempts=1,
-                       max_attempts=1)
+    return CheckResult(
+        monitor=slug,
+        slug=slug,
+        status=status,
+        checked_at=at,
+        latency=latency_ms / 1000,
+        status_code=200 if status is Status.UP else 503,
+        error=error,
+        attempts=1,
+        max_attempts=1,
+    )
 
 
 def alert_for(slug: str, kind: str, at: datetime) -> Alert:
-    return Alert(id=f"{slug}:{kind}:{at.isoformat()}:slack", sink="slack", monitor=slug, kind=kind,
-                 payload={"text": f"{slug} {kind}"}, created_at=at)
+    return Alert(
+        id=f"{slug}:{kind}:{at.isoformat()}:slack",
+        sink="slack",
+        monitor=slug,
+        kind=kind,
+        payload={"text": f"{slug} {kind}"},
+        created_at=at,
+    )
 
 
 async def record_through_state_machine(store, monitor, statuses, start=T0, step=timedelta(minutes=1)):

@@ -16,28 +16,64 @@ def add_services(engine, *specs: tuple[str, str]) -> dict[str, int]:
     with get_session_factory(engine).begin() as session:
         for position, (name, status) in enumerate(specs):
             slug = name.lower().replace(" ", "-").replace(".", "-")
-            service = Service(slug=slug, name=name, type="http", position=position, group_name="Core",
-                              description=f"{name} description", hidden=False, created_at=now, updated_at=now)
+            service = Service(
+                slug=slug,
+                name=name,
+                type="http",
+                position=position,
+                group_name="Core",
+                description=f"{name} description",
+                hidden=False,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(service)
             session.flush()
             ids[slug] = service.id
             if status:
-                session.add(ServiceState(
-                    service_id=service.id, status=status, since=now, consecutive_failures=0,
-                    consecutive_successes=1, flapping=False, flips="", last_checked_at=now - timedelta(seconds=7),
-                    last_status=status, last_latency_ms=123, last_status_code=200 if status == "up" else 503,
-                    last_error="HTTP 503 at http://10.0.0.7:8000/internal" if status == "down" else None,
-                    updated_at=now))
+                session.add(
+                    ServiceState(
+                        service_id=service.id,
+                        status=status,
+                        since=now,
+                        consecutive_failures=0,
+                        consecutive_successes=1,
+                        flapping=False,
+                        flips="",
+                        last_checked_at=now - timedelta(seconds=7),
+                        last_status=status,
+                        last_latency_ms=123,
+                        last_status_code=200 if status == "up" else 503,
+                        last_error="HTTP 503 at http://10.0.0.7:8000/internal" if status == "down" else None,
+                        updated_at=now,
+                    )
+                )
     return ids
 
 
-def add_incident(engine, title: str, *, impact: str = "minor", status: str = "investigating",
-                 body: str = "We are looking into it.", affected: dict[int, str] | None = None,
-                 created: datetime | None = None, page_id: int | None = None) -> int:
+def add_incident(
+    engine,
+    title: str,
+    *,
+    impact: str = "minor",
+    status: str = "investigating",
+    body: str = "We are looking into it.",
+    affected: dict[int, str] | None = None,
+    created: datetime | None = None,
+    page_id: int | None = None,
+) -> int:
     now = created or utcnow()
     with get_session_factory(engine).begin() as session:
-        incident = Incident(title=title, impact=impact, status="investigating", root_cause="",
-                            created_at=now, updated_at=now, deleted=False, page_id=page_id)
+        incident = Incident(
+            title=title,
+            impact=impact,
+            status="investigating",
+            root_cause="",
+            created_at=now,
+            updated_at=now,
+            deleted=False,
+            page_id=page_id,
+        )
         session.add(incident)
         incident.post_update(status="investigating", body=body, at=now, author="ops")
         if status != "investigating":
@@ -52,10 +88,12 @@ def add_daily_uptime(engine, service_id: int, days: int, up: int, down: int) -> 
     today = day_bucket(utcnow())
     with get_session_factory(engine).begin() as session:
         for offset in range(days):
-            totals = RollupTotals(up_count=up, down_count=down, latency_count=up, latency_sum_ms=up * 100,
-                                  latency_max_ms=100)
-            session.add(RollupDaily(service_id=service_id, bucket=today - timedelta(days=offset),
-                                    **totals.as_columns()))
+            totals = RollupTotals(
+                up_count=up, down_count=down, latency_count=up, latency_sum_ms=up * 100, latency_max_ms=100
+            )
+            session.add(
+                RollupDaily(service_id=service_id, bucket=today - timedelta(days=offset), **totals.as_columns())
+            )
 
 
 def sync_monitors_toml(engine, path, text: str, env: dict[str, str] | None = None) -> dict[str, int]:

@@ -29,6 +29,7 @@ def behind_cloudflare(engine, make_testapp):
         edge, settings = trust_proxy(plain.app, {"trusted_proxy": "127.0.0.1"}, trusted)
         assert "trusted_proxy" not in settings  # waitress's own trust is off: the edge decides
         return TestApp(edge)
+
     return build
 
 
@@ -83,9 +84,10 @@ async def test_the_ranges_are_refreshed_from_cloudflares_lists_and_checked_first
     ranges = tmp_path / "cloudflare-ips.txt"
     ranges.write_text(RANGES_FILE.read_text())
     async with serve_app(app) as base:
+
         def refresh():
-            return statusweb_admin("cloudflare-ips", "refresh", "--from", base, "--file", str(ranges),
-                                   timeout=60)
+            return statusweb_admin("cloudflare-ips", "refresh", "--from", base, "--file", str(ranges), timeout=60)
+
         import asyncio
 
         done = await asyncio.to_thread(refresh)

@@ -21,8 +21,10 @@ def test_sefaria_example_loads_without_slack_and_says_alerts_are_off(monkeypatch
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     config = statuscore.load_config(SEFARIA)
     assert len(config.monitors) == 4 and config.sinks == ()
-    assert config.warnings == ("alert sink 'slack' is off: environment variable SLACK_WEBHOOK_URL is not set "
-                               "(write ${SLACK_WEBHOOK_URL:-default} for a fallback)",)
+    assert config.warnings == (
+        "alert sink 'slack' is off: environment variable SLACK_WEBHOOK_URL is not set "
+        "(write ${SLACK_WEBHOOK_URL:-default} for a fallback)",
+    )
     assert statuscore.load_monitors(SEFARIA)[1].name == "Linker"  # the README's library snippet
     assert statuscore_main(["validate", SEFARIA]) == 0
     assert "warning: alert sink 'slack' is off" in capsys.readouterr().out
@@ -49,14 +51,17 @@ def test_the_runner_starts_without_slack_and_the_admin_says_so(engine, db_url, m
         assert "hooks.slack" not in page
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"statusweb.secure_cookies": "true"}, "STATUSWEB_SECRET is not set"),
-    ({"statusweb.secure_cookies": "true", "statusweb.secret": "x" * 31}, "STATUSWEB_SECRET is 31 characters"),
-    ({"statusweb.page_url": "javascript:alert(1)"}, "STATUS_PAGE_URL must be an http:// or https://"),
-    ({"statusweb.page_url": "https://user:pw@status.example"}, "STATUS_PAGE_URL must be"),
-    ({"statusweb.page_cache_seconds": "soon"}, "statusweb.page_cache_seconds must be a number"),
-    ({"statusweb.trusted_proxy": "proxy.internal"}, "STATUSWEB_TRUSTED_PROXY must be"),
-])
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"statusweb.secure_cookies": "true"}, "STATUSWEB_SECRET is not set"),
+        ({"statusweb.secure_cookies": "true", "statusweb.secret": "x" * 31}, "STATUSWEB_SECRET is 31 characters"),
+        ({"statusweb.page_url": "javascript:alert(1)"}, "STATUS_PAGE_URL must be an http:// or https://"),
+        ({"statusweb.page_url": "https://user:pw@status.example"}, "STATUS_PAGE_URL must be"),
+        ({"statusweb.page_cache_seconds": "soon"}, "statusweb.page_cache_seconds must be a number"),
+        ({"statusweb.trusted_proxy": "proxy.internal"}, "STATUSWEB_TRUSTED_PROXY must be"),
+    ],
+)
 def test_settings_refuse_what_would_be_unsafe_naming_the_variable(settings, words):
     with pytest.raises(SettingsError, match=words.replace("(", r"\(")):
         Settings.from_settings({"sqlalchemy.url": "sqlite://", **settings})

@@ -71,8 +71,11 @@ def test_an_organization_made_from_the_config_later_gets_the_installs_owners(eng
 def test_members_are_listed_and_removed_but_never_the_last_owner(engine, ini, capsys):
     for name in ("ann", "bob"):
         add_user(engine, name, "editor")
-    for setup in (("organization add", "acme"), ("member add", "acme", "ann", "--role", "owner"),
-                  ("member add", "acme", "bob")):
+    for setup in (
+        ("organization add", "acme"),
+        ("member add", "acme", "ann", "--role", "owner"),
+        ("member add", "acme", "bob"),
+    ):
         assert in_process(capsys, ini, *setup)[0] == 0, setup
     assert admin(ini, "member list", "acme").stdout.splitlines() == ["owner  ann", "member bob"]
     last = admin(ini, "member remove", "acme", "ann")
@@ -82,10 +85,12 @@ def test_members_are_listed_and_removed_but_never_the_last_owner(engine, ini, ca
     removed = admin(ini, "member remove", "acme", "bob")
     assert removed.returncode == 0 and "removed 'bob' from 'acme'" in removed.stdout
     assert admin(ini, "member list", "acme").stdout.splitlines() == ["owner  ann"]
-    for bad, says in ((("member", "remove", "acme", "bob"), "is not in 'acme'"),
-                      (("member", "remove", "nope", "ann"), "no organization 'nope'"),
-                      (("member", "list", "acme\r\nx"), "no organization"),
-                      (("member", "remove", "acme", "nobody"), "no user 'nobody'")):
+    for bad, says in (
+        (("member", "remove", "acme", "bob"), "is not in 'acme'"),
+        (("member", "remove", "nope", "ann"), "no organization 'nope'"),
+        (("member", "list", "acme\r\nx"), "no organization"),
+        (("member", "remove", "acme", "nobody"), "no user 'nobody'"),
+    ):
         code, said = in_process(capsys, ini, f"{bad[0]} {bad[1]}", *bad[2:])
         assert code == 2 and says in said, (bad, said)
 
@@ -122,9 +127,12 @@ def test_every_argument_of_every_command_says_what_it_is():
     from statuscore.cli import _parser
     from statusweb.cli import build_parser
 
-    silent = [f"{path}: {action.dest}" for parser, prog in ((build_parser(), "statusweb-admin"),
-                                                           (_parser(), "statuscore"))
-              for path, action in _actions(parser, prog) if not action.help]
+    silent = [
+        f"{path}: {action.dest}"
+        for parser, prog in ((build_parser(), "statusweb-admin"), (_parser(), "statuscore"))
+        for path, action in _actions(parser, prog)
+        if not action.help
+    ]
     assert silent == []
     shown = statusweb_admin("maintenance", "start", "--help", timeout=60).stdout
     assert "the app's ini file" in shown and "what the page and subscribers read" in shown

@@ -24,8 +24,9 @@ def _exists(connection, name: str) -> bool:
 
 def test_only_this_hosts_dead_runs_databases_are_dropped():
     drop_pg_database(create_pg_database())  # skips (or fails on CI) without PostgreSQL
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()  # a pid that has just ended
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()  # a pid that has just ended
     ours, theirs = database_name(int(dead)), database_name(int(dead), hostname="other-machine.example")
     admin = _admin_engine()
     try:
@@ -44,10 +45,20 @@ def test_only_this_hosts_dead_runs_databases_are_dropped():
 
 def test_the_prefix_comes_from_the_environment_and_is_checked(tmp_path):
     program = "import tests.statusweb.conftest as c; print(c.database_name(1, 'ci-7.example'))"
-    named = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
-                           env={"STATUS_TEST_DB_PREFIX": "teamb_", "PATH": "/usr/bin:/bin"})
+    named = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"STATUS_TEST_DB_PREFIX": "teamb_", "PATH": "/usr/bin:/bin"},
+    )
     assert named.returncode == 0, named.stderr
     assert named.stdout.startswith("teamb_ci7example_1_")
-    refused = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60,
-                             env={"STATUS_TEST_DB_PREFIX": "Bad-Prefix;", "PATH": "/usr/bin:/bin"})
+    refused = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"STATUS_TEST_DB_PREFIX": "Bad-Prefix;", "PATH": "/usr/bin:/bin"},
+    )
     assert refused.returncode != 0 and "STATUS_TEST_DB_PREFIX" in refused.stderr

@@ -34,8 +34,9 @@ async def test_open_port_is_up():
 
 async def test_expected_reply_is_up_and_usable_in_conditions():
     async with serve_tcp(pong) as port:
-        result = await run_check("tcp", host=HOST, port=port, send="PING", expect="+PONG",
-                                 conditions=['reply == "+PONG"'])
+        result = await run_check(
+            "tcp", host=HOST, port=port, send="PING", expect="+PONG", conditions=['reply == "+PONG"']
+        )
     assert result.status is Status.UP, result.error
 
 

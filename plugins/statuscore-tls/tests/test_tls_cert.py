@@ -46,8 +46,7 @@ async def test_valid_certificate_is_up_with_days_left(ca):
 
 
 async def test_expired_certificate_is_down(ca):
-    context = server_context(ca, HOST, not_before=NOW - timedelta(days=60),
-                             not_after=NOW - timedelta(days=3, hours=1))
+    context = server_context(ca, HOST, not_before=NOW - timedelta(days=60), not_after=NOW - timedelta(days=3, hours=1))
     result = await check_cert(context, ca.path)
     assert result.status is Status.DOWN
     assert result.error == f"certificate expired 3 days ago ({NOW - timedelta(days=3, hours=1):%Y-%m-%d})"
@@ -55,8 +54,7 @@ async def test_expired_certificate_is_down(ca):
 
 
 async def test_not_yet_valid_certificate_is_down(ca):
-    context = server_context(ca, HOST, not_before=NOW + timedelta(days=2),
-                             not_after=NOW + timedelta(days=90))
+    context = server_context(ca, HOST, not_before=NOW + timedelta(days=2), not_after=NOW + timedelta(days=90))
     result = await check_cert(context, ca.path)
     assert result.status is Status.DOWN
     assert result.error.startswith("certificate not yet valid (valid from")
@@ -84,8 +82,9 @@ async def test_expiring_within_warn_within_is_degraded(ca):
     result = await check_cert(context, ca.path)
     assert result.status is Status.DEGRADED
     assert result.error.startswith("certificate expires in 3 days (")
-    shorter = await check_cert(server_context(ca, HOST, not_after=NOW + timedelta(days=3, hours=1)),
-                               ca.path, warn_within="2d")
+    shorter = await check_cert(
+        server_context(ca, HOST, not_after=NOW + timedelta(days=3, hours=1)), ca.path, warn_within="2d"
+    )
     assert shorter.status is Status.UP
 
 

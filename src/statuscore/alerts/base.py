@@ -51,8 +51,10 @@ class AlertSink(Generic[ConfigT]):
         self.status_page_url = status_page_url
 
     def wants(self, transition: Transition) -> bool:
-        if self.maintenance_notices and transition.kind in (TransitionKind.MAINTENANCE,
-                                                            TransitionKind.MAINTENANCE_ENDED):
+        if self.maintenance_notices and transition.kind in (
+            TransitionKind.MAINTENANCE,
+            TransitionKind.MAINTENANCE_ENDED,
+        ):
             return True
         return transition.notify
 
@@ -62,8 +64,9 @@ class AlertSink(Generic[ConfigT]):
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         raise NotImplementedError
 
-    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
-                   idempotency_key: str) -> Delivery:
+    async def send(
+        self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *, idempotency_key: str
+    ) -> Delivery:
         """What the notifier calls. `idempotency_key` is the alert's id, the same on every
         try, so a receiver can drop the one repeat a crash between its answer and our
         commit can cause. Override it to pass the key on (a header, a Message-ID); the
@@ -96,7 +99,7 @@ def can_group(sink: AlertSink[Any] | None) -> bool:
 
 
 def group_title(alerts: Sequence[Alert], already_told: Sequence[str], window: float = 60.0) -> str:
-    """"3 services down within a minute: A, B, C" (the ones told already last; each once)."""
+    """ "3 services down within a minute: A, B, C" (the ones told already last; each once)."""
     names = list(dict.fromkeys([alert.monitor for alert in alerts] + list(already_told)))
     within = "a minute" if window == 60.0 else format_duration(window)
     return f"{len(names)} services down within {within}: {', '.join(names)}"
@@ -109,8 +112,7 @@ def late_note(late_by: float, cause: str) -> str:
     return f"sent {when} late: {cause}"
 
 
-async def post_for_delivery(session: aiohttp.ClientSession, url: str, *, timeout: float,
-                            **kwargs: Any) -> Delivery:
+async def post_for_delivery(session: aiohttp.ClientSession, url: str, *, timeout: float, **kwargs: Any) -> Delivery:
     """POST to a receiver and judge its answer (the first 2 KiB of the body is enough
     to say what went wrong)."""
     async with session.post(url, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs) as response:
@@ -123,8 +125,11 @@ def delivery_from_status(status: int, headers: Mapping[str, str], body: str) -> 
     if 200 <= status < 300:
         return Delivery(ok=True)
     snippet = " ".join(body.split())[:120]
-    return Delivery(ok=False, error=f"HTTP {status}" + (f": {snippet}" if snippet else ""),
-                    retry_after=parse_retry_after(headers.get("Retry-After")))
+    return Delivery(
+        ok=False,
+        error=f"HTTP {status}" + (f": {snippet}" if snippet else ""),
+        retry_after=parse_retry_after(headers.get("Retry-After")),
+    )
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

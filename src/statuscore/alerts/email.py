@@ -36,11 +36,18 @@ from .base import AlertSink, Delivery, group_title
 from .fields import alert_fields
 
 _SUBJECTS = {
-    TransitionKind.DOWN: "DOWN", TransitionKind.REMINDER: "STILL DOWN", TransitionKind.RECOVERED: "RECOVERED",
-    TransitionKind.DEGRADED: "DEGRADED", TransitionKind.IMPROVED: "OK", TransitionKind.FLAPPING: "FLAPPING",
-    TransitionKind.SLA_BREACH: "SLA BREACHED", TransitionKind.SLA_BUDGET: "SLA BUDGET 80%",
-    TransitionKind.REGION_LOST: "NO RUNNER IN REGION", TransitionKind.REGION_BACK: "RUNNER BACK IN REGION",
-    TransitionKind.MAINTENANCE: "MAINTENANCE", TransitionKind.MAINTENANCE_ENDED: "MAINTENANCE ENDED",
+    TransitionKind.DOWN: "DOWN",
+    TransitionKind.REMINDER: "STILL DOWN",
+    TransitionKind.RECOVERED: "RECOVERED",
+    TransitionKind.DEGRADED: "DEGRADED",
+    TransitionKind.IMPROVED: "OK",
+    TransitionKind.FLAPPING: "FLAPPING",
+    TransitionKind.SLA_BREACH: "SLA BREACHED",
+    TransitionKind.SLA_BUDGET: "SLA BUDGET 80%",
+    TransitionKind.REGION_LOST: "NO RUNNER IN REGION",
+    TransitionKind.REGION_BACK: "RUNNER BACK IN REGION",
+    TransitionKind.MAINTENANCE: "MAINTENANCE",
+    TransitionKind.MAINTENANCE_ENDED: "MAINTENANCE ENDED",
 }
 
 
@@ -54,8 +61,9 @@ class EmailConfig:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise FieldError("url", "expected smtp://host:port or smtps://host:port (from the environment, "
-                                    "e.g. ${SMTP_URL})")
+            raise FieldError(
+                "url", "expected smtp://host:port or smtps://host:port (from the environment, e.g. ${SMTP_URL})"
+            )
         if not self.to:
             raise FieldError("to", "expected a list of email addresses")
         # an address that can never be sent fails at load, not at three in the morning
@@ -105,15 +113,17 @@ class EmailSink(AlertSink[EmailConfig]):
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         title = group_title(alerts, already_told, self.grouping.group_window)
         parts = [f"{title}.\nSeveral services failing together: look for a shared dependency first.", ""]
-        parts += [f"--- {alert.payload.get('subject', alert.monitor)}\n{alert.payload.get('text', '')}"
-                  for alert in alerts]
+        parts += [
+            f"--- {alert.payload.get('subject', alert.monitor)}\n{alert.payload.get('text', '')}" for alert in alerts
+        ]
         return {"subject": f"[DOWN] {title}", "text": "\n".join(parts)}
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         return await self.send(payload, session, idempotency_key="")
 
-    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
-                   idempotency_key: str) -> Delivery:
+    async def send(
+        self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *, idempotency_key: str
+    ) -> Delivery:
         """The Message-ID comes from the alert's id, so a repeat is the same message to
         a mail client (which shows it once)."""
         message = EmailMessage()
@@ -128,10 +138,10 @@ class EmailSink(AlertSink[EmailConfig]):
         except (smtplib.SMTPException, OSError) as exc:
             # smtplib's messages name the server's answer, never our URL or password
             retryable = not isinstance(exc, smtplib.SMTPRecipientsRefused)
-            return Delivery(ok=False, error=f"SMTP: {type(exc).__name__}: {exc}"[:200],
-                            retry_after=None if retryable else 3600.0)
+            return Delivery(
+                ok=False, error=f"SMTP: {type(exc).__name__}: {exc}"[:200], retry_after=None if retryable else 3600.0
+            )
         return Delivery(ok=True)
-
 
 
 def message_id(idempotency_key: str, domain: str) -> str:
@@ -148,8 +158,11 @@ def smtp_send(url: str, message: EmailMessage, timeout: float) -> None:
     parts = urlsplit(url)
     secure = parts.scheme == "smtps"
     host, port = parts.hostname or "", parts.port or (465 if secure else 25)
-    client: smtplib.SMTP = (smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-                            if secure else smtplib.SMTP(host, port, timeout=timeout))
+    client: smtplib.SMTP = (
+        smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+        if secure
+        else smtplib.SMTP(host, port, timeout=timeout)
+    )
     with client:
         if not secure:
             client.ehlo()

@@ -51,12 +51,16 @@ def alert_fields(transition: Transition) -> list[tuple[str, str]]:
 def _outage_fields(result: CheckResult) -> list[tuple[str, str]]:
     if "last_push" in result.values:  # a job that reports in: when it last did, not an HTTP code
         last = result.values["last_push"]
-        return [("Last push", format_time(datetime.fromisoformat(last)) if last else "none yet"),
-                ("Error", result.error or "unknown")]
-    failed = result.attempts if result.status.is_failure else 0
-    return [("HTTP Code", str(result.status_code) if result.status_code else "none"),
+        return [
+            ("Last push", format_time(datetime.fromisoformat(last)) if last else "none yet"),
             ("Error", result.error or "unknown"),
-            ("Retries", f"{failed}/{result.max_attempts} failed")]
+        ]
+    failed = result.attempts if result.status.is_failure else 0
+    return [
+        ("HTTP Code", str(result.status_code) if result.status_code else "none"),
+        ("Error", result.error or "unknown"),
+        ("Retries", f"{failed}/{result.max_attempts} failed"),
+    ]
 
 
 def sla_fields(windows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -65,7 +69,6 @@ def sla_fields(windows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     for window in windows:
         uptime = "no data" if window.get("uptime") is None else f"{window['uptime']:.3f}%"
         left = window["budget_left_min"]
-        budget = (f"{-left} min over budget" if left < 0
-                  else f"{left} of {window['budget_min']} min budget left")
+        budget = f"{-left} min over budget" if left < 0 else f"{left} of {window['budget_min']} min budget left"
         fields.append((str(window["window"]), f"uptime {uptime}, {budget}"))
     return fields

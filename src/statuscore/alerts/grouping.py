@@ -49,8 +49,7 @@ class ToldDown:
             told.pop(alert.monitor, None)
 
     def recent(self, sink: str, now: datetime, window: float) -> list[str]:
-        return [name for name, at in self._by_sink.get(sink, {}).items()
-                if (now - at).total_seconds() < window]
+        return [name for name, at in self._by_sink.get(sink, {}).items() if (now - at).total_seconds() < window]
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,9 @@ def down_heads(pending: Sequence[Alert], now: datetime) -> dict[str, list[Alert]
     return heads
 
 
-def decide_down(alert: Alert, heads: Sequence[Alert], told: Sequence[str], *, first: bool,
-                policy: GroupPolicy, now: datetime) -> DownDecision:
+def decide_down(
+    alert: Alert, heads: Sequence[Alert], told: Sequence[str], *, first: bool, policy: GroupPolicy, now: datetime
+) -> DownDecision:
     """For a due DOWN at the head of its monitor's queue. `heads`: the sink's other due
     DOWN heads not sent yet; `told`: monitors whose DOWN this sink had lately; `first`:
     no DOWN is held on this sink in this round."""

@@ -42,8 +42,15 @@ def retry_delay(attempts: int, retry_after: float | None, jitter: Jitter | None 
 class Notifier:
     """Works through `store.pending_alerts()`; wake it when new alerts are recorded."""
 
-    def __init__(self, store: Store, sinks: Mapping[str, AlertSink[Any]], session: aiohttp.ClientSession,
-                 clock: Clock | None = None, *, jitter: Jitter | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sinks: Mapping[str, AlertSink[Any]],
+        session: aiohttp.ClientSession,
+        clock: Clock | None = None,
+        *,
+        jitter: Jitter | None = None,
+    ) -> None:
         self.store = store
         self.sinks = dict(sinks)
         self.session = session
@@ -101,8 +108,9 @@ class Notifier:
                 waits.append(delay)
         return min(waits) if waits else None
 
-    def _decide(self, sink: AlertSink[Any], alert: Alert, others: Sequence[Alert], *, first: bool,
-                now: datetime) -> DownDecision:
+    def _decide(
+        self, sink: AlertSink[Any], alert: Alert, others: Sequence[Alert], *, first: bool, now: datetime
+    ) -> DownDecision:
         """Send `alert` alone, with companions, or hold it (a DOWN to a sink that groups)."""
         if alert.kind != "down" or not can_group(sink):
             return DownDecision(batch=[alert])
@@ -140,14 +148,22 @@ class Notifier:
         next_try = self.clock.now() + timedelta(seconds=delay)
         self._paused[alert.sink] = next_try  # the receiver is failing: give it the same rest
         for member in batch:
-            await self.store.mark_failed(member.id, attempts=attempts, error=outcome.error or "failed",
-                                         next_try=next_try)
-        log.warning("alert to %s for %s failed (try %d: %s); next try in %.0f s",
-                    alert.sink, alert.monitor, attempts, outcome.error, delay)
+            await self.store.mark_failed(
+                member.id, attempts=attempts, error=outcome.error or "failed", next_try=next_try
+            )
+        log.warning(
+            "alert to %s for %s failed (try %d: %s); next try in %.0f s",
+            alert.sink,
+            alert.monitor,
+            attempts,
+            outcome.error,
+            delay,
+        )
         return delay
 
-    def _group_payload(self, sink: AlertSink[Any], batch: Sequence[Alert],
-                       already_told: Sequence[str]) -> Mapping[str, Any] | None:
+    def _group_payload(
+        self, sink: AlertSink[Any], batch: Sequence[Alert], already_told: Sequence[str]
+    ) -> Mapping[str, Any] | None:
         try:
             return sink.group(batch, already_told)
         except Exception:  # a plugin's bug here must not hold the alerts back
@@ -198,7 +214,8 @@ class Notifier:
                 log.exception("alert delivery round failed")
                 wait = 5.0
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stopping.wait())]
-            done, pending = await asyncio.wait(waiters, timeout=wait if wait is not None else 60.0,
-                                               return_when=asyncio.FIRST_COMPLETED)
+            done, pending = await asyncio.wait(
+                waiters, timeout=wait if wait is not None else 60.0, return_when=asyncio.FIRST_COMPLETED
+            )
             for task in pending:
                 task.cancel()

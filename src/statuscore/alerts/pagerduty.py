@@ -39,8 +39,11 @@ class PagerDutyConfig:
     def __post_init__(self) -> None:
         check_url("url", self.url)
         if len(self.routing_key.strip()) < 20:
-            raise FieldError("routing_key", "expected a PagerDuty integration (routing) key of 32 characters "
-                                            "(set it from the environment, e.g. ${PAGERDUTY_ROUTING_KEY})")
+            raise FieldError(
+                "routing_key",
+                "expected a PagerDuty integration (routing) key of 32 characters "
+                "(set it from the environment, e.g. ${PAGERDUTY_ROUTING_KEY})",
+            )
         if self.severity not in ("critical", "error", "warning", "info"):
             raise FieldError("severity", "expected one of critical, error, warning, info")
 
@@ -54,12 +57,12 @@ def dedup_key(transition: Transition) -> str:
     return f"statuscore/{transition.slug}"
 
 
-def render_pagerduty_event(transition: Transition, *, severity: str = "critical",
-                           status_page_url: str = "") -> dict[str, Any]:
+def render_pagerduty_event(
+    transition: Transition, *, severity: str = "critical", status_page_url: str = ""
+) -> dict[str, Any]:
     """The Events API v2 body without its routing key; pure, so it is tested on its own."""
     result = transition.result
-    down = transition.kind in _TRIGGERS or (transition.kind is TransitionKind.SETTLED
-                                            and transition.current.is_failure)
+    down = transition.kind in _TRIGGERS or (transition.kind is TransitionKind.SETTLED and transition.current.is_failure)
     event: dict[str, Any] = {
         "event_action": "trigger" if down else "resolve",
         "dedup_key": dedup_key(transition),
@@ -71,9 +74,12 @@ def render_pagerduty_event(transition: Transition, *, severity: str = "critical"
             "severity": severity,
             "timestamp": transition.since.isoformat(),
             "component": transition.slug,
-            "custom_details": {"status_code": result.status_code, "error": result.error,
-                               "attempts": f"{result.attempts}/{result.max_attempts}",
-                               "latency_ms": result.latency_ms},
+            "custom_details": {
+                "status_code": result.status_code,
+                "error": result.error,
+                "attempts": f"{result.attempts}/{result.max_attempts}",
+                "latency_ms": result.latency_ms,
+            },
         }
         if status_page_url:
             event["links"] = [{"href": status_page_url, "text": "Status page"}]
@@ -89,12 +95,10 @@ class PagerDutySink(AlertSink[PagerDutyConfig]):
         """Outages and their end only: PagerDuty pages people, flapping notes do not."""
         if not transition.notify:
             return False
-        return transition.kind in _TRIGGERS | {TransitionKind.RECOVERED} or (
-            transition.kind is TransitionKind.SETTLED)
+        return transition.kind in _TRIGGERS | {TransitionKind.RECOVERED} or (transition.kind is TransitionKind.SETTLED)
 
     def render(self, transition: Transition) -> dict[str, Any]:
-        return render_pagerduty_event(transition, severity=self.config.severity,
-                                      status_page_url=self.status_page_url)
+        return render_pagerduty_event(transition, severity=self.config.severity, status_page_url=self.status_page_url)
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         body = {"routing_key": self.config.routing_key, **payload}

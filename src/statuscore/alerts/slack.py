@@ -26,19 +26,32 @@ _quiet_sdk_log.setLevel(logging.WARNING)
 _quiet_sdk_log.propagate = False
 
 _ICONS = {
-    TransitionKind.DOWN: "🔴", TransitionKind.REMINDER: "🔴", TransitionKind.RECOVERED: "🟢",
-    TransitionKind.DEGRADED: "🟡", TransitionKind.IMPROVED: "🟢", TransitionKind.FLAPPING: "🟠",
-    TransitionKind.SLA_BREACH: "🟣", TransitionKind.SLA_BUDGET: "🟣",
-    TransitionKind.REGION_LOST: "🟠", TransitionKind.REGION_BACK: "🟢",
-    TransitionKind.MAINTENANCE: "🔧", TransitionKind.MAINTENANCE_ENDED: "🔧",
+    TransitionKind.DOWN: "🔴",
+    TransitionKind.REMINDER: "🔴",
+    TransitionKind.RECOVERED: "🟢",
+    TransitionKind.DEGRADED: "🟡",
+    TransitionKind.IMPROVED: "🟢",
+    TransitionKind.FLAPPING: "🟠",
+    TransitionKind.SLA_BREACH: "🟣",
+    TransitionKind.SLA_BUDGET: "🟣",
+    TransitionKind.REGION_LOST: "🟠",
+    TransitionKind.REGION_BACK: "🟢",
+    TransitionKind.MAINTENANCE: "🔧",
+    TransitionKind.MAINTENANCE_ENDED: "🔧",
 }
 _TITLES = {
-    TransitionKind.DOWN: "Service Down", TransitionKind.REMINDER: "Still Down",
-    TransitionKind.RECOVERED: "Service Recovered", TransitionKind.DEGRADED: "Service Degraded",
-    TransitionKind.IMPROVED: "Service Performance Normal", TransitionKind.FLAPPING: "Service Flapping",
-    TransitionKind.SLA_BREACH: "SLA Breached", TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
-    TransitionKind.REGION_LOST: "No Runner In Region", TransitionKind.REGION_BACK: "Runner Back In Region",
-    TransitionKind.MAINTENANCE: "Maintenance Started", TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
+    TransitionKind.DOWN: "Service Down",
+    TransitionKind.REMINDER: "Still Down",
+    TransitionKind.RECOVERED: "Service Recovered",
+    TransitionKind.DEGRADED: "Service Degraded",
+    TransitionKind.IMPROVED: "Service Performance Normal",
+    TransitionKind.FLAPPING: "Service Flapping",
+    TransitionKind.SLA_BREACH: "SLA Breached",
+    TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
+    TransitionKind.REGION_LOST: "No Runner In Region",
+    TransitionKind.REGION_BACK: "Runner Back In Region",
+    TransitionKind.MAINTENANCE: "Maintenance Started",
+    TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
 }
 
 
@@ -50,15 +63,15 @@ class SlackConfig:
 
     def __post_init__(self) -> None:
         if not self.webhook_url.startswith("https://") and not self.webhook_url.startswith("http://"):
-            raise FieldError("webhook_url", "expected the https:// URL of a Slack incoming webhook "
-                                            "(set SLACK_WEBHOOK_URL)")
+            raise FieldError(
+                "webhook_url", "expected the https:// URL of a Slack incoming webhook (set SLACK_WEBHOOK_URL)"
+            )
 
     def __repr__(self) -> str:  # never print the secret URL
         return f"SlackConfig(channel={self.channel!r})"
 
 
-def render_slack_message(transition: Transition, *, status_page_url: str = "",
-                         channel: str = "") -> dict[str, Any]:
+def render_slack_message(transition: Transition, *, status_page_url: str = "", channel: str = "") -> dict[str, Any]:
     """The Block Kit payload for one transition; pure, so it is tested on its own."""
     kind = transition.kind
     if kind is TransitionKind.SETTLED:  # flapping is over: say plainly where it ended
@@ -72,13 +85,22 @@ def render_slack_message(transition: Transition, *, status_page_url: str = "",
     text = f"{title} ({', '.join(f'{k}: {v}' for k, v in fields)})"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*{name}:*\n{_clip(_escape(value), 1900)}"} for name, value in fields
-        ]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{name}:*\n{_clip(_escape(value), 1900)}"} for name, value in fields
+            ],
+        },
     ]
     if status_page_url:
-        blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"Status Page: <{status_page_url}|{_escape(status_page_url)}>"}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"Status Page: <{status_page_url}|{_escape(status_page_url)}>"}
+                ],
+            }
+        )
         text += f" Status Page: {status_page_url}"
     payload: dict[str, Any] = {"text": _clip(text, 3000), "blocks": blocks}
     if channel:
@@ -90,8 +112,10 @@ def mark_slack_message_late(payload: Mapping[str, Any], note: str, icon: str = "
     """The message with `note` ("sent 3 min late: ...") in its text and a context block."""
     late = dict(payload)
     late["text"] = _clip(f"{payload.get('text', '')} ({note})", 3000)
-    late["blocks"] = [*payload.get("blocks", []), {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": f"{icon} _{_escape(note)}_"}]}]
+    late["blocks"] = [
+        *payload.get("blocks", []),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{icon} _{_escape(note)}_"}]},
+    ]
     return late
 
 
@@ -101,8 +125,7 @@ class SlackSink(AlertSink[SlackConfig]):
     Config = SlackConfig
 
     def render(self, transition: Transition) -> dict[str, Any]:
-        payload = render_slack_message(transition, status_page_url=self.status_page_url,
-                                       channel=self.config.channel)
+        payload = render_slack_message(transition, status_page_url=self.status_page_url, channel=self.config.channel)
         if self.config.username:
             payload["username"] = self.config.username
         return payload
@@ -121,8 +144,10 @@ class SlackSink(AlertSink[SlackConfig]):
         lines.append("Several services failing together: look for a shared dependency first.")
         payload: dict[str, Any] = {
             "text": _clip(f"{title}\n" + "\n".join(lines), 3000),
-            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
-                       {"type": "section", "text": {"type": "mrkdwn", "text": _clip(_escape("\n".join(lines)), 2900)}}],
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": _clip(_escape("\n".join(lines)), 2900)}},
+            ],
         }
         if self.config.channel:
             payload["channel"] = self.config.channel
@@ -135,8 +160,9 @@ class SlackSink(AlertSink[SlackConfig]):
         # process that sends to Slack needs it.
         from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-        client = AsyncWebhookClient(self.config.webhook_url, session=session, timeout=15,
-                                    logger=_quiet_sdk_log, retry_handlers=[])
+        client = AsyncWebhookClient(
+            self.config.webhook_url, session=session, timeout=15, logger=_quiet_sdk_log, retry_handlers=[]
+        )
         response = await client.send_dict(dict(payload))
         return delivery_from_status(response.status_code, response.headers or {}, response.body or "")
 

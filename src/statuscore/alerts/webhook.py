@@ -83,15 +83,20 @@ class WebhookSink(AlertSink[WebhookConfig]):
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         """event "down_group": the single DOWN payloads inside, unchanged."""
-        return {"event": "down_group", "summary": group_title(alerts, already_told, self.grouping.group_window),
-                "alerts": [dict(alert.payload) for alert in alerts], "already_reported": list(already_told),
-                "status_page_url": self.status_page_url or None}
+        return {
+            "event": "down_group",
+            "summary": group_title(alerts, already_told, self.grouping.group_window),
+            "alerts": [dict(alert.payload) for alert in alerts],
+            "already_reported": list(already_told),
+            "status_page_url": self.status_page_url or None,
+        }
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         return await self.send(payload, session, idempotency_key="")
 
-    async def send(self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *,
-                   idempotency_key: str) -> Delivery:
+    async def send(
+        self, payload: Mapping[str, Any], session: aiohttp.ClientSession, *, idempotency_key: str
+    ) -> Delivery:
         """`Idempotency-Key: <alert id>`, the same on every try of one alert."""
         body = json.dumps(dict(payload), separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", **self.config.headers}
@@ -99,8 +104,9 @@ class WebhookSink(AlertSink[WebhookConfig]):
             headers["Idempotency-Key"] = idempotency_key
         if self.config.secret:
             headers.update(sign(body, self.config.secret, int(time.time())))
-        return await post_for_delivery(session, self.config.url, data=body, headers=headers,
-                                       timeout=self.config.timeout)
+        return await post_for_delivery(
+            session, self.config.url, data=body, headers=headers, timeout=self.config.timeout
+        )
 
 
 @hookimpl

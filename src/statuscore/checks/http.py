@@ -53,8 +53,13 @@ class HttpCheck(CheckType[HttpConfig]):
     async def run(self, ctx: CheckContext) -> Attempt:
         config = self.config
         ctx.phase = self._connecting
-        async with ctx.request(config.method, self._url, allow_redirects=config.follow_redirects,
-                               max_redirects=MAX_REDIRECTS, **self._request) as response:
+        async with ctx.request(
+            config.method,
+            self._url,
+            allow_redirects=config.follow_redirects,
+            max_redirects=MAX_REDIRECTS,
+            **self._request,
+        ) as response:
             ctx.phase = "reading the body"
             body, truncated = await read_capped(response, config.max_body_bytes)
         ok = config.accepts(response.status)

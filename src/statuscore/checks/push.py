@@ -27,9 +27,12 @@ class PushConfig:
 
     def __post_init__(self) -> None:
         if len(self.token) < MIN_TOKEN_CHARS:
-            raise FieldError("token", f"must be at least {MIN_TOKEN_CHARS} characters (it is the only "
-                                      "secret a job needs); e.g. python3 -c 'import secrets; "
-                                      "print(secrets.token_urlsafe(24))'")
+            raise FieldError(
+                "token",
+                f"must be at least {MIN_TOKEN_CHARS} characters (it is the only "
+                "secret a job needs); e.g. python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(24))'",
+            )
         if not all(c.isalnum() or c in "-_." for c in self.token):
             raise FieldError("token", "may hold only letters, digits, '-', '_' and '.' (it goes in a URL)")
         if self.expect_every < 1:
@@ -60,18 +63,23 @@ class PushCheck(CheckType[PushConfig]):
             # when (statusweb's: the service's creation), else this check's first run
             since = (record.watching_since if record else None) or self._first_run(now)
             if (now - since).total_seconds() <= allowed:  # nobody could have pushed yet: no verdict
-                return Attempt(ok=True, values={"last_push": None},
-                               pending=f"waiting for its first push (expected every {expected})")
-            return Attempt(ok=False, values={"last_push": None}, error=f"no push received yet (expected every "
-                                           f"{expected})")
+                return Attempt(
+                    ok=True,
+                    values={"last_push": None},
+                    pending=f"waiting for its first push (expected every {expected})",
+                )
+            return Attempt(
+                ok=False, values={"last_push": None}, error=f"no push received yet (expected every {expected})"
+            )
         # `last_push` tells alerts to say when the job last reported, not an HTTP code
         values: dict[str, Any] = {"last_push": record.at.isoformat()}
         if record.ping_ms is not None:
             values["latency_ms"] = record.ping_ms
         age = (now - record.at).total_seconds()
         if age > allowed:
-            return Attempt(ok=False, values=values, error=(
-                f"no push for {format_duration(age)} (expected every {expected})"))
+            return Attempt(
+                ok=False, values=values, error=(f"no push for {format_duration(age)} (expected every {expected})")
+            )
         if record.status == "down":
             said = f": {record.message}" if record.message else ""
             return Attempt(ok=False, values=values, error=f"the job reported down{said}")

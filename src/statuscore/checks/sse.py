@@ -53,13 +53,19 @@ class SseCheck(CheckType[SseConfig]):
         ctx.phase = self._connecting
         async with ctx.request("GET", config.url, headers=self._headers, ssl=self._ssl) as response:
             if response.status != 200:
-                return Attempt(ok=False, status_code=response.status,
-                               error=status_problem(response, "200"),
-                               retryable=response.status >= 500)
+                return Attempt(
+                    ok=False,
+                    status_code=response.status,
+                    error=status_problem(response, "200"),
+                    retryable=response.status >= 500,
+                )
             if response.content_type != "text/event-stream":
-                return Attempt(ok=False, status_code=200, headers=response.headers,
-                               error=f"expected Content-Type text/event-stream, got "
-                                     f"{response.content_type or 'none'}")
+                return Attempt(
+                    ok=False,
+                    status_code=200,
+                    headers=response.headers,
+                    error=f"expected Content-Type text/event-stream, got {response.content_type or 'none'}",
+                )
             if not config.require_event:
                 return Attempt(ok=True, status_code=200, headers=response.headers)
             ctx.phase = "waiting for the first event"
@@ -72,22 +78,32 @@ class SseCheck(CheckType[SseConfig]):
         while True:
             chunk = await response.content.readany()
             if not chunk:
-                return Attempt(ok=False, status_code=200, headers=response.headers, retryable=True,
-                               error="stream ended before a complete event")
+                return Attempt(
+                    ok=False,
+                    status_code=200,
+                    headers=response.headers,
+                    retryable=True,
+                    error="stream ended before a complete event",
+                )
             buffer += chunk
             received += len(chunk)
             start = 0
             for end in _EVENT_END.finditer(buffer):
-                block = buffer[start:end.start()]
+                block = buffer[start : end.start()]
                 start = end.end()
                 name = _event_name(block)
                 if name is not None:
-                    return Attempt(ok=True, status_code=200, headers=response.headers,
-                                   body=block, values={"event": name})
+                    return Attempt(
+                        ok=True, status_code=200, headers=response.headers, body=block, values={"event": name}
+                    )
             buffer = buffer[start:]
             if received > limit:
-                return Attempt(ok=False, status_code=200, headers=response.headers,
-                               error=f"no complete event in the first {limit} bytes")
+                return Attempt(
+                    ok=False,
+                    status_code=200,
+                    headers=response.headers,
+                    error=f"no complete event in the first {limit} bytes",
+                )
 
 
 def _event_name(block: bytes) -> str | None:

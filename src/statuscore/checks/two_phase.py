@@ -58,14 +58,22 @@ class TwoPhaseCheck(CheckType[TwoPhaseConfig]):
             body, truncated = await read_capped(response, config.max_body_bytes)
         if response.status not in config.submit_status:
             expected = " or ".join(map(str, config.submit_status))
-            return Attempt(ok=False, status_code=response.status, body=body,
-                           error="submit answered " + status_problem(response, expected),
-                           retryable=response.status >= 500)
+            return Attempt(
+                ok=False,
+                status_code=response.status,
+                body=body,
+                error="submit answered " + status_problem(response, expected),
+                retryable=response.status >= 500,
+            )
         task_id = lookup_path(parse_json(body), config.task_id_path)
         if not isinstance(task_id, (str, int)) or isinstance(task_id, bool) or task_id == "":
             cut = f" (the answer was cut at max_body_bytes, {config.max_body_bytes} bytes)" if truncated else ""
-            return Attempt(ok=False, status_code=response.status, body=body,
-                           error=f"no task id at '{config.task_id_path}' in the submit answer{cut}")
+            return Attempt(
+                ok=False,
+                status_code=response.status,
+                body=body,
+                error=f"no task id at '{config.task_id_path}' in the submit answer{cut}",
+            )
         return await self._poll_until_done(ctx, str(task_id))
 
     async def _poll_until_done(self, ctx: CheckContext, task_id: str) -> Attempt:
@@ -79,25 +87,36 @@ class TwoPhaseCheck(CheckType[TwoPhaseConfig]):
             async with ctx.request("GET", url, **self._poll) as response:
                 body, _ = await read_capped(response, config.max_body_bytes)
             if response.status != 200:
-                return Attempt(ok=False, status_code=response.status, body=body,
-                               error=f"poll of task {task_id} answered " + status_problem(response, "200"),
-                               retryable=response.status >= 500)
+                return Attempt(
+                    ok=False,
+                    status_code=response.status,
+                    body=body,
+                    error=f"poll of task {task_id} answered " + status_problem(response, "200"),
+                    retryable=response.status >= 500,
+                )
             state = lookup_path(parse_json(body), config.state_path)
             if state is None:
-                return Attempt(ok=False, status_code=200, body=body,
-                               error=f"no state at '{config.state_path}' in the poll answer for task {task_id}")
+                return Attempt(
+                    ok=False,
+                    status_code=200,
+                    body=body,
+                    error=f"no state at '{config.state_path}' in the poll answer for task {task_id}",
+                )
             values = {"task_id": task_id, "polls": poll, "state": state}
             if state in config.success_states:
-                return Attempt(ok=True, status_code=200, body=body, headers=response.headers,
-                               values=values)
+                return Attempt(ok=True, status_code=200, body=body, headers=response.headers, values=values)
             if state in config.failure_states:
-                return Attempt(ok=False, status_code=200, body=body, values=values,
-                               error=f"task {task_id} ended in {state}")
+                return Attempt(
+                    ok=False, status_code=200, body=body, values=values, error=f"task {task_id} ended in {state}"
+                )
             last_state = state
-        return Attempt(ok=False, status_code=200, retryable=True,
-                       values={"task_id": task_id, "polls": config.max_poll_attempts},
-                       error=f"task {task_id} not done after {config.max_poll_attempts} polls "
-                             f"(last state {last_state})")
+        return Attempt(
+            ok=False,
+            status_code=200,
+            retryable=True,
+            values={"task_id": task_id, "polls": config.max_poll_attempts},
+            error=f"task {task_id} not done after {config.max_poll_attempts} polls (last state {last_state})",
+        )
 
 
 @hookimpl

@@ -19,8 +19,14 @@ from statusweb.pages.queries import visible_service
 from statusweb.routes import READ_METHODS
 from statusweb.services.params import whole_number
 
-COLOURS = {"operational": "#22c55e", "degraded_performance": "#f59e0b", "partial_outage": "#f97316",
-           "major_outage": "#ef4444", "under_maintenance": "#3b82f6", "unknown": "#9ca3af"}
+COLOURS = {
+    "operational": "#22c55e",
+    "degraded_performance": "#f59e0b",
+    "partial_outage": "#f97316",
+    "major_outage": "#ef4444",
+    "under_maintenance": "#3b82f6",
+    "unknown": "#9ca3af",
+}
 
 
 def _service(request: Request) -> Service:
@@ -29,15 +35,24 @@ def _service(request: Request) -> Service:
 
 
 def _svg(left: str, right: str, colour: str) -> Response:
-    return Response(pybadges.badge(left_text=left, right_text=right, right_color=colour),
-                    content_type="image/svg+xml", charset="utf-8")
+    return Response(
+        pybadges.badge(left_text=left, right_text=right, right_color=colour),
+        content_type="image/svg+xml",
+        charset="utf-8",
+    )
 
 
 @view_config(route_name="badge_status", request_method=READ_METHODS, decorator=cached())
 def status_badge(request: Request) -> Response:
     service = _service(request)
-    (row,) = service_rows(request.dbsession, [service], active_incidents(request.dbsession), utcnow(),
-                          with_bars=False, histories=request.registry["statusweb.histories"])
+    (row,) = service_rows(
+        request.dbsession,
+        [service],
+        active_incidents(request.dbsession),
+        utcnow(),
+        with_bars=False,
+        histories=request.registry["statusweb.histories"],
+    )
     return _svg(service.name, LABELS[row.status].lower(), COLOURS[row.status])
 
 
@@ -51,9 +66,12 @@ def uptime_badge(request: Request) -> Response:
     days = uptime_days(request.GET.get("days"))
     since = day_bucket(utcnow()) - timedelta(days=days - 1)
     up, degraded, down = request.dbsession.execute(
-        select(func.coalesce(func.sum(RollupDaily.up_count), 0), func.coalesce(func.sum(RollupDaily.degraded_count), 0),
-               func.coalesce(func.sum(RollupDaily.down_count), 0))
-        .where(RollupDaily.service_id == service.id, RollupDaily.bucket >= since)).one()
+        select(
+            func.coalesce(func.sum(RollupDaily.up_count), 0),
+            func.coalesce(func.sum(RollupDaily.degraded_count), 0),
+            func.coalesce(func.sum(RollupDaily.down_count), 0),
+        ).where(RollupDaily.service_id == service.id, RollupDaily.bucket >= since)
+    ).one()
     percent = uptime_percent(up, degraded, down)
     if percent is None:
         return _svg(f"uptime {days}d", "no data", COLOURS["unknown"])
@@ -69,6 +87,9 @@ def latency_badge(request: Request) -> Response:
     if state is None or state.last_latency_ms is None or state.last_status not in PASSING:
         return _svg("latency", "n/a", COLOURS["unknown"])
     ms = state.last_latency_ms
-    colour = COLOURS["operational"] if ms < 500 else (
-        COLOURS["degraded_performance"] if ms < 2000 else COLOURS["major_outage"])
+    colour = (
+        COLOURS["operational"]
+        if ms < 500
+        else (COLOURS["degraded_performance"] if ms < 2000 else COLOURS["major_outage"])
+    )
     return _svg("latency", f"{ms} ms", colour)

@@ -34,13 +34,16 @@ def build_feed(request: Request) -> FeedGenerator:
     identity = page_identity(request)
     only = feed_service(request.GET.get("service"))
     service = visible_service(request.dbsession, only) if only else None
-    query = select(Incident).where(Incident.deleted.is_(False),
-                                   Incident.created_at >= utcnow() - timedelta(days=FEED_DAYS))
+    query = select(Incident).where(
+        Incident.deleted.is_(False), Incident.created_at >= utcnow() - timedelta(days=FEED_DAYS)
+    )
     if service is not None:
-        query = query.where(Incident.id.in_(select(AffectedService.incident_id)
-                                            .where(AffectedService.service_id == service.id)))
+        query = query.where(
+            Incident.id.in_(select(AffectedService.incident_id).where(AffectedService.service_id == service.id))
+        )
     incidents = request.dbsession.scalars(
-        query.options(selectinload(Incident.updates)).order_by(Incident.updated_at.desc()).limit(FEED_LIMIT)).all()
+        query.options(selectinload(Incident.updates)).order_by(Incident.updated_at.desc()).limit(FEED_LIMIT)
+    ).all()
     feed = FeedGenerator()
     feed.id(request.route_url("history", _query={"service": only} if only else {}))
     feed.title(f"{identity.name}: {service.name + ' ' if service else ''}incident history")
@@ -49,13 +52,21 @@ def build_feed(request: Request) -> FeedGenerator:
     feed.link(href=request.route_url("history"), rel="alternate")
     feed.link(href=request.route_url(request.matched_route.name), rel="self")  # never the query sent
     feed.language("en")
-    windows = [window for window in request.dbsession.scalars(
-        select(Maintenance).where(Maintenance.rrule == "",
-                                  Maintenance.updated_at >= utcnow() - timedelta(days=FEED_DAYS),
-                                  Maintenance.starts_at <= utcnow() + timedelta(days=7))
-        .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
-        .order_by(Maintenance.updated_at.desc()).limit(FEED_LIMIT))
-        if service is None or window.all_services or service.id in {a.service_id for a in window.affected}]
+    windows = [
+        window
+        for window in request.dbsession.scalars(
+            select(Maintenance)
+            .where(
+                Maintenance.rrule == "",
+                Maintenance.updated_at >= utcnow() - timedelta(days=FEED_DAYS),
+                Maintenance.starts_at <= utcnow() + timedelta(days=7),
+            )
+            .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
+            .order_by(Maintenance.updated_at.desc())
+            .limit(FEED_LIMIT)
+        )
+        if service is None or window.all_services or service.id in {a.service_id for a in window.affected}
+    ]
     feed.updated(max([i.updated_at for i in incidents] + [w.updated_at for w in windows], default=utcnow()))
     for window in windows:
         _maintenance_entry(request, feed, window)
@@ -63,11 +74,17 @@ def build_feed(request: Request) -> FeedGenerator:
         content = "".join(
             f"<p><strong>{escape(update.status.title())}</strong> "
             f"({update.created_at:%b %d, %H:%M} UTC): {escape(update.body)}</p>"
-            for update in incident.updates)
+            for update in incident.updates
+        )
         if incident.root_cause:
             content += f"<p><strong>Root cause:</strong> {escape(incident.root_cause)}</p>"
-        _add_entry(feed, request.route_url("incident", id=incident.id), f"{incident.title} ({incident.status})",
-                   incident, content)
+        _add_entry(
+            feed,
+            request.route_url("incident", id=incident.id),
+            f"{incident.title} ({incident.status})",
+            incident,
+            content,
+        )
     return feed
 
 
@@ -85,22 +102,29 @@ def _add_entry(feed: FeedGenerator, link: str, title: str, item: Incident | Main
 
 def _maintenance_entry(request: Request, feed: FeedGenerator, window: Maintenance) -> None:
     page = "status" if window.is_open else "history"  # open windows are on the front page
-    content = (f"<p>Scheduled {window.starts_at:%b %d, %H:%M} – {window.ends_at:%b %d, %H:%M} UTC.</p>"
-               f"<p>{escape(window.description)}</p>" + "".join(
-                   f"<p><strong>{escape(update.status.replace('_', ' ').title())}</strong> "
-                   f"({update.created_at:%b %d, %H:%M} UTC): {escape(update.body)}</p>"
-                   for update in window.updates))
-    _add_entry(feed, request.route_url(page, _anchor=f"maintenance-{window.id}"),
-               f"Maintenance: {window.title} ({window.status.replace('_', ' ')})", window, content)
+    content = (
+        f"<p>Scheduled {window.starts_at:%b %d, %H:%M} – {window.ends_at:%b %d, %H:%M} UTC.</p>"
+        f"<p>{escape(window.description)}</p>"
+        + "".join(
+            f"<p><strong>{escape(update.status.replace('_', ' ').title())}</strong> "
+            f"({update.created_at:%b %d, %H:%M} UTC): {escape(update.body)}</p>"
+            for update in window.updates
+        )
+    )
+    _add_entry(
+        feed,
+        request.route_url(page, _anchor=f"maintenance-{window.id}"),
+        f"Maintenance: {window.title} ({window.status.replace('_', ' ')})",
+        window,
+        content,
+    )
 
 
 @view_config(route_name="feed_atom", request_method=READ_METHODS, decorator=cached({"service": feed_service}))
 def atom(request: Request) -> Response:
-    return Response(build_feed(request).atom_str(pretty=True), content_type="application/atom+xml",
-                    charset="utf-8")
+    return Response(build_feed(request).atom_str(pretty=True), content_type="application/atom+xml", charset="utf-8")
 
 
 @view_config(route_name="feed_rss", request_method=READ_METHODS, decorator=cached({"service": feed_service}))
 def rss(request: Request) -> Response:
-    return Response(build_feed(request).rss_str(pretty=True), content_type="application/rss+xml",
-                    charset="utf-8")
+    return Response(build_feed(request).rss_str(pretty=True), content_type="application/rss+xml", charset="utf-8")

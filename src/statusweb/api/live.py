@@ -38,8 +38,11 @@ class LiveShortcut:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         page = environ.get(PAGE)
-        if (environ.get("PATH_INFO") == "/api/live" and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
-                and not (page is None or page.private)):  # a private page's poll goes past the gate
+        if (
+            environ.get("PATH_INFO") == "/api/live"
+            and environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and not (page is None or page.private)
+        ):  # a private page's poll goes past the gate
             etag = self.cache.fresh_etag(f"{page_prefix(environ)}{environ.get(MOUNT, '')}/api/live")
             if etag is not None and f'"{etag}"' in environ.get("HTTP_IF_NONE_MATCH", ""):
                 start_response("304 Not Modified", [("ETag", f'"{etag}"'), ("Cache-Control", "no-cache")])
@@ -47,12 +50,14 @@ class LiveShortcut:
         return self.app(environ, start_response)
 
 
-@view_config(route_name="api_live", request_method=READ_METHODS, renderer="json",
-             decorator=cached(seconds=LIVE_SECONDS))
+@view_config(
+    route_name="api_live", request_method=READ_METHODS, renderer="json", decorator=cached(seconds=LIVE_SECONDS)
+)
 def live(request: Request) -> dict[str, Any]:
     now = utcnow()
-    shown = build_status_page(request.dbsession, now, with_bars=False,
-                              histories=request.registry["statusweb.histories"])
+    shown = build_status_page(
+        request.dbsession, now, with_bars=False, histories=request.registry["statusweb.histories"]
+    )
     version = page_version(request.dbsession, shown, now)
     registry = request.registry
     versions = registry.setdefault("statusweb.live_versions", {})  # one per page

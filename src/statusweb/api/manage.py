@@ -94,8 +94,9 @@ def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _text(body: dict[str, Any], key: str, *, limit: int, required: bool = True, default: str = "",
-          one_line: bool = False) -> str:
+def _text(
+    body: dict[str, Any], key: str, *, limit: int, required: bool = True, default: str = "", one_line: bool = False
+) -> str:
     value = body.get(key, default)
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or not storable(value):
         raise ApiRefusal(400, f"{key}: {'required, ' if required else ''}text of at most {limit} characters")
@@ -136,8 +137,9 @@ def _page_id(request: Request, token: ApiToken, body: dict[str, Any]) -> int | N
     if not isinstance(slug, str) or len(slug) > 63:
         raise ApiRefusal(400, "page: a page's slug")
     page_id = None if slug == DEFAULT_SLUG else request.dbsession.scalar(select(Page.id).where(Page.slug == slug))
-    if (slug != DEFAULT_SLUG and page_id is None) or organization_of_rows(request.dbsession, page_id) != \
-            token.organization_id:
+    if (slug != DEFAULT_SLUG and page_id is None) or organization_of_rows(
+        request.dbsession, page_id
+    ) != token.organization_id:
         raise ApiRefusal(404, f"no such page: {slug}")
     return page_id
 
@@ -146,8 +148,13 @@ def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> di
     """slug -> id of the named services, all on the page."""
     if not isinstance(slugs, (list, dict)) or len(slugs) > 500:
         raise ApiRefusal(400, f"{key}: a list (or object) of service slugs")
-    known = dict(request.dbsession.execute(select(Service.slug, Service.id).where(
-        Service.slug.in_([str(s)[:100] for s in slugs]), same_page(Service, page_id))).all())
+    known = dict(
+        request.dbsession.execute(
+            select(Service.slug, Service.id).where(
+                Service.slug.in_([str(s)[:100] for s in slugs]), same_page(Service, page_id)
+            )
+        ).all()
+    )
     missing = [str(s) for s in slugs if s not in known]
     if missing:
         raise ApiRefusal(400, f"{key}: no service {missing[0][:100]!r} on this page")
@@ -155,18 +162,32 @@ def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> di
 
 
 def incident_json(incident: Incident, slugs: dict[int, str]) -> dict[str, Any]:
-    return {"id": incident.id, "title": incident.title, "impact": incident.impact, "status": incident.status,
-            "created_at": incident.created_at.isoformat(), "updated_at": incident.updated_at.isoformat(),
-            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-            "components": {slugs.get(a.service_id, "?"): a.component_status for a in incident.affected},
-            "updates": [{"status": u.status, "body": u.body, "created_at": u.created_at.isoformat(),
-                         "author": u.author} for u in incident.updates]}
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "impact": incident.impact,
+        "status": incident.status,
+        "created_at": incident.created_at.isoformat(),
+        "updated_at": incident.updated_at.isoformat(),
+        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "components": {slugs.get(a.service_id, "?"): a.component_status for a in incident.affected},
+        "updates": [
+            {"status": u.status, "body": u.body, "created_at": u.created_at.isoformat(), "author": u.author}
+            for u in incident.updates
+        ],
+    }
 
 
 def maintenance_json(window: Maintenance, slugs: dict[int, str]) -> dict[str, Any]:
-    return {"id": window.id, "title": window.title, "description": window.description, "status": window.status,
-            "starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat(),
-            "services": "all" if window.all_services else [slugs.get(a.service_id, "?") for a in window.affected]}
+    return {
+        "id": window.id,
+        "title": window.title,
+        "description": window.description,
+        "status": window.status,
+        "starts_at": window.starts_at.isoformat(),
+        "ends_at": window.ends_at.isoformat(),
+        "services": "all" if window.all_services else [slugs.get(a.service_id, "?") for a in window.affected],
+    }
 
 
 def _slugs(request: Request) -> dict[int, str]:
@@ -175,9 +196,10 @@ def _slugs(request: Request) -> dict[int, str]:
 
 def _incident(request: Request) -> Incident:
     found = request.dbsession.scalars(
-        select(Incident).where(Incident.id == record_id(request.matchdict["id"], "incident"),
-                               Incident.deleted.is_(False))
-        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+        select(Incident)
+        .where(Incident.id == record_id(request.matchdict["id"], "incident"), Incident.deleted.is_(False))
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))
+    ).first()
     if found is None:
         raise ApiRefusal(404, "no such incident")
     return found
@@ -185,8 +207,10 @@ def _incident(request: Request) -> Incident:
 
 def _window(request: Request) -> Maintenance:
     found = request.dbsession.scalars(
-        select(Maintenance).where(Maintenance.id == record_id(request.matchdict["id"], "maintenance"))
-        .options(selectinload(Maintenance.affected))).first()
+        select(Maintenance)
+        .where(Maintenance.id == record_id(request.matchdict["id"], "maintenance"))
+        .options(selectinload(Maintenance.affected))
+    ).first()
     if found is None:
         raise ApiRefusal(404, "no such maintenance")
     return found
@@ -200,8 +224,12 @@ def _changed(request: Request) -> None:
 def list_incidents(request: Request) -> dict[str, Any]:
     _token(request, "read")
     incidents = request.dbsession.scalars(
-        select(Incident).where(Incident.deleted.is_(False)).order_by(Incident.created_at.desc()).limit(LIST_LIMIT)
-        .options(selectinload(Incident.updates), selectinload(Incident.affected))).all()
+        select(Incident)
+        .where(Incident.deleted.is_(False))
+        .order_by(Incident.created_at.desc())
+        .limit(LIST_LIMIT)
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))
+    ).all()
     slugs = _slugs(request)
     return {"incidents": [incident_json(incident, slugs) for incident in incidents]}
 
@@ -214,13 +242,25 @@ def create_incident(request: Request) -> dict[str, Any]:
         raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
     services = _services(request, page_id, components, "components")
     now = utcnow()
-    incident = Incident(title=_text(body, "title", limit=200, one_line=True), impact=_choice(body, "impact", IMPACTS, "minor"),
-                        status="investigating", root_cause="", created_at=now, updated_at=now, deleted=False,
-                        page_id=page_id)
-    incident.affected = [AffectedService(service_id=services[slug], component_status=status)
-                         for slug, status in components.items()]
-    incident.post_update(status=_choice(body, "status", INCIDENT_STATUSES, "investigating"),
-                         body=_text(body, "body", limit=10_000), at=now, author=str(request.environ[TOKEN_ACTOR]))
+    incident = Incident(
+        title=_text(body, "title", limit=200, one_line=True),
+        impact=_choice(body, "impact", IMPACTS, "minor"),
+        status="investigating",
+        root_cause="",
+        created_at=now,
+        updated_at=now,
+        deleted=False,
+        page_id=page_id,
+    )
+    incident.affected = [
+        AffectedService(service_id=services[slug], component_status=status) for slug, status in components.items()
+    ]
+    incident.post_update(
+        status=_choice(body, "status", INCIDENT_STATUSES, "investigating"),
+        body=_text(body, "body", limit=10_000),
+        at=now,
+        author=str(request.environ[TOKEN_ACTOR]),
+    )
     request.dbsession.add(incident)
     request.dbsession.flush()
     audit_on_page(request, page_id, "incident.create", f"#{incident.id} {incident.title}")
@@ -242,8 +282,9 @@ def update_incident(request: Request) -> dict[str, Any]:
     body = _body(request)
     status = _choice(body, "status", INCIDENT_STATUSES, incident.status)
     try:
-        incident.post_update(status=status, body=_text(body, "body", limit=10_000), at=utcnow(),
-                             author=str(request.environ[TOKEN_ACTOR]))
+        incident.post_update(
+            status=status, body=_text(body, "body", limit=10_000), at=utcnow(), author=str(request.environ[TOKEN_ACTOR])
+        )
     except IncidentNotEditable as exc:
         raise ApiRefusal(409, str(exc)) from None
     audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
@@ -256,8 +297,12 @@ def update_incident(request: Request) -> dict[str, Any]:
 def list_maintenance(request: Request) -> dict[str, Any]:
     _token(request, "read")
     windows = request.dbsession.scalars(
-        select(Maintenance).where(Maintenance.rrule == "").order_by(Maintenance.starts_at.desc()).limit(LIST_LIMIT)
-        .options(selectinload(Maintenance.affected))).all()
+        select(Maintenance)
+        .where(Maintenance.rrule == "")
+        .order_by(Maintenance.starts_at.desc())
+        .limit(LIST_LIMIT)
+        .options(selectinload(Maintenance.affected))
+    ).all()
     slugs = _slugs(request)
     return {"maintenance": [maintenance_json(window, slugs) for window in windows]}
 
@@ -267,11 +312,15 @@ def create_maintenance(request: Request) -> dict[str, Any]:
     body, page_id = _writing(request)
     services = _services(request, page_id, body.get("services", []), "services")
     try:
-        plan = WindowPlan(title=_text(body, "title", limit=200, one_line=True), starts_at=_moment(body, "starts_at"),
-                          ends_at=_moment(body, "ends_at"), page_id=page_id,
-                          description=_text(body, "description", limit=10_000, required=False),
-                          rrule=_text(body, "rrule", limit=500, required=False, one_line=True),
-                          service_ids=tuple(sorted(services.values())))
+        plan = WindowPlan(
+            title=_text(body, "title", limit=200, one_line=True),
+            starts_at=_moment(body, "starts_at"),
+            ends_at=_moment(body, "ends_at"),
+            page_id=page_id,
+            description=_text(body, "description", limit=10_000, required=False),
+            rrule=_text(body, "rrule", limit=500, required=False, one_line=True),
+            service_ids=tuple(sorted(services.values())),
+        )
         window = create_window(request.dbsession, plan, now=utcnow(), author=str(request.environ[TOKEN_ACTOR]))
     except MaintenanceError as exc:
         raise ApiRefusal(400, str(exc)) from None
@@ -294,7 +343,8 @@ def finish_maintenance(request: Request) -> dict[str, Any]:
         raise ApiRefusal(409, f"this window is {window.status.replace('_', ' ')}")
     (end_now if ending else cancel)(window, now=now, author=actor)
     advance_windows(request.dbsession, now, author=actor)
-    audit_on_page(request, window.page_id, "maintenance.end" if ending else "maintenance.cancel",
-                  f"#{window.id} {window.title}")
+    audit_on_page(
+        request, window.page_id, "maintenance.end" if ending else "maintenance.cancel", f"#{window.id} {window.title}"
+    )
     _changed(request)
     return {"maintenance": maintenance_json(window, _slugs(request))}

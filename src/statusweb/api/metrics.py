@@ -50,8 +50,16 @@ class ServiceFigures(NamedTuple):
     def key(self) -> tuple[Any, ...]:
         """Equal keys, equal lines: the figures the service's samples show."""
         total = self.total
-        return (self.last, total.up_count, total.degraded_count, total.down_count, total.maintenance_count,
-                total.latency_count, total.latency_sum_ms, *total.histogram)
+        return (
+            self.last,
+            total.up_count,
+            total.degraded_count,
+            total.down_count,
+            total.maintenance_count,
+            total.latency_count,
+            total.latency_sum_ms,
+            *total.histogram,
+        )
 
 
 LATENCY_EDGES = [str(edge / 1000) for edge in LATENCY_BANDS_MS]  # the buckets' `le`, +Inf apart
@@ -61,22 +69,24 @@ def service_values(row: ServiceFigures) -> list[list[float]]:
     """One service's sample values in each per-service family, in the order
     prometheus_client writes them (the histogram: its buckets, +Inf, count, sum)."""
     last, total = row.last, row.total
-    buckets = list(accumulate(total.histogram[:len(LATENCY_BANDS_MS)]))
-    return [[1.0 if last in PASSING else 0.0],
-            [1.0 if (last or "unknown") == name else 0.0 for name in STATUSES],
-            [getattr(total, f"{result}_count") for result in CHECK_STATUSES],
-            [*buckets, total.latency_count, total.latency_count, total.latency_sum_ms / 1000]]
+    buckets = list(accumulate(total.histogram[: len(LATENCY_BANDS_MS)]))
+    return [
+        [1.0 if last in PASSING else 0.0],
+        [1.0 if (last or "unknown") == name else 0.0 for name in STATUSES],
+        [getattr(total, f"{result}_count") for result in CHECK_STATUSES],
+        [*buckets, total.latency_count, total.latency_count, total.latency_sum_ms / 1000],
+    ]
 
 
 def service_families(figures: Sequence[ServiceFigures]) -> tuple[list[Metric], list[list[int]]]:
     """The per-service families for `figures` and, per family, where each service's
     samples end (each service adds its own run of samples to each family)."""
-    up = GaugeMetricFamily("statuscore_up", "1 when the service's last check passed (up or degraded)",
-                           labels=["service"])
+    up = GaugeMetricFamily(
+        "statuscore_up", "1 when the service's last check passed (up or degraded)", labels=["service"]
+    )
     status = GaugeMetricFamily("statuscore_status", "1 for the service's current status", labels=["service", "status"])
     checks = CounterMetricFamily("statuscore_checks", "Checks recorded, by result", labels=["service", "result"])
-    latency = HistogramMetricFamily("statuscore_check_latency_seconds", "Latency of passing checks",
-                                    labels=["service"])
+    latency = HistogramMetricFamily("statuscore_check_latency_seconds", "Latency of passing checks", labels=["service"])
     families: list[Metric] = [up, status, checks, latency]
     ends: list[list[int]] = [[] for _ in families]
     for row in figures:
@@ -122,8 +132,11 @@ class ServiceLines:
         """The per-service families in the text format, byte for byte what
         `generate_latest` writes for them, in the order of `figures`."""
         keys = [row.key() for row in figures]
-        changed = [(row, key) for row, key in zip(figures, keys)
-                   if row.slug not in self._kept or self._kept[row.slug].key != key]
+        changed = [
+            (row, key)
+            for row, key in zip(figures, keys)
+            if row.slug not in self._kept or self._kept[row.slug].key != key
+        ]
         fresh = self._refill([(row, key) for row, key in changed if row.slug in self._kept])
         fresh.update(self._format([(row, key) for row, key in changed if row.slug not in fresh]))
         kept = {row.slug: fresh.get(row.slug) or self._kept[row.slug] for row in figures}
@@ -143,13 +156,13 @@ class ServiceLines:
         lines: dict[str, list[bytes]] = {row.slug: [] for row, _ in changed}
         families, ends = service_families([row for row, _ in changed])
         for family, family_ends, header in zip(families, ends, self.headers):
-            written = _exposition(family)[len(header):].splitlines(keepends=True)
+            written = _exposition(family)[len(header) :].splitlines(keepends=True)
             if len(written) != len(family.samples):  # a format that is not a line a sample: do not cut
                 raise RuntimeError(f"{family.name}: {len(written)} lines for {len(family.samples)} samples")
             start = 0
             for (row, _), end in zip(changed, family_ends):
                 own = written[start:end]
-                prefixes[row.slug].append([line[:line.rindex(b" ") + 1] for line in own])
+                prefixes[row.slug].append([line[: line.rindex(b" ") + 1] for line in own])
                 lines[row.slug].append(b"".join(own))
                 start = end
         self.formatted += len(changed)
@@ -160,15 +173,19 @@ class ServiceLines:
         samples no longer match its lines in number is left out (formatted whole)."""
         if not changed:
             return {}
-        values = {row.slug: [[floatToGoString(value).encode() for value in family] for family in service_values(row)]
-                  for row, _ in changed}
+        values = {
+            row.slug: [[floatToGoString(value).encode() for value in family] for family in service_values(row)]
+            for row, _ in changed
+        }
         refilled = {}
         for row, key in changed:
             prefixes = self._kept[row.slug].prefixes
             if [len(p) for p in prefixes] != [len(v) for v in values[row.slug]]:
                 continue
-            lines = [b"".join([prefix + value + b"\n" for prefix, value in zip(family_prefixes, family_values)])
-                     for family_prefixes, family_values in zip(prefixes, values[row.slug])]
+            lines = [
+                b"".join([prefix + value + b"\n" for prefix, value in zip(family_prefixes, family_values)])
+                for family_prefixes, family_values in zip(prefixes, values[row.slug])
+            ]
             refilled[row.slug] = _Kept(key, prefixes, lines)
         self.refilled += len(refilled)
         return refilled
@@ -198,24 +215,34 @@ class DatabaseFigures:
         self.past_days = past_days
 
     def services(self) -> list[ServiceFigures]:
-        services = self.session.execute(select(Service.id, Service.slug, ServiceState.last_status)
-                                        .outerjoin(ServiceState).where(Service.hidden.is_(False))).all()
+        services = self.session.execute(
+            select(Service.id, Service.slug, ServiceState.last_status)
+            .outerjoin(ServiceState)
+            .where(Service.hidden.is_(False))
+        ).all()
         slugs = {service_id: slug for service_id, slug, _ in services}
         settled = day_bucket(utcnow()) - timedelta(days=1)  # a result of 23:59 may still be written after midnight
         totals = self.past_days.totals(settled, lambda: self._sums(slugs, before=settled))
         for service_id, recent in self._sums(slugs, since=settled).items():
             totals.setdefault(service_id, RollupTotals()).merge(recent)
-        return [ServiceFigures(slug, last, totals.get(service_id) or RollupTotals())
-                for service_id, slug, last in services]
+        return [
+            ServiceFigures(slug, last, totals.get(service_id) or RollupTotals()) for service_id, slug, last in services
+        ]
 
-    def _sums(self, slugs: dict[int, str], *, before: datetime | None = None,
-              since: datetime | None = None) -> dict[int, RollupTotals]:
+    def _sums(
+        self, slugs: dict[int, str], *, before: datetime | None = None, since: datetime | None = None
+    ) -> dict[int, RollupTotals]:
         """Each service's daily rollups added up in SQL, over the days before `before`
         or since `since`."""
-        query = (select(RollupDaily.service_id, func.max(RollupDaily.latency_max_ms).label("latency_max_ms"),
-                        *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0).label(name)
-                          for name in SUMMED_COLUMNS))
-                 .where(RollupDaily.service_id.in_(slugs)).group_by(RollupDaily.service_id))
+        query = (
+            select(
+                RollupDaily.service_id,
+                func.max(RollupDaily.latency_max_ms).label("latency_max_ms"),
+                *(func.coalesce(func.sum(getattr(RollupDaily, name)), 0).label(name) for name in SUMMED_COLUMNS),
+            )
+            .where(RollupDaily.service_id.in_(slugs))
+            .group_by(RollupDaily.service_id)
+        )
         if before is not None:
             query = query.where(RollupDaily.bucket < before)
         if since is not None:
@@ -225,18 +252,24 @@ class DatabaseFigures:
     def others(self) -> list[Metric]:
         sent = CounterMetricFamily("statuscore_alerts_sent", "Alerts a sink accepted", labels=["sink"])
         failed = CounterMetricFamily("statuscore_alerts_failed", "Failed delivery attempts", labels=["sink"])
-        rows = self.session.execute(select(AlertOutbox.sink, func.count(AlertOutbox.delivered_at),
-                                           func.coalesce(func.sum(AlertOutbox.attempts), 0))
-                                    .group_by(AlertOutbox.sink)).all()
+        rows = self.session.execute(
+            select(
+                AlertOutbox.sink, func.count(AlertOutbox.delivered_at), func.coalesce(func.sum(AlertOutbox.attempts), 0)
+            ).group_by(AlertOutbox.sink)
+        ).all()
         for sink, delivered, attempts in rows:
             sent.add_metric([sink], delivered)
             failed.add_metric([sink], attempts)
         backlog = GaugeMetricFamily("statuscore_alert_outbox_backlog", "Alerts waiting for delivery")
-        backlog.add_metric([], self.session.scalar(select(func.count()).select_from(AlertOutbox)
-                                                   .where(AlertOutbox.delivered_at.is_(None))) or 0)
+        backlog.add_metric(
+            [],
+            self.session.scalar(select(func.count()).select_from(AlertOutbox).where(AlertOutbox.delivered_at.is_(None)))
+            or 0,
+        )
         age = heartbeat_age(self.engine)
-        heartbeat = GaugeMetricFamily("statuscore_runner_heartbeat_age_seconds",
-                                      "Seconds since the runner's last heartbeat (NaN: never)")
+        heartbeat = GaugeMetricFamily(
+            "statuscore_runner_heartbeat_age_seconds", "Seconds since the runner's last heartbeat (NaN: never)"
+        )
         heartbeat.add_metric([], float("nan") if age is None else age)
         return [sent, failed, backlog, heartbeat]
 
@@ -288,15 +321,19 @@ def metrics(request: Request) -> Response:
         sent = request.headers.get("Authorization", "")
         expected = f"Bearer {settings.metrics_token}"
         if not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8")):
-            return Response("401 Unauthorized: send Authorization: Bearer $STATUSWEB_METRICS_TOKEN\n",
-                            status=401, content_type="text/plain",
-                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+            return Response(
+                "401 Unauthorized: send Authorization: Bearer $STATUSWEB_METRICS_TOKEN\n",
+                status=401,
+                content_type="text/plain",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     elif not settings.metrics_public:
         raise HTTPNotFound()  # production without a token: not served, not even admitted to
 
     def render() -> bytes:
-        figures = DatabaseFigures(request.dbsession, request.registry["statusweb.engine"],
-                                  request.registry["statusweb.metrics_past_days"])
+        figures = DatabaseFigures(
+            request.dbsession, request.registry["statusweb.engine"], request.registry["statusweb.metrics_past_days"]
+        )
         return scrape(figures, request.registry["statusweb.metrics_lines"])
 
     response = Response(request.registry["statusweb.metrics_cache"].get(render))
@@ -308,4 +345,6 @@ def metrics(request: Request) -> Response:
 def includeme(config: Any) -> None:
     config.registry["statusweb.metrics_past_days"] = PastDayTotals()
     config.registry["statusweb.metrics_lines"] = ServiceLines()
-    config.registry["statusweb.metrics_cache"] = ScrapeCache(config.registry["statusweb.settings"].metrics_cache_seconds)
+    config.registry["statusweb.metrics_cache"] = ScrapeCache(
+        config.registry["statusweb.settings"].metrics_cache_seconds
+    )

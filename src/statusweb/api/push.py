@@ -38,8 +38,11 @@ def push(request: Request) -> Any:
     token = request.matchdict["token"]
     service_id = None
     if len(token) <= MAX_TOKEN_CHARS:
-        service_id = request.dbsession.scalar(select(Service.id).where(
-            Service.push_token_hash == hashlib.sha256(token.encode()).hexdigest(), Service.hidden.is_(False)))
+        service_id = request.dbsession.scalar(
+            select(Service.id).where(
+                Service.push_token_hash == hashlib.sha256(token.encode()).hexdigest(), Service.hidden.is_(False)
+            )
+        )
     if service_id is None:
         limit.note(address)
         return _answer(404, {"ok": False, "msg": "no push monitor has this token"})

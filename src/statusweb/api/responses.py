@@ -9,5 +9,9 @@ from pyramid.response import Response
 
 
 def json_error(status: int, message: str) -> Response:
-    return Response(json.dumps({"error": {"status": status, "message": message}}, separators=(",", ":")),
-                    status=status, content_type="application/json", charset="utf-8")
+    return Response(
+        json.dumps({"error": {"status": status, "message": message}}, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )

@@ -18,8 +18,7 @@ from statusweb.pages.identity import page_identity
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
 
-INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor",
-              "major": "major"}
+INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor", "major": "major"}
 INCIDENT_LIMIT = 50
 
 
@@ -29,8 +28,13 @@ def iso(moment: datetime | None) -> str | None:
 
 def page_json(request: Request, updated_at: datetime | None) -> dict[str, Any]:
     identity = page_identity(request)
-    return {"id": identity.id, "name": identity.name, "url": identity.url, "time_zone": "Etc/UTC",
-            "updated_at": iso(updated_at or utcnow())}
+    return {
+        "id": identity.id,
+        "name": identity.name,
+        "url": identity.url,
+        "time_zone": "Etc/UTC",
+        "updated_at": iso(updated_at or utcnow()),
+    }
 
 
 def status_json(page: StatusPage) -> dict[str, str]:
@@ -53,24 +57,43 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
         group_id = group_component_id(service.group_name) if service.group_name else None
         if group_id:
             groups.setdefault(service.group_name, []).append(service.slug)
-        items.append({
-            "id": service.slug, "name": service.name,
-            "status": row.status if row.status != "unknown" else "operational",
-            "created_at": iso(service.created_at), "updated_at": iso(row.checked_at or service.updated_at),
-            "position": service.position + 1, "description": service.description or None,
-            "showcase": True, "start_date": service.created_at.date().isoformat(),
-            "group_id": group_id, "page_id": page_id, "group": False, "only_show_if_degraded": False,
-        })
+        items.append(
+            {
+                "id": service.slug,
+                "name": service.name,
+                "status": row.status if row.status != "unknown" else "operational",
+                "created_at": iso(service.created_at),
+                "updated_at": iso(row.checked_at or service.updated_at),
+                "position": service.position + 1,
+                "description": service.description or None,
+                "showcase": True,
+                "start_date": service.created_at.date().isoformat(),
+                "group_id": group_id,
+                "page_id": page_id,
+                "group": False,
+                "only_show_if_degraded": False,
+            }
+        )
     for position, (name, members) in enumerate(groups.items(), start=len(items) + 1):
         statuses = [str(item["status"]) for item in items if item["id"] in members]
-        items.append({
-            "id": group_component_id(name), "name": name,
-            "status": max(statuses, key=SEVERITY.__getitem__), "created_at": items[0]["created_at"],
-            "updated_at": max(str(item["updated_at"]) for item in items if item["id"] in members),
-            "position": position, "description": None, "showcase": False, "start_date": None,
-            "group_id": None, "page_id": page_id, "group": True, "only_show_if_degraded": False,
-            "components": members,
-        })
+        items.append(
+            {
+                "id": group_component_id(name),
+                "name": name,
+                "status": max(statuses, key=SEVERITY.__getitem__),
+                "created_at": items[0]["created_at"],
+                "updated_at": max(str(item["updated_at"]) for item in items if item["id"] in members),
+                "position": position,
+                "description": None,
+                "showcase": False,
+                "start_date": None,
+                "group_id": None,
+                "page_id": page_id,
+                "group": True,
+                "only_show_if_degraded": False,
+                "components": members,
+            }
+        )
     return items
 
 
@@ -82,17 +105,30 @@ def incident_json(request: Request, incident: Incident, components: dict[int, di
     page_id = page_identity(request).id
     monitoring = [u.created_at for u in incident.updates if u.status == "monitoring"]
     return {
-        "id": str(incident.id), "name": incident.title, "status": incident.status,
-        "impact": incident.impact, "created_at": iso(incident.created_at),
-        "updated_at": iso(incident.updated_at), "monitoring_at": iso(min(monitoring) if monitoring else None),
-        "resolved_at": iso(incident.resolved_at), "started_at": iso(incident.created_at),
-        "shortlink": request.route_url("incident", id=incident.id), "page_id": page_id,
-        "incident_updates": [{
-            "id": str(update.id), "status": update.status, "body": update.body,
-            "incident_id": str(incident.id), "created_at": iso(update.created_at),
-            "updated_at": iso(update.created_at), "display_at": iso(update.created_at),
-            "affected_components": None,
-        } for update in incident.updates],
+        "id": str(incident.id),
+        "name": incident.title,
+        "status": incident.status,
+        "impact": incident.impact,
+        "created_at": iso(incident.created_at),
+        "updated_at": iso(incident.updated_at),
+        "monitoring_at": iso(min(monitoring) if monitoring else None),
+        "resolved_at": iso(incident.resolved_at),
+        "started_at": iso(incident.created_at),
+        "shortlink": request.route_url("incident", id=incident.id),
+        "page_id": page_id,
+        "incident_updates": [
+            {
+                "id": str(update.id),
+                "status": update.status,
+                "body": update.body,
+                "incident_id": str(incident.id),
+                "created_at": iso(update.created_at),
+                "updated_at": iso(update.created_at),
+                "display_at": iso(update.created_at),
+                "affected_components": None,
+            }
+            for update in incident.updates
+        ],
         "components": [components[a.service_id] for a in incident.affected if a.service_id in components],
     }
 
@@ -104,24 +140,40 @@ def maintenance_json(request: Request, window: Maintenance, components: dict[int
     started = [u.created_at for u in window.updates if u.status == "in_progress"]
     finished = [u.created_at for u in window.updates if u.status in ("completed", "cancelled")]
     verifying = [u.created_at for u in window.updates if u.status == "verifying"]
-    affected = (list(components.values()) if window.all_services else
-                [components[a.service_id] for a in window.affected if a.service_id in components])
+    affected = (
+        list(components.values())
+        if window.all_services
+        else [components[a.service_id] for a in window.affected if a.service_id in components]
+    )
     anchor = f"maintenance-{window.id}"
     return {
-        "id": f"m{window.id}", "name": window.title, "status": shown, "impact": "maintenance",
-        "created_at": iso(window.created_at), "updated_at": iso(window.updated_at),
+        "id": f"m{window.id}",
+        "name": window.title,
+        "status": shown,
+        "impact": "maintenance",
+        "created_at": iso(window.created_at),
+        "updated_at": iso(window.updated_at),
         "monitoring_at": iso(min(verifying) if verifying else None),
         "resolved_at": iso(max(finished) if finished else None),
         "started_at": iso(min(started) if started else window.starts_at),
-        "scheduled_for": iso(window.starts_at), "scheduled_until": iso(window.ends_at),
+        "scheduled_for": iso(window.starts_at),
+        "scheduled_until": iso(window.ends_at),
         "shortlink": request.route_url("status" if window.is_open else "history", _anchor=anchor),
-        "page_id": page_id, "cancelled": window.status == "cancelled",
-        "incident_updates": [{
-            "id": f"m{window.id}-{update.id}", "status": update.status if update.status != "cancelled" else "completed",
-            "body": update.body, "incident_id": f"m{window.id}", "created_at": iso(update.created_at),
-            "updated_at": iso(update.created_at), "display_at": iso(update.created_at),
-            "affected_components": None,
-        } for update in window.updates],
+        "page_id": page_id,
+        "cancelled": window.status == "cancelled",
+        "incident_updates": [
+            {
+                "id": f"m{window.id}-{update.id}",
+                "status": update.status if update.status != "cancelled" else "completed",
+                "body": update.body,
+                "incident_id": f"m{window.id}",
+                "created_at": iso(update.created_at),
+                "updated_at": iso(update.created_at),
+                "display_at": iso(update.created_at),
+                "affected_components": None,
+            }
+            for update in window.updates
+        ],
         "components": affected,
     }
 
@@ -131,8 +183,9 @@ class _Snapshot:
 
     def __init__(self, request: Request) -> None:
         session = request.dbsession
-        self.page = build_status_page(session, utcnow(), with_bars=False,
-                                      histories=request.registry["statusweb.histories"])
+        self.page = build_status_page(
+            session, utcnow(), with_bars=False, histories=request.registry["statusweb.histories"]
+        )
         self.services = self.page.shown
         self.components = components_json(request, self.page, self.services)
         by_slug = {c["id"]: c for c in self.components}
@@ -144,10 +197,15 @@ class _Snapshot:
         if unresolved:
             rows = self.page.active_incidents[:INCIDENT_LIMIT]
         else:
-            rows = list(self.request.dbsession.scalars(
-                select(Incident).where(Incident.deleted.is_(False))
-                .options(selectinload(Incident.updates), selectinload(Incident.affected))
-                .order_by(Incident.created_at.desc()).limit(INCIDENT_LIMIT)))
+            rows = list(
+                self.request.dbsession.scalars(
+                    select(Incident)
+                    .where(Incident.deleted.is_(False))
+                    .options(selectinload(Incident.updates), selectinload(Incident.affected))
+                    .order_by(Incident.created_at.desc())
+                    .limit(INCIDENT_LIMIT)
+                )
+            )
         return [incident_json(self.request, row, self.by_service_id) for row in rows]
 
     def maintenances(self, scope: str) -> list[dict[str, Any]]:
@@ -157,13 +215,18 @@ class _Snapshot:
         if scope == "upcoming":
             query = query.where(Maintenance.status == "scheduled", Maintenance.starts_at > now)
         elif scope == "active":  # by the clock too, should the runner not have moved it yet
-            query = query.where(or_(Maintenance.status.in_(("in_progress", "verifying")),
-                                    and_(Maintenance.status == "scheduled", Maintenance.starts_at <= now,
-                                         Maintenance.ends_at > now)))
+            query = query.where(
+                or_(
+                    Maintenance.status.in_(("in_progress", "verifying")),
+                    and_(Maintenance.status == "scheduled", Maintenance.starts_at <= now, Maintenance.ends_at > now),
+                )
+            )
         order = Maintenance.starts_at.asc() if scope != "all" else Maintenance.starts_at.desc()
         rows = self.request.dbsession.scalars(
             query.options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
-            .order_by(order).limit(INCIDENT_LIMIT))
+            .order_by(order)
+            .limit(INCIDENT_LIMIT)
+        )
         return [maintenance_json(self.request, row, self.by_service_id) for row in rows]
 
     @property
@@ -174,10 +237,13 @@ class _Snapshot:
 @view_config(route_name="api_summary", request_method=READ_METHODS, renderer="json", decorator=cached())
 def summary(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
-    return {"page": snap.page_json, "components": snap.components,
-                          "incidents": snap.incidents(unresolved=True),
-                          "scheduled_maintenances": snap.maintenances("upcoming") + snap.maintenances("active"),
-                          "status": status_json(snap.page)}
+    return {
+        "page": snap.page_json,
+        "components": snap.components,
+        "incidents": snap.incidents(unresolved=True),
+        "scheduled_maintenances": snap.maintenances("upcoming") + snap.maintenances("active"),
+        "status": status_json(snap.page),
+    }
 
 
 @view_config(route_name="api_status", request_method=READ_METHODS, renderer="json", decorator=cached())
@@ -210,16 +276,13 @@ def scheduled_maintenances(request: Request) -> dict[str, Any]:
     return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("all")}
 
 
-@view_config(route_name="api_maintenances_upcoming", request_method=READ_METHODS, renderer="json",
-             decorator=cached())
+@view_config(route_name="api_maintenances_upcoming", request_method=READ_METHODS, renderer="json", decorator=cached())
 def upcoming_maintenances(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
     return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("upcoming")}
 
 
-@view_config(route_name="api_maintenances_active", request_method=READ_METHODS, renderer="json",
-             decorator=cached())
+@view_config(route_name="api_maintenances_active", request_method=READ_METHODS, renderer="json", decorator=cached())
 def active_maintenances(request: Request) -> dict[str, Any]:
     snap = _Snapshot(request)
     return {"page": snap.page_json, "scheduled_maintenances": snap.maintenances("active")}
-

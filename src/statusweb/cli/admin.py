@@ -1,16 +1,16 @@
 """`statusweb-admin`: set up and look after a statusweb database.
 
-    statusweb-admin initdb development.ini
-    statusweb-admin bootstrap production.ini      # initdb + the first admin (the image runs it)
-    statusweb-admin run-checks development.ini [--once]
-    statusweb-admin cleanup development.ini [--days N] [--dry-run]
-    statusweb-admin create-user | set-password | disable-user | enable-user CONFIG NAME
-    statusweb-admin maintenance start CONFIG [--services a,b] [--minutes 30] [--title T]
-    statusweb-admin maintenance end CONFIG ID | maintenance list CONFIG
-    statusweb-admin check-now CONFIG SLUG
-    statusweb-admin db current | history | upgrade CONFIG
-    statusweb-admin restore-check CONFIG DUMP [--keep]
-    statusweb-admin cloudflare-ips refresh [--from URL] [--file PATH]
+statusweb-admin initdb development.ini
+statusweb-admin bootstrap production.ini      # initdb + the first admin (the image runs it)
+statusweb-admin run-checks development.ini [--once]
+statusweb-admin cleanup development.ini [--days N] [--dry-run]
+statusweb-admin create-user | set-password | disable-user | enable-user CONFIG NAME
+statusweb-admin maintenance start CONFIG [--services a,b] [--minutes 30] [--title T]
+statusweb-admin maintenance end CONFIG ID | maintenance list CONFIG
+statusweb-admin check-now CONFIG SLUG
+statusweb-admin db current | history | upgrade CONFIG
+statusweb-admin restore-check CONFIG DUMP [--keep]
+statusweb-admin cloudflare-ips refresh [--from URL] [--file PATH]
 """
 
 from __future__ import annotations
@@ -45,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     initdb.set_defaults(handler=_initdb)
     database = commands.add_parser("db", help="the database's schema: which revision, every revision, upgrade")
     db_actions = database.add_subparsers(dest="action", required=True)
-    for action, handler, text in (("current", _db_current, "print the database's schema revision"),
-                                  ("history", _db_history, "list every migration, marking the database's"),
-                                  ("upgrade", _initdb, "upgrade to the newest schema, saying what ran")):
+    for action, handler, text in (
+        ("current", _db_current, "print the database's schema revision"),
+        ("history", _db_history, "list every migration, marking the database's"),
+        ("upgrade", _initdb, "upgrade to the newest schema, saying what ran"),
+    ):
         sub = db_actions.add_parser(action, help=text)
         sub.add_argument("config", help=CONFIG_HELP)
         sub.set_defaults(handler=handler)
@@ -63,39 +65,58 @@ def build_parser() -> argparse.ArgumentParser:
     user = commands.add_parser("create-user", help="add a person who may post incidents")
     user.add_argument("config", help=CONFIG_HELP)
     user.add_argument("name", help="the name they log in with")
-    user.add_argument("--role", choices=["admin", "editor"], default="editor",
-                      help="admin: owner of the organization; editor: posts incidents and maintenance")
+    user.add_argument(
+        "--role",
+        choices=["admin", "editor"],
+        default="editor",
+        help="admin: owner of the organization; editor: posts incidents and maintenance",
+    )
     user.add_argument("--organization", default="default", help="its slug (created when missing; default: default)")
-    user.add_argument("--if-none", action="store_true",
-                      help="only when there is no user yet; without a password set, one is generated and printed")
+    user.add_argument(
+        "--if-none",
+        action="store_true",
+        help="only when there is no user yet; without a password set, one is generated and printed",
+    )
     user.set_defaults(handler=_create_user)
-    boot = commands.add_parser("bootstrap", help="create or upgrade the tables, and on an empty database "
-                                                 "the admin user (STATUSWEB_ADMIN_PASSWORD, else printed once)")
+    boot = commands.add_parser(
+        "bootstrap",
+        help="create or upgrade the tables, and on an empty database "
+        "the admin user (STATUSWEB_ADMIN_PASSWORD, else printed once)",
+    )
     boot.add_argument("config", help=CONFIG_HELP)
     boot.add_argument("--admin", default="admin", help="the first admin's name (default: admin)")
     boot.set_defaults(handler=_bootstrap)
-    for command, handler, text in (("set-password", _set_password, "give a user a new password "
-                                    "(STATUSWEB_ADMIN_PASSWORD or asked twice); ends the user's sessions"),
-                                   ("disable-user", _disable_user, "stop a user from logging in; "
-                                    "ends the user's sessions"),
-                                   ("enable-user", _enable_user, "let a disabled user log in again")):
+    for command, handler, text in (
+        (
+            "set-password",
+            _set_password,
+            "give a user a new password (STATUSWEB_ADMIN_PASSWORD or asked twice); ends the user's sessions",
+        ),
+        ("disable-user", _disable_user, "stop a user from logging in; ends the user's sessions"),
+        ("enable-user", _enable_user, "let a disabled user log in again"),
+    ):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("config", help=CONFIG_HELP)
         sub.add_argument("name", help="the user's name")
         sub.set_defaults(handler=handler)
-    restore = commands.add_parser("restore-check", help="prove a backup restores: into a scratch database, "
-                                                        "migrated, its rows counted against the live ones")
+    restore = commands.add_parser(
+        "restore-check",
+        help="prove a backup restores: into a scratch database, migrated, its rows counted against the live ones",
+    )
     restore.add_argument("config", help=CONFIG_HELP)
     restore.add_argument("dump", help="a pg_dump custom-format file (deploy/backup.sh writes them)")
     restore.add_argument("--keep", action="store_true", help="keep the scratch database (it is named in the output)")
     restore.set_defaults(handler=_restore_check)
-    cloudflare = commands.add_parser("cloudflare-ips", help="Cloudflare's published ranges, which "
-                                                              "STATUSWEB_TRUSTED_PROXY=cloudflare trusts")
+    cloudflare = commands.add_parser(
+        "cloudflare-ips", help="Cloudflare's published ranges, which STATUSWEB_TRUSTED_PROXY=cloudflare trusts"
+    )
     cloudflare_actions = cloudflare.add_subparsers(dest="action", required=True)
-    refresh = cloudflare_actions.add_parser("refresh", help="fetch Cloudflare's lists again and write them "
-                                                            "(checked first; says what changed)")
-    refresh.add_argument("--from", dest="source", default=CLOUDFLARE, help=f"where ips-v4 and ips-v6 are "
-                                                                          f"(default: {CLOUDFLARE})")
+    refresh = cloudflare_actions.add_parser(
+        "refresh", help="fetch Cloudflare's lists again and write them (checked first; says what changed)"
+    )
+    refresh.add_argument(
+        "--from", dest="source", default=CLOUDFLARE, help=f"where ips-v4 and ips-v6 are (default: {CLOUDFLARE})"
+    )
     refresh.add_argument("--file", default="", help="the ranges file to write (default: the one statusweb reads)")
     refresh.set_defaults(handler=_refresh_cloudflare)
     from statusweb.cli import operations as cli_operations
@@ -116,9 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
-        print(f"error: the database did not answer: {str(exc).splitlines()[0]}\n"
-              f"Check sqlalchemy.url in {args.config} (or DATABASE_URL) and that the server is up.",
-              file=sys.stderr)
+        print(
+            f"error: the database did not answer: {str(exc).splitlines()[0]}\n"
+            f"Check sqlalchemy.url in {args.config} (or DATABASE_URL) and that the server is up.",
+            file=sys.stderr,
+        )
         return 3
 
 
@@ -141,14 +164,18 @@ def _refresh_cloudflare(args: argparse.Namespace) -> int:
     try:
         fresh = fetch_ranges(args.source)
     except OSError as exc:
-        raise ValueError(f"could not fetch Cloudflare's lists from {args.source}: {exc}; the ranges are "
-                         "unchanged, try again later") from None
+        raise ValueError(
+            f"could not fetch Cloudflare's lists from {args.source}: {exc}; the ranges are unchanged, try again later"
+        ) from None
     known = read_ranges(path) if path.exists() else []
     added = [str(n) for n in fresh if n not in known]
     removed = [str(n) for n in known if n not in fresh]
     write_ranges(fresh, path)
-    print(f"wrote {len(fresh)} ranges to {path}: {len(added)} new, {len(removed)} gone"
-          + (f" (new: {', '.join(added)})" if added else "") + (f" (gone: {', '.join(removed)})" if removed else ""))
+    print(
+        f"wrote {len(fresh)} ranges to {path}: {len(added)} new, {len(removed)} gone"
+        + (f" (new: {', '.join(added)})" if added else "")
+        + (f" (gone: {', '.join(removed)})" if removed else "")
+    )
     return 0
 
 
@@ -203,8 +230,9 @@ def _run_checks(args: argparse.Namespace) -> int:
         results = await runner.run(once=args.once)
         if args.once:
             for result in results:
-                print(f"{result.status.value:<9} {result.monitor}: {result.latency_ms} ms "
-                      f"{result.error or ''}".rstrip())
+                print(
+                    f"{result.status.value:<9} {result.monitor}: {result.latency_ms} ms {result.error or ''}".rstrip()
+                )
         return 0
 
     return asyncio.run(main())
@@ -215,8 +243,13 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     settings = _runner_settings(args.config)
     days = args.days if args.days is not None else settings.retention_days
-    count = cleanup(get_engine(settings.database_url), days=days, now=utcnow(), dry_run=args.dry_run,
-                    progress=lambda line: print(line, flush=True))
+    count = cleanup(
+        get_engine(settings.database_url),
+        days=days,
+        now=utcnow(),
+        dry_run=args.dry_run,
+        progress=lambda line: print(line, flush=True),
+    )
     print(f"{'would delete' if args.dry_run else 'deleted'} {count} check results")
     return 0
 
@@ -239,15 +272,22 @@ def _create_user(args: argparse.Namespace) -> int:
         organization = organization_named(session, getattr(args, "organization", DEFAULT_SLUG), utcnow())
         join(session, user, organization, FROM_USER_ROLE[args.role], utcnow())
         # the install's owner also owns the organizations nobody owns yet (made from monitors.toml)
-        adopted = adopt_ownerless(session, user, utcnow()) if organization.slug == DEFAULT_SLUG and \
-            args.role == "admin" else []
+        adopted = (
+            adopt_ownerless(session, user, utcnow())
+            if organization.slug == DEFAULT_SLUG and args.role == "admin"
+            else []
+        )
     print(f"created {args.role} {args.name!r} ({FROM_USER_ROLE[args.role]} of {organization.slug})")
     if adopted:
         print(f"{args.name!r} is also owner of {', '.join(adopted)} (they had no owner)")
     if generated:
-        _print_boxed([f"statusweb: created the {args.role} user {args.name!r}",
-                      f"password (shown once, stored only as a hash): {password}",
-                      "log in at /admin, then set your own password under Users"])
+        _print_boxed(
+            [
+                f"statusweb: created the {args.role} user {args.name!r}",
+                f"password (shown once, stored only as a hash): {password}",
+                "log in at /admin, then set your own password under Users",
+            ]
+        )
     return 0
 
 

@@ -35,8 +35,9 @@ def add_commands(commands: Any, session: Session) -> None:
     start.add_argument("--services", default="", help="slugs, comma-separated (default: every service of the page)")
     start.add_argument("--page", default="default", help="the page the window is on (default: the default page)")
     start.add_argument("--minutes", type=int, default=30, help="how long it lasts (default 30)")
-    start.add_argument("--title", default="Maintenance", help="what the page and subscribers read "
-                       "(default: Maintenance)")
+    start.add_argument(
+        "--title", default="Maintenance", help="what the page and subscribers read (default: Maintenance)"
+    )
     start.add_argument("--description", default="", help="more words for the page (optional)")
     start.set_defaults(handler=lambda args: _start(args, session))
     end = actions.add_parser("end", help="end a window now (it goes on to verifying, then completed)")
@@ -63,20 +64,32 @@ def _start(args: argparse.Namespace, session: Session) -> int:
     now = utcnow()
     with session(args.config) as db:
         page_id = _page_id(db, args.page)
-        known = dict(db.execute(select(Service.slug, Service.id).where(
-            Service.hidden.is_(False), same_page(Service, page_id))).all())
+        known = dict(
+            db.execute(
+                select(Service.slug, Service.id).where(Service.hidden.is_(False), same_page(Service, page_id))
+            ).all()
+        )
         missing = [slug for slug in slugs if slug not in known]
         if missing:
-            raise ValueError(f"no service {missing[0]!r} on page {args.page!r}; known there: "
-                             f"{', '.join(sorted(known)) or 'none yet'} (--page chooses another page)")
-        plan = WindowPlan(title=args.title, description=args.description, starts_at=now,
-                          ends_at=now + timedelta(minutes=args.minutes),
-                          service_ids=tuple(sorted({known[slug] for slug in slugs})), page_id=page_id)
+            raise ValueError(
+                f"no service {missing[0]!r} on page {args.page!r}; known there: "
+                f"{', '.join(sorted(known)) or 'none yet'} (--page chooses another page)"
+            )
+        plan = WindowPlan(
+            title=args.title,
+            description=args.description,
+            starts_at=now,
+            ends_at=now + timedelta(minutes=args.minutes),
+            service_ids=tuple(sorted({known[slug] for slug in slugs})),
+            page_id=page_id,
+        )
         window = create_window(db, plan, now=now, author="statusweb-admin")
         advance_windows(db, now, author="statusweb-admin")
         window_id = window.id
-    print(f"maintenance {window_id} in progress until {plan.ends_at:%H:%M} UTC "
-          f"({', '.join(slugs) or 'every service'})", file=sys.stderr)
+    print(
+        f"maintenance {window_id} in progress until {plan.ends_at:%H:%M} UTC ({', '.join(slugs) or 'every service'})",
+        file=sys.stderr,
+    )
     print(window_id)
     return 0
 
@@ -118,13 +131,18 @@ def _list(args: argparse.Namespace, session: Session) -> int:
     with session(args.config) as db:
         names = dict(db.execute(select(Service.id, Service.slug)).all())
         open_ones = active_windows(db, now, ahead=timedelta(days=30))
-        ended = db.scalars(select(Maintenance).where(Maintenance.rrule == "",
-                                                     Maintenance.status.in_(("completed", "cancelled")))
-                           .options(selectinload(Maintenance.affected))
-                           .order_by(Maintenance.ends_at.desc()).limit(10)).all()
-        lines = [f"{w.id:>6}  {w.status:<11} {w.starts_at:%Y-%m-%d %H:%M} – {w.ends_at:%Y-%m-%d %H:%M} UTC  "
-                 f"{w.title}  [{'all' if w.all_services else ','.join(names.get(a.service_id, '?') for a in w.affected)}]"
-                 for w in [*open_ones, *ended]]
+        ended = db.scalars(
+            select(Maintenance)
+            .where(Maintenance.rrule == "", Maintenance.status.in_(("completed", "cancelled")))
+            .options(selectinload(Maintenance.affected))
+            .order_by(Maintenance.ends_at.desc())
+            .limit(10)
+        ).all()
+        lines = [
+            f"{w.id:>6}  {w.status:<11} {w.starts_at:%Y-%m-%d %H:%M} – {w.ends_at:%Y-%m-%d %H:%M} UTC  "
+            f"{w.title}  [{'all' if w.all_services else ','.join(names.get(a.service_id, '?') for a in w.affected)}]"
+            for w in [*open_ones, *ended]
+        ]
     print("\n".join(lines) if lines else "no maintenance windows")
     return 0
 
@@ -151,6 +169,9 @@ def _check_now(args: argparse.Namespace, session: Session) -> int:
                 print(f"{status} {args.slug}{detail}{': ' + done.error if done.error else ''}")
                 return 0 if done.status in ("up", "degraded") else 1
         time.sleep(0.25)
-    print(f"error: no runner answered within {args.wait:.0f} s; is one running? "
-          f"(statusweb-admin run-checks {args.config})", file=sys.stderr)
+    print(
+        f"error: no runner answered within {args.wait:.0f} s; is one running? "
+        f"(statusweb-admin run-checks {args.config})",
+        file=sys.stderr,
+    )
     return 4

@@ -41,38 +41,82 @@ def add_commands(commands: Any, session: Session) -> None:
 
     organization = commands.add_parser("organization", help="add and list organizations")
     actions = organization.add_subparsers(dest="action", required=True)
-    add = action(actions, "add", "add an organization", _add_organization,
-                 ("slug", "its slug: lower-case letters, digits and dashes"))
+    add = action(
+        actions,
+        "add",
+        "add an organization",
+        _add_organization,
+        ("slug", "its slug: lower-case letters, digits and dashes"),
+    )
     add.add_argument("--name", default="", help="what people read (default: from the slug)")
     action(actions, "list", "organizations with their pages and members", _list)
     page = commands.add_parser("page", help="add a status page to an organization, approve its domain")
     page_actions = page.add_subparsers(dest="action", required=True)
-    add_page = action(page_actions, "add", "add a page, served at /pages/{slug}/", _add_page,
-                      ("slug", "its slug: lower-case letters, digits and dashes (its address)"))
+    add_page = action(
+        page_actions,
+        "add",
+        "add a page, served at /pages/{slug}/",
+        _add_page,
+        ("slug", "its slug: lower-case letters, digits and dashes (its address)"),
+    )
     add_page.add_argument("--organization", required=True, help="its organization's slug (it must exist)")
     add_page.add_argument("--name", default="", help="its title (default: from the slug)")
     add_page.add_argument("--private", action="store_true", help="only the organization's members see it")
     add_page.add_argument("--domain", default="", help="a host name that serves it at / (serves at once)")
-    action(page_actions, "approve-domain", "let a page's domain serve without its DNS proof", _approve_domain,
-           ("slug", "the page's slug"))
+    action(
+        page_actions,
+        "approve-domain",
+        "let a page's domain serve without its DNS proof",
+        _approve_domain,
+        ("slug", "the page's slug"),
+    )
     member = commands.add_parser("member", help="the people of an organization: add, list, remove")
     member_actions = member.add_subparsers(dest="action", required=True)
-    add_member = action(member_actions, "add", "give a user a role in an organization", _add_member,
-                        ("organization", "the organization's slug"), ("user", "the user's name"))
-    add_member.add_argument("--role", choices=["owner", "admin", "member"], default="member",
-                            help="owner: also people, pages, tokens; admin: incidents and maintenance; "
-                                 "member: reads (default)")
-    action(member_actions, "list", "the members of an organization and their roles", _list_members,
-           ("organization", "the organization's slug"))
-    action(member_actions, "remove", "take a user out of an organization (the account stays); ends their "
-           "sessions", _remove_member, ("organization", "the organization's slug"), ("user", "the user's name"))
+    add_member = action(
+        member_actions,
+        "add",
+        "give a user a role in an organization",
+        _add_member,
+        ("organization", "the organization's slug"),
+        ("user", "the user's name"),
+    )
+    add_member.add_argument(
+        "--role",
+        choices=["owner", "admin", "member"],
+        default="member",
+        help="owner: also people, pages, tokens; admin: incidents and maintenance; member: reads (default)",
+    )
+    action(
+        member_actions,
+        "list",
+        "the members of an organization and their roles",
+        _list_members,
+        ("organization", "the organization's slug"),
+    )
+    action(
+        member_actions,
+        "remove",
+        "take a user out of an organization (the account stays); ends their sessions",
+        _remove_member,
+        ("organization", "the organization's slug"),
+        ("user", "the user's name"),
+    )
     token = commands.add_parser("token", help="API tokens for programs (deploy pipelines, chat-ops)")
     token_actions = token.add_subparsers(dest="action", required=True)
-    create = action(token_actions, "create", "make an API token; prints it once (only its hash is kept)",
-                    _create_token, ("organization", "the organization's slug"),
-                    ("name", "what uses it, e.g. 'deploy pipeline'"))
-    create.add_argument("--scope", choices=["read", "write"], default="read",
-                        help="read: lists incidents and maintenance; write: also creates and updates them")
+    create = action(
+        token_actions,
+        "create",
+        "make an API token; prints it once (only its hash is kept)",
+        _create_token,
+        ("organization", "the organization's slug"),
+        ("name", "what uses it, e.g. 'deploy pipeline'"),
+    )
+    create.add_argument(
+        "--scope",
+        choices=["read", "write"],
+        default="read",
+        help="read: lists incidents and maintenance; write: also creates and updates them",
+    )
     create.add_argument("--days", type=int, default=90, help="how long it is valid (1 to 366, default 90)")
 
 
@@ -108,8 +152,9 @@ def _add_organization(args: argparse.Namespace, session: Session) -> int:
 def _add_page(args: argparse.Namespace, session: Session) -> int:
     from statusweb.models import Page
 
-    spec = _spec(slug=args.slug, name=args.name, private=args.private, domain=args.domain.lower(),
-                 organization=args.organization)
+    spec = _spec(
+        slug=args.slug, name=args.name, private=args.private, domain=args.domain.lower(), organization=args.organization
+    )
     now = utcnow()
     with session(args.config) as db:
         organization = _organization(db, spec.organization)
@@ -117,8 +162,14 @@ def _add_page(args: argparse.Namespace, session: Session) -> int:
             raise ValueError(f"page {spec.slug!r} exists already")
         if spec.domain and db.scalar(select(Page.id).where(Page.domain == spec.domain)) is not None:
             raise ValueError(f"another page has the domain {spec.domain!r}")
-        page = Page(slug=spec.slug, name=spec.name or spec.slug.replace("-", " ").title(), private=spec.private,
-                    organization_id=organization.id, created_at=now, updated_at=now)
+        page = Page(
+            slug=spec.slug,
+            name=spec.name or spec.slug.replace("-", " ").title(),
+            private=spec.private,
+            organization_id=organization.id,
+            created_at=now,
+            updated_at=now,
+        )
         set_domain(page, spec.domain, approved_by="statusweb-admin page add", now=now)  # the operator's own word
         db.add(page)
     print(f"added {'private' if spec.private else 'public'} page {spec.slug!r}: /pages/{spec.slug}/")
@@ -153,8 +204,9 @@ def _user(db: Any, name: str) -> Any:
 def _membership(db: Any, organization: Any, user: Any) -> Any:
     from statusweb.models import Membership
 
-    return db.scalar(select(Membership).where(Membership.organization_id == organization.id,
-                                              Membership.user_id == user.id))
+    return db.scalar(
+        select(Membership).where(Membership.organization_id == organization.id, Membership.user_id == user.id)
+    )
 
 
 def _add_member(args: argparse.Namespace, session: Session) -> int:
@@ -164,8 +216,10 @@ def _add_member(args: argparse.Namespace, session: Session) -> int:
         organization, user = _organization(db, args.organization), _user(db, args.user)
         current = _membership(db, organization, user)
         if current is not None and would_lose_its_last_owner(db, current, args.role):
-            raise ValueError(f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
-                             "first (member add ... --role owner)")
+            raise ValueError(
+                f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
+                "first (member add ... --role owner)"
+            )
         join(db, user, organization, args.role, utcnow())
     print(f"{args.user!r} is {args.role} of {args.organization!r}")
     return 0
@@ -176,13 +230,19 @@ def _list_members(args: argparse.Namespace, session: Session) -> int:
 
     with session(args.config) as db:
         organization = _organization(db, args.organization)
-        rows = db.execute(select(Membership.role, User.name, User.disabled).join(User, User.id == Membership.user_id)
-                          .where(Membership.organization_id == organization.id)).all()
+        rows = db.execute(
+            select(Membership.role, User.name, User.disabled)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.organization_id == organization.id)
+        ).all()
     for role, name, disabled in sorted(rows, key=lambda row: (MEMBER_ROLES.index(row[0]), row[1])):
         print(f"{role:<6} {name}{'  (disabled)' if disabled else ''}")
     if not rows:
-        print(f"{args.organization!r} has no members: statusweb-admin member add CONFIG {args.organization} NAME "
-              "--role owner", file=sys.stderr)
+        print(
+            f"{args.organization!r} has no members: statusweb-admin member add CONFIG {args.organization} NAME "
+            "--role owner",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -195,8 +255,10 @@ def _remove_member(args: argparse.Namespace, session: Session) -> int:
         if membership is None:
             raise ValueError(f"{args.user!r} is not in {args.organization!r} (member list CONFIG {args.organization})")
         if would_lose_its_last_owner(db, membership, None):
-            raise ValueError(f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
-                             "first (member add ... --role owner)")
+            raise ValueError(
+                f"{args.user!r} is the only owner of {args.organization!r}: make someone else owner "
+                "first (member add ... --role owner)"
+            )
         db.delete(membership)
         user.end_sessions()
     print(f"removed {args.user!r} from {args.organization!r}; their sessions have ended")
@@ -212,8 +274,11 @@ def _create_token(args: argparse.Namespace, session: Session) -> int:
     with session(args.config) as db:
         organization = _organization(db, args.organization)
         token = make_token(db, organization, name, args.scope, args.days, by="statusweb-admin", now=utcnow())
-    print(f"made a {args.scope} token {name!r} of {args.organization!r}, valid {args.days} days; shown once, "
-          "only its hash is kept:", file=sys.stderr)
+    print(
+        f"made a {args.scope} token {name!r} of {args.organization!r}, valid {args.days} days; shown once, "
+        "only its hash is kept:",
+        file=sys.stderr,
+    )
     print(token)  # alone on stdout, for a pipeline to capture
     return 0
 
@@ -226,10 +291,17 @@ def _list(args: argparse.Namespace, session: Session) -> int:
             print(f"{organization.slug}  {organization.name}")
             for page in db.scalars(select(Page).where(Page.organization_id == organization.id).order_by(Page.slug)):
                 where = f" at {page.domain}" if page.domain else ""
-                where += " (not serving until proven: page approve-domain)" if page.domain and \
-                    page.domain_verified_at is None else ""
+                where += (
+                    " (not serving until proven: page approve-domain)"
+                    if page.domain and page.domain_verified_at is None
+                    else ""
+                )
                 print(f"  page {page.slug}  {'private' if page.private else 'public'}{where}")
-            for name, role in db.execute(select(User.name, Membership.role).join(Membership)
-                                         .where(Membership.organization_id == organization.id).order_by(User.name)):
+            for name, role in db.execute(
+                select(User.name, Membership.role)
+                .join(Membership)
+                .where(Membership.organization_id == organization.id)
+                .order_by(User.name)
+            ):
                 print(f"  {role:<6} {name}")
     return 0

@@ -40,13 +40,16 @@ class RestoreReport:
     def lines(self) -> list[str]:
         width = max((len(name) for name in self.counts), default=5)
         rows = [f"  {'table':<{width}}  {'restored':>10}  {'live':>10}"]
-        rows += [f"  {name:<{width}}  {restored:>10}  {'?' if live is None else live:>10}"
-                 for name, (restored, live) in self.counts.items()]
+        rows += [
+            f"  {name:<{width}}  {restored:>10}  {'?' if live is None else live:>10}"
+            for name, (restored, live) in self.counts.items()
+        ]
         return rows
 
 
-def restore_check(database_url: str, dump: Path, *, keep: bool = False,
-                  progress: Callable[[str], None] = print) -> RestoreReport:
+def restore_check(
+    database_url: str, dump: Path, *, keep: bool = False, progress: Callable[[str], None] = print
+) -> RestoreReport:
     """Restore `dump` beside the database `database_url` names and check it (ValueError,
     saying what to do, when it cannot even start)."""
     live = make_url(normalize_database_url(database_url))
@@ -71,9 +74,20 @@ def restore_check(database_url: str, dump: Path, *, keep: bool = False,
 
 
 def _restore(scratch: URL, live: URL, dump: Path, progress: Callable[[str], None]) -> RestoreReport:
-    done = subprocess.run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-                           "--dbname", scratch.set(drivername="postgresql").render_as_string(hide_password=False),
-                           str(dump)], capture_output=True, text=True, timeout=RESTORE_TIMEOUT)
+    done = subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--dbname",
+            scratch.set(drivername="postgresql").render_as_string(hide_password=False),
+            str(dump),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RESTORE_TIMEOUT,
+    )
     if done.returncode != 0:
         said = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise ValueError(f"pg_restore could not restore {dump}: {said}")
@@ -99,8 +113,11 @@ def _restore(scratch: URL, live: URL, dump: Path, progress: Callable[[str], None
 def _counts(engine: Engine) -> dict[str, int]:
     present = set(inspect(engine).get_table_names())
     with engine.connect() as connection:
-        return {table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-                for table in Base.metadata.sorted_tables if table.name in present}
+        return {
+            table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+            if table.name in present
+        }
 
 
 def _live_counts(live: URL) -> dict[str, int] | None:

@@ -24,8 +24,15 @@ RANGES_FILE = Path(__file__).parent.parent / "data" / "cloudflare-ips.txt"
 SOURCE = "https://www.cloudflare.com"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_DROPPED = ("HTTP_CF_CONNECTING_IP", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-            "HTTP_X_FORWARDED_PORT", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+_DROPPED = (
+    "HTTP_CF_CONNECTING_IP",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_FORWARDED",
+    "HTTP_X_REAL_IP",
+)
 
 
 def read_ranges(path: Path = RANGES_FILE) -> list[Network]:
@@ -87,7 +94,9 @@ def fetch_ranges(base: str = SOURCE, timeout: float = 20.0) -> list[Network]:
             try:
                 found.append(ipaddress.ip_network(line))
             except ValueError:
-                raise ValueError(f"{base}/{name} answered something that is not a list of networks: {line[:60]!r}") from None
+                raise ValueError(
+                    f"{base}/{name} answered something that is not a list of networks: {line[:60]!r}"
+                ) from None
         if not found:
             raise ValueError(f"{base}/{name} answered an empty list")
         networks += found
@@ -96,9 +105,11 @@ def fetch_ranges(base: str = SOURCE, timeout: float = 20.0) -> list[Network]:
 
 def write_ranges(networks: Sequence[Network], path: Path = RANGES_FILE, now: datetime | None = None) -> None:
     when = (now or datetime.now(UTC)).date().isoformat()
-    header = (f"# Cloudflare's published IP ranges (https://www.cloudflare.com/ips-v4 and /ips-v6), as of {when}.\n"
-              "# STATUSWEB_TRUSTED_PROXY=cloudflare trusts CF-Connecting-IP only from these addresses.\n"
-              "# Refresh: statusweb-admin cloudflare-ips refresh\n")
+    header = (
+        f"# Cloudflare's published IP ranges (https://www.cloudflare.com/ips-v4 and /ips-v6), as of {when}.\n"
+        "# STATUSWEB_TRUSTED_PROXY=cloudflare trusts CF-Connecting-IP only from these addresses.\n"
+        "# Refresh: statusweb-admin cloudflare-ips refresh\n"
+    )
     partial = path.with_suffix(".partial")
     partial.write_text(header + "".join(f"{network}\n" for network in networks))
     partial.replace(path)  # whole or not at all

@@ -50,8 +50,10 @@ def public_cache_control(max_age: int) -> str:
     long as this process does; the CDN may serve it a little stale while it fetches a new
     one, and the last good copy while the origin cannot answer."""
     seconds = max(0, max_age)
-    return (f"public, max-age={seconds}, s-maxage={seconds}, stale-while-revalidate={seconds}, "
-            f"stale-if-error={STALE_IF_ERROR}")
+    return (
+        f"public, max-age={seconds}, s-maxage={seconds}, stale-while-revalidate={seconds}, "
+        f"stale-if-error={STALE_IF_ERROR}"
+    )
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,9 @@ class PageCache:
         method = environ.get("REQUEST_METHOD")
         if page is None or page.private or method not in ("GET", "HEAD"):
             return None
-        key = self._aliases.get(arrived_as(environ, _language(environ.get("HTTP_COOKIE", ""),
-                                                              environ.get("HTTP_ACCEPT_LANGUAGE", ""))))
+        key = self._aliases.get(
+            arrived_as(environ, _language(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_ACCEPT_LANGUAGE", "")))
+        )
         if key is None:
             return None
         now = time.monotonic()
@@ -133,8 +136,11 @@ class PageCache:
             return None
         encoding = _encoding(environ.get("HTTP_ACCEPT_ENCODING"), tuple(entry.compressed)) if entry.compressed else ""
         etag = f"{entry.etag}-{encoding}" if encoding else entry.etag
-        headers = [("ETag", f'"{etag}"'), ("Cache-Control", public_cache_control(int(entry.expires - now))),
-                   ("Vary", "Accept-Encoding, Accept-Language, Cookie")]
+        headers = [
+            ("ETag", f'"{etag}"'),
+            ("Cache-Control", public_cache_control(int(entry.expires - now))),
+            ("Vary", "Accept-Encoding, Accept-Language, Cookie"),
+        ]
         wanted = environ.get("HTTP_IF_NONE_MATCH", "")
         if f'"{etag}"' in wanted or wanted.strip() == "*":
             return "304 Not Modified", headers, b""
@@ -165,8 +171,9 @@ class PageCache:
             entry = self._usable(key, time.monotonic())
         return None if entry is None else entry.etag
 
-    def serve(self, request: Request, reads: ParamReaders, render: Callable[[], Response],
-              seconds: float | None = None) -> Response:
+    def serve(
+        self, request: Request, reads: ParamReaders, render: Callable[[], Response], seconds: float | None = None
+    ) -> Response:
         """The cached page (rendering it when stale), or 304 when the client has it;
         `seconds` overrides how long this one stays fresh."""
         route = getattr(request, "matched_route", None)
@@ -199,8 +206,13 @@ class PageCache:
         body = response.body
         now = time.monotonic()
         lifetime = self.seconds if seconds is None else min(seconds, self.seconds)
-        entry = _Entry(now + lifetime, body, response.content_type or "text/html",
-                       hashlib.sha256(body).hexdigest()[:32], compress(body))
+        entry = _Entry(
+            now + lifetime,
+            body,
+            response.content_type or "text/html",
+            hashlib.sha256(body).hexdigest()[:32],
+            compress(body),
+        )
         self._store(key, entry)
         return self._answer(request, entry, now)
 
@@ -237,13 +249,17 @@ class PageCache:
         if etag in (request.if_none_match or ()):
             response = Response(status=304)
         else:
-            response = Response(body=entry.compressed[encoding] if encoding else entry.body,
-                                content_type=entry.content_type, charset="utf-8")
+            response = Response(
+                body=entry.compressed[encoding] if encoding else entry.body,
+                content_type=entry.content_type,
+                charset="utf-8",
+            )
             if encoding:
                 response.content_encoding = encoding
         response.etag = etag
-        response.cache_control = (f"private, max-age={max_age}" if page_of(request).private
-                                  else public_cache_control(max_age))
+        response.cache_control = (
+            f"private, max-age={max_age}" if page_of(request).private else public_cache_control(max_age)
+        )
         # the page comes in the reader's language, and compressed as the client accepts
         response.vary = ("Accept-Encoding", "Accept-Language", "Cookie")
         return response
@@ -262,8 +278,13 @@ class PageCache:
 def arrived_as(environ: Mapping[str, Any], language: str) -> tuple[str, ...]:
     """A request as it arrives (its page chosen, nothing else done): the same tuple
     before Pyramid and inside it, so the shortcut finds what Pyramid's path stored."""
-    return (environ.get(MOUNT, ""), environ.get(BY_DOMAIN, ""), environ.get("PATH_INFO", ""),
-            environ.get("QUERY_STRING", ""), language)
+    return (
+        environ.get(MOUNT, ""),
+        environ.get(BY_DOMAIN, ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        language,
+    )
 
 
 class CachedShortcut:
@@ -344,8 +365,9 @@ def _best_encoding(header: Any, stored: tuple[str, ...]) -> str:
 RenderedView = Callable[[Any, Request], Response]
 
 
-def cached(reads: ParamReaders | None = None, *, seconds: float | None = None
-           ) -> Callable[[RenderedView], RenderedView]:
+def cached(
+    reads: ParamReaders | None = None, *, seconds: float | None = None
+) -> Callable[[RenderedView], RenderedView]:
     """A view `decorator=` that serves the rendered answer through the page cache;
     `reads` names the query parameters the view uses and how each is canonicalised;
     `seconds` shortens how long its answers stay fresh."""
@@ -355,6 +377,7 @@ def cached(reads: ParamReaders | None = None, *, seconds: float | None = None
         def through_cache(context: Any, request: Request) -> Response:
             cache: PageCache = request.registry["statusweb.page_cache"]
             return cache.serve(request, declared, lambda: view(context, request), seconds)
+
         return through_cache
 
     return decorate

@@ -43,6 +43,7 @@ BY_DOMAIN = "statusweb.page_domain"  # environ: the custom domain that chose the
 MISSING = "statusweb.page_missing"  # environ: /pages/{slug}/ named no page
 VIEWER_PAGES = "viewer_pages"  # session: ids of the private pages whose password was given
 
+
 def host_of(url: str) -> str:
     """The host of `url` as a Host header is compared with: lower case, no final dot."""
     return (urlsplit(url).hostname or "").lower().rstrip(".")
@@ -110,8 +111,14 @@ def may_read(request: Request, page: PageInfo) -> bool:
     user = request.identity
     if user is None or page.organization_id is None:
         return False
-    return request.dbsession.scalar(select(Membership.id).where(
-        Membership.user_id == user.id, Membership.organization_id == page.organization_id)) is not None
+    return (
+        request.dbsession.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user.id, Membership.organization_id == page.organization_id
+            )
+        )
+        is not None
+    )
 
 
 def page_gate_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
@@ -154,7 +161,7 @@ def _not_there(request: Request) -> None:
     environ[PAGE] = request.registry["statusweb.pages"].default()
     mount = environ.get(MOUNT, "")
     if mount and environ.get("SCRIPT_NAME", "").endswith(mount):
-        environ["SCRIPT_NAME"] = environ["SCRIPT_NAME"][:-len(mount)]
+        environ["SCRIPT_NAME"] = environ["SCRIPT_NAME"][: -len(mount)]
     raise HTTPNotFound("no such page")
 
 

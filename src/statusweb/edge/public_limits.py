@@ -68,6 +68,8 @@ def too_many(path: str, wait: float) -> Response:
 def includeme(config: Configurator) -> None:
     settings = config.registry["statusweb.settings"]
     config.registry["statusweb.edge.public_limits"] = PublicLimits(settings.rate_per_client, settings.rate_per_page)
-    config.add_tween("statusweb.edge.public_limits.public_limits_tween_factory",
-                     under="statusweb.edge.public_url.public_url_tween_factory",
-                     over="statusweb.edge.page_cache.cache_tween_factory")
+    config.add_tween(
+        "statusweb.edge.public_limits.public_limits_tween_factory",
+        under="statusweb.edge.public_url.public_url_tween_factory",
+        over="statusweb.edge.page_cache.cache_tween_factory",
+    )

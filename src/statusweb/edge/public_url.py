@@ -25,8 +25,7 @@ from statusweb.edge.page_mount import BY_DOMAIN, MOUNT
 _SENDER_HOST_HEADERS = ("HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_SERVER", "HTTP_FORWARDED")
 
 
-def public_url_tween_factory(handler: Callable[[Request], Response],
-                             registry: Any) -> Callable[[Request], Response]:
+def public_url_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
     parts = urlsplit(registry["statusweb.settings"].page_url)
     scheme, host = parts.scheme, parts.netloc
     prefix = parts.path.rstrip("/")

@@ -31,7 +31,7 @@ class SlidingLimit:
                     for old in list(self._events)[: self.max_keys // 2]:
                         del self._events[old]
             recent = [t for t in self._events.get(key, ()) if now - t < self.window]
-            self._events[key] = recent[-self.limit:] + [now]
+            self._events[key] = recent[-self.limit :] + [now]
 
 
 class TokenBuckets:
@@ -63,8 +63,9 @@ class TokenBuckets:
 
     def _forget_full(self, now: float) -> None:
         """(Under the lock.) Drop buckets that have refilled; if none has, the oldest half."""
-        self._buckets = {k: (t, last) for k, (t, last) in self._buckets.items()
-                         if t + (now - last) * self.rate < self.capacity}
+        self._buckets = {
+            k: (t, last) for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate < self.capacity
+        }
         if len(self._buckets) >= self.max_keys:
             for old in list(self._buckets)[: self.max_keys // 2]:
                 del self._buckets[old]

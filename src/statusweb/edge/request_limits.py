@@ -22,15 +22,15 @@ from pyramid.response import Response
 from pyramid.tweens import INGRESS
 
 
-def body_limit_tween_factory(handler: Callable[[Request], Response],
-                             registry: Any) -> Callable[[Request], Response]:
+def body_limit_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
     limit = registry["statusweb.settings"].max_request_body_bytes
 
     def refuse_large_bodies(request: Request) -> Response:
         length = request.environ.get("CONTENT_LENGTH") or "0"
         if not (length.isascii() and length.isdecimal()) or len(length) > 12 or int(length) > limit:
-            return Response(f"413 Request Entity Too Large: at most {limit} bytes\n", status=413,
-                            content_type="text/plain")
+            return Response(
+                f"413 Request Entity Too Large: at most {limit} bytes\n", status=413, content_type="text/plain"
+            )
         return handler(request)
 
     return refuse_large_bodies
@@ -47,9 +47,15 @@ class Utf8Guard:
         if valid_utf8(environ.get("PATH_INFO", ""), plus=False) and valid_utf8(environ.get("QUERY_STRING", "")):
             return self.app(environ, start_response)
         body = b"400 Bad Request: the address is not valid UTF-8\n"
-        start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
-                                           ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
-                                           ("X-Content-Type-Options", "nosniff")])
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                ("Cache-Control", "no-store"),
+                ("X-Content-Type-Options", "nosniff"),
+            ],
+        )
         return [body]
 
 

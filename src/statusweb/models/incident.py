@@ -13,8 +13,7 @@ from statusweb.models.meta import Base, UTCDateTime
 
 IMPACTS = ("none", "minor", "major", "critical")
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
-COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage",
-                      "under_maintenance")
+COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance")
 
 
 class IncidentNotEditable(ValueError):
@@ -34,13 +33,12 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # the page that shows it (NULL: the default page); a page with rows cannot be deleted
-    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
-                                                index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
 
     updates: Mapped[list[IncidentUpdate]] = relationship(
-        back_populates="incident", order_by="IncidentUpdate.created_at.desc()", cascade="all, delete-orphan")
-    affected: Mapped[list[AffectedService]] = relationship(
-        back_populates="incident", cascade="all, delete-orphan")
+        back_populates="incident", order_by="IncidentUpdate.created_at.desc()", cascade="all, delete-orphan"
+    )
+    affected: Mapped[list[AffectedService]] = relationship(back_populates="incident", cascade="all, delete-orphan")
 
     @property
     def duration_text(self) -> str:
@@ -52,8 +50,9 @@ class Incident(Base):
     def is_active(self) -> bool:
         return self.status != "resolved" and not self.deleted
 
-    def post_update(self, *, status: str, body: str, at: datetime, author: str,
-                    eta: datetime | None = None) -> IncidentUpdate:
+    def post_update(
+        self, *, status: str, body: str, at: datetime, author: str, eta: datetime | None = None
+    ) -> IncidentUpdate:
         """Move the incident on; resolving stamps `resolved_at`; nothing reopens it."""
         if self.status == "resolved":
             raise IncidentNotEditable("this incident is resolved; open a new one instead")

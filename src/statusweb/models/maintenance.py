@@ -30,18 +30,16 @@ class Maintenance(Base):
     all_services: Mapped[bool] = mapped_column(Boolean, default=False)
     # A series (rrule set) is a template, never a window itself; its occurrences are.
     rrule: Mapped[str] = mapped_column(String(500), default="", server_default="")
-    series_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance.id", ondelete="SET NULL"),
-                                                  nullable=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(String(100), default="")
     # the page that shows it (NULL: the default page); a page with rows cannot be deleted
-    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
-                                                index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
 
     updates: Mapped[list[MaintenanceUpdate]] = relationship(
-        back_populates="maintenance", order_by="MaintenanceUpdate.created_at.desc()",
-        cascade="all, delete-orphan")
+        back_populates="maintenance", order_by="MaintenanceUpdate.created_at.desc()", cascade="all, delete-orphan"
+    )
     affected: Mapped[list[MaintenanceService]] = relationship(cascade="all, delete-orphan")
 
     @property
@@ -78,6 +76,5 @@ class MaintenanceService(Base):
 
     __tablename__ = "maintenance_service"
 
-    maintenance_id: Mapped[int] = mapped_column(ForeignKey("maintenance.id", ondelete="CASCADE"),
-                                                primary_key=True)
+    maintenance_id: Mapped[int] = mapped_column(ForeignKey("maintenance.id", ondelete="CASCADE"), primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), primary_key=True)

@@ -96,8 +96,9 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_event_organization_at", "organization_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"),
-                                                        nullable=True)
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), nullable=True
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(120))  # a user's name, or "token <name>"
     action: Mapped[str] = mapped_column(String(40))  # "incident.create", "member.invite", ...

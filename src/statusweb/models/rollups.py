@@ -30,12 +30,10 @@ UPTIME_FAIR = 99.0
 
 
 def uptime_level(percent: float) -> str:
-    """"up", "degraded" or "down" for an uptime percentage, by the thresholds above."""
+    """ "up", "degraded" or "down" for an uptime percentage, by the thresholds above."""
     if percent >= UPTIME_GOOD:
         return Status.UP.value
     return Status.DEGRADED.value if percent >= UPTIME_FAIR else Status.DOWN.value
-
-
 
 
 def hour_bucket(moment: datetime) -> datetime:
@@ -101,9 +99,12 @@ class RollupTotals:
 
     def as_columns(self) -> dict[str, object]:
         return {
-            "up_count": self.up_count, "degraded_count": self.degraded_count,
-            "down_count": self.down_count, "maintenance_count": self.maintenance_count,
-            "latency_count": self.latency_count, "latency_sum_ms": self.latency_sum_ms,
+            "up_count": self.up_count,
+            "degraded_count": self.degraded_count,
+            "down_count": self.down_count,
+            "maintenance_count": self.maintenance_count,
+            "latency_count": self.latency_count,
+            "latency_sum_ms": self.latency_sum_ms,
             "latency_max_ms": self.latency_max_ms,
             **dict(zip(HISTOGRAM_COLUMNS, self.histogram)),
         }
@@ -111,14 +112,18 @@ class RollupTotals:
     @classmethod
     def from_columns(cls, row: object) -> RollupTotals:
         histogram = [getattr(row, name) or 0 for name in HISTOGRAM_COLUMNS]
-        return cls(**{name: getattr(row, name) for name in _STATUS_FIELDS.values()},
-                   latency_count=getattr(row, "latency_count"),
-                   latency_sum_ms=getattr(row, "latency_sum_ms"),
-                   latency_max_ms=getattr(row, "latency_max_ms"), histogram=histogram)
+        return cls(
+            **{name: getattr(row, name) for name in _STATUS_FIELDS.values()},
+            latency_count=getattr(row, "latency_count"),
+            latency_sum_ms=getattr(row, "latency_sum_ms"),
+            latency_max_ms=getattr(row, "latency_max_ms"),
+            histogram=histogram,
+        )
 
 
-def totals_by_bucket(rows: Iterable[tuple[int, datetime, str, int]],
-                     bucket_of: Callable[[datetime], datetime]) -> dict[tuple[int, datetime], RollupTotals]:
+def totals_by_bucket(
+    rows: Iterable[tuple[int, datetime, str, int]], bucket_of: Callable[[datetime], datetime]
+) -> dict[tuple[int, datetime], RollupTotals]:
     """(service_id, checked_at, status, latency_ms) rows summed per (service, bucket)."""
     totals: dict[tuple[int, datetime], RollupTotals] = {}
     for service_id, checked_at, status, latency_ms in rows:
@@ -137,4 +142,3 @@ def uptime_percent(up: int, degraded: int, down: int) -> float | None:
 
 def days_ago(now: datetime, days: int) -> datetime:
     return day_bucket(now) - timedelta(days=days - 1)
-

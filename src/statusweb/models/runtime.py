@@ -66,7 +66,7 @@ class ServicePush(Base):
 
 
 class CheckRequest(Base):
-    """"Check now", asked by the admin or the CLI and carried out by the runner, which
+    """ "Check now", asked by the admin or the CLI and carried out by the runner, which
     writes the outcome back here (the result itself is recorded like any other)."""
 
     __tablename__ = "check_request"

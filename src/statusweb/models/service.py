@@ -34,8 +34,7 @@ class Service(Base):
     # SHA-256 of a push monitor's token: /api/push/{token} finds its service by it
     push_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # the page that shows it (NULL: the default page); a page with rows cannot be deleted
-    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
-                                                index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -32,8 +32,7 @@ class Subscriber(Base):
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
     secret: Mapped[str] = mapped_column(String(64), default="")  # a webhook's signing secret
     # the page subscribed to (NULL: the default page)
-    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True,
-                                                index=True)
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
 
     @property
     def service_ids(self) -> set[int]:
@@ -45,8 +44,10 @@ class SubscriberMessage(Base):
     queued once however often the fan-out runs; `sent_at` only after the server took it."""
 
     __tablename__ = "subscriber_message"
-    __table_args__ = (UniqueConstraint("subscriber_id", "event", name="uq_subscriber_message_subscriber_id"),
-                      Index("ix_subscriber_message_sent_at_subscriber_id", "sent_at", "subscriber_id"))
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "event", name="uq_subscriber_message_subscriber_id"),
+        Index("ix_subscriber_message_sent_at_subscriber_id", "sent_at", "subscriber_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))

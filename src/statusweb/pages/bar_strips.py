@@ -68,8 +68,11 @@ def days_html(language: str, bars: Sequence[DayBar], *, tab_stop: bool) -> str:
     translate = translator(language)
     on = partial(when, language)
     tabindex = "0" if tab_stop else "-1"
-    return "".join(f'<li class="bar {bar.level}" tabindex="{tabindex}" '
-                   f'aria-label="{escape("; ".join(bar.describe(translate, on)))}"></li>' for bar in bars)
+    return "".join(
+        f'<li class="bar {bar.level}" tabindex="{tabindex}" '
+        f'aria-label="{escape("; ".join(bar.describe(translate, on)))}"></li>'
+        for bar in bars
+    )
 
 
 def bar_fragment(request: Request, row: ServiceRow) -> str:

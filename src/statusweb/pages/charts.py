@@ -29,8 +29,10 @@ def latency_chart(points: list[LatencyPoint], range_key: str, now: datetime) -> 
     span, _ = RANGES[range_key]
     start = now - span
     if not points:
-        return (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="No response times yet">'
-                f'<text x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle">No data yet</text></svg>')
+        return (
+            f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="No response times yet">'
+            f'<text x="{WIDTH // 2}" y="{HEIGHT // 2}" text-anchor="middle">No data yet</text></svg>'
+        )
     top = _nice_top(max(p.p95_ms for p in points))
 
     def x(at: datetime) -> float:
@@ -39,20 +41,28 @@ def latency_chart(points: list[LatencyPoint], range_key: str, now: datetime) -> 
     def y(ms: int) -> float:
         return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * min(ms, top) / top
 
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title">',
-             f'<title id="chart-title">{escape(_summary(points, range_key))}</title>']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="chart-title">',
+        f'<title id="chart-title">{escape(_summary(points, range_key))}</title>',
+    ]
     for tick in (0, top // 2, top):
-        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
-                     f'<text class="axis" x="{LEFT - 6}" y="{y(tick) + 5:.1f}" text-anchor="end">{tick} ms</text>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+            f'<text class="axis" x="{LEFT - 6}" y="{y(tick) + 5:.1f}" text-anchor="end">{tick} ms</text>'
+        )
     for at in _time_ticks(start, now, range_key):
-        parts.append(f'<text class="axis" x="{x(at):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
-                     f'{escape(_tick_label(at, range_key))}</text>')
+        parts.append(
+            f'<text class="axis" x="{x(at):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+            f"{escape(_tick_label(at, range_key))}</text>"
+        )
     for name, value in (("p95", lambda p: p.p95_ms), ("p50", lambda p: p.p50_ms)):
         coords = " ".join(f"{x(p.at):.1f},{y(value(p)):.1f}" for p in points)
         parts.append(f'<polyline class="line-{name}" fill="none" points="{coords}"/>')
     for point in points:
-        parts.append(f'<circle class="point" cx="{x(point.at):.1f}" cy="{y(point.p95_ms):.1f}" r="5">'
-                     f'<title>{escape(_point_label(point, range_key))}</title></circle>')
+        parts.append(
+            f'<circle class="point" cx="{x(point.at):.1f}" cy="{y(point.p95_ms):.1f}" r="5">'
+            f"<title>{escape(_point_label(point, range_key))}</title></circle>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -64,8 +74,10 @@ def latency_table(points: list[LatencyPoint], range_key: str) -> list[tuple[str,
 
 def _summary(points: list[LatencyPoint], range_key: str) -> str:
     worst = max(points, key=lambda p: p.p95_ms)
-    return (f"Response time over the last {range_key}: p50 and p95 per {RANGES[range_key][1]}; highest p95 "
-            f"{worst.p95_ms} ms at {_when(worst.at, range_key)}")
+    return (
+        f"Response time over the last {range_key}: p50 and p95 per {RANGES[range_key][1]}; highest p95 "
+        f"{worst.p95_ms} ms at {_when(worst.at, range_key)}"
+    )
 
 
 def _point_label(point: LatencyPoint, range_key: str) -> str:

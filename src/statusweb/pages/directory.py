@@ -91,8 +91,15 @@ class PageDirectory:
         by_slug = {}
         for page, _organization in rows:
             name = self._default_name if page.slug == DEFAULT_SLUG and page.name == "Status" else page.name
-            by_slug[page.slug] = PageInfo(page.id, page.slug, name, page.organization_id, page.private,
-                                          page.serving_domain, page.viewer_password_hash)
+            by_slug[page.slug] = PageInfo(
+                page.id,
+                page.slug,
+                name,
+                page.organization_id,
+                page.private,
+                page.serving_domain,
+                page.viewer_password_hash,
+            )
         self._by_slug = by_slug
         self._by_domain = {info.domain: info for info in by_slug.values() if info.domain}
         self._read_at = time.monotonic()

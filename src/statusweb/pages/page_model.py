@@ -20,13 +20,21 @@ from statusweb.pages.queries import visible_services
 from statusweb.services.maintenance import active_windows, under_maintenance
 
 # Public component statuses, worst last (Statuspage's value set).
-SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3,
-            "major_outage": 4}
-LABELS = {"operational": "Operational", "under_maintenance": "Under Maintenance",
-          "degraded_performance": "Degraded Performance", "partial_outage": "Partial Outage",
-          "major_outage": "Major Outage", "unknown": "No Data Yet"}
-FROM_CHECKS = {"up": "operational", "degraded": "degraded_performance", "down": "major_outage",
-               "maintenance": "under_maintenance"}
+SEVERITY = {"operational": 0, "under_maintenance": 1, "degraded_performance": 2, "partial_outage": 3, "major_outage": 4}
+LABELS = {
+    "operational": "Operational",
+    "under_maintenance": "Under Maintenance",
+    "degraded_performance": "Degraded Performance",
+    "partial_outage": "Partial Outage",
+    "major_outage": "Major Outage",
+    "unknown": "No Data Yet",
+}
+FROM_CHECKS = {
+    "up": "operational",
+    "degraded": "degraded_performance",
+    "down": "major_outage",
+    "maintenance": "under_maintenance",
+}
 WAITING_FOR_PUSH = "Waiting for First Push"
 BAR_DAYS = 90
 UPCOMING = timedelta(days=7)  # maintenance announced this far ahead on the page
@@ -42,8 +50,14 @@ class Banner:
 # orange, critical: red), even when the checks were green that day.
 IMPACT_LEVELS = {"none": "up", "minor": "degraded", "major": "partial", "critical": "down"}
 LEVEL_ORDER = ("none", "up", "maintenance", "degraded", "partial", "down")
-LEVEL_WORDS = {"none": "no data", "up": "operational", "maintenance": "maintenance", "degraded": "degraded",
-               "partial": "partial outage", "down": "major outage"}
+LEVEL_WORDS = {
+    "none": "no data",
+    "up": "operational",
+    "maintenance": "maintenance",
+    "degraded": "degraded",
+    "partial": "partial outage",
+    "down": "major outage",
+}
 
 
 def _english(text: str, **values: Any) -> str:
@@ -82,12 +96,18 @@ class DayBar:
 
     def describe(self, translate: Callable[..., str], when: Callable[[datetime, str], str]) -> list[str]:
         """The tooltip's lines in the reader's language (`translate` and `when` from i18n)."""
-        figures = (translate("no data") if self.uptime is None else
-                   translate("{uptime}% up, {minutes} min down", uptime=f"{self.uptime:.2f}",
-                             minutes=f"{self.down_minutes:.0f}"))
+        figures = (
+            translate("no data")
+            if self.uptime is None
+            else translate(
+                "{uptime}% up, {minutes} min down", uptime=f"{self.uptime:.2f}", minutes=f"{self.down_minutes:.0f}"
+            )
+        )
         lines = [f"{when(self.day, 'EEE MMM d')}: {figures}"]
-        lines += [translate("Incident ({impact}): {title}", impact=translate(impact), title=title)
-                  for title, impact in self.incidents]
+        lines += [
+            translate("Incident ({impact}): {title}", impact=translate(impact), title=title)
+            for title, impact in self.incidents
+        ]
         lines += [translate("Maintenance: {title}", title=title) for title in self.maintenance]
         lines.append(translate("Worst: {level}", level=translate(LEVEL_WORDS[self.level])))
         return lines
@@ -157,40 +177,70 @@ def banner_for(statuses: Iterable[str], incidents: Iterable[Incident]) -> Banner
 
 
 def active_incidents(session: Session) -> list[Incident]:
-    return list(session.scalars(
-        select(Incident).where(Incident.status != "resolved", Incident.deleted.is_(False))
-        .options(selectinload(Incident.updates), selectinload(Incident.affected))
-        .order_by(Incident.created_at.desc())))
+    return list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status != "resolved", Incident.deleted.is_(False))
+            .options(selectinload(Incident.updates), selectinload(Incident.affected))
+            .order_by(Incident.created_at.desc())
+        )
+    )
 
 
-def build_status_page(session: Session, now: datetime, *, recent_days: int = 14,
-                      with_bars: bool = True, histories: ServiceHistories | None = None) -> StatusPage:
+def build_status_page(
+    session: Session,
+    now: datetime,
+    *,
+    recent_days: int = 14,
+    with_bars: bool = True,
+    histories: ServiceHistories | None = None,
+) -> StatusPage:
     """Everything a public answer shows; `with_bars=False` skips the 90 daily bars
     (the JSON API has no use for them); `histories` keeps the services' histories."""
     services = visible_services(session, with_state=True, public_only=True)
     incidents = active_incidents(session)
     windows = active_windows(session, now, ahead=UPCOMING)
-    rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows,
-                        histories=histories)
+    rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows, histories=histories)
     groups: dict[str, list[ServiceRow]] = {}
     for row in rows:
         groups.setdefault(row.group, []).append(row)
-    recent = list(session.scalars(
-        select(Incident).where(Incident.status == "resolved", Incident.deleted.is_(False),
-                               Incident.resolved_at >= now - timedelta(days=recent_days))
-        .options(selectinload(Incident.updates)).order_by(Incident.resolved_at.desc()).limit(10)))
+    recent = list(
+        session.scalars(
+            select(Incident)
+            .where(
+                Incident.status == "resolved",
+                Incident.deleted.is_(False),
+                Incident.resolved_at >= now - timedelta(days=recent_days),
+            )
+            .options(selectinload(Incident.updates))
+            .order_by(Incident.resolved_at.desc())
+            .limit(10)
+        )
+    )
     checked = [row.checked_at for row in rows if row.checked_at]
-    return StatusPage(banner=banner_for((row.status for row in rows), incidents),
-                      groups=list(groups.items()), active_incidents=incidents, recent_incidents=recent,
-                      updated_at=max(checked) if checked else None, generated_at=now,
-                      maintenance_now=[w for w in windows if w.starts_at <= now],
-                      maintenance_soon=[w for w in windows if w.starts_at > now], shown=services)
+    return StatusPage(
+        banner=banner_for((row.status for row in rows), incidents),
+        groups=list(groups.items()),
+        active_incidents=incidents,
+        recent_incidents=recent,
+        updated_at=max(checked) if checked else None,
+        generated_at=now,
+        maintenance_now=[w for w in windows if w.starts_at <= now],
+        maintenance_soon=[w for w in windows if w.starts_at > now],
+        shown=services,
+    )
 
 
-def service_rows(session: Session, services: list[Service], incidents: list[Incident],
-                 now: datetime, *, with_bars: bool = True,
-                 windows: list[Maintenance] | None = None,
-                 histories: ServiceHistories | None = None) -> list[ServiceRow]:
+def service_rows(
+    session: Session,
+    services: list[Service],
+    incidents: list[Incident],
+    now: datetime,
+    *,
+    with_bars: bool = True,
+    windows: list[Maintenance] | None = None,
+    histories: ServiceHistories | None = None,
+) -> list[ServiceRow]:
     """Each service's row; inside a maintenance window it shows "Under Maintenance" at
     once (its checks say so too, from their next run)."""
     by_incident: dict[int, list[str]] = {}
@@ -207,20 +257,25 @@ def service_rows(session: Session, services: list[Service], incidents: list[Inci
             checked = "up"  # its DEGRADED is for operators (tls_cert: expiring soon); the admin says so
         if everything or service.id in in_window:
             checked = "maintenance"  # what its checks will say; an incident still shows over it
-        rows.append(ServiceRow(
-            slug=service.slug, name=service.name, group=service.group_name,
-            description=service.description,
-            status=shown_status(checked, by_incident.get(service.id, [])),
-            latency_ms=state.last_latency_ms if state and checked in PASSING else None,
-            checked_at=state.last_checked_at if state else None,
-            waiting_for_push=service.type == "push" and checked in (None, "unknown"),
-            **history[service.id],
-        ))
+        rows.append(
+            ServiceRow(
+                slug=service.slug,
+                name=service.name,
+                group=service.group_name,
+                description=service.description,
+                status=shown_status(checked, by_incident.get(service.id, [])),
+                latency_ms=state.last_latency_ms if state and checked in PASSING else None,
+                checked_at=state.last_checked_at if state else None,
+                waiting_for_push=service.type == "push" and checked in (None, "unknown"),
+                **history[service.id],
+            )
+        )
     return rows
 
 
-def service_histories(session: Session, services: list[Service], now: datetime, with_bars: bool,
-                      kept: ServiceHistories | None) -> dict[int, dict[str, Any]]:
+def service_histories(
+    session: Session, services: list[Service], now: datetime, with_bars: bool, kept: ServiceHistories | None
+) -> dict[int, dict[str, Any]]:
     """Each service's uptime figures (and bars), by id: those `kept` still has, the
     others from the rollups (and then kept)."""
     today = day_bucket(now)
@@ -229,38 +284,54 @@ def service_histories(session: Session, services: list[Service], now: datetime, 
     for service in services:  # kept before today's first check: today's bar comes as soon as there is one
         history = found.get(keys[service.id])
         state = service.state
-        if history is not None and not history["today_counted"] and state is not None and \
-                state.last_status in CHECK_STATUSES and state.last_checked_at is not None and \
-                state.last_checked_at >= today:
+        if (
+            history is not None
+            and not history["today_counted"]
+            and state is not None
+            and state.last_status in CHECK_STATUSES
+            and state.last_checked_at is not None
+            and state.last_checked_at >= today
+        ):
             del found[keys[service.id]]
     missing = [service for service in services if keys[service.id] not in found]
     if missing:
         first_day = today - timedelta(days=BAR_DAYS - 1)
         daily = _daily_counts(session, missing, first_day)
         marks = day_marks(session, missing, first_day, now) if with_bars else {}
-        computed = {keys[service.id]: _history(daily.get(service.id, {}), marks.get(service.id) if with_bars else None,
-                                               service.interval_s, now) for service in missing}
+        computed = {
+            keys[service.id]: _history(
+                daily.get(service.id, {}), marks.get(service.id) if with_bars else None, service.interval_s, now
+            )
+            for service in missing
+        }
         if kept is not None:
             kept.keep(computed, today)
         found = {**found, **computed}
     return {service_id: found[key] for service_id, key in keys.items()}
 
 
-def _daily_counts(session: Session, services: list[Service],
-                  first_day: datetime) -> dict[int, dict[datetime, tuple[int, int, int]]]:
+def _daily_counts(
+    session: Session, services: list[Service], first_day: datetime
+) -> dict[int, dict[datetime, tuple[int, int, int]]]:
     """(up, degraded, down) per service and day since `first_day`."""
     daily: dict[int, dict[datetime, tuple[int, int, int]]] = {}
     counts = session.execute(
-        select(RollupDaily.service_id, RollupDaily.bucket, RollupDaily.up_count, RollupDaily.degraded_count,
-               RollupDaily.down_count)
-        .where(RollupDaily.bucket >= first_day, RollupDaily.service_id.in_([s.id for s in services])))
+        select(
+            RollupDaily.service_id,
+            RollupDaily.bucket,
+            RollupDaily.up_count,
+            RollupDaily.degraded_count,
+            RollupDaily.down_count,
+        ).where(RollupDaily.bucket >= first_day, RollupDaily.service_id.in_([s.id for s in services]))
+    )
     for service_id, bucket, up, degraded, down in counts:  # plain tuples: 13,500 rows stay cheap
         daily.setdefault(service_id, {})[bucket] = (up, degraded, down)
     return daily
 
 
-def _history(days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None, interval_s: int,
-             now: datetime) -> dict[str, Any]:
+def _history(
+    days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None, interval_s: int, now: datetime
+) -> dict[str, Any]:
     """A row's uptime figures (and its bars, when `marks` are given)."""
     since = {span: day_bucket(now) - timedelta(days=span - 1) for span in (30, 60, 90)}
     history: dict[str, Any] = {
@@ -271,18 +342,30 @@ def _history(days: dict[datetime, tuple[int, int, int]], marks: DayMarks | None,
     if marks is not None:
         incidents_by_day, maintenance_by_day = marks
         history["fragments"] = {}  # shared by every row made from this history while it is kept
-        history["bars"] = [_bar(days, day, interval_s, incidents_by_day.get(day, ()), maintenance_by_day.get(day, ()))
-                           for day in (since[90] + timedelta(days=offset) for offset in range(BAR_DAYS))]
+        history["bars"] = [
+            _bar(days, day, interval_s, incidents_by_day.get(day, ()), maintenance_by_day.get(day, ()))
+            for day in (since[90] + timedelta(days=offset) for offset in range(BAR_DAYS))
+        ]
     return history
 
 
-def _bar(days: dict[datetime, tuple[int, int, int]], day: datetime, interval_s: int,
-         incidents: tuple[tuple[str, str], ...], maintenance: tuple[str, ...]) -> DayBar:
+def _bar(
+    days: dict[datetime, tuple[int, int, int]],
+    day: datetime,
+    interval_s: int,
+    incidents: tuple[tuple[str, str], ...],
+    maintenance: tuple[str, ...],
+) -> DayBar:
     counts = days.get(day)
     if counts is None:
         return DayBar(day, None, incidents=incidents, maintenance=maintenance)
-    return DayBar(day, uptime_percent(*counts), down_minutes=counts[2] * interval_s / 60, incidents=incidents,
-                  maintenance=maintenance)
+    return DayBar(
+        day,
+        uptime_percent(*counts),
+        down_minutes=counts[2] * interval_s / 60,
+        incidents=incidents,
+        maintenance=maintenance,
+    )
 
 
 DayMarks = tuple[dict[datetime, tuple[tuple[str, str], ...]], dict[datetime, tuple[str, ...]]]
@@ -292,13 +375,20 @@ def day_marks(session: Session, services: list[Service], first_day: datetime, no
     """Per service: the incidents (title, impact) and maintenance titles of each day since
     `first_day` (every day an incident was open or a window ran)."""
     incidents = session.scalars(
-        select(Incident).where(Incident.deleted.is_(False),
-                               or_(Incident.resolved_at.is_(None), Incident.resolved_at >= first_day))
-        .options(selectinload(Incident.affected))).all()
+        select(Incident)
+        .where(Incident.deleted.is_(False), or_(Incident.resolved_at.is_(None), Incident.resolved_at >= first_day))
+        .options(selectinload(Incident.affected))
+    ).all()
     windows = session.scalars(
-        select(Maintenance).where(Maintenance.rrule == "", Maintenance.status != "cancelled",
-                                  Maintenance.ends_at >= first_day, Maintenance.starts_at <= now)
-        .options(selectinload(Maintenance.affected))).all()
+        select(Maintenance)
+        .where(
+            Maintenance.rrule == "",
+            Maintenance.status != "cancelled",
+            Maintenance.ends_at >= first_day,
+            Maintenance.starts_at <= now,
+        )
+        .options(selectinload(Maintenance.affected))
+    ).all()
     ids = [s.id for s in services]
     marks: dict[int, DayMarks] = {sid: ({}, {}) for sid in ids}
     for incident in incidents:
@@ -330,13 +420,12 @@ def latency_points(session: Session, service_id: int, now: datetime, range_key: 
     """p50 and p95 per hour (24 h, 7 d) or per day (30 d), from the rollups' histograms."""
     span, unit = RANGES[range_key]
     model: Any = RollupDaily if unit == "day" else RollupHourly
-    rows = session.scalars(select(model).where(model.service_id == service_id, model.bucket >= now - span)
-                           .order_by(model.bucket))
+    rows = session.scalars(
+        select(model).where(model.service_id == service_id, model.bucket >= now - span).order_by(model.bucket)
+    )
     points = []
     for row in rows:
         totals = RollupTotals.from_columns(row)
         if totals.latency_count:
             points.append(LatencyPoint(row.bucket, totals.p50_ms, totals.p95_ms))
     return points
-
-

@@ -79,8 +79,9 @@ def organization_of_rows(session: Session, page_id: int | None) -> int | None:
     if page_id is not None:
         return session.scalar(select(Page.organization_id).where(Page.id == page_id))
     found = session.scalar(select(Page.organization_id).where(Page.slug == DEFAULT_SLUG))
-    return found if found is not None else session.scalar(select(Organization.id).where(
-        Organization.slug == DEFAULT_SLUG))
+    return (
+        found if found is not None else session.scalar(select(Organization.id).where(Organization.slug == DEFAULT_SLUG))
+    )
 
 
 def _only_this_page(state: ORMExecuteState) -> None:
@@ -100,6 +101,7 @@ def _scope_options(scope: PageScope) -> tuple[Any, ...]:
 def install_page_scoping(session_factory: sessionmaker) -> None:
     event.listen(session_factory, "do_orm_execute", _only_this_page)
 
+
 def visible_services(session: Session, *, with_state: bool = False, public_only: bool = False) -> list[Service]:
     """The services monitors.toml lists, in page order; `public_only`: those status
     pages show (not `public = false`)."""
@@ -113,9 +115,11 @@ def visible_services(session: Session, *, with_state: bool = False, public_only:
 
 def visible_service(session: Session, raw_slug: str) -> Service:
     """One public service by the slug in a URL (with its state); HTTPNotFound otherwise."""
-    found = session.scalars(select(Service).where(Service.slug == slug(raw_slug), Service.hidden.is_(False),
-                                                  Service.public.is_(True))
-                            .options(selectinload(Service.state))).first()
+    found = session.scalars(
+        select(Service)
+        .where(Service.slug == slug(raw_slug), Service.hidden.is_(False), Service.public.is_(True))
+        .options(selectinload(Service.state))
+    ).first()
     if found is None:
         raise HTTPNotFound("no such service")
     return found
@@ -124,8 +128,10 @@ def visible_service(session: Session, raw_slug: str) -> Service:
 def visible_incident(session: Session, raw_id: str) -> Incident:
     """One incident (not deleted) by the id in a URL, with its updates and services."""
     found = session.scalars(
-        select(Incident).where(Incident.id == record_id(raw_id, "incident"), Incident.deleted.is_(False))
-        .options(selectinload(Incident.updates), selectinload(Incident.affected))).first()
+        select(Incident)
+        .where(Incident.id == record_id(raw_id, "incident"), Incident.deleted.is_(False))
+        .options(selectinload(Incident.updates), selectinload(Incident.affected))
+    ).first()
     if found is None:
         raise HTTPNotFound("no such incident")
     return found
@@ -133,20 +139,31 @@ def visible_incident(session: Session, raw_id: str) -> Incident:
 
 def maintenance_history(session: Session, since: datetime, limit: int = 50) -> list[Maintenance]:
     """Windows that ended (completed or cancelled) since `since`, newest first."""
-    return list(session.scalars(
-        select(Maintenance).where(Maintenance.rrule == "", Maintenance.status.in_(("completed", "cancelled")),
-                                  Maintenance.starts_at >= since)
-        .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
-        .order_by(Maintenance.starts_at.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(Maintenance)
+            .where(
+                Maintenance.rrule == "",
+                Maintenance.status.in_(("completed", "cancelled")),
+                Maintenance.starts_at >= since,
+            )
+            .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
+            .order_by(Maintenance.starts_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def incident_history(session: Session, since: datetime, page: int, size: int) -> tuple[list[Incident], int]:
     """One page of the incidents created since `since`, newest first, and how many there are."""
     query = select(Incident).where(Incident.deleted.is_(False), Incident.created_at >= since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    incidents = session.scalars(query.options(selectinload(Incident.updates))
-                                .order_by(Incident.created_at.desc())
-                                .offset((page - 1) * size).limit(size)).all()
+    incidents = session.scalars(
+        query.options(selectinload(Incident.updates))
+        .order_by(Incident.created_at.desc())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
     return list(incidents), total
 
 
@@ -231,8 +248,17 @@ def members(engine: Engine, live_within: float | None = None) -> list[dict[str, 
         query = query.where(RunnerMember.alive(live_within))
     with get_session_factory(engine)() as session:
         rows = session.execute(query).all()
-        return [{"id": m.id, "region": m.region, "beat_at": m.beat_at, "age_s": float(seconds),
-                 "held": m.held, "refused": m.refused} for m, seconds in rows]
+        return [
+            {
+                "id": m.id,
+                "region": m.region,
+                "beat_at": m.beat_at,
+                "age_s": float(seconds),
+                "held": m.held,
+                "refused": m.refused,
+            }
+            for m, seconds in rows
+        ]
 
 
 def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
@@ -240,9 +266,12 @@ def silent_regions(engine: Engine, ttl: float) -> dict[str, int]:
     many monitors name each: nobody checks from there, so they count it as unknown."""
     alive = exists().where(RunnerMember.region == MonitorLease.region, RunnerMember.alive(ttl))
     with get_session_factory(engine)() as session:
-        rows = session.execute(select(MonitorLease.region, func.count())
-                               .where(MonitorLease.region != ANY_REGION, ~alive)
-                               .group_by(MonitorLease.region).order_by(MonitorLease.region)).all()
+        rows = session.execute(
+            select(MonitorLease.region, func.count())
+            .where(MonitorLease.region != ANY_REGION, ~alive)
+            .group_by(MonitorLease.region)
+            .order_by(MonitorLease.region)
+        ).all()
     return {region: count for region, count in rows}
 
 
@@ -254,18 +283,26 @@ def saved_status(engine: Engine, slug: str) -> str | None:
 
 def region_observations(session: Session, service_id: int) -> list[RegionObservation]:
     """What each region last saw of a service checked from several, by region name."""
-    return list(session.scalars(select(RegionObservation).where(RegionObservation.service_id == service_id)
-                                .order_by(RegionObservation.region)))
+    return list(
+        session.scalars(
+            select(RegionObservation)
+            .where(RegionObservation.service_id == service_id)
+            .order_by(RegionObservation.region)
+        )
+    )
 
 
 def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:
     """Each service's newest raw result, by slug, in one query (uses the
     (service_id, checked_at) index)."""
-    newest = (select(CheckResultRow.service_id, func.max(CheckResultRow.checked_at).label("at"))
-              .group_by(CheckResultRow.service_id).subquery())
+    newest = (
+        select(CheckResultRow.service_id, func.max(CheckResultRow.checked_at).label("at"))
+        .group_by(CheckResultRow.service_id)
+        .subquery()
+    )
     rows = session.execute(
         select(Service.slug, CheckResultRow)
-        .join(newest, (CheckResultRow.service_id == newest.c.service_id)
-              & (CheckResultRow.checked_at == newest.c.at))
-        .join(Service, Service.id == CheckResultRow.service_id))
+        .join(newest, (CheckResultRow.service_id == newest.c.service_id) & (CheckResultRow.checked_at == newest.c.at))
+        .join(Service, Service.id == CheckResultRow.service_id)
+    )
     return {slug: row for slug, row in rows}

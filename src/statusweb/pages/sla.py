@@ -14,6 +14,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -86,8 +87,7 @@ def sla_figures(session: Session, services: Sequence[Service], now: datetime) ->
         sums = _sums(session, table, [s.id for s in targeted], first, None)
         for service in targeted:
             up, down = sums.get(service.id, (0, 0))
-            figures[service.id].append(SlaFigure(window, float(service.sla_target or 0), up, down,
-                                                 service.interval_s))
+            figures[service.id].append(SlaFigure(window, float(service.sla_target or 0), up, down, service.interval_s))
     return figures
 
 
@@ -96,22 +96,31 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return first, first + timedelta(days=calendar.monthrange(year, month)[1])
 
 
-def month_report(session: Session, services: Sequence[Service], year: int, month: int) -> list[
-        tuple[Service, SlaFigure]]:
+def month_report(
+    session: Session, services: Sequence[Service], year: int, month: int
+) -> list[tuple[Service, SlaFigure]]:
     """Each service's figure for one calendar month (services without a target are
     measured against 0%, i.e. only reported)."""
     first, after = month_bounds(year, month)
     sums = _sums(session, RollupDaily, [s.id for s in services], first, after)
-    return [(s, SlaFigure(f"{year:04d}-{month:02d}", float(s.sla_target or 0.0), *sums.get(s.id, (0, 0)),
-                          s.interval_s)) for s in services]
+    return [
+        (s, SlaFigure(f"{year:04d}-{month:02d}", float(s.sla_target or 0.0), *sums.get(s.id, (0, 0)), s.interval_s))
+        for s in services
+    ]
 
 
-def _sums(session: Session, table: type, ids: Iterable[int], first: datetime,
-          after: datetime | None) -> dict[int, tuple[int, int]]:
-    query = (select(table.service_id, func.sum(table.up_count + table.degraded_count),  # type: ignore[attr-defined]
-                    func.sum(table.down_count))  # type: ignore[attr-defined]
-             .where(table.service_id.in_(list(ids)), table.bucket >= first)  # type: ignore[attr-defined]
-             .group_by(table.service_id))  # type: ignore[attr-defined]
+def _sums(
+    session: Session, table: Any, ids: Iterable[int], first: datetime, after: datetime | None
+) -> dict[int, tuple[int, int]]:
+    query = (
+        select(
+            table.service_id,
+            func.sum(table.up_count + table.degraded_count),
+            func.sum(table.down_count),
+        )
+        .where(table.service_id.in_(list(ids)), table.bucket >= first)
+        .group_by(table.service_id)
+    )
     if after is not None:
-        query = query.where(table.bucket < after)  # type: ignore[attr-defined]
+        query = query.where(table.bucket < after)
     return {sid: (int(up or 0), int(down or 0)) for sid, up, down in session.execute(query)}

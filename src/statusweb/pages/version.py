@@ -18,10 +18,17 @@ from statusweb.pages.page_model import StatusPage
 
 
 def page_version(session: Session, page: StatusPage, now: datetime) -> str:
-    recent = session.execute(select(Incident.id, Incident.updated_at, Incident.deleted)
-                             .order_by(Incident.updated_at.desc()).limit(20)).all()
-    windows = [(w.id, w.status, w.updated_at.isoformat(), w.starts_at <= now)
-               for w in page.maintenance_now + page.maintenance_soon]
-    seen: list[Any] = [page.banner.text, [(row.slug, row.status) for row in page.services],
-                       [(i, at.isoformat(), gone) for i, at, gone in recent], windows]
+    recent = session.execute(
+        select(Incident.id, Incident.updated_at, Incident.deleted).order_by(Incident.updated_at.desc()).limit(20)
+    ).all()
+    windows = [
+        (w.id, w.status, w.updated_at.isoformat(), w.starts_at <= now)
+        for w in page.maintenance_now + page.maintenance_soon
+    ]
+    seen: list[Any] = [
+        page.banner.text,
+        [(row.slug, row.status) for row in page.services],
+        [(i, at.isoformat(), gone) for i, at, gone in recent],
+        windows,
+    ]
     return hashlib.sha256(json.dumps(seen, default=str).encode()).hexdigest()[:24]

@@ -29,6 +29,9 @@ class DutyLog:
 
     def stalled(self, now: float, limit: float) -> str:
         """One line per duty with no completed round for `limit` seconds: "name: error"."""
-        lines = [f"{name}: {self.errors.get(name, 'no round completed')}"
-                 for name, at in sorted(self.done.items()) if now - at > limit]
+        lines = [
+            f"{name}: {self.errors.get(name, 'no round completed')}"
+            for name, at in sorted(self.done.items())
+            if now - at > limit
+        ]
         return "\n".join(lines)[:MAX_STALLED_CHARS]

@@ -63,7 +63,8 @@ REAP_GRACE = 1.0  # seconds a member's lock must stay missing: after a database 
 # takes theirs again within a watch interval, and nobody's monitors move for nothing
 _HELD_LIVENESS_KEYS = text(
     "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :namespace"
-    " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+    " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def new_member_id() -> str:
@@ -104,8 +105,15 @@ class LeaseBook:
     """One runner's leases: those of its region (monitors that list it in `regions`) and
     those of any region (monitors that list none). Synchronous: called in a worker thread."""
 
-    def __init__(self, engine: Engine, *, ttl: float, region: str = DEFAULT_REGION,
-                 member: str | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ttl: float,
+        region: str = DEFAULT_REGION,
+        member: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.session_factory = get_session_factory(engine)
         self.ttl = ttl
@@ -131,9 +139,11 @@ class LeaseBook:
         (hidden services, regions taken out of a monitor's list)."""
         regions = regions or {}
         self.hold_liveness()  # before our row: a member the others can see always holds its lock
-        wanted = [{"service_id": sid, "region": region, "rank": rank, "generation": 0}
-                  for sid in sorted(set(service_ids))
-                  for rank, region in enumerate(regions.get(sid) or (ANY_REGION,))]
+        wanted = [
+            {"service_id": sid, "region": region, "rank": rank, "generation": 0}
+            for sid in sorted(set(service_ids))
+            for rank, region in enumerate(regions.get(sid) or (ANY_REGION,))
+        ]
         with self.session_factory.begin() as session:
             insert_ignoring_duplicates(session, MonitorLease, wanted)
             keep = {(row["service_id"], row["region"]) for row in wanted}
@@ -141,14 +151,25 @@ class LeaseBook:
             rows = session.execute(select(MonitorLease.service_id, MonitorLease.region)).all()
             for sid, region in (row for row in rows if row[0] in ours):
                 if (sid, region) not in keep:
-                    session.execute(delete(MonitorLease).where(MonitorLease.service_id == sid,
-                                                               MonitorLease.region == region))
+                    session.execute(
+                        delete(MonitorLease).where(MonitorLease.service_id == sid, MonitorLease.region == region)
+                    )
             hidden = select(Service.id).where(Service.hidden.is_(True))
             session.execute(delete(MonitorLease).where(MonitorLease.service_id.in_(hidden)))
             self._forget_predecessors(session)
-            session.execute(pg_insert(RunnerMember).values(
-                id=self.member, region=self.region, started_at=func.now(), beat_at=func.now(), held=0, refused=0,
-                lock_key=self._live_key()).on_conflict_do_nothing())
+            session.execute(
+                pg_insert(RunnerMember)
+                .values(
+                    id=self.member,
+                    region=self.region,
+                    started_at=func.now(),
+                    beat_at=func.now(),
+                    held=0,
+                    refused=0,
+                    lock_key=self._live_key(),
+                )
+                .on_conflict_do_nothing()
+            )
 
     def _forget_predecessors(self, session: Any) -> None:
         """Members of this host whose process is gone (or whose pid is ours: a restarted
@@ -193,8 +214,10 @@ class LeaseBook:
                 self._drop_liveness()
         connection = self.engine.connect()
         try:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:namespace, :key)"),
-                                     {"namespace": LIVENESS_NAMESPACE, "key": self.lock_key}).scalar_one()
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:namespace, :key)"),
+                {"namespace": LIVENESS_NAMESPACE, "key": self.lock_key},
+            ).scalar_one()
             connection.commit()
         except SQLAlchemyError:
             connection.invalidate()
@@ -229,8 +252,11 @@ class LeaseBook:
         self.hold_liveness()
         now = self.monotonic()
         with self.session_factory.begin() as session:
-            keyed = session.execute(select(RunnerMember.id, RunnerMember.lock_key).where(
-                RunnerMember.lock_key.is_not(None), RunnerMember.id != self.member, self._alive())).all()
+            keyed = session.execute(
+                select(RunnerMember.id, RunnerMember.lock_key).where(
+                    RunnerMember.lock_key.is_not(None), RunnerMember.id != self.member, self._alive()
+                )
+            ).all()
             held = set(session.scalars(_HELD_LIVENESS_KEYS, {"namespace": LIVENESS_NAMESPACE})) if keyed else set()
             missing = {(member, key) for member, key in keyed if key not in held}
             self._missing = {pair: self._missing.get(pair, now) for pair in missing}
@@ -279,12 +305,17 @@ class LeaseBook:
     def _toward(self, session: Any, pool: str, quota: int) -> dict[int, int]:
         """Our leases of one pool after giving back the surplus or claiming up to `quota`."""
         mine = self._ours(session, pool)
-        surplus = set(sorted(mine, reverse=True)[:max(0, len(mine) - quota)])
+        surplus = set(sorted(mine, reverse=True)[: max(0, len(mine) - quota)])
         if surplus:
-            session.execute(update(MonitorLease).where(MonitorLease.region == pool,
-                                                       MonitorLease.holder == self.member,
-                                                       among(session, MonitorLease.service_id, surplus))
-                            .values(holder=None))
+            session.execute(
+                update(MonitorLease)
+                .where(
+                    MonitorLease.region == pool,
+                    MonitorLease.holder == self.member,
+                    among(session, MonitorLease.service_id, surplus),
+                )
+                .values(holder=None)
+            )
         kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
         if quota > len(kept):
             kept.update(self._claim(session, pool, min(quota - len(kept), CLAIM_BATCH)))
@@ -307,8 +338,12 @@ class LeaseBook:
         known = {sid: generation for sid, generation in self.held.items() if self._pools.get(sid) == pool}
         if session.scalar(select(func.count()).select_from(MonitorLease).where(*ours)) == len(known):
             return known
-        return {sid: generation for sid, generation in
-                session.execute(select(MonitorLease.service_id, MonitorLease.generation).where(*ours))}
+        return {
+            sid: generation
+            for sid, generation in session.execute(
+                select(MonitorLease.service_id, MonitorLease.generation).where(*ours)
+            )
+        }
 
     def renew(self) -> None:
         """Only the beat, nothing moved: the runner renews this on its own timer, so a
@@ -323,8 +358,9 @@ class LeaseBook:
         values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused, "lock_key": self._live_key()}
         renewed = session.execute(update(RunnerMember).where(RunnerMember.id == self.member).values(**values))
         if renewed.rowcount == 0:  # forgotten by the others (a long silence, our lock lost): join again
-            session.execute(pg_insert(RunnerMember).values(id=self.member, region=self.region,
-                                                           started_at=func.now(), **values))
+            session.execute(
+                pg_insert(RunnerMember).values(id=self.member, region=self.region, started_at=func.now(), **values)
+            )
 
     def _alive(self) -> Any:
         return RunnerMember.alive(self.ttl)
@@ -340,10 +376,13 @@ class LeaseBook:
         """Up to `count` free leases: no holder, or a holder that is not alive. Leases
         another member is claiming (or writing under) right now are skipped, not waited for."""
         alive = exists().where(RunnerMember.id == MonitorLease.holder, self._alive())
-        free = (select(MonitorLease.service_id)
-                .where(MonitorLease.region == pool, or_(MonitorLease.holder.is_(None), ~alive))
-                .order_by(MonitorLease.service_id).limit(count)
-                .with_for_update(skip_locked=True, of=MonitorLease))
+        free = (
+            select(MonitorLease.service_id)
+            .where(MonitorLease.region == pool, or_(MonitorLease.holder.is_(None), ~alive))
+            .order_by(MonitorLease.service_id)
+            .limit(count)
+            .with_for_update(skip_locked=True, of=MonitorLease)
+        )
         ids = list(session.scalars(free))
         if not ids:
             return {}
@@ -351,7 +390,8 @@ class LeaseBook:
             update(MonitorLease)
             .where(MonitorLease.region == pool, among(session, MonitorLease.service_id, ids))
             .values(holder=self.member, generation=MonitorLease.generation + 1, acquired_at=func.now())
-            .returning(MonitorLease.service_id, MonitorLease.generation))
+            .returning(MonitorLease.service_id, MonitorLease.generation)
+        )
         return {sid: generation for sid, generation in claimed}
 
     def _deciding(self, session: Any, service_ids: Iterable[int]) -> set[int]:
@@ -371,11 +411,18 @@ class LeaseBook:
         lease has a live holder. Only leases ranked above 0 are looked at: most monitors
         list no regions."""
         other = aliased(MonitorLease)
-        outranked = exists().where(other.service_id == MonitorLease.service_id, other.rank < MonitorLease.rank,
-                                   RunnerMember.id == other.holder, self._alive())
-        query = select(MonitorLease.service_id).where(MonitorLease.region == self.region,  # (region, holder) index
-                                                      MonitorLease.holder == self.member, MonitorLease.rank > 0,
-                                                      outranked)
+        outranked = exists().where(
+            other.service_id == MonitorLease.service_id,
+            other.rank < MonitorLease.rank,
+            RunnerMember.id == other.holder,
+            self._alive(),
+        )
+        query = select(MonitorLease.service_id).where(
+            MonitorLease.region == self.region,  # (region, holder) index
+            MonitorLease.holder == self.member,
+            MonitorLease.rank > 0,
+            outranked,
+        )
         if service_ids is not None:
             query = query.where(among(session, MonitorLease.service_id, service_ids))
         return set(session.scalars(query))
@@ -396,10 +443,12 @@ class LeaseBook:
         # A runner paused inside this transaction would keep these rows from every claim:
         # PostgreSQL ends its session after the lease time, and its late commit fails.
         session.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = {int(self.ttl * 1000)}"))
-        rows = session.execute(select(MonitorLease.service_id, MonitorLease.generation, MonitorLease.rank)
-                               .where(MonitorLease.holder == self.member,
-                                      among(session, MonitorLease.service_id, wanted))
-                               .order_by(MonitorLease.service_id).with_for_update(read=True)).all()
+        rows = session.execute(
+            select(MonitorLease.service_id, MonitorLease.generation, MonitorLease.rank)
+            .where(MonitorLease.holder == self.member, among(session, MonitorLease.service_id, wanted))
+            .order_by(MonitorLease.service_id)
+            .with_for_update(read=True)
+        ).all()
         held = {sid for sid, generation, _ in rows if self.held.get(sid) == generation}
         if not held or not self._beat_alive(session):
             return held, set()

@@ -30,8 +30,7 @@ class AdvisoryLock:
     def try_acquire(self) -> bool:
         if self._connection is None:
             self._connection = self.engine.connect()
-        got = self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                       {"key": ADVISORY_KEY}).scalar_one()
+        got = self._connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}).scalar_one()
         self._connection.commit()
         if not got:
             self._connection.close()

@@ -36,15 +36,23 @@ def sync_pages(session: Session, specs: Sequence[PageSpec], now: datetime) -> di
         share_install_owners(session, organization, now)
         page = existing.get(spec.slug)
         if page is None:
-            page = existing[spec.slug] = Page(slug=spec.slug, created_at=now, updated_at=now,
-                                              organization_id=organization.id, name=spec.name or spec.slug.title(),
-                                              private=spec.private)
+            page = existing[spec.slug] = Page(
+                slug=spec.slug,
+                created_at=now,
+                updated_at=now,
+                organization_id=organization.id,
+                name=spec.name or spec.slug.title(),
+                private=spec.private,
+            )
             session.add(page)
             if spec.slug == DEFAULT_SLUG and not spec.domain and not spec.viewer_password:
                 continue  # the default page's row, made once; the admin may change it
-        values = {"name": spec.name or page.name, "private": spec.private,
-                  "organization_id": organization.id,
-                  "viewer_password_hash": _hash_unless_same(page.viewer_password_hash, spec.viewer_password)}
+        values = {
+            "name": spec.name or page.name,
+            "private": spec.private,
+            "organization_id": organization.id,
+            "viewer_password_hash": _hash_unless_same(page.viewer_password_hash, spec.viewer_password),
+        }
         changed = any(getattr(page, key) != value for key, value in values.items())
         if changed:
             for key, value in values.items():

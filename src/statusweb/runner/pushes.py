@@ -41,16 +41,23 @@ class SqlPushLedger:
     def _read(self) -> dict[str, PushRecord]:
         with self.session_factory() as session:
             rows = session.execute(
-                select(Service.slug, Service.created_at, ServicePush.received_at, ServicePush.status,
-                       ServicePush.message, ServicePush.ping_ms)
+                select(
+                    Service.slug,
+                    Service.created_at,
+                    ServicePush.received_at,
+                    ServicePush.status,
+                    ServicePush.message,
+                    ServicePush.ping_ms,
+                )
                 .outerjoin(ServicePush, ServicePush.service_id == Service.id)
-                .where(Service.push_token_hash.is_not(None))).all()
-        return {slug: _record(created, at, status, message, ping)
-                for slug, created, at, status, message, ping in rows}
+                .where(Service.push_token_hash.is_not(None))
+            ).all()
+        return {slug: _record(created, at, status, message, ping) for slug, created, at, status, message, ping in rows}
 
 
-def _record(created: datetime, at: datetime | None, status: str | None, message: str | None,
-            ping: int | None) -> PushRecord:
+def _record(
+    created: datetime, at: datetime | None, status: str | None, message: str | None, ping: int | None
+) -> PushRecord:
     if at is None:
         return PushRecord(at=None, watching_since=created)
     return PushRecord(at=at, status=status or "up", message=message or "", ping_ms=ping, watching_since=created)

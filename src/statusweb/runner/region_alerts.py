@@ -42,6 +42,8 @@ def evaluate(engine: Engine, ttl: float, now: datetime, render: Render) -> list[
 
 def describe(region: str, kind: str, count: int) -> str:
     if kind == "lost":
-        return (f"no live runner in region {region}: {count} monitors are not checked from there and count it as "
-                f"unknown; start a runner with STATUSWEB_REGION={region}")
+        return (
+            f"no live runner in region {region}: {count} monitors are not checked from there and count it as "
+            f"unknown; start a runner with STATUSWEB_REGION={region}"
+        )
     return f"a runner checks from region {region} again ({count} monitors)"

@@ -22,8 +22,10 @@ def read_votes(engine: Engine, service_ids: Iterable[int]) -> dict[int, dict[str
         return {}
     votes: dict[int, dict[str, RegionVote]] = {}
     with get_session_factory(engine)() as session:
-        for row in session.scalars(select(RegionObservation)
-                                   .where(among(session, RegionObservation.service_id, wanted))):
-            votes.setdefault(row.service_id, {})[row.region] = RegionVote(row.region, Status(row.status),
-                                                                          row.checked_at, row.error)
+        for row in session.scalars(
+            select(RegionObservation).where(among(session, RegionObservation.service_id, wanted))
+        ):
+            votes.setdefault(row.service_id, {})[row.region] = RegionVote(
+                row.region, Status(row.status), row.checked_at, row.error
+            )
     return votes

@@ -1,4 +1,4 @@
-""""Check now" requests: the admin and the CLI write a `check_request` row; the runner
+""" "Check now" requests: the admin and the CLI write a `check_request` row; the runner
 takes open ones every second, checks the monitor at once through the scheduler (so the
 state machine, history and alerts see it like a scheduled run) and writes the outcome
 back for the page or the terminal that waits for it."""
@@ -24,25 +24,37 @@ STALE_AFTER = timedelta(minutes=10)  # a request nobody took by then is answered
 def open_requests(engine: Engine, now: datetime) -> list[tuple[int, str]]:
     """(request id, slug) of the requests waiting; too old ones are closed unanswered."""
     with get_session_factory(engine).begin() as session:
-        session.execute(update(CheckRequest).where(CheckRequest.done_at.is_(None),
-                                                   CheckRequest.requested_at < now - STALE_AFTER)
-                        .values(done_at=now, error="expired: no runner took this request within 10 min"))
-        rows = session.execute(select(CheckRequest.id, Service.slug).join(Service)
-                               .where(CheckRequest.done_at.is_(None)).order_by(CheckRequest.id)).all()
+        session.execute(
+            update(CheckRequest)
+            .where(CheckRequest.done_at.is_(None), CheckRequest.requested_at < now - STALE_AFTER)
+            .values(done_at=now, error="expired: no runner took this request within 10 min")
+        )
+        rows = session.execute(
+            select(CheckRequest.id, Service.slug)
+            .join(Service)
+            .where(CheckRequest.done_at.is_(None))
+            .order_by(CheckRequest.id)
+        ).all()
     return [(request_id, slug) for request_id, slug in rows]
 
 
 def answer(engine: Engine, request_id: int, result: CheckResult | None, now: datetime) -> None:
-    values = ({"status": None, "error": "this runner does not check that monitor (is monitors.toml current?)"}
-              if result is None else
-              {"status": result.status.value, "latency_ms": result.latency_ms,
-               "error": result.error[:MAX_ERROR_CHARS] if result.error else None})
+    values = (
+        {"status": None, "error": "this runner does not check that monitor (is monitors.toml current?)"}
+        if result is None
+        else {
+            "status": result.status.value,
+            "latency_ms": result.latency_ms,
+            "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
+        }
+    )
     with get_session_factory(engine).begin() as session:
         session.execute(update(CheckRequest).where(CheckRequest.id == request_id).values(done_at=now, **values))
 
 
-async def carry_out(engine: Engine, scheduler: Scheduler, request_id: int, slug: str,
-                    now: Callable[[], datetime]) -> None:
+async def carry_out(
+    engine: Engine, scheduler: Scheduler, request_id: int, slug: str, now: Callable[[], datetime]
+) -> None:
     log.info("check now: %s (request %d)", slug, request_id)
     try:
         result = await scheduler.check_now(slug)

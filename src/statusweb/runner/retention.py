@@ -19,12 +19,20 @@ BATCH_ROWS = 10_000
 
 def count_expired(engine: Engine, cutoff: datetime) -> int:
     with engine.connect() as connection:
-        return connection.execute(select(func.count()).select_from(CheckResultRow)
-                                  .where(CheckResultRow.checked_at < cutoff)).scalar_one()
+        return connection.execute(
+            select(func.count()).select_from(CheckResultRow).where(CheckResultRow.checked_at < cutoff)
+        ).scalar_one()
 
 
-def cleanup(engine: Engine, *, days: int, now: datetime, dry_run: bool = False,
-            batch_rows: int = BATCH_ROWS, progress: Callable[[str], None] = lambda line: None) -> int:
+def cleanup(
+    engine: Engine,
+    *,
+    days: int,
+    now: datetime,
+    dry_run: bool = False,
+    batch_rows: int = BATCH_ROWS,
+    progress: Callable[[str], None] = lambda line: None,
+) -> int:
     """Delete `check_result` rows older than `days` (and hourly rollups as old), each
     batch its own short transaction so the runner's writes are never blocked for long.
     Returns the number of raw rows deleted, or that would be with `dry_run`."""
@@ -34,14 +42,24 @@ def cleanup(engine: Engine, *, days: int, now: datetime, dry_run: bool = False,
             sign_ins.prune(session, now)
     expired = count_expired(engine, cutoff)
     if dry_run or expired == 0:
-        progress(f"{expired} check results older than {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC)"
-                 f"{' would be deleted' if dry_run else ''}")
+        progress(
+            f"{expired} check results older than {days} days (before {cutoff:%Y-%m-%d %H:%M} UTC)"
+            f"{' would be deleted' if dry_run else ''}"
+        )
         return expired
     deleted = 0
     while True:
         with engine.begin() as connection:
-            ids = connection.execute(select(CheckResultRow.id).where(CheckResultRow.checked_at < cutoff)
-                                     .order_by(CheckResultRow.id).limit(batch_rows)).scalars().all()
+            ids = (
+                connection.execute(
+                    select(CheckResultRow.id)
+                    .where(CheckResultRow.checked_at < cutoff)
+                    .order_by(CheckResultRow.id)
+                    .limit(batch_rows)
+                )
+                .scalars()
+                .all()
+            )
             if not ids:
                 break
             connection.execute(delete(CheckResultRow).where(CheckResultRow.id.in_(ids)))

@@ -63,17 +63,20 @@ log = logging.getLogger("statusweb.runner")
 
 WATCH_INTERVAL = 0.5  # seconds between looks for runners whose database session ended
 
+
 class Runner:
     """Checks every monitor of `settings.monitors_path`, recording into the database."""
 
-    def __init__(self, settings: RunnerSettings, engine: Engine | None = None, *,
-                 clock: Clock | None = None) -> None:
+    def __init__(self, settings: RunnerSettings, engine: Engine | None = None, *, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or SystemClock()  # tests pass a FakeClock: no real waits
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url)
         self.config = load_config(settings.monitors_path)
-        self.leases = (LeaseBook(self.engine, ttl=lease_seconds(settings.heartbeat_interval), region=settings.region)
-                       if self.engine.dialect.name == "postgresql" else None)
+        self.leases = (
+            LeaseBook(self.engine, ttl=lease_seconds(settings.heartbeat_interval), region=settings.region)
+            if self.engine.dialect.name == "postgresql"
+            else None
+        )
         self.spool = Spool(settings.spool_dir, settings.database_url)
         self.store = SqlStore(self.engine, now=self.clock.now, leases=self.leases, spool=self.spool)
         self._spool_backlog: list[Path] = []  # adopted spool files not written yet
@@ -81,8 +84,12 @@ class Runner:
         self.pushes = SqlPushLedger(self.engine, self.clock.monotonic)
         self._requests: set[asyncio.Task[None]] = set()
         mail = Mail(settings.smtp_url, settings.mail_from) if settings.smtp_url and settings.mail_from else None
-        self.delivery = Delivery(mail=mail, page_url=settings.page_url, page_name=settings.page_name,
-                                 allow_private_webhooks=settings.private_webhooks)
+        self.delivery = Delivery(
+            mail=mail,
+            page_url=settings.page_url,
+            page_name=settings.page_name,
+            allow_private_webhooks=settings.private_webhooks,
+        )
         if mail is not None and settings.page_url == DEFAULT_PAGE_URL:
             log.warning("STATUS_PAGE_URL is not set: links in subscribers' mail say %s", DEFAULT_PAGE_URL)
         self.scheduler: Scheduler | None = None
@@ -150,16 +157,21 @@ class Runner:
         # before any state is loaded: what a runner killed during a database outage decided
         await self._duty("spool", self._replay_spools)
         verdict = self._verdict if any(m.regions for m in self.config.monitors) and self.leases else None
-        self.scheduler = Scheduler(self.config.monitors, sinks=self.config.sinks, store=self.store,
-                                   clock=self.clock, maintenance=self.calendar, pushes=self.pushes, verdict=verdict)
+        self.scheduler = Scheduler(
+            self.config.monitors,
+            sinks=self.config.sinks,
+            store=self.store,
+            clock=self.clock,
+            maintenance=self.calendar,
+            pushes=self.pushes,
+            verdict=verdict,
+        )
         self.store.on_alerts_ready = self._wake_notifier
         if self.leases is not None and not await self._join():
             return []
-        background = [asyncio.ensure_future(self._beat_forever()),
-                      asyncio.ensure_future(self._duties_forever())]
+        background = [asyncio.ensure_future(self._beat_forever()), asyncio.ensure_future(self._duties_forever())]
         if self.leases is not None:
-            background += [asyncio.ensure_future(self._renew_forever()),
-                           asyncio.ensure_future(self._watch_members())]
+            background += [asyncio.ensure_future(self._renew_forever()), asyncio.ensure_future(self._watch_members())]
         try:
             if once:
                 return await self.scheduler.check_once()
@@ -198,8 +210,13 @@ class Runner:
                 await self._sleep_unless_stopped(self.settings.heartbeat_interval)
                 continue
             self.scheduler.assign(self._slugs(leases.held))
-            log.info("sharing the monitors with %d other runner(s) in region %s: %d of %d here",
-                     change.live - 1, leases.region, len(leases.held), len(regions))
+            log.info(
+                "sharing the monitors with %d other runner(s) in region %s: %d of %d here",
+                change.live - 1,
+                leases.region,
+                len(leases.held),
+                len(regions),
+            )
             return True
         return False
 
@@ -228,8 +245,12 @@ class Runner:
         if change.lost or change.stopped_deciding:
             self.store.give_up(self._slugs(change.lost | change.stopped_deciding))
         if change.lost:
-            log.info("%d monitors moved to other runners (%d live, %d here now)", len(change.lost), change.live,
-                     len(self.leases.held))
+            log.info(
+                "%d monitors moved to other runners (%d live, %d here now)",
+                len(change.lost),
+                change.live,
+                len(self.leases.held),
+            )
         held = [slug for slug in self._slugs(self.leases.held) if slug in self.checked_here]
         assigned = set(self.scheduler.assigned)
         new = sorted(set(held) - assigned)
@@ -256,8 +277,7 @@ class Runner:
         self.store.observe(result, self.leases.region)
         if service_id not in self.leases.deciding:
             return None
-        return count_votes(monitor, self.leases.region, result, self.votes.get(service_id, {}),
-                           delay=self.vote_delay)
+        return count_votes(monitor, self.leases.region, result, self.votes.get(service_id, {}), delay=self.vote_delay)
 
     async def _read_votes(self) -> None:
         """The other regions' latest observations of the monitors decided here."""
@@ -292,8 +312,11 @@ class Runner:
             except SQLAlchemyError as exc:
                 attempts += 1
                 delay = backoff_delay(attempts, first=1.0, cap=30.0)  # jittered: runners restarted together spread
-                log.error("monitors not synced into the database at start (%s); retrying in %.1f s",
-                          str(exc).splitlines()[0][:200], delay)
+                log.error(
+                    "monitors not synced into the database at start (%s); retrying in %.1f s",
+                    str(exc).splitlines()[0][:200],
+                    delay,
+                )
                 await self._sleep_unless_stopped(delay)
         return False
 
@@ -346,11 +369,14 @@ class Runner:
             path = self._spool_backlog[0]
             records = await asyncio.to_thread(self.store.replay_spool, path)
             self._spool_backlog.pop(0)
-            log.warning("wrote %d records that a runner killed during a database outage left in its spool (%s)",
-                        records, path.name)
+            log.warning(
+                "wrote %d records that a runner killed during a database outage left in its spool (%s)",
+                records,
+                path.name,
+            )
 
     async def _take_requests(self) -> None:
-        """"Check now" requests for the monitors checked here; the leader also answers
+        """ "Check now" requests for the monitors checked here; the leader also answers
         those for monitors no runner checks (not in the monitors file)."""
         assert self.scheduler is not None
         waiting = await asyncio.to_thread(requests.open_requests, self.engine, self.clock.now())
@@ -366,8 +392,11 @@ class Runner:
         assert self.leases is not None
         if self.clock.monotonic() - self._lead_since >= 2 * self.leases.ttl:
             # (after a grace: runners started together join within a heartbeat or two)
-            self.store.adopt(await asyncio.to_thread(region_alerts.evaluate, self.engine, self.leases.ttl,
-                                                     self.clock.now(), self._render_region_alert))
+            self.store.adopt(
+                await asyncio.to_thread(
+                    region_alerts.evaluate, self.engine, self.leases.ttl, self.clock.now(), self._render_region_alert
+                )
+            )
 
     async def _alert_sla(self) -> None:
         alerts = await asyncio.to_thread(sla_alerts.evaluate, self.engine, self.clock.now(), self._render_sla_alert)
@@ -384,15 +413,31 @@ class Runner:
         state = self.scheduler.states.get(slug)
         # sharing: another runner may check it, and its state is in the database
         status = state.status if state else Status(saved_status(self.engine, slug) or Status.UNKNOWN.value)
-        result = CheckResult(monitor=check.monitor.name, slug=slug, status=status, checked_at=now, latency=0.0,
-                             error="; ".join(sla_alerts.describe(kind, figure) for figure in figures),
-                             values={"sla": [sla_alerts.sla_values(figure) for figure in figures]})
-        transition = Transition(monitor=check.monitor.name, slug=slug,
-                                kind=TransitionKind.SLA_BREACH if kind == "breach" else TransitionKind.SLA_BUDGET,
-                                previous=status, current=status, at=now, since=now, duration=None, result=result)
+        result = CheckResult(
+            monitor=check.monitor.name,
+            slug=slug,
+            status=status,
+            checked_at=now,
+            latency=0.0,
+            error="; ".join(sla_alerts.describe(kind, figure) for figure in figures),
+            values={"sla": [sla_alerts.sla_values(figure) for figure in figures]},
+        )
+        transition = Transition(
+            monitor=check.monitor.name,
+            slug=slug,
+            kind=TransitionKind.SLA_BREACH if kind == "breach" else TransitionKind.SLA_BUDGET,
+            previous=status,
+            current=status,
+            at=now,
+            since=now,
+            duration=None,
+            result=result,
+        )
         windows = "+".join(figure.window for figure in figures)
-        return [replace(alert, id=f"{slug}:{kind}:{windows}:{now.isoformat()}:{alert.sink}")
-                for alert in self.scheduler.alerts_for(transition, check.monitor)]
+        return [
+            replace(alert, id=f"{slug}:{kind}:{windows}:{now.isoformat()}:{alert.sink}")
+            for alert in self.scheduler.alerts_for(transition, check.monitor)
+        ]
 
     def _render_region_alert(self, region: str, kind: str, count: int, since: datetime) -> list[Alert]:
         """No runner in a region (or one back) as a transition of the region, for every sink."""
@@ -400,14 +445,29 @@ class Runner:
         now = self.clock.now()
         lost = kind == "lost"
         name, slug = f"Region {region}", f"region-{region}"
-        result = CheckResult(monitor=name, slug=slug, status=Status.UNKNOWN if lost else Status.UP, checked_at=now,
-                             latency=0.0, error=region_alerts.describe(region, kind, count))
-        transition = Transition(monitor=name, slug=slug,
-                                kind=TransitionKind.REGION_LOST if lost else TransitionKind.REGION_BACK,
-                                previous=Status.UP if lost else Status.UNKNOWN, current=result.status, at=now,
-                                since=since, duration=None if lost else (now - since).total_seconds(), result=result)
-        return [replace(alert, id=f"{slug}:{kind}:{since.isoformat()}:{alert.sink}")
-                for alert in self.scheduler.alerts_for(transition, None)]
+        result = CheckResult(
+            monitor=name,
+            slug=slug,
+            status=Status.UNKNOWN if lost else Status.UP,
+            checked_at=now,
+            latency=0.0,
+            error=region_alerts.describe(region, kind, count),
+        )
+        transition = Transition(
+            monitor=name,
+            slug=slug,
+            kind=TransitionKind.REGION_LOST if lost else TransitionKind.REGION_BACK,
+            previous=Status.UP if lost else Status.UNKNOWN,
+            current=result.status,
+            at=now,
+            since=since,
+            duration=None if lost else (now - since).total_seconds(),
+            result=result,
+        )
+        return [
+            replace(alert, id=f"{slug}:{kind}:{since.isoformat()}:{alert.sink}")
+            for alert in self.scheduler.alerts_for(transition, None)
+        ]
 
     def _send_to_subscribers(self) -> None:
         """New incident and maintenance updates into the subscribers' outbox, then what is due."""
@@ -434,8 +494,7 @@ class Runner:
         if any(task.get_name() == f"check-now-{request_id}" for task in self._requests):
             return
         assert self.scheduler is not None
-        task = asyncio.ensure_future(requests.carry_out(self.engine, self.scheduler, request_id, slug,
-                                                        self.clock.now))
+        task = asyncio.ensure_future(requests.carry_out(self.engine, self.scheduler, request_id, slug, self.clock.now))
         task.set_name(f"check-now-{request_id}")
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
@@ -462,8 +521,9 @@ class Runner:
             try:
                 dead = await asyncio.to_thread(self.leases.reap_the_dead)
                 if dead:
-                    log.warning("runner(s) %s gone (their database session ended): taking over their monitors",
-                                ", ".join(dead))
+                    log.warning(
+                        "runner(s) %s gone (their database session ended): taking over their monitors", ", ".join(dead)
+                    )
                     await self._rebalance()
             except SQLAlchemyError as exc:
                 log.debug("dead members not looked for: %s", str(exc).splitlines()[0][:200])
@@ -489,13 +549,23 @@ class Runner:
     def _beat(self) -> None:
         now = self.clock.now()
         stalled = self.duties.stalled(self.clock.monotonic(), 3 * self.settings.heartbeat_interval)
-        values = {"holder": self.holder, "started_at": self.started_at, "beat_at": now,
-                  "interval_s": int(self.settings.heartbeat_interval), "stalled": stalled,
-                  "monitors": len(self.config.monitors),
-                  "sinks": ",".join(sink.instance_name for sink in self.config.sinks)[:1000]}
+        values = {
+            "holder": self.holder,
+            "started_at": self.started_at,
+            "beat_at": now,
+            "interval_s": int(self.settings.heartbeat_interval),
+            "stalled": stalled,
+            "monitors": len(self.config.monitors),
+            "sinks": ",".join(sink.instance_name for sink in self.config.sinks)[:1000],
+        }
         with get_session_factory(self.engine).begin() as session:
-            upsert(session, RunnerHeartbeat, [{"name": HEARTBEAT_NAME, **values}], ("name",),
-                   lambda table, excluded: {key: excluded[key] for key in values})
+            upsert(
+                session,
+                RunnerHeartbeat,
+                [{"name": HEARTBEAT_NAME, **values}],
+                ("name",),
+                lambda table, excluded: {key: excluded[key] for key in values},
+            )
 
     async def _cleanup_daily(self) -> None:
         while True:
@@ -505,9 +575,11 @@ class Runner:
             if not self.leader:
                 continue
             try:
-                deleted = await asyncio.to_thread(cleanup, self.engine, days=self.settings.retention_days,
-                                                  now=self.clock.now())
-                log.info("daily cleanup deleted %d check results older than %d days", deleted,
-                         self.settings.retention_days)
+                deleted = await asyncio.to_thread(
+                    cleanup, self.engine, days=self.settings.retention_days, now=self.clock.now()
+                )
+                log.info(
+                    "daily cleanup deleted %d check results older than %d days", deleted, self.settings.retention_days
+                )
             except SQLAlchemyError as exc:
                 log.error("daily cleanup failed: %s", exc)

@@ -39,27 +39,37 @@ def kinds_due(figure: SlaFigure) -> set[str]:
 def describe(kind: str, figure: SlaFigure) -> str:
     uptime = f"{figure.uptime:.3f}%" if figure.uptime is not None else "no data"
     if kind == "breach":
-        return (f"{figure.window} uptime {uptime} is under the {figure.target:g}% target: "
-                f"{figure.downtime_minutes:.0f} min down, {-figure.budget_left_minutes:.0f} min over the error budget")
-    return (f"{figure.window} error budget {figure.budget_spent:.0%} spent: {figure.downtime_minutes:.0f} of "
-            f"{figure.budget_minutes:.0f} min (uptime {uptime}, target {figure.target:g}%)")
+        return (
+            f"{figure.window} uptime {uptime} is under the {figure.target:g}% target: "
+            f"{figure.downtime_minutes:.0f} min down, {-figure.budget_left_minutes:.0f} min over the error budget"
+        )
+    return (
+        f"{figure.window} error budget {figure.budget_spent:.0%} spent: {figure.downtime_minutes:.0f} of "
+        f"{figure.budget_minutes:.0f} min (uptime {uptime}, target {figure.target:g}%)"
+    )
 
 
 def sla_values(figure: SlaFigure) -> dict[str, Any]:
     """One window's figures as an alert carries them (`result.values["sla"]`), so each
     sink shows target, uptime and budget rather than a check's fields."""
-    return {"window": figure.window, "target": figure.target,
-            "uptime": None if figure.uptime is None else round(figure.uptime, 3),
-            "downtime_min": round(figure.downtime_minutes), "budget_min": round(figure.budget_minutes),
-            "budget_left_min": round(figure.budget_left_minutes), "budget_spent": round(figure.budget_spent, 3)}
+    return {
+        "window": figure.window,
+        "target": figure.target,
+        "uptime": None if figure.uptime is None else round(figure.uptime, 3),
+        "downtime_min": round(figure.downtime_minutes),
+        "budget_min": round(figure.budget_minutes),
+        "budget_left_min": round(figure.budget_left_minutes),
+        "budget_spent": round(figure.budget_spent, 3),
+    }
 
 
 def evaluate(engine: Engine, now: datetime, render: Render) -> list[Alert]:
     """New SLA alerts, already stored in the outbox with the state that caused them."""
     made: list[Alert] = []
     with get_session_factory(engine).begin() as session:
-        services = list(session.scalars(select(Service).where(Service.hidden.is_(False),
-                                                              Service.sla_target.is_not(None))))
+        services = list(
+            session.scalars(select(Service).where(Service.hidden.is_(False), Service.sla_target.is_not(None)))
+        )
         sent = {(row.service_id, row.window, row.kind) for row in session.scalars(select(SlaAlertState))}
         for service in services:
             figures = sla_figures(session, [service], now).get(service.id, [])
@@ -68,19 +78,25 @@ def evaluate(engine: Engine, now: datetime, render: Render) -> list[Alert]:
             except Exception:  # one service's bad figure or render must not stop the others'
                 log.exception("SLA alerts of %s skipped this round", service.slug)
                 continue
-            session.add_all(SlaAlertState(service_id=service.id, window=window, kind=kind, since=now)
-                            for window, kind in told)
+            session.add_all(
+                SlaAlertState(service_id=service.id, window=window, kind=kind, since=now) for window, kind in told
+            )
             for window, kind in ended:
-                session.execute(delete(SlaAlertState).where(
-                    SlaAlertState.service_id == service.id, SlaAlertState.window == window,
-                    SlaAlertState.kind == kind))
+                session.execute(
+                    delete(SlaAlertState).where(
+                        SlaAlertState.service_id == service.id,
+                        SlaAlertState.window == window,
+                        SlaAlertState.kind == kind,
+                    )
+                )
             made += alerts
         insert_ignoring_duplicates(session, AlertOutbox, [outbox_row(alert) for alert in made])
     return made
 
 
-def _news(service: Service, figures: list[SlaFigure], sent: set[tuple[int, str, str]],
-          render: Render) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Alert]]:
+def _news(
+    service: Service, figures: list[SlaFigure], sent: set[tuple[int, str, str]], render: Render
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[Alert]]:
     """(window, kind) newly told and ended, and the alerts: one per kind naming every
     window that newly breached (or spent 80%)."""
     news: dict[str, list[SlaFigure]] = {"breach": [], "budget": []}

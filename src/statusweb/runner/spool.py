@@ -59,8 +59,9 @@ class Spool:
             self._file.flush()  # in the kernel's hands: a kill -9 loses nothing written
         except OSError as exc:
             if not self._failing:
-                log.error("spool %s not written (%s): what happens during this outage lives in memory only",
-                          self.path, exc)
+                log.error(
+                    "spool %s not written (%s): what happens during this outage lives in memory only", self.path, exc
+                )
             self._failing = True
             self.dropped += 1
             return
@@ -85,7 +86,7 @@ class Spool:
         host = socket.gethostname()
         adopted = []
         for number, path in enumerate(sorted(self.directory.glob(f"{self.tag}.*.jsonl"))):
-            owner_host, _, owner = path.name[len(self.tag) + 1:-len(".jsonl")].rpartition(".")
+            owner_host, _, owner = path.name[len(self.tag) + 1 : -len(".jsonl")].rpartition(".")
             pid = owner.split("-")[0]
             if owner_host != host or not pid.isdigit() or int(pid) == os.getpid() or process_alive(int(pid)):
                 continue

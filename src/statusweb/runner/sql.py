@@ -32,9 +32,14 @@ def insert_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> No
         session.execute(*_many(session, model, rows), execution_options=_BINARY_ARRAYS)
 
 
-def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequence[str],
-           update: Callable[[Any, Any], dict[str, Any]],
-           only_if: Callable[[Any, Any], Any] | None = None) -> None:
+def upsert(
+    session: Any,
+    model: type,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Callable[[Any, Any], dict[str, Any]],
+    only_if: Callable[[Any, Any], Any] | None = None,
+) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE: one statement, no read first, so
     several writers never lose each other's changes. `update(table, excluded)` gives
     the SET clause (e.g. `{"n": table.c.n + excluded.n}` to add up); `only_if(table,
@@ -47,9 +52,11 @@ def upsert(session: Any, model: type, rows: Sequence[dict[str, Any]], keys: Sequ
     statement, parameters = _many(session, model, rows)
     table = model.__table__  # type: ignore[attr-defined]
     where = only_if(table, statement.excluded) if only_if is not None else None
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update(table, statement.excluded),
-                                                    where=where), parameters,
-                    execution_options=_BINARY_ARRAYS)
+    session.execute(
+        statement.on_conflict_do_update(index_elements=list(keys), set_=update(table, statement.excluded), where=where),
+        parameters,
+        execution_options=_BINARY_ARRAYS,
+    )
 
 
 def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[Any, Any]:
@@ -64,8 +71,12 @@ def _many(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> tuple[An
         return sqlite.insert(table), list(rows)
     _send_arrays_in_binary(bind.engine)
     names = list(rows[0])
-    arrays = [cast(bindparam(f"many_{name}", type_=postgresql.ARRAY(table.c[name].type)),
-                   postgresql.ARRAY(table.c[name].type)) for name in names]
+    arrays = [
+        cast(
+            bindparam(f"many_{name}", type_=postgresql.ARRAY(table.c[name].type)), postgresql.ARRAY(table.c[name].type)
+        )
+        for name in names
+    ]
     batch = func.unnest(*arrays).table_valued(*names).render_derived(name="batch")
     statement = postgresql.insert(table).from_select(names, select(*(batch.c[name] for name in names)))
     return statement, {f"many_{name}": [row[name] for row in rows] for name in names}
@@ -88,8 +99,9 @@ def _send_arrays_in_binary(engine: Any) -> None:
         event.listen(engine, "before_cursor_execute", _binary_arrays, retval=True)
 
 
-def _binary_arrays(connection: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-                   executemany: bool) -> tuple[str, Any]:
+def _binary_arrays(
+    connection: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
     if context is not None and context.execution_options.get("statusweb_binary_arrays"):
         statement = _ARRAY_PLACEHOLDER.sub(r"%(\1)b", statement)
     return statement, parameters

@@ -63,8 +63,10 @@ from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows,
 log = logging.getLogger("statusweb.store")
 
 MAX_ERROR_CHARS = 2000
-OUTAGE_NOTE = ("sent while the status database was unreachable: if another runner took over meanwhile, "
-               "a repeat of this alert is that one's copy")
+OUTAGE_NOTE = (
+    "sent while the status database was unreachable: if another runner took over meanwhile, "
+    "a repeat of this alert is that one's copy"
+)
 SYNC_LOCK_KEY = 0x53796E63  # "Sync": the monitors file's sync, one runner at a time (PostgreSQL)
 OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
 
@@ -80,9 +82,16 @@ class _QueuedAlert:
 class SqlStore:
     """Implements `statuscore.Store`; see the module docstring for the guarantees."""
 
-    def __init__(self, engine: Engine, *, flush_interval: float = 1.0, max_buffered: int = 100_000,
-                 now: Callable[[], datetime] = utcnow, leases: LeaseBook | None = None,
-                 spool: Spool | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        flush_interval: float = 1.0,
+        max_buffered: int = 100_000,
+        now: Callable[[], datetime] = utcnow,
+        leases: LeaseBook | None = None,
+        spool: Spool | None = None,
+    ) -> None:
         self.engine = engine
         self.leases = leases
         self.spool = spool
@@ -120,11 +129,20 @@ class SqlStore:
             existing = {service.slug: service for service in session.scalars(select(Service))}
             for position, monitor in enumerate(monitors):
                 page_id = None if monitor.page in ("", DEFAULT_SLUG) else page_ids[monitor.page]
-                values = {"name": monitor.name, "type": monitor.type, "position": position, "page_id": page_id,
-                          "group_name": monitor.group, "description": monitor.description,
-                          "hidden": False, "interval_s": round(monitor.interval), "sla_target": monitor.sla,
-                          "push_token_hash": _push_token_hash(monitor), "public": monitor.public,
-                          "public_degraded": monitor.public_degraded}
+                values = {
+                    "name": monitor.name,
+                    "type": monitor.type,
+                    "position": position,
+                    "page_id": page_id,
+                    "group_name": monitor.group,
+                    "description": monitor.description,
+                    "hidden": False,
+                    "interval_s": round(monitor.interval),
+                    "sla_target": monitor.sla,
+                    "push_token_hash": _push_token_hash(monitor),
+                    "public": monitor.public,
+                    "public_degraded": monitor.public_degraded,
+                }
                 service = existing.pop(monitor.slug, None)
                 if service is None:
                     session.add(Service(slug=monitor.slug, created_at=now, updated_at=now, **values))
@@ -151,8 +169,9 @@ class SqlStore:
         self._start_flusher()
         return states
 
-    async def record(self, result: CheckResult, state: MonitorState,
-                     transitions: Sequence[Transition], alerts: Sequence[Alert]) -> None:
+    async def record(
+        self, result: CheckResult, state: MonitorState, transitions: Sequence[Transition], alerts: Sequence[Alert]
+    ) -> None:
         self._start_flusher()
         self._results.append(result)
         self._states[result.slug] = state
@@ -179,10 +198,13 @@ class SqlStore:
         if self.leases is not None and not outage and not self.leases.fresh():
             return []  # paused, then back: until we renew, another runner may hold our monitors
         deciding = self._deciding_slugs() if self.leases is not None else None
-        ready = [queued.alert if queued.persisted and not outage else replace(queued.alert, note=OUTAGE_NOTE)
-                 for queued in self._alerts.values()
-                 if queued.delivered_at is None and (queued.persisted or outage)
-                 and (deciding is None or queued.adopted or _slug_of(queued.alert) in deciding)]
+        ready = [
+            queued.alert if queued.persisted and not outage else replace(queued.alert, note=OUTAGE_NOTE)
+            for queued in self._alerts.values()
+            if queued.delivered_at is None
+            and (queued.persisted or outage)
+            and (deciding is None or queued.adopted or _slug_of(queued.alert) in deciding)
+        ]
         return ready[:limit]
 
     # -- sharing monitors with other runners (leases) -------------------------------------
@@ -193,9 +215,13 @@ class SqlStore:
         service_id = self.service_ids.get(result.slug)
         if service_id is not None:
             self._observations[(service_id, region)] = {
-                "service_id": service_id, "region": region, "status": result.status.value,
-                "checked_at": result.checked_at, "latency_ms": result.latency_ms,
-                "error": result.error[:MAX_ERROR_CHARS] if result.error else None}
+                "service_id": service_id,
+                "region": region,
+                "status": result.status.value,
+                "checked_at": result.checked_at,
+                "latency_ms": result.latency_ms,
+                "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
+            }
 
     def take_over(self, slugs: Sequence[str]) -> dict[str, MonitorState]:
         """Monitors just claimed from another runner: their saved states (for the
@@ -208,8 +234,9 @@ class SqlStore:
     def give_up(self, slugs: Sequence[str]) -> None:
         """Monitors another runner holds now: forget their queued alerts (theirs to send)."""
         gone = set(slugs)
-        for alert_id in [key for key, queued in self._alerts.items()
-                         if not queued.adopted and _slug_of(queued.alert) in gone]:
+        for alert_id in [
+            key for key, queued in self._alerts.items() if not queued.adopted and _slug_of(queued.alert) in gone
+        ]:
             del self._alerts[alert_id]
 
     def _deciding_slugs(self) -> set[str]:
@@ -241,8 +268,11 @@ class SqlStore:
             return
         queued.alert = replace(queued.alert, attempts=attempts, next_try=next_try, last_error=error)
         if queued.persisted:
-            self._outbox_updates[alert_id] = {"attempts": attempts, "next_try": next_try,
-                                              "last_error": error[:MAX_ERROR_CHARS]}
+            self._outbox_updates[alert_id] = {
+                "attempts": attempts,
+                "next_try": next_try,
+                "last_error": error[:MAX_ERROR_CHARS],
+            }
 
     async def close(self) -> None:
         """Stop the flusher and write what is queued (if the database lets us)."""
@@ -271,21 +301,29 @@ class SqlStore:
             if not (results or states or new_alerts or updates or observations):
                 return True
             try:
-                refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates,
-                                                  observations)
+                refused = await asyncio.to_thread(self._write_batch, results, states, new_alerts, updates, observations)
             except SQLAlchemyError as exc:
                 self._keep_for_later(exc, results, states, observations, updates)
                 return False
             self._written(results, new_alerts, refused)
             return True
 
-    def _keep_for_later(self, exc: SQLAlchemyError, results: list[CheckResult], states: dict[str, MonitorState],
-                        observations: dict[tuple[int, str], dict[str, Any]], updates: dict[str, dict[str, Any]]) -> None:
+    def _keep_for_later(
+        self,
+        exc: SQLAlchemyError,
+        results: list[CheckResult],
+        states: dict[str, MonitorState],
+        observations: dict[tuple[int, str], dict[str, Any]],
+        updates: dict[str, dict[str, Any]],
+    ) -> None:
         """A batch the database refused goes back in front of what came meanwhile (and,
         as the outage begins, to the spool with everything else waiting)."""
         if self.database_ok:
-            self._spool(results + self._results, {**states, **self._states},
-                        [q.alert for q in self._alerts.values() if not q.persisted])
+            self._spool(
+                results + self._results,
+                {**states, **self._states},
+                [q.alert for q in self._alerts.values() if not q.persisted],
+            )
         self._note_outage(exc)
         self._results[:0] = results
         self._enforce_bound()
@@ -334,13 +372,25 @@ class SqlStore:
         ids = self.service_ids
         with self.session_factory.begin() as session:
             _write_results(session, [{**row, "service_id": ids[slug]} for slug, row in batch.results if slug in ids])
-            _save_newer_states(session, [{**row, "service_id": ids[slug]} for slug, row in batch.states.items()
-                                         if slug in ids])
-            insert_ignoring_duplicates(session, AlertOutbox, [
-                {**row, "delivered_at": batch.delivered.get(alert_id, row["delivered_at"])}
-                for alert_id, row in batch.alerts.items()])
-            _apply_outbox_updates(session, {alert_id: {"delivered_at": at} for alert_id, at in batch.delivered.items()
-                                            if alert_id not in batch.alerts})
+            _save_newer_states(
+                session, [{**row, "service_id": ids[slug]} for slug, row in batch.states.items() if slug in ids]
+            )
+            insert_ignoring_duplicates(
+                session,
+                AlertOutbox,
+                [
+                    {**row, "delivered_at": batch.delivered.get(alert_id, row["delivered_at"])}
+                    for alert_id, row in batch.alerts.items()
+                ],
+            )
+            _apply_outbox_updates(
+                session,
+                {
+                    alert_id: {"delivered_at": at}
+                    for alert_id, at in batch.delivered.items()
+                    if alert_id not in batch.alerts
+                },
+            )
         os.unlink(path)
         return batch.records
 
@@ -356,13 +406,19 @@ class SqlStore:
         del self._results[:overflow]
         self.dropped_results += overflow
         if self.dropped_results % 1000 < overflow:
-            log.error("database unreachable: %d check results dropped so far (buffer bound %d); "
-                      "states and alerts are kept", self.dropped_results, self.max_buffered)
+            log.error(
+                "database unreachable: %d check results dropped so far (buffer bound %d); states and alerts are kept",
+                self.dropped_results,
+                self.max_buffered,
+            )
 
     def _note_outage(self, exc: SQLAlchemyError) -> None:
         if self.database_ok:
-            log.error("database unreachable (%s); checks and alerts go on, results are buffered%s",
-                      str(exc).splitlines()[0][:200], f" and spooled to {self.spool.path}" if self.spool else "")
+            log.error(
+                "database unreachable (%s); checks and alerts go on, results are buffered%s",
+                str(exc).splitlines()[0][:200],
+                f" and spooled to {self.spool.path}" if self.spool else "",
+            )
             self.database_ok = False
             if any(not queued.persisted for queued in self._alerts.values()):
                 self._alerts_ready()  # they waited to be stored: they go from memory now
@@ -386,9 +442,14 @@ class SqlStore:
             if not await self.flush():
                 await _pause(self.flush_interval * 2, self._wake)  # let a sick database breathe
 
-    def _write_batch(self, results: list[CheckResult], states: dict[str, MonitorState],
-                     alerts: list[_QueuedAlert], updates: dict[str, dict[str, Any]],
-                     observations: dict[tuple[int, str], dict[str, Any]] | None = None) -> set[str]:
+    def _write_batch(
+        self,
+        results: list[CheckResult],
+        states: dict[str, MonitorState],
+        alerts: list[_QueuedAlert],
+        updates: dict[str, dict[str, Any]],
+        observations: dict[tuple[int, str], dict[str, Any]] | None = None,
+    ) -> set[str]:
         """One transaction; returns the ids of alerts refused by the fence (not stored)."""
         now = self.now()
         rows = [_result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
@@ -397,18 +458,31 @@ class SqlStore:
         with self.session_factory.begin() as session:
             if self.leases is not None:
                 rows, states, alerts, seen, refused = self._fenced(session, rows, states, alerts, seen)
-            upsert(session, RegionObservation, seen, ("service_id", "region"),
-                   lambda table, excluded: {name: excluded[name] for name in OBSERVED})
+            upsert(
+                session,
+                RegionObservation,
+                seen,
+                ("service_id", "region"),
+                lambda table, excluded: {name: excluded[name] for name in OBSERVED},
+            )
             _write_results(session, rows)
-            _save_states(session, {self.service_ids[slug]: state for slug, state in states.items()
-                                   if slug in self.service_ids}, now)
+            _save_states(
+                session,
+                {self.service_ids[slug]: state for slug, state in states.items() if slug in self.service_ids},
+                now,
+            )
             insert_ignoring_duplicates(session, AlertOutbox, [_outbox_row(q) for q in alerts])
             _apply_outbox_updates(session, updates)
         return refused
 
-    def _fenced(self, session: Any, rows: list[dict[str, Any]], states: dict[str, MonitorState],
-                alerts: list[_QueuedAlert], seen: list[dict[str, Any]]) -> tuple[
-                    list[dict[str, Any]], dict[str, MonitorState], list[_QueuedAlert], list[dict[str, Any]], set[str]]:
+    def _fenced(
+        self,
+        session: Any,
+        rows: list[dict[str, Any]],
+        states: dict[str, MonitorState],
+        alerts: list[_QueuedAlert],
+        seen: list[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], dict[str, MonitorState], list[_QueuedAlert], list[dict[str, Any]], set[str]]:
         """What of a batch this runner may still write: observations of the monitors whose
         lease it holds at its generation (locked until the batch commits); results, states
         and alerts of those it still decides. The rest is counted and dropped."""
@@ -424,8 +498,12 @@ class SqlStore:
         late = len(rows) - len(kept_rows) + len(states) - len(kept_states) + len(seen) - len(kept_seen)
         if late:
             self.leases.refused += late
-            log.warning("refused %d late writes (results, states, observations) for %d monitors whose lease "
-                        "or decision another runner holds now", late, len((judged - deciding) | (observed - held)))
+            log.warning(
+                "refused %d late writes (results, states, observations) for %d monitors whose lease "
+                "or decision another runner holds now",
+                late,
+                len((judged - deciding) | (observed - held)),
+            )
         refused = {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
         return kept_rows, kept_states, kept_alerts, kept_seen, refused
 
@@ -443,8 +521,11 @@ class SqlStore:
             if only is not None:
                 query = query.where(among(session, Service.slug, sorted(only)))
             states = {slug: _state_from_row(slug, row) for slug, row in session.execute(query).all()}
-            outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.delivered_at.is_(None))
-                                     .order_by(AlertOutbox.created_at, AlertOutbox.id)).all()
+            outbox = session.scalars(
+                select(AlertOutbox)
+                .where(AlertOutbox.delivered_at.is_(None))
+                .order_by(AlertOutbox.created_at, AlertOutbox.id)
+            ).all()
             alerts = [_alert_from_row(row) for row in outbox]
             return states, [alert for alert in alerts if only is None or _slug_of(alert) in only]
 
@@ -469,10 +550,15 @@ async def _pause(seconds: float, wake: asyncio.Event) -> None:
 
 
 def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
-    return {"service_id": service_id, "checked_at": result.checked_at, "status": result.status.value,
-            "latency_ms": result.latency_ms, "status_code": result.status_code,
-            "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
-            "attempts": result.attempts}
+    return {
+        "service_id": service_id,
+        "checked_at": result.checked_at,
+        "status": result.status.value,
+        "latency_ms": result.latency_ms,
+        "status_code": result.status_code,
+        "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
+        "attempts": result.attempts,
+    }
 
 
 def _write_results(session: Any, rows: list[dict[str, Any]]) -> None:
@@ -488,13 +574,16 @@ def _write_results(session: Any, rows: list[dict[str, Any]]) -> None:
 def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
     """Add a batch's totals to the stored rows in SQL: a sum, so it equals a
     recomputation, and safe with several writers (no read-modify-write)."""
-    rows = [{"service_id": service_id, "bucket": bucket, **batch.as_columns()}
-            for (service_id, bucket), batch in totals.items()]
+    rows = [
+        {"service_id": service_id, "bucket": bucket, **batch.as_columns()}
+        for (service_id, bucket), batch in totals.items()
+    ]
 
     def add_up(table: Any, excluded: Any) -> dict[str, Any]:
         added = {name: table.c[name] + excluded[name] for name in SUMMED_COLUMNS}
-        added["latency_max_ms"] = case((excluded.latency_max_ms > table.c.latency_max_ms, excluded.latency_max_ms),
-                                       else_=table.c.latency_max_ms)
+        added["latency_max_ms"] = case(
+            (excluded.latency_max_ms > table.c.latency_max_ms, excluded.latency_max_ms), else_=table.c.latency_max_ms
+        )
         return added
 
     upsert(session, model, rows, ("service_id", "bucket"), add_up)
@@ -502,27 +591,41 @@ def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime]
 
 def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
     rows = [{"service_id": service_id, **_state_columns(state, now)} for service_id, state in states.items()]
-    upsert(session, ServiceState, rows, ("service_id",),
-           lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"})
+    upsert(
+        session,
+        ServiceState,
+        rows,
+        ("service_id",),
+        lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
+    )
 
 
 def _save_newer_states(session: Any, rows: list[dict[str, Any]]) -> None:
     """States from a spool, each kept only where the stored one was checked earlier
     (another runner may have decided the monitor since)."""
-    upsert(session, ServiceState, rows, ("service_id",),
-           lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
-           only_if=lambda table, excluded: or_(table.c.last_checked_at.is_(None),
-                                               table.c.last_checked_at < excluded.last_checked_at))
+    upsert(
+        session,
+        ServiceState,
+        rows,
+        ("service_id",),
+        lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
+        only_if=lambda table, excluded: or_(
+            table.c.last_checked_at.is_(None), table.c.last_checked_at < excluded.last_checked_at
+        ),
+    )
 
 
 def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:
     last = state.last_result
     return {
-        "status": state.status.value, "since": state.since,
+        "status": state.status.value,
+        "since": state.since,
         "consecutive_failures": state.consecutive_failures,
         "consecutive_successes": state.consecutive_successes,
-        "failing_since": state.failing_since, "last_alert_at": state.last_alert_at,
-        "flapping": state.flapping, "flips": " ".join(t.isoformat() for t in state.flips),
+        "failing_since": state.failing_since,
+        "last_alert_at": state.last_alert_at,
+        "flapping": state.flapping,
+        "flips": " ".join(t.isoformat() for t in state.flips),
         "last_checked_at": last.checked_at if last else None,
         "last_status": last.status.value if last else None,
         "last_latency_ms": last.latency_ms if last else None,
@@ -537,14 +640,26 @@ def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:
 def _state_from_row(slug: str, row: ServiceState) -> MonitorState:
     last = None
     if row.last_checked_at is not None and row.last_status is not None:
-        last = CheckResult(monitor=slug, slug=slug, status=Status(row.last_status),
-                           checked_at=row.last_checked_at, latency=(row.last_latency_ms or 0) / 1000,
-                           status_code=row.last_status_code, error=row.last_error,
-                           attempts=row.last_attempts or 1, max_attempts=row.last_max_attempts or 1)
+        last = CheckResult(
+            monitor=slug,
+            slug=slug,
+            status=Status(row.last_status),
+            checked_at=row.last_checked_at,
+            latency=(row.last_latency_ms or 0) / 1000,
+            status_code=row.last_status_code,
+            error=row.last_error,
+            attempts=row.last_attempts or 1,
+            max_attempts=row.last_max_attempts or 1,
+        )
     return MonitorState(
-        status=Status(row.status), since=row.since, consecutive_failures=row.consecutive_failures,
-        consecutive_successes=row.consecutive_successes, failing_since=row.failing_since,
-        last_result=last, last_alert_at=row.last_alert_at, flapping=row.flapping,
+        status=Status(row.status),
+        since=row.since,
+        consecutive_failures=row.consecutive_failures,
+        consecutive_successes=row.consecutive_successes,
+        failing_since=row.failing_since,
+        last_result=last,
+        last_alert_at=row.last_alert_at,
+        flapping=row.flapping,
         flips=tuple(datetime.fromisoformat(t) for t in row.flips.split()),
     )
 
@@ -555,21 +670,34 @@ def _outbox_row(queued: _QueuedAlert) -> dict[str, Any]:
 
 def outbox_row(alert: Alert, delivered_at: datetime | None = None) -> dict[str, Any]:
     """An alert as an `alert_outbox` row."""
-    return {"id": alert.id, "sink": alert.sink, "monitor": alert.monitor, "kind": alert.kind,
-            "payload": json.dumps(alert.payload), "created_at": alert.created_at,
-            "attempts": alert.attempts, "next_try": alert.next_try, "last_error": alert.last_error,
-            "delivered_at": delivered_at}
+    return {
+        "id": alert.id,
+        "sink": alert.sink,
+        "monitor": alert.monitor,
+        "kind": alert.kind,
+        "payload": json.dumps(alert.payload),
+        "created_at": alert.created_at,
+        "attempts": alert.attempts,
+        "next_try": alert.next_try,
+        "last_error": alert.last_error,
+        "delivered_at": delivered_at,
+    }
 
 
 def _alert_from_row(row: AlertOutbox) -> Alert:
-    return Alert(id=row.id, sink=row.sink, monitor=row.monitor, kind=row.kind,
-                 payload=json.loads(row.payload), created_at=row.created_at,
-                 attempts=row.attempts, next_try=row.next_try, last_error=row.last_error)
+    return Alert(
+        id=row.id,
+        sink=row.sink,
+        monitor=row.monitor,
+        kind=row.kind,
+        payload=json.loads(row.payload),
+        created_at=row.created_at,
+        attempts=row.attempts,
+        next_try=row.next_try,
+        last_error=row.last_error,
+    )
 
 
 def _apply_outbox_updates(session: Any, updates: dict[str, dict[str, Any]]) -> None:
     for alert_id, values in updates.items():
         session.execute(update(AlertOutbox).where(AlertOutbox.id == alert_id).values(**values))
-
-
-

@@ -91,8 +91,7 @@ def includeme(config: Configurator) -> None:
     if not settings.runner:
         return
     runner_settings = RunnerSettings.from_settings(config.get_settings(), settings.here)
-    thread = RunnerThread(runner_settings, config.registry["statusweb.engine"],
-                          demo_targets=settings.demo_targets)
+    thread = RunnerThread(runner_settings, config.registry["statusweb.engine"], demo_targets=settings.demo_targets)
     config.registry["statusweb.runner_thread"] = thread
     thread.start()
     # Stop (and write the last batch) before the interpreter shuts thread pools down:

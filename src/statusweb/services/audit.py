@@ -21,5 +21,12 @@ def actor_of(request: Request) -> str:
 
 
 def record(request: Request, organization_id: int | None, action: str, subject: str) -> None:
-    request.dbsession.add(AuditEvent(organization_id=organization_id, at=utcnow(), actor=actor_of(request)[:120],
-                                     action=action[:40], subject=subject[:300]))
+    request.dbsession.add(
+        AuditEvent(
+            organization_id=organization_id,
+            at=utcnow(),
+            actor=actor_of(request)[:120],
+            action=action[:40],
+            subject=subject[:300],
+        )
+    )

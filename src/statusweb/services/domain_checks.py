@@ -91,20 +91,28 @@ def check_txt(page: Page, resolver_address: tuple[str, int] | None, now: datetim
     try:
         values = _txt_values(name, resolver_address)
     except dns.resolver.NXDOMAIN:
-        return DomainCheck(False, f"{name} does not exist (yet). Add the TXT record below; DNS changes can take "
-                                  "a few minutes to be seen, so check again then.")
+        return DomainCheck(
+            False,
+            f"{name} does not exist (yet). Add the TXT record below; DNS changes can take "
+            "a few minutes to be seen, so check again then.",
+        )
     except dns.resolver.NoAnswer:
-        return DomainCheck(False, f"{name} exists but holds no TXT record. Add the TXT record below, then check "
-                                  "again.")
+        return DomainCheck(False, f"{name} exists but holds no TXT record. Add the TXT record below, then check again.")
     except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.LifetimeTimeout):
-        return DomainCheck(False, f"DNS did not answer for {name} within {TIMEOUT:.0f} s (or refused to). Try "
-                                  "again later; if it keeps failing, ask an install-wide admin to approve it.")
+        return DomainCheck(
+            False,
+            f"DNS did not answer for {name} within {TIMEOUT:.0f} s (or refused to). Try "
+            "again later; if it keeps failing, ask an install-wide admin to approve it.",
+        )
     except dns.exception.DNSException as exc:
         return DomainCheck(False, f"DNS could not be asked about {name} ({type(exc).__name__}). Try again later.")
     if wanted not in values:
         found = "no value" if not values else f"{len(values)} other value{'s' if len(values) != 1 else ''}"
-        return DomainCheck(False, f"{name} holds {found}, not this page's token. Set its TXT value to exactly "
-                                  "the one shown below, then check again.")
+        return DomainCheck(
+            False,
+            f"{name} holds {found}, not this page's token. Set its TXT value to exactly "
+            "the one shown below, then check again.",
+        )
     approve(page, "DNS TXT record", now)
     return DomainCheck(True, f"{page.domain} is verified: it serves this page from now on.")
 

@@ -27,8 +27,15 @@ class Form:
     def ok(self) -> bool:
         return not self.errors
 
-    def text(self, params: Mapping[str, str], name: str, *, required: bool = True,
-             max_length: int = 200, one_line: bool = False) -> str:
+    def text(
+        self,
+        params: Mapping[str, str],
+        name: str,
+        *,
+        required: bool = True,
+        max_length: int = 200,
+        one_line: bool = False,
+    ) -> str:
         """`one_line`: a title, which becomes a mail subject: no line break or tab."""
         value = params.get(name, "").strip()
         self.values[name] = value.replace("\x00", "")
@@ -147,8 +154,11 @@ def read_maintenance(params: Any, service_ids: list[int]) -> Form:
             form.errors[name] = "This is needed."
     repeat = form.choice(params, "repeat", REPEATS) if params.get("repeat") else "none"
     form.values.setdefault("repeat", repeat)
-    rule = form.text(params, "rrule", required=repeat == "custom", max_length=500) if repeat == "custom" else \
-        _REPEAT_RULES.get(repeat, "")
+    rule = (
+        form.text(params, "rrule", required=repeat == "custom", max_length=500)
+        if repeat == "custom"
+        else _REPEAT_RULES.get(repeat, "")
+    )
     chosen = []
     for raw in params.getall("service") if hasattr(params, "getall") else []:
         number = optional_id(raw)
@@ -159,8 +169,14 @@ def read_maintenance(params: Any, service_ids: list[int]) -> Form:
     form.values["service"] = [str(number) for number in chosen]
     if form.ok and starts and ends:
         try:
-            form.parsed["plan"] = WindowPlan(title=title, description=description, starts_at=starts, ends_at=ends,
-                                             service_ids=tuple(sorted(set(chosen))), rrule=rule)
+            form.parsed["plan"] = WindowPlan(
+                title=title,
+                description=description,
+                starts_at=starts,
+                ends_at=ends,
+                service_ids=tuple(sorted(set(chosen))),
+                rrule=rule,
+            )
         except MaintenanceError as exc:
             form.errors["rrule" if "recurrence" in str(exc) else "ends_at"] = str(exc)
     return form

@@ -77,15 +77,18 @@ def parse_rrule(text: str, start: datetime) -> list[datetime]:
     try:
         rule = rrulestr(rule_text, dtstart=start)
     except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise MaintenanceError(f"not a recurrence rule ({exc}); e.g. FREQ=WEEKLY;BYDAY=TU or "
-                               f"FREQ=MONTHLY;BYMONTHDAY=1") from None
+        raise MaintenanceError(
+            f"not a recurrence rule ({exc}); e.g. FREQ=WEEKLY;BYDAY=TU or FREQ=MONTHLY;BYMONTHDAY=1"
+        ) from None
     if getattr(rule, "_freq", DAILY) > DAILY:
         raise MaintenanceError("a maintenance recurrence repeats at most daily")
     # BYHOUR, BYMINUTE and BYSECOND can make a DAILY rule fire every second: judge what it expands to
     first = [moment for _, moment in zip(range(RULE_SAMPLE), rule)]
     if any(later - earlier < MIN_GAP for earlier, later in zip(first, first[1:])):
-        raise MaintenanceError("a maintenance recurrence repeats at most daily (its occurrences are less than "
-                               "a day apart: leave out BYHOUR, BYMINUTE and BYSECOND lists)")
+        raise MaintenanceError(
+            "a maintenance recurrence repeats at most daily (its occurrences are less than "
+            "a day apart: leave out BYHOUR, BYMINUTE and BYSECOND lists)"
+        )
     return first[:3]
 
 
@@ -101,8 +104,9 @@ def create_window(session: Session, plan: WindowPlan, *, now: datetime, author: 
 
 
 def apply_plan(session: Session, window: Maintenance, plan: WindowPlan, *, now: datetime) -> None:
-    known = set(session.scalars(select(Service.id).where(Service.id.in_(plan.service_ids),
-                                                         same_page(Service, window.page_id))))
+    known = set(
+        session.scalars(select(Service.id).where(Service.id.in_(plan.service_ids), same_page(Service, window.page_id)))
+    )
     unknown = sorted(set(plan.service_ids) - known)
     if unknown:
         raise MaintenanceError(f"no such service on this window's page: {unknown[0]}")
@@ -119,17 +123,18 @@ def apply_plan(session: Session, window: Maintenance, plan: WindowPlan, *, now: 
 
 def replan_series(session: Session, series: Maintenance, now: datetime) -> None:
     """After a series changed: its future occurrences are made again from it."""
-    for occurrence in session.scalars(select(Maintenance).where(
-            Maintenance.series_id == series.id, Maintenance.status == "scheduled",
-            Maintenance.starts_at > now)):
+    for occurrence in session.scalars(
+        select(Maintenance).where(
+            Maintenance.series_id == series.id, Maintenance.status == "scheduled", Maintenance.starts_at > now
+        )
+    ):
         session.delete(occurrence)
     session.flush()
     materialize(session, series, now)
 
 
 def cancel(window: Maintenance, *, now: datetime, author: str, note: str = "") -> None:
-    window.post_update(status="cancelled", body=note or "This maintenance has been cancelled.", at=now,
-                       author=author)
+    window.post_update(status="cancelled", body=note or "This maintenance has been cancelled.", at=now, author=author)
 
 
 def end_now(window: Maintenance, *, now: datetime, author: str) -> None:
@@ -151,11 +156,22 @@ def materialize(session: Session, series: Maintenance, now: datetime) -> int:
     for start in rule.between(now - duration, now + AHEAD, inc=True)[:MAX_OCCURRENCES]:
         if start in existing:
             continue
-        session.add(Maintenance(
-            title=series.title, description=series.description, starts_at=start, ends_at=start + duration,
-            status="scheduled", all_services=series.all_services, series_id=series.id, page_id=series.page_id,
-            created_at=now, updated_at=now, author=series.author,
-            affected=[MaintenanceService(service_id=a.service_id) for a in series.affected]))
+        session.add(
+            Maintenance(
+                title=series.title,
+                description=series.description,
+                starts_at=start,
+                ends_at=start + duration,
+                status="scheduled",
+                all_services=series.all_services,
+                series_id=series.id,
+                page_id=series.page_id,
+                created_at=now,
+                updated_at=now,
+                author=series.author,
+                affected=[MaintenanceService(service_id=a.service_id) for a in series.affected],
+            )
+        )
         made += 1
     return made
 
@@ -163,22 +179,30 @@ def materialize(session: Session, series: Maintenance, now: datetime) -> int:
 def advance_windows(session: Session, now: datetime, *, author: str = "statusweb") -> list[Maintenance]:
     """Expand series and move every open window to where the time says it is; the
     windows that moved (each with its update posted)."""
-    for series in session.scalars(select(Maintenance).where(Maintenance.rrule != "",
-                                                            Maintenance.status != "cancelled")
-                                  .options(selectinload(Maintenance.affected))):
+    for series in session.scalars(
+        select(Maintenance)
+        .where(Maintenance.rrule != "", Maintenance.status != "cancelled")
+        .options(selectinload(Maintenance.affected))
+    ):
         try:
             materialize(session, series, now)
         except (ValueError, TypeError, OverflowError) as exc:  # a rule saved before it was checked:
             # that series waits, the other windows go on
             if (series.id, series.rrule) not in _TOLD_BAD_RULES:
                 _TOLD_BAD_RULES.add((series.id, series.rrule))
-                log.warning("maintenance series %d skipped until its rule is fixed: %r cannot be expanded (%s)",
-                            series.id, series.rrule[:200], exc)
+                log.warning(
+                    "maintenance series %d skipped until its rule is fixed: %r cannot be expanded (%s)",
+                    series.id,
+                    series.rrule[:200],
+                    exc,
+                )
     session.flush()
     moved = []
-    for window in session.scalars(select(Maintenance).where(
-            Maintenance.rrule == "", Maintenance.status.in_(OPEN_STATUSES), Maintenance.starts_at <= now)
-            .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))):
+    for window in session.scalars(
+        select(Maintenance)
+        .where(Maintenance.rrule == "", Maintenance.status.in_(OPEN_STATUSES), Maintenance.starts_at <= now)
+        .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
+    ):
         target = _status_at(session, window, now)
         if target != window.status:
             window.post_update(status=target, body=UPDATE_TEXT[target], at=now, author=author)
@@ -196,24 +220,35 @@ def _status_at(session: Session, window: Maintenance, now: datetime) -> str:
 
 def _services_pass_since(session: Session, window: Maintenance, moment: datetime) -> bool:
     """Every affected service has been checked since `moment` and passed."""
-    query = select(ServiceState.last_checked_at, ServiceState.last_status).select_from(Service).outerjoin(
-        ServiceState).where(Service.hidden.is_(False))
+    query = (
+        select(ServiceState.last_checked_at, ServiceState.last_status)
+        .select_from(Service)
+        .outerjoin(ServiceState)
+        .where(Service.hidden.is_(False))
+    )
     if not window.all_services:
         query = query.where(Service.id.in_([a.service_id for a in window.affected]))
     else:
         query = query.where(same_page(Service, window.page_id))
     rows = session.execute(query).all()
-    return all(checked is not None and checked >= moment and status in PASSING_STATUSES
-               for checked, status in rows)
+    return all(checked is not None and checked >= moment and status in PASSING_STATUSES for checked, status in rows)
 
 
 def active_windows(session: Session, now: datetime, *, ahead: timedelta = timedelta(0)) -> list[Maintenance]:
     """Windows (not series) that are not cancelled or completed and overlap now..now+ahead."""
-    return list(session.scalars(
-        select(Maintenance).where(Maintenance.rrule == "", Maintenance.status.in_(OPEN_STATUSES),
-                                  Maintenance.starts_at <= now + ahead, Maintenance.ends_at > now)
-        .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
-        .order_by(Maintenance.starts_at)))
+    return list(
+        session.scalars(
+            select(Maintenance)
+            .where(
+                Maintenance.rrule == "",
+                Maintenance.status.in_(OPEN_STATUSES),
+                Maintenance.starts_at <= now + ahead,
+                Maintenance.ends_at > now,
+            )
+            .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
+            .order_by(Maintenance.starts_at)
+        )
+    )
 
 
 def same_page(model: Any, page_id: int | None) -> Any:
@@ -231,8 +266,11 @@ def calendar_windows(session: Session, now: datetime) -> list[MaintenanceWindow]
         return []
     named = {a.service_id for window in windows if not window.all_services for a in window.affected}
     slugs = dict(session.execute(select(Service.id, Service.slug).where(Service.id.in_(named))).tuples().all())
-    pages = (set(session.scalars(select(Service.page_id).distinct()))
-             if any(window.all_services for window in windows) else set())
+    pages = (
+        set(session.scalars(select(Service.page_id).distinct()))
+        if any(window.all_services for window in windows)
+        else set()
+    )
     page_slugs: dict[int | None, frozenset[str]] = {}
 
     def covered(window: Maintenance) -> frozenset[str] | None:
@@ -241,13 +279,15 @@ def calendar_windows(session: Session, now: datetime) -> list[MaintenanceWindow]
         if pages <= {window.page_id}:
             return None  # every service there is
         if window.page_id not in page_slugs:
-            page_slugs[window.page_id] = frozenset(session.scalars(
-                select(Service.slug).where(same_page(Service, window.page_id))))
+            page_slugs[window.page_id] = frozenset(
+                session.scalars(select(Service.slug).where(same_page(Service, window.page_id)))
+            )
         return page_slugs[window.page_id]
 
-    return [MaintenanceWindow(title=window.title, starts_at=window.starts_at, ends_at=window.ends_at,
-                              slugs=covered(window))
-            for window in windows]
+    return [
+        MaintenanceWindow(title=window.title, starts_at=window.starts_at, ends_at=window.ends_at, slugs=covered(window))
+        for window in windows
+    ]
 
 
 def under_maintenance(windows: Iterable[Maintenance], now: datetime) -> tuple[bool, set[int]]:

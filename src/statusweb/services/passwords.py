@@ -20,8 +20,7 @@ _PADDING = re.compile(r"^[\d\W_]*(.*?)[\d\W_]*$", re.S)
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     text = files("statusweb").joinpath("data/common_passwords.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip().lower() for line in text.splitlines()
-                     if line.strip() and not line.startswith("#"))
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 def password_problem(password: str, name: str = "") -> str | None:

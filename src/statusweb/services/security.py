@@ -31,9 +31,11 @@ from statusweb.services import sign_ins
 
 log = logging.getLogger("statusweb.services.security")
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                           "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
-                           "base-uri 'none'; object-src 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
 
 
 def content_security_policy(logo_url: str = "") -> str:
@@ -125,8 +127,15 @@ def roles_of(request: Any) -> dict[int, str]:
     """The signed-in user's role in each of their organizations (organization id -> role)."""
     if _ROLES not in request.environ:
         user = request.identity
-        request.environ[_ROLES] = {} if user is None else dict(request.dbsession.execute(
-            select(Membership.organization_id, Membership.role).where(Membership.user_id == user.id)).all())
+        request.environ[_ROLES] = (
+            {}
+            if user is None
+            else dict(
+                request.dbsession.execute(
+                    select(Membership.organization_id, Membership.role).where(Membership.user_id == user.id)
+                ).all()
+            )
+        )
     return dict(request.environ[_ROLES])
 
 
@@ -156,8 +165,15 @@ class LoginLimiter:
     the memory it holds stays bounded.
     """
 
-    def __init__(self, attempts: int = 5, window: float = 900.0, *, account_attempts: int = 10,
-                 max_slowdown: float = 60.0, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        attempts: int = 5,
+        window: float = 900.0,
+        *,
+        account_attempts: int = 10,
+        max_slowdown: float = 60.0,
+        max_keys: int = 100_000,
+    ) -> None:
         self.attempts = attempts
         self.window = window
         self.account_attempts = account_attempts
@@ -168,8 +184,7 @@ class LoginLimiter:
         self._lock = threading.Lock()
         self._next_prune = 0.0
 
-    def wait_seconds(self, address: str, name: str, now: float | None = None, *,
-                     known_device: bool = False) -> float:
+    def wait_seconds(self, address: str, name: str, now: float | None = None, *, known_device: bool = False) -> float:
         """Seconds this attempt must wait (0: go ahead)."""
         now = time.monotonic() if now is None else now
         key = (address, name.lower())
@@ -203,7 +218,9 @@ class LoginLimiter:
         tables: tuple[dict[Any, list[float]], ...] = (self._failures, self._account_failures)
         for table in tables:
             for key in list(table):
-                kept = [t for t in table[key] if now - t < self.window][-max(self.attempts, self.account_attempts) * 4:]
+                kept = [t for t in table[key] if now - t < self.window][
+                    -max(self.attempts, self.account_attempts) * 4 :
+                ]
                 if kept:
                     table[key] = kept
                 else:
@@ -227,9 +244,15 @@ class DeviceCookie:
 
     def remember(self, request: Any, response: Any, name: str, secure: bool) -> None:
         names = [name.lower()] + [n for n in self._current(request) if n != name.lower()][:4]
-        response.set_cookie(DEVICE_COOKIE, self._serializer.dumps(names).decode("ascii"),
-                            max_age=DEVICE_LIFETIME, httponly=True, secure=secure, samesite="Lax",
-                            path="/admin")
+        response.set_cookie(
+            DEVICE_COOKIE,
+            self._serializer.dumps(names).decode("ascii"),
+            max_age=DEVICE_LIFETIME,
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+            path="/admin",
+        )
 
     def _current(self, request: Any) -> list[str]:
         raw = request.cookies.get(DEVICE_COOKIE)
@@ -242,8 +265,12 @@ class DeviceCookie:
 
 def security_headers(settings: Any) -> list[tuple[str, str]]:
     """The headers every response carries (the page cache's shortcut sends them too)."""
-    headers = [("Content-Security-Policy", content_security_policy(settings.logo_url)), ("X-Frame-Options", "DENY"),
-               ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    headers = [
+        ("Content-Security-Policy", content_security_policy(settings.logo_url)),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ]
     if settings.hsts:
         headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
     return headers
@@ -255,14 +282,23 @@ def includeme(config: Configurator) -> None:
     if not secret:  # only without secure cookies: Settings refuses to start otherwise
         secret = secrets.token_hex(32)
         log.warning("no STATUSWEB_SECRET: sessions use a random secret and end when the process does")
-    config.set_session_factory(SignedCookieSessionFactory(
-        secret, cookie_name="statusweb_session", httponly=True, samesite="Lax",
-        secure=settings.secure_cookies, max_age=SESSION_LIFETIME, timeout=SESSION_LIFETIME,
-        reissue_time=600))
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            secret,
+            cookie_name="statusweb_session",
+            httponly=True,
+            samesite="Lax",
+            secure=settings.secure_cookies,
+            max_age=SESSION_LIFETIME,
+            timeout=SESSION_LIFETIME,
+            reissue_time=600,
+        )
+    )
     config.set_security_policy(SecurityPolicy())
     config.set_default_csrf_options(require_csrf=True)
     config.registry["statusweb.login_limiter"] = LoginLimiter(
-        attempts=settings.login_attempts, window=settings.login_window_seconds)
+        attempts=settings.login_attempts, window=settings.login_window_seconds
+    )
     config.registry["statusweb.device_cookie"] = DeviceCookie(secret)
     every_response = security_headers(settings)
     config.registry["statusweb.security_headers"] = every_response

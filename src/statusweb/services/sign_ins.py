@@ -49,8 +49,17 @@ def start(session: Session, user: User, arrival: Arrival, now: datetime | None =
     """A new session row for `user`; returns the key the cookie carries."""
     now = now or utcnow()
     key = secrets.token_urlsafe(32)
-    session.add(UserSession(user_id=user.id, key_hash=_hash(key), generation=user.session_generation or 0,
-                            created_at=now, last_seen_at=now, address=arrival.address, user_agent=arrival.user_agent))
+    session.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=_hash(key),
+            generation=user.session_generation or 0,
+            created_at=now,
+            last_seen_at=now,
+            address=arrival.address,
+            user_agent=arrival.user_agent,
+        )
+    )
     session.flush()
     return key
 
@@ -62,8 +71,7 @@ def alive(session: Session, user: User, key: Any, now: datetime | None = None) -
     if not isinstance(key, str) or not key:
         return None
     now = now or utcnow()
-    row = session.scalar(select(UserSession).where(UserSession.key_hash == _hash(key),
-                                                   UserSession.user_id == user.id))
+    row = session.scalar(select(UserSession).where(UserSession.key_hash == _hash(key), UserSession.user_id == user.id))
     if row is None or row.ended_at is not None:
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
@@ -74,14 +82,28 @@ def alive(session: Session, user: User, key: Any, now: datetime | None = None) -
 def active(session: Session, user: User, now: datetime | None = None) -> list[UserSession]:
     """`user`'s live sessions, the most recently seen first."""
     now = now or utcnow()
-    return list(session.scalars(select(UserSession).where(
-        UserSession.user_id == user.id, UserSession.ended_at.is_(None),
-        UserSession.generation == (user.session_generation or 0),
-        UserSession.created_at > now - LIFETIME).order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())))
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.ended_at.is_(None),
+                UserSession.generation == (user.session_generation or 0),
+                UserSession.created_at > now - LIFETIME,
+            )
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
 
 
-def end(session: Session, user_id: int, session_ids: list[int] | None = None, *, keep: int | None = None,
-        now: datetime | None = None) -> int:
+def end(
+    session: Session,
+    user_id: int,
+    session_ids: list[int] | None = None,
+    *,
+    keep: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """End `user_id`'s sessions (those in `session_ids`, or all), except `keep`; how many ended."""
     query = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     if session_ids is not None:
@@ -94,6 +116,14 @@ def end(session: Session, user_id: int, session_ids: list[int] | None = None, *,
 def prune(session: Session, now: datetime | None = None) -> int:
     """Drop rows that can never let anyone in again (ended, or past the lifetime), a while later."""
     now = now or utcnow()
-    return session.execute(delete(UserSession).where(or_(
-        UserSession.ended_at < now - KEPT_AFTER_END,
-        UserSession.created_at < now - LIFETIME - KEPT_AFTER_END))).rowcount or 0  # type: ignore[attr-defined]
+    return (
+        session.execute(
+            delete(UserSession).where(
+                or_(
+                    UserSession.ended_at < now - KEPT_AFTER_END,
+                    UserSession.created_at < now - LIFETIME - KEPT_AFTER_END,
+                )
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        or 0
+    )

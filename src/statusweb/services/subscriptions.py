@@ -77,6 +77,7 @@ class Delivery:
 
 # -- subscribing -----------------------------------------------------------------------
 
+
 def check_email(address: str) -> str:
     """The address as mail will be sent to it (email-validator's reading), or
     SubscriptionError: one that could never be sent is refused where it enters."""
@@ -112,19 +113,40 @@ def refuse_private_host(host: str, port: int) -> None:
         raise SubscriptionError("That URL points into a private network; webhooks go to public addresses.")
 
 
-def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[int], *, now: datetime,
-              page_url: str, page_name: str, page_id: int | None = None) -> Subscriber:
+def subscribe(
+    session: Session,
+    kind: str,
+    address: str,
+    service_ids: Iterable[int],
+    *,
+    now: datetime,
+    page_url: str,
+    page_name: str,
+    page_id: int | None = None,
+) -> Subscriber:
     """A new (or the existing) subscriber of page `page_id` (None: the default page).
     Email: unconfirmed, with its confirmation message queued (again, for an unconfirmed
     one asking twice); webhook: confirmed."""
-    found = session.scalar(select(Subscriber).where(Subscriber.kind == kind, Subscriber.address == address,
-                                                    Subscriber.page_id.is_(page_id) if page_id is None
-                                                    else Subscriber.page_id == page_id))
+    found = session.scalar(
+        select(Subscriber).where(
+            Subscriber.kind == kind,
+            Subscriber.address == address,
+            Subscriber.page_id.is_(page_id) if page_id is None else Subscriber.page_id == page_id,
+        )
+    )
     components = ",".join(str(n) for n in sorted(set(service_ids)))
     if found is None:
-        found = Subscriber(kind=kind, address=address, components=components, created_at=now, page_id=page_id,
-                           confirm_token=secrets.token_urlsafe(32), unsubscribe_token=secrets.token_urlsafe(32),
-                           secret="", confirmed_at=None)
+        found = Subscriber(
+            kind=kind,
+            address=address,
+            components=components,
+            created_at=now,
+            page_id=page_id,
+            confirm_token=secrets.token_urlsafe(32),
+            unsubscribe_token=secrets.token_urlsafe(32),
+            secret="",
+            confirmed_at=None,
+        )
         session.add(found)
         session.flush()
     elif found.confirmed_at is None:
@@ -133,11 +155,19 @@ def subscribe(session: Session, kind: str, address: str, service_ids: Iterable[i
         _queue_verification(session, found, now, page_name)
     if kind == "email" and found.confirmed_at is None:
         link = f"{page_url.rstrip('/')}/subscribe/confirm/{found.confirm_token}"
-        session.add(SubscriberMessage(
-            subscriber_id=found.id, event=f"confirm:{now.isoformat()}", subject=f"Confirm your {page_name} updates",
-            body=(f"Someone (we hope you) asked for {page_name} updates at this address.\n\nConfirm with this "
-                  f"link; until then we send nothing else:\n{link}\n\nDid not ask? Ignore this message."),
-            created_at=now, attempts=0))
+        session.add(
+            SubscriberMessage(
+                subscriber_id=found.id,
+                event=f"confirm:{now.isoformat()}",
+                subject=f"Confirm your {page_name} updates",
+                body=(
+                    f"Someone (we hope you) asked for {page_name} updates at this address.\n\nConfirm with this "
+                    f"link; until then we send nothing else:\n{link}\n\nDid not ask? Ignore this message."
+                ),
+                created_at=now,
+                attempts=0,
+            )
+        )
     return found
 
 
@@ -146,22 +176,39 @@ def _queue_verification(session: Session, subscriber: Subscriber, now: datetime,
     signing secret to the URL, and the subscription starts (or its secret changes) only
     when the answer echoes the challenge. The form shows neither, so knowing a URL gives
     nobody its secret, nor tells whether it is subscribed."""
-    body = json.dumps({"type": "url_verification", "challenge": secrets.token_urlsafe(24),
-                       "secret": secrets.token_hex(24), "page": page_name,
-                       "how": "answer 2xx with the challenge in the body, e.g. {\"challenge\": \"...\"}; then "
-                              "every update is signed with this secret (X-Statuscore-Signature)"})
-    session.add(SubscriberMessage(subscriber_id=subscriber.id, event=f"{VERIFY}{now.isoformat()}",
-                                  subject="Verify this webhook", body=body, created_at=now, attempts=0))
+    body = json.dumps(
+        {
+            "type": "url_verification",
+            "challenge": secrets.token_urlsafe(24),
+            "secret": secrets.token_hex(24),
+            "page": page_name,
+            "how": 'answer 2xx with the challenge in the body, e.g. {"challenge": "..."}; then '
+            "every update is signed with this secret (X-Statuscore-Signature)",
+        }
+    )
+    session.add(
+        SubscriberMessage(
+            subscriber_id=subscriber.id,
+            event=f"{VERIFY}{now.isoformat()}",
+            subject="Verify this webhook",
+            body=body,
+            created_at=now,
+            attempts=0,
+        )
+    )
 
 
 # -- fan-out ---------------------------------------------------------------------------
+
 
 def fan_out(session: Session, now: datetime, delivery: Delivery) -> int:
     """Queue every incident and maintenance update posted since the last run for each
     confirmed subscriber it concerns; the cursor moves in the same transaction."""
     made = 0
-    sources: tuple[tuple[str, Any, type], ...] = (("incident_update", IncidentUpdate, Incident),
-                                                  ("maintenance_update", MaintenanceUpdate, Maintenance))
+    sources: tuple[tuple[str, Any, type], ...] = (
+        ("incident_update", IncidentUpdate, Incident),
+        ("maintenance_update", MaintenanceUpdate, Maintenance),
+    )
     for name, model, parent in sources:
         cursor = session.get(SubscriptionCursor, name)
         if cursor is None:  # first run: news from now on, not the whole history at once
@@ -175,8 +222,14 @@ def fan_out(session: Session, now: datetime, delivery: Delivery) -> int:
         pages = _page_deliveries(session, delivery)
         for update in updates:
             item = _item(session, parent, update)
-            made += _queue_update(session, update, item, [s for s in subscribers if s.page_id == item.page_id], now,
-                                  pages.get(item.page_id, delivery))
+            made += _queue_update(
+                session,
+                update,
+                item,
+                [s for s in subscribers if s.page_id == item.page_id],
+                now,
+                pages.get(item.page_id, delivery),
+            )
         cursor.last_id = updates[-1].id
     return made
 
@@ -192,14 +245,14 @@ def _page_deliveries(session: Session, delivery: Delivery) -> dict[int | None, D
     return found
 
 
-def _item(session: Session, parent: type, update: Any) -> Any:
+def _item(session: Session, parent: Any, update: Any) -> Any:
     parent_id = update.incident_id if parent is Incident else update.maintenance_id
-    return session.scalars(select(parent).where(parent.id == parent_id)  # type: ignore[attr-defined]
-                           .options(selectinload(parent.affected))).one()  # type: ignore[attr-defined]
+    return session.scalars(select(parent).where(parent.id == parent_id).options(selectinload(parent.affected))).one()
 
 
-def _queue_update(session: Session, update: Any, item: Any, subscribers: Iterable[Subscriber], now: datetime,
-                  delivery: Delivery) -> int:
+def _queue_update(
+    session: Session, update: Any, item: Any, subscribers: Iterable[Subscriber], now: datetime, delivery: Delivery
+) -> int:
     maintenance = isinstance(item, Maintenance)
     if not maintenance and item.deleted:
         return 0
@@ -214,8 +267,11 @@ def _queue_update(session: Session, update: Any, item: Any, subscribers: Iterabl
         if subscriber.confirmed_at and update.created_at < subscriber.confirmed_at:
             continue
         subject, body = _render(subscriber, item, update, delivery)
-        session.add(SubscriberMessage(subscriber_id=subscriber.id, event=event, subject=subject, body=body,
-                                      created_at=now, attempts=0))
+        session.add(
+            SubscriberMessage(
+                subscriber_id=subscriber.id, event=event, subject=subject, body=body, created_at=now, attempts=0
+            )
+        )
         made += 1
     return made
 
@@ -229,25 +285,40 @@ def _render(subscriber: Subscriber, item: Any, update: Any, delivery: Delivery) 
     link = f"{delivery.page_url}/history{anchor}" if maintenance else f"{delivery.page_url}/incidents/{item.id}"
     unsubscribe = f"{delivery.page_url}/subscribe/unsubscribe/{subscriber.unsubscribe_token}"
     if subscriber.kind == "webhook":
-        return subject, json.dumps({
-            "meta": {"unsubscribe": unsubscribe, "generated_at": update.created_at.isoformat()},
-            "page": {"id": "statusweb", "name": delivery.page_name, "url": delivery.page_url},
-            "incident": {
-                "id": f"m{item.id}" if maintenance else str(item.id), "name": item.title,
-                "status": update.status if update.status != "cancelled" else "completed",
-                "impact": "maintenance" if maintenance else item.impact, "shortlink": link,
-                "created_at": item.created_at.isoformat(), "updated_at": update.created_at.isoformat(),
-                "incident_updates": [{"id": str(update.id), "status": update.status, "body": update.body,
-                                      "created_at": update.created_at.isoformat()}]}})
+        return subject, json.dumps(
+            {
+                "meta": {"unsubscribe": unsubscribe, "generated_at": update.created_at.isoformat()},
+                "page": {"id": "statusweb", "name": delivery.page_name, "url": delivery.page_url},
+                "incident": {
+                    "id": f"m{item.id}" if maintenance else str(item.id),
+                    "name": item.title,
+                    "status": update.status if update.status != "cancelled" else "completed",
+                    "impact": "maintenance" if maintenance else item.impact,
+                    "shortlink": link,
+                    "created_at": item.created_at.isoformat(),
+                    "updated_at": update.created_at.isoformat(),
+                    "incident_updates": [
+                        {
+                            "id": str(update.id),
+                            "status": update.status,
+                            "body": update.body,
+                            "created_at": update.created_at.isoformat(),
+                        }
+                    ],
+                },
+            }
+        )
     when = f"{update.created_at:%b %d, %H:%M} UTC"
-    window = (f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n"
-              if maintenance else "")
-    return subject, (f"{item.title}\n{status.title()} ({when})\n{window}\n{update.body}\n\nMore: {link}\n\n--\n"
-                     f"You get this because you subscribed to {delivery.page_name} updates.\n"
-                     f"Unsubscribe (one click): {unsubscribe}\n")
+    window = f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n" if maintenance else ""
+    return subject, (
+        f"{item.title}\n{status.title()} ({when})\n{window}\n{update.body}\n\nMore: {link}\n\n--\n"
+        f"You get this because you subscribed to {delivery.page_name} updates.\n"
+        f"Unsubscribe (one click): {unsubscribe}\n"
+    )
 
 
 # -- delivery --------------------------------------------------------------------------
+
 
 def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int, int]:
     """Send the oldest unsent message of each subscriber whose turn it is; (sent, failed).
@@ -257,12 +328,21 @@ def deliver_due(engine: Engine, delivery: Delivery, now: datetime) -> tuple[int,
         heads = session.execute(
             select(SubscriberMessage.id, Subscriber)
             .join(Subscriber, Subscriber.id == SubscriberMessage.subscriber_id)
-            .where(SubscriberMessage.id.in_(
-                select(func.min(SubscriberMessage.id)).where(SubscriberMessage.sent_at.is_(None))
-                .group_by(SubscriberMessage.subscriber_id)))
-            .limit(BATCH)).all()
-        messages = {m.id: m for m in session.scalars(select(SubscriberMessage).where(
-            SubscriberMessage.id.in_([message_id for message_id, _ in heads])))}
+            .where(
+                SubscriberMessage.id.in_(
+                    select(func.min(SubscriberMessage.id))
+                    .where(SubscriberMessage.sent_at.is_(None))
+                    .group_by(SubscriberMessage.subscriber_id)
+                )
+            )
+            .limit(BATCH)
+        ).all()
+        messages = {
+            m.id: m
+            for m in session.scalars(
+                select(SubscriberMessage).where(SubscriberMessage.id.in_([message_id for message_id, _ in heads]))
+            )
+        }
         pages = _page_deliveries(session, delivery)  # each subscriber's links go to its own page
         session.expunge_all()
     sent = failed = 0
@@ -298,9 +378,12 @@ def deliver_outgoing(engine: Engine, delivery: Delivery, now: datetime) -> tuple
     """Send the due one-off messages (invitations); (sent, failed), failures backing off."""
     factory = get_session_factory(engine)
     with factory() as session:
-        due = session.scalars(select(OutgoingMail).where(
-            OutgoingMail.sent_at.is_(None), or_(OutgoingMail.next_try.is_(None), OutgoingMail.next_try <= now))
-            .order_by(OutgoingMail.id).limit(BATCH)).all()
+        due = session.scalars(
+            select(OutgoingMail)
+            .where(OutgoingMail.sent_at.is_(None), or_(OutgoingMail.next_try.is_(None), OutgoingMail.next_try <= now))
+            .order_by(OutgoingMail.id)
+            .limit(BATCH)
+        ).all()
         session.expunge_all()
     sent = failed = 0
     for message in due:
@@ -308,8 +391,11 @@ def deliver_outgoing(engine: Engine, delivery: Delivery, now: datetime) -> tuple
         try:
             if delivery.mail is None:
                 raise SubscriptionError("no mail server: set STATUSWEB_SMTP_URL and STATUSWEB_MAIL_FROM")
-            smtp_send(delivery.mail.url, _plain_mail(delivery.mail, message.to_address, message.subject,
-                                                     message.body), SEND_TIMEOUT)
+            smtp_send(
+                delivery.mail.url,
+                _plain_mail(delivery.mail, message.to_address, message.subject, message.body),
+                SEND_TIMEOUT,
+            )
         except Exception as exc:  # noqa: BLE001 - one bad address or a server down holds up nobody
             error = f"{type(exc).__name__}: {exc}"
         outcome = _record_attempt(factory, OutgoingMail, message.id, error, now)
@@ -328,8 +414,9 @@ def _plain_mail(mail: Mail, to: str, subject: str, body: str) -> EmailMessage:
     return message
 
 
-def _send(engine: Engine, subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery,
-          now: datetime) -> str | None:
+def _send(
+    engine: Engine, subscriber: Subscriber, message: SubscriberMessage, delivery: Delivery, now: datetime
+) -> str | None:
     """None when the receiver took it, else what went wrong (never the SMTP URL)."""
     try:
         if subscriber.kind == "email":
@@ -342,8 +429,13 @@ def _send(engine: Engine, subscriber: Subscriber, message: SubscriberMessage, de
         return f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - a row that can never be sent (an address such as
         # a@[b.c, a URL with a space, CR/LF in a header) fails alone, backing off; the others go on
-        log.warning("subscriber %d: message %d cannot be sent: %s: %s", subscriber.id, message.id,
-                    type(exc).__name__, str(exc)[:200])
+        log.warning(
+            "subscriber %d: message %d cannot be sent: %s: %s",
+            subscriber.id,
+            message.id,
+            type(exc).__name__,
+            str(exc)[:200],
+        )
         return f"cannot be sent: {type(exc).__name__}: {exc}"
     return None
 
@@ -376,9 +468,16 @@ def _post_webhook(subscriber: Subscriber, message: SubscriberMessage, delivery: 
         refuse_private_host(parts.hostname or "", parts.port or 443)
     body = message.body.encode()
     secret = json.loads(message.body)["secret"] if message.event.startswith(VERIFY) else subscriber.secret
-    request = urllib.request.Request(subscriber.address, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "statusweb-subscriptions",
-        **sign_webhook(body, secret, int(time.time()))})
+    request = urllib.request.Request(
+        subscriber.address,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "statusweb-subscriptions",
+            **sign_webhook(body, secret, int(time.time())),
+        },
+    )
     with _NO_REDIRECTS.open(request, timeout=SEND_TIMEOUT) as answer:  # the host was checked above
         if not 200 <= answer.status < 300:
             raise SubscriptionError(f"HTTP {answer.status}")

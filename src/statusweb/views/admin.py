@@ -56,19 +56,31 @@ def _public_pages_changed(request: Request) -> None:
 @view_config(route_name="admin", renderer="statusweb:templates/admin/dashboard.pt", permission="view")
 def dashboard(request: Request) -> dict[str, Any]:
     session = request.dbsession
-    by_status = dict(session.execute(select(ServiceState.status, func.count()).join(Service)
-                                     .where(Service.hidden.is_(False)).group_by(ServiceState.status)).all())
-    active = session.scalar(select(func.count()).select_from(Incident)
-                            .where(Incident.status != "resolved", Incident.deleted.is_(False)))
+    by_status = dict(
+        session.execute(
+            select(ServiceState.status, func.count())
+            .join(Service)
+            .where(Service.hidden.is_(False))
+            .group_by(ServiceState.status)
+        ).all()
+    )
+    active = session.scalar(
+        select(func.count()).select_from(Incident).where(Incident.status != "resolved", Incident.deleted.is_(False))
+    )
     engine = request.registry["statusweb.engine"]
     beat = last_heartbeat(engine)
     ttl = lease_seconds(request.registry["statusweb.settings"].heartbeat_interval)
-    return {"title": "Admin", "by_status": by_status, "active": active,
-            "runners": members(engine, live_within=ttl), "silent_regions": silent_regions(engine, ttl),
-            "services": visible_services(session, with_state=True),
-            "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
-            "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name],
-            "stalled": [] if beat is None else stalled_duties(beat, with_errors=True)}
+    return {
+        "title": "Admin",
+        "by_status": by_status,
+        "active": active,
+        "runners": members(engine, live_within=ttl),
+        "silent_regions": silent_regions(engine, ttl),
+        "services": visible_services(session, with_state=True),
+        "heartbeat_age": None if beat is None else (utcnow() - beat.beat_at).total_seconds(),
+        "sinks": [] if beat is None else [name for name in beat.sinks.split(",") if name],
+        "stalled": [] if beat is None else stalled_duties(beat, with_errors=True),
+    }
 
 
 @view_defaults(permission="edit")
@@ -83,24 +95,36 @@ class IncidentViews:
         services = visible_services(self.request.dbsession)
         if incident is not None:  # an incident stays on its page: so do the services it can name
             services = [service for service in services if service.page_id == incident.page_id]
-        return {"title": incident.title if incident else "New incident", "form": form, "incident": incident,
-                "services": services, "impacts": IMPACTS, "statuses": INCIDENT_STATUSES,
-                "components": COMPONENT_STATUSES, **page_choice(self.request)}
+        return {
+            "title": incident.title if incident else "New incident",
+            "form": form,
+            "incident": incident,
+            "services": services,
+            "impacts": IMPACTS,
+            "statuses": INCIDENT_STATUSES,
+            "components": COMPONENT_STATUSES,
+            **page_choice(self.request),
+        }
 
     @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt", permission="view")
     def list(self) -> dict[str, Any]:
         incidents = self.request.dbsession.scalars(
-            select(Incident).where(Incident.deleted.is_(False))
-            .order_by((Incident.status == "resolved").asc(), Incident.created_at.desc()).limit(200)).all()
+            select(Incident)
+            .where(Incident.deleted.is_(False))
+            .order_by((Incident.status == "resolved").asc(), Incident.created_at.desc())
+            .limit(200)
+        ).all()
         return {"title": "Incidents", "incidents": incidents}
 
-    @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="GET")
+    @view_config(
+        route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt", request_method="GET"
+    )
     def new(self) -> dict[str, Any]:
         return self._form_page(Form(values={"impact": "minor", "status": "investigating"}), None)
 
-    @view_config(route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="POST")
+    @view_config(
+        route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt", request_method="POST"
+    )
     def create(self) -> Any:
         probe, page, services = page_from_form(self.request)
         form, affected = read_incident(self.request.POST, [s.id for s in services], creating=True)
@@ -111,28 +135,49 @@ class IncidentViews:
             return self._form_page(form, None)
         now = utcnow()
         values = form.values
-        incident = Incident(title=values["title"], impact=values["impact"], status="investigating",
-                            root_cause=values["root_cause"], created_at=now, updated_at=now, deleted=False,
-                            page_id=page.row_id)
+        incident = Incident(
+            title=values["title"],
+            impact=values["impact"],
+            status="investigating",
+            root_cause=values["root_cause"],
+            created_at=now,
+            updated_at=now,
+            deleted=False,
+            page_id=page.row_id,
+        )
         incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
-        incident.post_update(status=values["status"], body=values["body"], at=now,
-                             author=self.request.identity.name, eta=form.parsed["eta"])
+        incident.post_update(
+            status=values["status"],
+            body=values["body"],
+            at=now,
+            author=self.request.identity.name,
+            eta=form.parsed["eta"],
+        )
         self.request.dbsession.add(incident)
         self.request.dbsession.flush()
         audit_on_page(self.request, incident.page_id, "incident.create", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
-    @view_config(route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="GET", permission="view")
+    @view_config(
+        route_name="admin_incident",
+        renderer="statusweb:templates/admin/incident_form.pt",
+        request_method="GET",
+        permission="view",
+    )
     def edit(self) -> dict[str, Any]:
         incident = self._incident()
-        values = {"title": incident.title, "impact": incident.impact, "root_cause": incident.root_cause,
-                  **{f"service-{a.service_id}": a.component_status for a in incident.affected}}
+        values = {
+            "title": incident.title,
+            "impact": incident.impact,
+            "root_cause": incident.root_cause,
+            **{f"service-{a.service_id}": a.component_status for a in incident.affected},
+        }
         return {**self._form_page(Form(values=values), incident), "update": Form(values={"status": incident.status})}
 
-    @view_config(route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="POST")
+    @view_config(
+        route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt", request_method="POST"
+    )
     def save(self) -> Any:
         incident = self._incident()
         services = [s for s in visible_services(self.request.dbsession) if s.page_id == incident.page_id]
@@ -148,8 +193,9 @@ class IncidentViews:
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
-    @view_config(route_name="admin_incident_update", renderer="statusweb:templates/admin/incident_form.pt",
-                 request_method="POST")
+    @view_config(
+        route_name="admin_incident_update", renderer="statusweb:templates/admin/incident_form.pt", request_method="POST"
+    )
     def post_update(self) -> Any:
         incident = self._incident()
         update = read_update(self.request.POST)
@@ -157,18 +203,31 @@ class IncidentViews:
             update.errors["status"] = "This incident is resolved and cannot be reopened; open a new one."
         if not update.ok:
             self.request.response.status_int = 400
-            values = {"title": incident.title, "impact": incident.impact, "root_cause": incident.root_cause,
-                      **{f"service-{a.service_id}": a.component_status for a in incident.affected}}
+            values = {
+                "title": incident.title,
+                "impact": incident.impact,
+                "root_cause": incident.root_cause,
+                **{f"service-{a.service_id}": a.component_status for a in incident.affected},
+            }
             return {**self._form_page(Form(values=values), incident), "update": update}
         try:
-            incident.post_update(status=update.values["status"], body=update.values["body"], at=utcnow(),
-                                 author=self.request.identity.name, eta=update.parsed["eta"])
+            incident.post_update(
+                status=update.values["status"],
+                body=update.values["body"],
+                at=utcnow(),
+                author=self.request.identity.name,
+                eta=update.parsed["eta"],
+            )
         except IncidentNotEditable:  # raced with another editor resolving it
             raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id)) from None
         if update.values["root_cause"]:
             incident.root_cause = update.values["root_cause"]
-        audit_on_page(self.request, incident.page_id, "incident.update",
-                      f"#{incident.id} {incident.title}: {update.values['status']}")
+        audit_on_page(
+            self.request,
+            incident.page_id,
+            "incident.update",
+            f"#{incident.id} {incident.title}: {update.values['status']}",
+        )
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
@@ -188,8 +247,9 @@ class IncidentViews:
         now = utcnow()
         for incident in self.request.dbsession.scalars(select(Incident).where(Incident.id.in_(ids))):
             if incident.is_active:
-                incident.post_update(status="resolved", body="Marked as resolved.", at=now,
-                                     author=self.request.identity.name)
+                incident.post_update(
+                    status="resolved", body="Marked as resolved.", at=now, author=self.request.identity.name
+                )
                 audit_on_page(self.request, incident.page_id, "incident.resolve", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incidents"))
@@ -216,19 +276,37 @@ def check_history(request: Request) -> dict[str, Any]:
     before = optional_id(params.get("before"), MAX_BIG_ID)
     if params.get("before") and before is None:
         form.errors["before"] = "Not a position in the history; start again from the newest."
-    rows = [] if not form.ok else check_results(
-        session, CheckFilter(service_id=by_slug[slug].id if slug in by_slug else None, status=status or None,
-                             since=since, until=until + timedelta(days=1) if until else None, before=before),
-        limit=CHECKS_PAGE_SIZE + 1)
+    rows = (
+        []
+        if not form.ok
+        else check_results(
+            session,
+            CheckFilter(
+                service_id=by_slug[slug].id if slug in by_slug else None,
+                status=status or None,
+                since=since,
+                until=until + timedelta(days=1) if until else None,
+                before=before,
+            ),
+            limit=CHECKS_PAGE_SIZE + 1,
+        )
+    )
     older = None
     if len(rows) > CHECKS_PAGE_SIZE:
         rows = rows[:CHECKS_PAGE_SIZE]
-        older = request.current_route_url(_query={**{k: v for k, v in params.items() if k != "before"},
-                                                  "before": rows[-1][0].id})
+        older = request.current_route_url(
+            _query={**{k: v for k, v in params.items() if k != "before"}, "before": rows[-1][0].id}
+        )
     if not form.ok:
         request.response.status_int = 400
-    return {"title": "Check history", "rows": rows, "older": older, "form": form, "services": services,
-            "statuses": CHECK_STATUSES}
+    return {
+        "title": "Check history",
+        "rows": rows,
+        "older": older,
+        "form": form,
+        "services": services,
+        "statuses": CHECK_STATUSES,
+    }
 
 
 def _day(form: Form, params: Any, name: str) -> datetime | None:
@@ -249,12 +327,17 @@ class UserViews(OwnerViews):
     organization is only yours to remove from your own; every change that takes access
     away ends the user's sessions at once."""
 
-    def _page(self, form: Form | None = None, error: str | None = None, invited: str | None = None,
-              invite: Form | None = None) -> dict[str, Any]:
+    def _page(
+        self, form: Form | None = None, error: str | None = None, invited: str | None = None, invite: Form | None = None
+    ) -> dict[str, Any]:
         session = self.request.dbsession
-        rows = session.execute(select(User, Membership, Organization).join(Membership, Membership.user_id == User.id)
-                               .join(Organization).where(Membership.organization_id.in_(self.owned))
-                               .order_by(User.name, Organization.slug)).all()
+        rows = session.execute(
+            select(User, Membership, Organization)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Organization)
+            .where(Membership.organization_id.in_(self.owned))
+            .order_by(User.name, Organization.slug)
+        ).all()
         people: dict[int, User] = {}
         roles: dict[int, list[tuple[Membership, Organization]]] = {}
         for user, membership, organization in rows:
@@ -262,22 +345,40 @@ class UserViews(OwnerViews):
             roles.setdefault(user.id, []).append((membership, organization))
         organizations = self._organizations()
         default = {**self._first(organizations), "role": "admin"}
-        return {"title": "Users", "users": list(people.values()), "roles": roles, "roles_allowed": MEMBER_ROLES,
-                "organizations": organizations, "form": form or Form(values=dict(default)), "error": error,
-                "invite": invite or Form(values=dict(default)), "invited": invited,
-                "elsewhere": self._elsewhere(list(people))}
+        return {
+            "title": "Users",
+            "users": list(people.values()),
+            "roles": roles,
+            "roles_allowed": MEMBER_ROLES,
+            "organizations": organizations,
+            "form": form or Form(values=dict(default)),
+            "error": error,
+            "invite": invite or Form(values=dict(default)),
+            "invited": invited,
+            "elsewhere": self._elsewhere(list(people)),
+        }
 
     def _elsewhere(self, user_ids: list[int]) -> set[int]:
         """Of these users, those who are also in an organization you do not own."""
-        return set(self.request.dbsession.scalars(select(Membership.user_id).where(
-            Membership.user_id.in_(user_ids), Membership.organization_id.not_in(self.owned))))
+        return set(
+            self.request.dbsession.scalars(
+                select(Membership.user_id).where(
+                    Membership.user_id.in_(user_ids), Membership.organization_id.not_in(self.owned)
+                )
+            )
+        )
 
     def _user(self, *, only_yours: bool = True) -> User:
         """A user in one of your organizations (and, for password and access, in none
         other); anyone else is a 404, as if there were no such user."""
         found = self.request.dbsession.get(User, record_id(self.request.matchdict["id"], "user"))
-        ours = found is not None and self.request.dbsession.scalar(select(Membership.id).where(
-            Membership.user_id == found.id, Membership.organization_id.in_(self.owned))) is not None
+        ours = (
+            found is not None
+            and self.request.dbsession.scalar(
+                select(Membership.id).where(Membership.user_id == found.id, Membership.organization_id.in_(self.owned))
+            )
+            is not None
+        )
         if found is None or not ours or (only_yours and found.id in self._elsewhere([found.id])):
             raise HTTPNotFound("no such user")
         return found
@@ -311,8 +412,7 @@ class UserViews(OwnerViews):
         record(self.request, organization.id, "member.add", f"{name} as {role}")
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
-    @view_config(route_name="admin_user_invite", renderer="statusweb:templates/admin/users.pt",
-                 request_method="POST")
+    @view_config(route_name="admin_user_invite", renderer="statusweb:templates/admin/users.pt", request_method="POST")
     def invite(self) -> Any:
         form = read_invitation(self.request.POST, self._slugs())
         if form.values.get("email"):
@@ -324,15 +424,28 @@ class UserViews(OwnerViews):
             return self._refuse("The invitation was not made: correct the fields marked below.", invite=form)
         now = utcnow()
         organization = organization_named(self.request.dbsession, form.values["organization"], now)
-        token = make_invitation(self.request.dbsession, organization, form.values["role"], form.values["email"],
-                                by=self.request.identity.name, now=now)
+        token = make_invitation(
+            self.request.dbsession,
+            organization,
+            form.values["role"],
+            form.values["email"],
+            by=self.request.identity.name,
+            now=now,
+        )
         link = self.request.route_url("invitation", token=token)
         if form.values["email"]:  # the runner mails it (never this request), retrying while the server is down
-            self.request.dbsession.add(OutgoingMail(
-                to_address=form.values["email"], subject=f"Join {organization.name} on the status page",
-                body=(f"{self.request.identity.name} invites you to {organization.name} as {form.values['role']}.\n\n"
-                      f"Accept (once, within {INVITATION_DAYS} days):\n{link}\n\nNot expecting this? Ignore it."),
-                created_at=now, attempts=0))
+            self.request.dbsession.add(
+                OutgoingMail(
+                    to_address=form.values["email"],
+                    subject=f"Join {organization.name} on the status page",
+                    body=(
+                        f"{self.request.identity.name} invites you to {organization.name} as {form.values['role']}.\n\n"
+                        f"Accept (once, within {INVITATION_DAYS} days):\n{link}\n\nNot expecting this? Ignore it."
+                    ),
+                    created_at=now,
+                    attempts=0,
+                )
+            )
         record(self.request, organization.id, "member.invite", f"{form.values['role']} {form.values['email']}".strip())
         return self._page(invited=link)
 
@@ -352,21 +465,20 @@ class UserViews(OwnerViews):
             record(self.request, membership.organization_id, "member.remove", user.name)
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
-    @view_config(route_name="admin_user_password", renderer="statusweb:templates/admin/users.pt",
-                 request_method="POST")
+    @view_config(route_name="admin_user_password", renderer="statusweb:templates/admin/users.pt", request_method="POST")
     def set_password(self) -> Any:
         user = self._user()
         form = read_new_password(self.request.POST, user.name)
         if not form.ok:
-            return self._refuse(f"The password for {user.name} was not changed: "
-                                f"{next(iter(form.errors.values()))}", form)
+            return self._refuse(
+                f"The password for {user.name} was not changed: {next(iter(form.errors.values()))}", form
+            )
         user.set_password(self.request.POST["password"])  # ends the user's other sessions
         if user.id == self.request.identity.id:  # keep the admin who did it logged in
             remember(self.request, user.id)
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
-    @view_config(route_name="admin_user_disable", renderer="statusweb:templates/admin/users.pt",
-                 request_method="POST")
+    @view_config(route_name="admin_user_disable", renderer="statusweb:templates/admin/users.pt", request_method="POST")
     def disable(self) -> Any:
         user = self._user()
         if user.id == self.request.identity.id:
@@ -375,8 +487,7 @@ class UserViews(OwnerViews):
         user.end_sessions()
         return HTTPSeeOther(self.request.route_url("admin_users"))
 
-    @view_config(route_name="admin_user_enable", renderer="statusweb:templates/admin/users.pt",
-                 request_method="POST")
+    @view_config(route_name="admin_user_enable", renderer="statusweb:templates/admin/users.pt", request_method="POST")
     def enable(self) -> Any:
         self._user().disabled = False
         return HTTPSeeOther(self.request.route_url("admin_users"))

@@ -46,8 +46,10 @@ class MaintenanceViews:
 
     def _window(self) -> Maintenance:
         found = self.request.dbsession.scalars(
-            select(Maintenance).where(Maintenance.id == record_id(self.request.matchdict["id"], "maintenance"))
-            .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))).first()
+            select(Maintenance)
+            .where(Maintenance.id == record_id(self.request.matchdict["id"], "maintenance"))
+            .options(selectinload(Maintenance.updates), selectinload(Maintenance.affected))
+        ).first()
         if found is None:
             raise HTTPNotFound("no such maintenance")
         return found
@@ -56,32 +58,57 @@ class MaintenanceViews:
         services = visible_services(self.request.dbsession)
         if window is not None:  # a window stays on its page: so do the services it can cover
             services = [service for service in services if service.page_id == window.page_id]
-        return {"title": window.title if window else "Plan maintenance", "form": form, "window": window,
-                "services": services, "repeats": REPEATS, **page_choice(self.request),
-                "update": update or Form(values={"status": window.status if window else "scheduled"}),
-                "update_statuses": UPDATE_STATUSES}
+        return {
+            "title": window.title if window else "Plan maintenance",
+            "form": form,
+            "window": window,
+            "services": services,
+            "repeats": REPEATS,
+            **page_choice(self.request),
+            "update": update or Form(values={"status": window.status if window else "scheduled"}),
+            "update_statuses": UPDATE_STATUSES,
+        }
 
     def _invalid(self, form: Form, window: Maintenance | None, update: Form | None = None) -> dict[str, Any]:
         self.request.response.status_int = 400
         return self._page(form, window, update)
 
-    @view_config(route_name="admin_maintenances", renderer="statusweb:templates/admin/maintenances.pt",
-                 request_method="GET", permission="view")
+    @view_config(
+        route_name="admin_maintenances",
+        renderer="statusweb:templates/admin/maintenances.pt",
+        request_method="GET",
+        permission="view",
+    )
     def list(self) -> dict[str, Any]:
         session = self.request.dbsession
         now = utcnow()
         windows = session.scalars(
-            select(Maintenance).where(Maintenance.ends_at >= now - timedelta(days=30))
+            select(Maintenance)
+            .where(Maintenance.ends_at >= now - timedelta(days=30))
             .options(selectinload(Maintenance.affected))
-            .order_by(Maintenance.starts_at.asc()).limit(300)).all()
-        return {"title": "Maintenance", "windows": windows, "names": service_names(session),
-                "statuses": MAINTENANCE_STATUSES}
+            .order_by(Maintenance.starts_at.asc())
+            .limit(300)
+        ).all()
+        return {
+            "title": "Maintenance",
+            "windows": windows,
+            "names": service_names(session),
+            "statuses": MAINTENANCE_STATUSES,
+        }
 
     @view_config(route_name="admin_maintenance_new", renderer=TEMPLATE, request_method="GET")
     def new(self) -> dict[str, Any]:
         start = (utcnow() + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-        return self._page(Form(values={"starts_at": f"{start:%Y-%m-%dT%H:%M}", "repeat": "none",
-                                       "ends_at": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M}"}), None)
+        return self._page(
+            Form(
+                values={
+                    "starts_at": f"{start:%Y-%m-%dT%H:%M}",
+                    "repeat": "none",
+                    "ends_at": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M}",
+                }
+            ),
+            None,
+        )
 
     @view_config(route_name="admin_maintenance_new", renderer=TEMPLATE, request_method="POST")
     def create(self) -> Any:
@@ -100,10 +127,15 @@ class MaintenanceViews:
     @view_config(route_name="admin_maintenance", renderer=TEMPLATE, request_method="GET", permission="view")
     def edit(self) -> dict[str, Any]:
         window = self._window()
-        values = {"title": window.title, "description": window.description,
-                  "starts_at": f"{window.starts_at:%Y-%m-%dT%H:%M}", "ends_at": f"{window.ends_at:%Y-%m-%dT%H:%M}",
-                  "repeat": "custom" if window.rrule else "none", "rrule": window.rrule,
-                  "service": [str(a.service_id) for a in window.affected]}
+        values = {
+            "title": window.title,
+            "description": window.description,
+            "starts_at": f"{window.starts_at:%Y-%m-%dT%H:%M}",
+            "ends_at": f"{window.ends_at:%Y-%m-%dT%H:%M}",
+            "repeat": "custom" if window.rrule else "none",
+            "rrule": window.rrule,
+            "service": [str(a.service_id) for a in window.affected],
+        }
         return self._page(Form(values=values), window)
 
     @view_config(route_name="admin_maintenance", renderer=TEMPLATE, request_method="POST")
@@ -112,8 +144,9 @@ class MaintenanceViews:
         if not window.is_open:
             form = Form(errors={"title": "This window is over (completed or cancelled) and cannot change."})
             return self._invalid(form, window)
-        form = read_maintenance(self.request.POST, [s.id for s in visible_services(self.request.dbsession)
-                                                    if s.page_id == window.page_id])
+        form = read_maintenance(
+            self.request.POST, [s.id for s in visible_services(self.request.dbsession) if s.page_id == window.page_id]
+        )
         if form.ok and bool(form.parsed["plan"].rrule) != window.is_series:
             form.errors["repeat"] = "A single window cannot become a series (or back): plan a new one."
         if not form.ok:
@@ -152,8 +185,9 @@ class MaintenanceViews:
         if window.is_open:
             cancel(window, now=now, author=self.request.identity.name)
             if window.is_series:  # and every occurrence still to come
-                for later in self.request.dbsession.scalars(select(Maintenance).where(
-                        Maintenance.series_id == window.id, Maintenance.status == "scheduled")):
+                for later in self.request.dbsession.scalars(
+                    select(Maintenance).where(Maintenance.series_id == window.id, Maintenance.status == "scheduled")
+                ):
                     cancel(later, now=now, author=self.request.identity.name)
             audit_on_page(self.request, window.page_id, "maintenance.cancel", f"#{window.id} {window.title}")
         _changed(self.request)

@@ -32,8 +32,11 @@ def pages_for(request: Request, permission: str) -> list[PageInfo]:
     allowed = organizations_for(request, permission)
     pages = request.registry["statusweb.pages"].all()
     default_owner = organization_of_rows(request.dbsession, None)
-    return [page for page in pages
-            if (page.organization_id if page.organization_id is not None else default_owner) in allowed]
+    return [
+        page
+        for page in pages
+        if (page.organization_id if page.organization_id is not None else default_owner) in allowed
+    ]
 
 
 def page_from_form(request: Request) -> tuple[Form, PageInfo | None, list[Service]]:
@@ -63,9 +66,14 @@ def read_page(params: Any, organizations: tuple[str, ...], *, creating: bool) ->
     if not form.ok:
         return form, None
     try:
-        spec = PageSpec(slug=form.values.get("slug") or "x", name=form.values["name"],
-                        private=bool(form.values["private"]), domain=form.values["domain"].strip().lower(),
-                        organization=form.values["organization"], viewer_password=password)
+        spec = PageSpec(
+            slug=form.values.get("slug") or "x",
+            name=form.values["name"],
+            private=bool(form.values["private"]),
+            domain=form.values["domain"].strip().lower(),
+            organization=form.values["organization"],
+            viewer_password=password,
+        )
     except FieldError as exc:
         form.errors[exc.key] = exc.message
         return form, None
@@ -91,8 +99,11 @@ class OwnerViews:
         self.owned = organizations_for(request, "manage_users")
 
     def _organizations(self) -> list[Organization]:
-        return list(self.request.dbsession.scalars(
-            select(Organization).where(Organization.id.in_(self.owned)).order_by(Organization.slug)))
+        return list(
+            self.request.dbsession.scalars(
+                select(Organization).where(Organization.id.in_(self.owned)).order_by(Organization.slug)
+            )
+        )
 
     @staticmethod
     def _first(organizations: list[Organization]) -> dict[str, str]:
@@ -103,18 +114,32 @@ class OwnerViews:
 @view_defaults(permission="manage_users")
 class PageViews(OwnerViews):
     def _page(self, form: Form | None = None, editing: Page | None = None, domain_message: str = "") -> dict[str, Any]:
-        pages = self.request.dbsession.scalars(select(Page).where(Page.organization_id.in_(self.owned))
-                                               .order_by(Page.slug)).all()
+        pages = self.request.dbsession.scalars(
+            select(Page).where(Page.organization_id.in_(self.owned)).order_by(Page.slug)
+        ).all()
         organizations = self._organizations()
         default = self._first(organizations)
         install_admin = is_install_admin(self.request)
-        waiting = self.request.dbsession.scalars(  # every organization's, for those who may approve them
-            select(Page).where(Page.domain.isnot(None), Page.domain_verified_at.is_(None))
-            .order_by(Page.updated_at)).all() if install_admin else []
-        return {"title": "Pages", "pages": pages, "organizations": organizations, "editing": editing,
-                "names": {o.id: o.name for o in organizations}, "form": form or Form(values=default),
-                "install_admin": install_admin, "waiting": waiting, "domain_message": domain_message,
-                "record_name": record_name, "record_value": record_value}
+        waiting = (
+            self.request.dbsession.scalars(  # every organization's, for those who may approve them
+                select(Page).where(Page.domain.isnot(None), Page.domain_verified_at.is_(None)).order_by(Page.updated_at)
+            ).all()
+            if install_admin
+            else []
+        )
+        return {
+            "title": "Pages",
+            "pages": pages,
+            "organizations": organizations,
+            "editing": editing,
+            "names": {o.id: o.name for o in organizations},
+            "form": form or Form(values=default),
+            "install_admin": install_admin,
+            "waiting": waiting,
+            "domain_message": domain_message,
+            "record_name": record_name,
+            "record_value": record_value,
+        }
 
     def _owned_page(self) -> Page:
         found = self.request.dbsession.get(Page, record_id(self.request.matchdict["id"], "page"))
@@ -128,8 +153,10 @@ class PageViews(OwnerViews):
             return ""
         if claims_install_host(spec.domain, self.request.registry["statusweb.settings"].page_url):
             return "That is this install's own address (or a parent of it): a page cannot take it."
-        taken = self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain,
-                                                                    Page.id != (page_id or 0))) is not None
+        taken = (
+            self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain, Page.id != (page_id or 0)))
+            is not None
+        )
         return "Another page has that domain." if taken else ""
 
     def _save(self, page: Page, spec: PageSpec, organization: Organization) -> HTTPSeeOther:
@@ -162,8 +189,10 @@ class PageViews(OwnerViews):
     @view_config(route_name="admin_pages", renderer="statusweb:templates/admin/pages.pt", request_method="POST")
     def create(self) -> Any:
         form, spec = read_page(self.request.POST, tuple(o.slug for o in self._organizations()), creating=True)
-        if spec is not None and (spec.slug == DEFAULT_SLUG or self.request.dbsession.scalar(
-                select(Page.id).where(Page.slug == spec.slug)) is not None):
+        if spec is not None and (
+            spec.slug == DEFAULT_SLUG
+            or self.request.dbsession.scalar(select(Page.id).where(Page.slug == spec.slug)) is not None
+        ):
             form.errors["slug"] = "That slug is taken."
         if spec is not None and self._domain_refused(spec, None):
             form.errors["domain"] = self._domain_refused(spec, None)
@@ -171,8 +200,14 @@ class PageViews(OwnerViews):
             return self._refuse(form)
         now = utcnow()
         organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == spec.organization))
-        page = Page(slug=spec.slug, name=spec.name, private=spec.private, organization_id=organization.id,
-                    created_at=now, updated_at=now)
+        page = Page(
+            slug=spec.slug,
+            name=spec.name,
+            private=spec.private,
+            organization_id=organization.id,
+            created_at=now,
+            updated_at=now,
+        )
         self.request.dbsession.add(page)
         answer = self._save(page, spec, organization)
         record(self.request, organization.id, "page.create", f"{spec.slug} ({'private' if spec.private else 'public'})")
@@ -182,12 +217,17 @@ class PageViews(OwnerViews):
     def edit(self, domain_message: str = "") -> dict[str, Any]:
         page = self._owned_page()
         organization = self.request.dbsession.get(Organization, page.organization_id)
-        values = {"name": page.name, "organization": organization.slug if organization else "",
-                  "domain": page.domain or "", "private": "1" if page.private else ""}
+        values = {
+            "name": page.name,
+            "organization": organization.slug if organization else "",
+            "domain": page.domain or "",
+            "private": "1" if page.private else "",
+        }
         return self._page(Form(values=values), page, domain_message)
 
-    @view_config(route_name="admin_page_domain_check", renderer="statusweb:templates/admin/pages.pt",
-                 request_method="POST")
+    @view_config(
+        route_name="admin_page_domain_check", renderer="statusweb:templates/admin/pages.pt", request_method="POST"
+    )
     def check_domain(self) -> dict[str, Any]:
         """Look the page's token up in DNS now; serve the domain once it is there."""
         page = self._owned_page()
@@ -228,8 +268,13 @@ class PageViews(OwnerViews):
 def audit_log(request: Request) -> dict[str, Any]:
     """The newest lines of the organizations you own."""
     owned = organizations_for(request, "manage_users")
-    events = request.dbsession.scalars(select(AuditEvent).where(AuditEvent.organization_id.in_(owned))
-                                       .order_by(AuditEvent.id.desc()).limit(AUDIT_LINES)).all()
-    names = dict(request.dbsession.execute(select(Organization.id, Organization.name)
-                                           .where(Organization.id.in_(owned))).all())
+    events = request.dbsession.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.organization_id.in_(owned))
+        .order_by(AuditEvent.id.desc())
+        .limit(AUDIT_LINES)
+    ).all()
+    names = dict(
+        request.dbsession.execute(select(Organization.id, Organization.name).where(Organization.id.in_(owned))).all()
+    )
     return {"title": "Audit log", "events": events, "names": names}

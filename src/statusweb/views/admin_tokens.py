@@ -24,12 +24,21 @@ class TokenViews(OwnerViews):
     def _page(self, form: Form | None = None, made: str | None = None) -> dict[str, Any]:
         session = self.request.dbsession
         organizations = self._organizations()
-        tokens = session.scalars(select(ApiToken).where(ApiToken.organization_id.in_(self.owned))
-                                 .order_by(ApiToken.created_at.desc())).all()
+        tokens = session.scalars(
+            select(ApiToken).where(ApiToken.organization_id.in_(self.owned)).order_by(ApiToken.created_at.desc())
+        ).all()
         default = {**self._first(organizations), "scope": "read", "days": "90"}
-        return {"title": "API tokens", "tokens": tokens, "organizations": organizations, "made": made, "now": utcnow(),
-                "names": {o.id: o.name for o in organizations}, "scopes": tuple(TOKEN_SCOPES),
-                "form": form or Form(values=default), "max_days": MAX_TOKEN_DAYS}
+        return {
+            "title": "API tokens",
+            "tokens": tokens,
+            "organizations": organizations,
+            "made": made,
+            "now": utcnow(),
+            "names": {o.id: o.name for o in organizations},
+            "scopes": tuple(TOKEN_SCOPES),
+            "form": form or Form(values=default),
+            "max_days": MAX_TOKEN_DAYS,
+        }
 
     @view_config(route_name="admin_tokens", request_method="GET")
     def list(self) -> dict[str, Any]:
@@ -52,10 +61,21 @@ class TokenViews(OwnerViews):
             self.request.response.status_int = 400
             return self._page(form)
         organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == slug))
-        token = make_token(self.request.dbsession, organization, form.values["name"], form.values["scope"], days,
-                           by=self.request.identity.name, now=utcnow())
-        record(self.request, organization.id, "token.create", f"{form.values['name']} ({form.values['scope']}, "
-                                                              f"{days} days)")
+        token = make_token(
+            self.request.dbsession,
+            organization,
+            form.values["name"],
+            form.values["scope"],
+            days,
+            by=self.request.identity.name,
+            now=utcnow(),
+        )
+        record(
+            self.request,
+            organization.id,
+            "token.create",
+            f"{form.values['name']} ({form.values['scope']}, {days} days)",
+        )
         return self._page(made=token)
 
     @view_config(route_name="admin_token_revoke", request_method="POST")

@@ -37,8 +37,12 @@ def login(request: Request) -> Any:
         request.response.status_int = 429
         request.response.headers["Retry-After"] = str(int(wait) + 1)
         when = f"{int(wait // 60) + 1} minutes" if wait >= 60 else f"{int(wait) + 1} seconds"
-        return {"title": "Log in", "name": name, "next": _safe_next(request),
-                "error": f"Too many failed attempts; try again in {when}."}
+        return {
+            "title": "Log in",
+            "name": name,
+            "next": _safe_next(request),
+            "error": f"Too many failed attempts; try again in {when}.",
+        }
     known = name and storable(name)
     user = request.dbsession.scalar(select(User).where(User.name == name)) if known else None
     # The same argon2 work whether or not the name exists, and for a disabled account:

@@ -32,14 +32,21 @@ def healthz(request: Request) -> Response:
         return _answer(503, f"runner heartbeat is {age:.0f} s old (limit {limit:.0f} s)")
     stalled = stalled_duties(beat)
     if stalled:
-        return _answer(503, f"runner duties with no completed round for 3 heartbeats: {', '.join(stalled)} "
-                            "(the admin dashboard and the runner's log say why)")
+        return _answer(
+            503,
+            f"runner duties with no completed round for 3 heartbeats: {', '.join(stalled)} "
+            "(the admin dashboard and the runner's log say why)",
+        )
     if silent:
-        return _answer(503, "\n".join(f"region {region}: no live runner; {count} monitors are not checked from "
-                                      f"there (counted as unknown)" for region, count in silent.items()))
+        return _answer(
+            503,
+            "\n".join(
+                f"region {region}: no live runner; {count} monitors are not checked from there (counted as unknown)"
+                for region, count in silent.items()
+            ),
+        )
     return _answer(200, f"ok: runner beat {age:.0f} s ago")
 
 
 def _answer(status: int, text: str) -> Response:
-    return Response(text + "\n", status=status, content_type="text/plain",
-                    cache_control="no-store")
+    return Response(text + "\n", status=status, content_type="text/plain", cache_control="no-store")

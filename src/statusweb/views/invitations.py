@@ -47,8 +47,12 @@ def accept(request: Request) -> Any:
             form.errors["name"] = "That name is taken: log in first if it is yours."
         if not form.ok:
             request.response.status_int = 400
-            return {"title": f"Join {organization.name}", "invitation": found, "organization": organization,
-                    "form": form}
+            return {
+                "title": f"Join {organization.name}",
+                "invitation": found,
+                "organization": organization,
+                "form": form,
+            }
         user = User(name=name, role="admin" if found.role == "owner" else "editor", created_at=now)
         user.set_password(request.POST["password"])
         session.add(user)

@@ -46,13 +46,16 @@ def _template(name: str) -> str:
     return f"statusweb:templates/{name}"
 
 
-@view_config(route_name="status", request_method=READ_METHODS, renderer=_template("status.pt"),
-             decorator=cached())
+@view_config(route_name="status", request_method=READ_METHODS, renderer=_template("status.pt"), decorator=cached())
 def status(request: Request) -> dict[str, Any]:
     now = utcnow()
     page = build_status_page(request.dbsession, now, histories=request.registry["statusweb.histories"])
-    return {"page": page, "title": page.banner.text, "names": service_names(request.dbsession),
-            "version": page_version(request.dbsession, page, now)}
+    return {
+        "page": page,
+        "title": page.banner.text,
+        "names": service_names(request.dbsession),
+        "version": page_version(request.dbsession, page, now),
+    }
 
 
 def by_month(incidents: list[Any]) -> list[tuple[str, list[Any]]]:
@@ -70,21 +73,32 @@ def history_page(raw: str | None) -> int:
     return whole_number(raw, "page", minimum=1, maximum=MAX_HISTORY_PAGE, default=1)
 
 
-@view_config(route_name="history", request_method=READ_METHODS, renderer=_template("history.pt"),
-             decorator=cached({"page": history_page}))
+@view_config(
+    route_name="history",
+    request_method=READ_METHODS,
+    renderer=_template("history.pt"),
+    decorator=cached({"page": history_page}),
+)
 def history(request: Request) -> dict[str, Any]:
     number = history_page(request.GET.get("page"))
-    incidents, total = incident_history(request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS), number,
-                                        HISTORY_PAGE_SIZE)
+    incidents, total = incident_history(
+        request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS), number, HISTORY_PAGE_SIZE
+    )
     pages = max(1, -(-total // HISTORY_PAGE_SIZE))
     past = maintenance_history(request.dbsession, utcnow() - timedelta(days=HISTORY_DAYS)) if number == 1 else []
-    return {"incidents": incidents, "months": by_month(incidents), "number": min(number, pages), "pages": pages,
-            "title": "Incident history", "days": HISTORY_DAYS, "maintenances": past,
-            "names": service_names(request.dbsession)}
+    return {
+        "incidents": incidents,
+        "months": by_month(incidents),
+        "number": min(number, pages),
+        "pages": pages,
+        "title": "Incident history",
+        "days": HISTORY_DAYS,
+        "maintenances": past,
+        "names": service_names(request.dbsession),
+    }
 
 
-@view_config(route_name="incident", request_method=READ_METHODS, renderer=_template("incident.pt"),
-             decorator=cached())
+@view_config(route_name="incident", request_method=READ_METHODS, renderer=_template("incident.pt"), decorator=cached())
 def incident(request: Request) -> dict[str, Any]:
     found = visible_incident(request.dbsession, request.matchdict["id"])
     names = service_names(request.dbsession)
@@ -92,21 +106,40 @@ def incident(request: Request) -> dict[str, Any]:
     return {"incident": found, "affected": affected, "title": found.title}
 
 
-@view_config(route_name="service", request_method=READ_METHODS, renderer=_template("service.pt"),
-             decorator=cached({"range": chart_range}))
+@view_config(
+    route_name="service",
+    request_method=READ_METHODS,
+    renderer=_template("service.pt"),
+    decorator=cached({"range": chart_range}),
+)
 def service(request: Request) -> dict[str, Any]:
     now = utcnow()
     found = visible_service(request.dbsession, request.matchdict["slug"])
-    (row,) = service_rows(request.dbsession, [found], active_incidents(request.dbsession), now,
-                          histories=request.registry["statusweb.histories"])
+    (row,) = service_rows(
+        request.dbsession,
+        [found],
+        active_incidents(request.dbsession),
+        now,
+        histories=request.registry["statusweb.histories"],
+    )
     shown_range = chart_range(request.GET.get("range"))
     points = latency_points(request.dbsession, found.id, now, shown_range)
     chart = latency_chart(points, shown_range, now)
-    return {"row": row, "chart": chart, "title": found.name, "target": found.sla_target, "service_id": found.id,
-            "range": shown_range, "ranges": list(RANGES), "values": latency_table(points, shown_range),
-            "figures": sla_figures(request.dbsession, [found], now).get(found.id, []),
-            "regions": [(seen.region, LABELS[FROM_CHECKS.get(seen.status, "unknown")])
-                        for seen in region_observations(request.dbsession, found.id)]}
+    return {
+        "row": row,
+        "chart": chart,
+        "title": found.name,
+        "target": found.sla_target,
+        "service_id": found.id,
+        "range": shown_range,
+        "ranges": list(RANGES),
+        "values": latency_table(points, shown_range),
+        "figures": sla_figures(request.dbsession, [found], now).get(found.id, []),
+        "regions": [
+            (seen.region, LABELS[FROM_CHECKS.get(seen.status, "unknown")])
+            for seen in region_observations(request.dbsession, found.id)
+        ],
+    }
 
 
 @view_config(context=HTTPNotFound, require_csrf=False)
@@ -138,8 +171,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_page(status: int, title: str, message: str, request: Request) -> Response:
-    response = render_to_response(_template("not_found.pt"), {"title": title, "message": message},
-                                  request=request)
+    response = render_to_response(_template("not_found.pt"), {"title": title, "message": message}, request=request)
     response.status_int = status
     return response
 
@@ -164,7 +196,8 @@ def method_not_allowed(request: Request, allowed: tuple[str, ...]) -> Response:
     if _wants_json(request):
         response = json_error(405, f"use {' or '.join(allowed)}")
     else:
-        response = Response(f"405 Method Not Allowed: use {' or '.join(allowed)}\n", status=405,
-                            content_type="text/plain")
+        response = Response(
+            f"405 Method Not Allowed: use {' or '.join(allowed)}\n", status=405, content_type="text/plain"
+        )
     response.headers["Allow"] = ", ".join(allowed)
     return response

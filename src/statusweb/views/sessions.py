@@ -15,13 +15,20 @@ from statusweb.services.params import optional_id, record_id
 from statusweb.services.security import current_sign_in
 
 
-@view_config(route_name="admin_sessions", renderer="statusweb:templates/admin/sessions.pt", request_method="GET",
-             permission="view")
+@view_config(
+    route_name="admin_sessions",
+    renderer="statusweb:templates/admin/sessions.pt",
+    request_method="GET",
+    permission="view",
+)
 def list_sessions(request: Request) -> dict[str, Any]:
     this = current_sign_in(request)
-    return {"title": "Sessions", "sessions": sign_ins.active(request.dbsession, request.identity),
-            "this_id": this.id if this is not None else None,
-            "ended": optional_id(request.params.get("ended"))}
+    return {
+        "title": "Sessions",
+        "sessions": sign_ins.active(request.dbsession, request.identity),
+        "this_id": this.id if this is not None else None,
+        "ended": optional_id(request.params.get("ended")),
+    }
 
 
 @view_config(route_name="admin_sessions_end_others", request_method="POST", permission="view")

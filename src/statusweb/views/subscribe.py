@@ -1,4 +1,4 @@
-""""Get updates": the public subscription form, the confirmation link and one-click
+""" "Get updates": the public subscription form, the confirmation link and one-click
 unsubscribe. The answer never says whether an address was already subscribed (no
 address harvesting); subscribing is rate-limited per client address and per address."""
 
@@ -42,7 +42,8 @@ def _limits(request: Request) -> SubscribeLimits:
     return SubscribeLimits(
         registry.setdefault("statusweb.subscribe_clients", SlidingLimit(PER_CLIENT_PER_HOUR, 3600.0)),
         registry.setdefault("statusweb.subscribe_addresses", SlidingLimit(PER_ADDRESS_PER_DAY, 86400.0)),
-        registry.setdefault("statusweb.subscribe_domains", SlidingLimit(PER_DOMAIN_PER_HOUR, 3600.0)))
+        registry.setdefault("statusweb.subscribe_domains", SlidingLimit(PER_DOMAIN_PER_HOUR, 3600.0)),
+    )
 
 
 def limit_key(kind: str, address: str) -> tuple[str, str]:
@@ -61,8 +62,12 @@ def _too_many(request: Request, form: Form) -> dict[str, Any]:
 
 
 def _page(request: Request, form: Form, done: str = "") -> dict[str, Any]:
-    return {"title": "Get updates", "form": form, "done": done,
-            "services": visible_services(request.dbsession, public_only=True)}
+    return {
+        "title": "Get updates",
+        "form": form,
+        "done": done,
+        "services": visible_services(request.dbsession, public_only=True),
+    }
 
 
 @view_config(route_name="subscribe", renderer=TEMPLATE, request_method=("GET", "HEAD"))
@@ -88,8 +93,11 @@ def subscribe_post(request: Request) -> dict[str, Any]:
     address = ""
     if form.ok:
         try:
-            address = check_email(raw) if kind == "email" else check_webhook_url(
-                raw, allow_private=request.registry["statusweb.settings"].private_webhooks)
+            address = (
+                check_email(raw)
+                if kind == "email"
+                else check_webhook_url(raw, allow_private=request.registry["statusweb.settings"].private_webhooks)
+            )
         except SubscriptionError as exc:
             form.errors["address"] = str(exc)
             limits.clients.note(client)  # a refused address counts: no free oracle of "resolves" or "private"
@@ -104,14 +112,29 @@ def subscribe_post(request: Request) -> dict[str, Any]:
     if domain:
         limits.domains.note(domain)
     identity = page_identity(request)
-    subscribe(request.dbsession, kind, address, chosen, now=utcnow(), page_url=identity.url,
-              page_name=identity.name, page_id=page_of(request).row_id)
+    subscribe(
+        request.dbsession,
+        kind,
+        address,
+        chosen,
+        now=utcnow(),
+        page_url=identity.url,
+        page_name=identity.name,
+        page_id=page_of(request).row_id,
+    )
     if kind == "email":
-        return _page(request, Form(), done="Check your inbox: we sent a link to confirm. Until you click it, we "
-                                           "send nothing else.")
-    return _page(request, Form(), done="We sent that URL a verification request: it holds a challenge and the "
-                                       "signing secret. Answer it with the challenge in the body, and updates "
-                                       "start, each signed with that secret.")
+        return _page(
+            request,
+            Form(),
+            done="Check your inbox: we sent a link to confirm. Until you click it, we send nothing else.",
+        )
+    return _page(
+        request,
+        Form(),
+        done="We sent that URL a verification request: it holds a challenge and the "
+        "signing secret. Answer it with the challenge in the body, and updates "
+        "start, each signed with that secret.",
+    )
 
 
 def _by_token(request: Request, column: Any) -> Subscriber:
@@ -124,36 +147,59 @@ def _by_token(request: Request, column: Any) -> Subscriber:
     return found
 
 
-@view_config(route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt",
-             request_method=("GET", "HEAD"))
+@view_config(
+    route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt", request_method=("GET", "HEAD")
+)
 def confirm_page(request: Request) -> dict[str, Any]:
     """A page with one button: mail scanners that open every link must not confirm."""
     subscriber = _by_token(request, Subscriber.confirm_token)
-    return {"title": "Subscribe", "text": f"Send updates to {subscriber.address}?", "button": "Confirm",
-            "danger": False}
+    return {
+        "title": "Subscribe",
+        "text": f"Send updates to {subscriber.address}?",
+        "button": "Confirm",
+        "danger": False,
+    }
 
 
-@view_config(route_name="subscribe_confirm", renderer="statusweb:templates/subscribe_result.pt",
-             request_method="POST", require_csrf=False)
+@view_config(
+    route_name="subscribe_confirm",
+    renderer="statusweb:templates/subscribe_result.pt",
+    request_method="POST",
+    require_csrf=False,
+)
 def confirm(request: Request) -> dict[str, Any]:
     """The button (no CSRF token: the unguessable token in the URL is the permission)."""
     subscriber = _by_token(request, Subscriber.confirm_token)
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = utcnow()
-    return {"title": "Subscribed", "text": f"{subscriber.address} now gets updates. Every message has a link to stop them."}
+    return {
+        "title": "Subscribed",
+        "text": f"{subscriber.address} now gets updates. Every message has a link to stop them.",
+    }
 
 
-@view_config(route_name="subscribe_unsubscribe", renderer="statusweb:templates/subscribe_result.pt",
-             request_method=("GET", "HEAD"))
+@view_config(
+    route_name="subscribe_unsubscribe",
+    renderer="statusweb:templates/subscribe_result.pt",
+    request_method=("GET", "HEAD"),
+)
 def unsubscribe_page(request: Request) -> dict[str, Any]:
     """A page with one button: link scanners that open every URL must not unsubscribe."""
     subscriber = _by_token(request, Subscriber.unsubscribe_token)
-    return {"title": "Unsubscribe", "text": f"Stop updates to {subscriber.address}?", "button": "Unsubscribe",
-            "danger": True}
+    return {
+        "title": "Unsubscribe",
+        "text": f"Stop updates to {subscriber.address}?",
+        "button": "Unsubscribe",
+        "danger": True,
+    }
 
 
-@view_config(route_name="subscribe_unsubscribe", renderer="statusweb:templates/subscribe_result.pt",
-             request_method="POST", require_csrf=False)
+@view_config(
+    route_name="subscribe_unsubscribe",
+    renderer="statusweb:templates/subscribe_result.pt",
+    request_method="POST",
+    require_csrf=False,
+)
 def unsubscribe(request: Request) -> dict[str, Any]:
     """The button, and RFC 8058's one-click POST from mail clients (no CSRF token: the
     unguessable token in the URL is the permission)."""

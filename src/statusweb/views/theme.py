@@ -13,10 +13,12 @@ from statusweb.routes import READ_METHODS
 
 def relative_luminance(colour: str) -> float:
     """WCAG's relative luminance of #rrggbb."""
+
     def channel(hex_pair: str) -> float:
         value = int(hex_pair, 16) / 255
         return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
-    red, green, blue = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
@@ -32,7 +34,8 @@ def theme_css(accent: str) -> str:
 
 @view_config(route_name="theme", request_method=READ_METHODS)
 def theme(request: Request) -> Response:
-    response = Response(theme_css(request.registry["statusweb.settings"].accent_color), content_type="text/css",
-                        charset="utf-8")
+    response = Response(
+        theme_css(request.registry["statusweb.settings"].accent_color), content_type="text/css", charset="utf-8"
+    )
     response.cache_control = "public, max-age=3600"
     return response

@@ -125,8 +125,14 @@ class AlertContract(RuleBasedStateMachine):
         self.count += 1
         fresh = []
         for sink in self.sinks:
-            alert = Alert(id=f"{monitor}:{self.count}:{sink}", sink=sink, monitor=monitor, kind=kind,
-                          payload={"id": f"{monitor}:{self.count}:{sink}"}, created_at=self.clock.now())
+            alert = Alert(
+                id=f"{monitor}:{self.count}:{sink}",
+                sink=sink,
+                monitor=monitor,
+                kind=kind,
+                payload={"id": f"{monitor}:{self.count}:{sink}"},
+                created_at=self.clock.now(),
+            )
             self.alerts[alert.id] = alert
             self.queued.setdefault((sink, monitor), []).append(alert.id)
             fresh.append(alert)
@@ -136,8 +142,11 @@ class AlertContract(RuleBasedStateMachine):
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
-    @rule(sink=st.sampled_from(["chat", "pager"]), healthy=st.booleans(),
-          retry_after=st.sampled_from([None, None, 5.0, 120.0]))
+    @rule(
+        sink=st.sampled_from(["chat", "pager"]),
+        healthy=st.booleans(),
+        retry_after=st.sampled_from([None, None, 5.0, 120.0]),
+    )
     def receiver(self, sink: str, healthy: bool, retry_after: float | None) -> None:
         self.sinks[sink].healthy = healthy
         self.sinks[sink].retry_after = retry_after
@@ -165,7 +174,7 @@ class AlertContract(RuleBasedStateMachine):
             return self.loop.run_until_complete(self.notifier.deliver_due())
         except Killed:
             for name, sink in self.sinks.items():
-                for payload in sink.received[before[name]:]:
+                for payload in sink.received[before[name] :]:
                     self.may_repeat.update(ids_in(payload))
             self.notifier = self._new_notifier()
             return 0.0
@@ -192,14 +201,15 @@ class AlertContract(RuleBasedStateMachine):
                 for alert_id in ids:
                     seen = got.setdefault(self.alerts[alert_id].monitor, [])
                     if alert_id in seen:
-                        assert alert_id in self.may_repeat and seen[-1] == alert_id, \
+                        assert alert_id in self.may_repeat and seen[-1] == alert_id, (
                             f"{alert_id} repeated to {name} without a kill to explain it"
+                        )
                         continue
                     seen.append(alert_id)
             for monitor in MONITORS:
                 queued = self.queued.get((name, monitor), [])
                 sent = got.get(monitor, [])
-                assert sent == queued[:len(sent)], f"{name}/{monitor}: sent {sent}, queued {queued}"
+                assert sent == queued[: len(sent)], f"{name}/{monitor}: sent {sent}, queued {queued}"
                 if complete:
                     assert sent == queued
 
@@ -215,11 +225,17 @@ class AlertContract(RuleBasedStateMachine):
             if (alert.next_try is not None and alert.next_try > now) or (rest is not None and rest > now):
                 continue  # its sink failed a moment ago and rests
             held_for = (now - alert.created_at).total_seconds()
-            assert alert.kind == "down" and not alert.attempts and held_for < POLICY.group_wait, \
+            assert alert.kind == "down" and not alert.attempts and held_for < POLICY.group_wait, (
                 f"{alert.id} ({alert.kind}) waits {held_for:.1f} s on a healthy sink"
+            )
 
 
 AlertContract.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.too_slow])
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 test_alert_contract = AlertContract.TestCase

@@ -21,8 +21,9 @@ from tests.targets import SlackShapedServer, serve_app
 def went_down():
     mon = monitor()
     state, _ = advance(MonitorState(), result(Status.UP, 0), mon)
-    _, transitions = advance(state, result(Status.DOWN, 1, code=503, error="HTTP 503 Service Unavailable",
-                                           attempts=4), mon)
+    _, transitions = advance(
+        state, result(Status.DOWN, 1, code=503, error="HTTP 503 Service Unavailable", attempts=4), mon
+    )
     return transitions[0]
 
 
@@ -51,9 +52,15 @@ def test_alert_uses_block_kit_with_text_fallback():
 
 def test_down_alert_includes_service_code_error_since_retries_and_link():
     all_text = texts(render_slack_message(went_down(), status_page_url="https://status.sefaria.org"))
-    for expected in ("sefaria.org", "*Status:*\nDOWN", "*HTTP Code:*\n503",
-                     "*Error:*\nHTTP 503 Service Unavailable", "*Since:*\n2026-02-08 14:24:00 UTC",
-                     "*Retries:*\n4/4 failed", "<https://status.sefaria.org|https://status.sefaria.org>"):
+    for expected in (
+        "sefaria.org",
+        "*Status:*\nDOWN",
+        "*HTTP Code:*\n503",
+        "*Error:*\nHTTP 503 Service Unavailable",
+        "*Since:*\n2026-02-08 14:24:00 UTC",
+        "*Retries:*\n4/4 failed",
+        "<https://status.sefaria.org|https://status.sefaria.org>",
+    ):
         assert expected in all_text
 
 
@@ -83,15 +90,24 @@ def test_webhook_payload_is_flat_json():
 
 def test_retry_after_parsing():
     assert parse_retry_after("30") == 30
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT",
-                             now=T0.replace(year=2015, month=10, day=21, hour=7, minute=27)) == 60
+    assert (
+        parse_retry_after(
+            "Wed, 21 Oct 2015 07:28:00 GMT", now=T0.replace(year=2015, month=10, day=21, hour=7, minute=27)
+        )
+        == 60
+    )
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
 
 
 def queued(sink_name: str, transition) -> Alert:
-    return Alert(id=f"a:{transition.kind.value}", sink=sink_name, monitor=transition.monitor,
-                 kind=transition.kind.value, payload=render_slack_message(transition),
-                 created_at=transition.at)
+    return Alert(
+        id=f"a:{transition.kind.value}",
+        sink=sink_name,
+        monitor=transition.monitor,
+        kind=transition.kind.value,
+        payload=render_slack_message(transition),
+        created_at=transition.at,
+    )
 
 
 @asynccontextmanager
@@ -154,8 +170,9 @@ async def test_alerts_queued_through_a_slack_outage_arrive_once_in_order_saying_
     for _ in range(12):
         slack.fail_next(503)
     down, up = went_down(), recovered()
-    again = replace(down, at=up.at + timedelta(minutes=1),
-                    result=replace(down.result, checked_at=up.at + timedelta(minutes=1)))
+    again = replace(
+        down, at=up.at + timedelta(minutes=1), result=replace(down.result, checked_at=up.at + timedelta(minutes=1))
+    )
     async with slack_notifier(slack) as (notifier, store):
         notifier.clock = FakeClock(start=down.at)
         store.queue([queued("slack", down)])
@@ -164,8 +181,18 @@ async def test_alerts_queued_through_a_slack_outage_arrive_once_in_order_saying_
             if notifier.clock.now() >= up.at and "a:recovered" not in store.alerts:
                 store.queue([queued("slack", up)])
             if notifier.clock.now() >= again.at and len(store.alerts) == 2:
-                store.queue([Alert(id="a:down-again", sink="slack", monitor=again.monitor, kind="down",
-                                   payload=render_slack_message(again), created_at=again.at)])
+                store.queue(
+                    [
+                        Alert(
+                            id="a:down-again",
+                            sink="slack",
+                            monitor=again.monitor,
+                            kind="down",
+                            payload=render_slack_message(again),
+                            created_at=again.at,
+                        )
+                    ]
+                )
             waits.append(await notifier.deliver_due())
             notifier.clock.advance(waits[-1])
         recovered_at = notifier.clock.now()
@@ -175,8 +202,11 @@ async def test_alerts_queued_through_a_slack_outage_arrive_once_in_order_saying_
     assert max(waits) == 60.0  # retry delays are capped at a minute
     assert (notifier.clock.now() - recovered_at).total_seconds() <= 60
     texts_sent = [message["text"] for message in slack.messages]
-    assert [text.split(":")[0] for text in texts_sent] == ["🔴  Service Down", "🟢  Service Recovered",
-                                                            "🔴  Service Down"]
+    assert [text.split(":")[0] for text in texts_sent] == [
+        "🔴  Service Down",
+        "🟢  Service Recovered",
+        "🔴  Service Down",
+    ]
     assert slack.requests == 12 + 3  # twelve refusals, then each alert once
     late_minutes = round((notifier.clock.now() - down.at).total_seconds() / 60)
     assert texts_sent[0].endswith(f"(sent {late_minutes} min late: Slack was unreachable)")
@@ -215,9 +245,10 @@ async def test_a_redirecting_webhook_never_puts_its_secret_url_in_a_log_or_the_o
     caplog.set_level("DEBUG")
     async with serve_app(app) as base, new_session() as session:
         url = f"{base}/services/T0SECRET/B0SECRET/XXXXSECRET"
-        sinks = {"slack": SlackSink(SlackConfig(webhook_url=url), instance_name="slack"),
-                 "hook": WebhookSink(WebhookConfig(url=url.replace("http://", "http://user:pw@")),
-                                     instance_name="hook")}
+        sinks = {
+            "slack": SlackSink(SlackConfig(webhook_url=url), instance_name="slack"),
+            "hook": WebhookSink(WebhookConfig(url=url.replace("http://", "http://user:pw@")), instance_name="hook"),
+        }
         store.queue([queued("slack", went_down()), replace(queued("hook", went_down()), id="b:down")])
         await Notifier(store, sinks, session, FakeClock()).deliver_due()
     errors = [alert.last_error for alert in store.alerts.values()]

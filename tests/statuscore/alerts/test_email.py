@@ -35,8 +35,10 @@ def test_render_email_names_the_outage():
 
 def test_email_config_from_the_environment_and_its_mistakes(tmp_path):
     path = tmp_path / "monitors.toml"
-    path.write_text('[[alert]]\nname = "ops-mail"\ntype = "email"\nurl = "${SMTP_URL}"\n'
-                    'sender = "status@example.org"\nto = ["ops@example.org"]\n')
+    path.write_text(
+        '[[alert]]\nname = "ops-mail"\ntype = "email"\nurl = "${SMTP_URL}"\n'
+        'sender = "status@example.org"\nto = ["ops@example.org"]\n'
+    )
     config = load_config(str(path), env={"SMTP_URL": "smtp://user:pw@127.0.0.1:2525"})
     assert config.sinks[0].instance_name == "ops-mail" and "pw" not in repr(config.sinks[0].config)
     assert load_config(str(path), env={}).sinks == ()  # unset: off, with a warning
@@ -50,12 +52,19 @@ async def test_down_and_recovery_arrive_by_mail_even_after_the_server_was_down(t
     app[SEQUENCES]["site"] = [503, 200]
     port = free_port()
     inbox = Inbox()
-    sink = EmailSink(EmailConfig(url=f"smtp://127.0.0.1:{port}", sender="status@example.org",
-                                 to=("ops@example.org",), timeout=5), instance_name="mail")
+    sink = EmailSink(
+        EmailConfig(url=f"smtp://127.0.0.1:{port}", sender="status@example.org", to=("ops@example.org",), timeout=5),
+        instance_name="mail",
+    )
     store = MemoryStore()
     clock = FakeClock()
-    scheduler = Scheduler([make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)],
-                          sinks=[sink], store=store, clock=clock, alert_jitter=no_jitter)
+    scheduler = Scheduler(
+        [make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)],
+        sinks=[sink],
+        store=store,
+        clock=clock,
+        alert_jitter=no_jitter,
+    )
     await scheduler.check_once()
     assert await scheduler.notifier.deliver_due() == 1.0  # nothing listens yet: retried in 1 s
     (alert,) = store.alerts.values()
@@ -84,16 +93,19 @@ def test_an_address_that_could_never_be_sent_fails_at_load_naming_the_key(tmp_pa
     from statuscore import ConfigError, load_config
 
     path = tmp_path / "monitors.toml"
-    for bad, key in (('to = ["ops@example.org", "a@[b.c"]', "alert[0].to[1]"),
-                     ('to = ["ops@example.org"]\nsender = "status@example.org>\\r\\nBcc: x@example.org"',
-                      "alert[0].sender")):
+    for bad, key in (
+        ('to = ["ops@example.org", "a@[b.c"]', "alert[0].to[1]"),
+        ('to = ["ops@example.org"]\nsender = "status@example.org>\\r\\nBcc: x@example.org"', "alert[0].sender"),
+    ):
         path.write_text(f'[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\nsender = "s@example.org"\n{bad}\n')
         if "sender =" in bad:
             path.write_text(f'[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\n{bad}\n')
         with pytest.raises(ConfigError) as error:
             load_config(str(path))
         assert f"key '{key}'" in str(error.value) and str(path) in str(error.value)
-    path.write_text('[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\nsender = "s@example.org"\n'
-                    'to = ["Ops@Example.ORG"]\n[[alert]]\ntype = "webhook"\nurl = "https://example.org/h\\r\\nX: 1"\n')
+    path.write_text(
+        '[[alert]]\ntype = "email"\nurl = "smtp://127.0.0.1:25"\nsender = "s@example.org"\n'
+        'to = ["Ops@Example.ORG"]\n[[alert]]\ntype = "webhook"\nurl = "https://example.org/h\\r\\nX: 1"\n'
+    )
     with pytest.raises(ConfigError, match="control character"):
         load_config(str(path))

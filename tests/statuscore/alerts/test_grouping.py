@@ -24,14 +24,34 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def alert(sink: SlackSink, name: str, at: datetime, kind: TransitionKind = TransitionKind.DOWN) -> Alert:
     down = kind is TransitionKind.DOWN
-    result = CheckResult(monitor=name, slug=name.lower(), status=Status.DOWN if down else Status.UP,
-                         checked_at=at, latency=0.1, status_code=503 if down else 200,
-                         error="HTTP 503" if down else None)
-    transition = Transition(monitor=name, slug=name.lower(), kind=kind,
-                            previous=Status.UP if down else Status.DOWN, current=result.status, at=at,
-                            since=at, duration=None if down else 30.0, result=result)
-    return Alert(id=f"{name}:{kind.value}:{at.isoformat()}:slack", sink="slack", monitor=name, kind=kind.value,
-                 payload=sink.render(transition), created_at=at)
+    result = CheckResult(
+        monitor=name,
+        slug=name.lower(),
+        status=Status.DOWN if down else Status.UP,
+        checked_at=at,
+        latency=0.1,
+        status_code=503 if down else 200,
+        error="HTTP 503" if down else None,
+    )
+    transition = Transition(
+        monitor=name,
+        slug=name.lower(),
+        kind=kind,
+        previous=Status.UP if down else Status.DOWN,
+        current=result.status,
+        at=at,
+        since=at,
+        duration=None if down else 30.0,
+        result=result,
+    )
+    return Alert(
+        id=f"{name}:{kind.value}:{at.isoformat()}:slack",
+        sink="slack",
+        monitor=name,
+        kind=kind.value,
+        payload=sink.render(transition),
+        created_at=at,
+    )
 
 
 def titles(slack: SlackShapedServer) -> list[str]:
@@ -160,13 +180,16 @@ async def test_a_recovered_monitor_is_not_named_as_already_reported():
 
 async def test_group_wait_and_window_are_keys_of_an_alert_table(tmp_path):
     path = tmp_path / "monitors.toml"
-    path.write_text('[[alert]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/h"\ngroup_wait = "3s"\n'
-                    'group_window = "2m"\n')
+    path.write_text(
+        '[[alert]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/h"\ngroup_wait = "3s"\ngroup_window = "2m"\n'
+    )
     (sink,) = load_config(str(path)).sinks
     assert sink.grouping == GroupPolicy(group_wait=3.0, group_window=120.0)
-    for bad, message in [('group_wait = "soon"', r"key 'alert\[0\]\.group_wait'"),
-                         ('group_wait = "5m"', "must not be longer than group_window"),
-                         ("group_window = -1", r"key 'alert\[0\]\.group_window'")]:
+    for bad, message in [
+        ('group_wait = "soon"', r"key 'alert\[0\]\.group_wait'"),
+        ('group_wait = "5m"', "must not be longer than group_window"),
+        ("group_window = -1", r"key 'alert\[0\]\.group_window'"),
+    ]:
         path.write_text(f'[[alert]]\ntype = "webhook"\nurl = "http://127.0.0.1:9/h"\n{bad}\n')
         with pytest.raises(ConfigError, match=message) as error:
             load_config(str(path))

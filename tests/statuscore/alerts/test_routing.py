@@ -31,8 +31,9 @@ class Receiver:
 
     async def _post(self, request: web.Request) -> web.Response:
         self.posts.append((await request.read(), dict(request.headers)))
-        return web.json_response({"status": "success", "message": "Event processed",
-                                  "dedup_key": "x"}, status=self.status)
+        return web.json_response(
+            {"status": "success", "message": "Event processed", "dedup_key": "x"}, status=self.status
+        )
 
     @property
     def bodies(self) -> list[dict]:
@@ -46,19 +47,25 @@ def write(tmp_path, text: str) -> str:
 
 
 def test_a_monitor_names_its_sinks_and_a_wrong_name_fails_at_load(tmp_path):
-    sinks = ('[[alert]]\nname = "ops"\ntype = "webhook"\nurl = "http://127.0.0.1:9/a"\n'
-             '[[alert]]\nname = "pager"\ntype = "pagerduty"\nrouting_key = "${PD_KEY}"\n')
-    config = load_config(write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n'
-                                              'alerts = ["pager"]\n'), env={"PD_KEY": ROUTING_KEY})
+    sinks = (
+        '[[alert]]\nname = "ops"\ntype = "webhook"\nurl = "http://127.0.0.1:9/a"\n'
+        '[[alert]]\nname = "pager"\ntype = "pagerduty"\nrouting_key = "${PD_KEY}"\n'
+    )
+    config = load_config(
+        write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nalerts = ["pager"]\n'),
+        env={"PD_KEY": ROUTING_KEY},
+    )
     assert config.monitors[0].alerts == ("pager",)
     assert [s.instance_name for s in config.sinks] == ["ops", "pager"]
     with pytest.raises(ConfigError) as error:
-        load_config(write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n'
-                                            'alerts = ["pagr"]\n'), env={"PD_KEY": ROUTING_KEY})
-    assert str(error.value).endswith("monitor 'A': key 'alerts[0]': no [[alert]] is named 'pagr' "
-                                     "(named: ops, pager)")
-    off = load_config(write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n'
-                                              'alerts = ["pager"]\n'), env={})
+        load_config(
+            write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nalerts = ["pagr"]\n'),
+            env={"PD_KEY": ROUTING_KEY},
+        )
+    assert str(error.value).endswith("monitor 'A': key 'alerts[0]': no [[alert]] is named 'pagr' (named: ops, pager)")
+    off = load_config(
+        write(tmp_path, sinks + '[[monitor]]\nname = "A"\nurl = "https://a.test/"\nalerts = ["pager"]\n'), env={}
+    )
     assert [s.instance_name for s in off.sinks] == ["ops"]  # PD_KEY unset: that sink is off, not an error
     with pytest.raises(ConfigError, match="routing_key"):
         load_config(write(tmp_path, sinks), env={"PD_KEY": "short"})
@@ -70,13 +77,18 @@ async def test_each_monitor_alerts_only_the_sinks_it_names(target):
     app[SEQUENCES]["api"] = [503]
     ops, pager = Receiver("/ops", 200), Receiver("/v2/enqueue")
     async with serve_app(ops.app) as ops_base, serve_app(pager.app) as pager_base:
-        sinks = [WebhookSink(WebhookConfig(url=f"{ops_base}/ops"), instance_name="ops"),
-                 PagerDutySink(PagerDutyConfig(routing_key=ROUTING_KEY, url=f"{pager_base}/v2/enqueue"),
-                               instance_name="pager")]
+        sinks = [
+            WebhookSink(WebhookConfig(url=f"{ops_base}/ops"), instance_name="ops"),
+            PagerDutySink(
+                PagerDutyConfig(routing_key=ROUTING_KEY, url=f"{pager_base}/v2/enqueue"), instance_name="pager"
+            ),
+        ]
         from statuscore import make_monitor
 
-        monitors = [make_monitor(name="Site", url=f"{base}/sequence/site", retries=0),
-                    make_monitor(name="API", url=f"{base}/sequence/api", retries=0, alerts=["pager"])]
+        monitors = [
+            make_monitor(name="Site", url=f"{base}/sequence/site", retries=0),
+            make_monitor(name="API", url=f"{base}/sequence/api", retries=0, alerts=["pager"]),
+        ]
         scheduler = Scheduler(monitors, sinks=sinks, store=MemoryStore(), clock=FakeClock())
         await scheduler.check_once()
         await scheduler.notifier.deliver_due()
@@ -92,8 +104,11 @@ async def test_pagerduty_triggers_on_down_and_resolves_on_recovery_with_one_dedu
     async with serve_app(pager.app) as pager_base:
         from statuscore import make_monitor
 
-        sink = PagerDutySink(PagerDutyConfig(routing_key=ROUTING_KEY, url=f"{pager_base}/v2/enqueue"),
-                             instance_name="pagerduty", status_page_url="https://status.example.org")
+        sink = PagerDutySink(
+            PagerDutyConfig(routing_key=ROUTING_KEY, url=f"{pager_base}/v2/enqueue"),
+            instance_name="pagerduty",
+            status_page_url="https://status.example.org",
+        )
         monitor = make_monitor(name="Linker", url=f"{base}/sequence/linker", retries=0)
         store = MemoryStore()
         scheduler = Scheduler([monitor], sinks=[sink], store=store, clock=FakeClock())
@@ -129,12 +144,16 @@ async def test_a_signed_webhook_can_be_verified_by_its_receiver(target):
         from statuscore import make_monitor
 
         sink = WebhookSink(WebhookConfig(url=f"{hook_base}/hook", secret=secret), instance_name="hook")
-        scheduler = Scheduler([make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)],
-                              sinks=[sink], store=MemoryStore(), clock=FakeClock())
+        scheduler = Scheduler(
+            [make_monitor(name="Site", url=f"{base}/sequence/site", retries=0)],
+            sinks=[sink],
+            store=MemoryStore(),
+            clock=FakeClock(),
+        )
         await scheduler.check_once()
         await scheduler.notifier.deliver_due()
         await scheduler.close()
-    (body, headers), = hook.posts
+    ((body, headers),) = hook.posts
     timestamp = headers["X-Statuscore-Timestamp"]
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert headers["X-Statuscore-Signature"] == f"sha256={expected}"

@@ -68,11 +68,10 @@ async def test_404_is_final_at_once(target):
 
 async def test_failed_condition_is_final_and_says_which(target):
     base, app = target
-    result = await check(http(f"{base}/ok", retries=3, retry_delay="10ms",
-                              conditions=["json.state == \"broken\""]))
+    result = await check(http(f"{base}/ok", retries=3, retry_delay="10ms", conditions=['json.state == "broken"']))
     assert result.status is Status.DOWN
     assert result.attempts == 1
-    assert result.error == 'condition failed: json.state == "broken" (json.state was \'ok\')'
+    assert result.error == "condition failed: json.state == \"broken\" (json.state was 'ok')"
 
 
 async def test_expected_status_can_be_a_list(target):
@@ -175,7 +174,7 @@ async def test_silent_tcp_server_times_out():
 
 async def test_huge_body_is_cut_at_the_cap_not_buffered(target):
     base, _ = target
-    result = await check(http(f"{base}/huge", max_body_bytes=100_000, conditions=["body contains \"yyy\""]))
+    result = await check(http(f"{base}/huge", max_body_bytes=100_000, conditions=['body contains "yyy"']))
     assert result.status is Status.UP
     assert result.values == {"truncated": True}
 
@@ -242,8 +241,9 @@ async def test_post_with_json_body_and_headers(target):
     app = web.Application()
     app.router.add_post("/echo", echo)
     async with serve_app(app) as base:
-        result = await check(http(f"{base}/echo", method="post", json={"text": "Job 1:1"},
-                                  headers={"Authorization": "Bearer t"}))
+        result = await check(
+            http(f"{base}/echo", method="post", json={"text": "Job 1:1"}, headers={"Authorization": "Bearer t"})
+        )
     assert result.status is Status.UP
     assert seen == {"json": {"text": "Job 1:1"}, "auth": "Bearer t"}
 
@@ -258,14 +258,17 @@ async def test_hostile_targets_answer_within_timeout_plus_one_second(target, pat
     assert result.error or result.status is Status.UP
 
 
-@pytest.mark.parametrize("url, phase", [
-    ("http://127.0.0.1:8080/ok", "connecting to 127.0.0.1:8080"),
-    ("https://www.sefaria.org/api/texts/Genesis.1.1", "connecting to www.sefaria.org:443"),
-    ("http://example.test?x=1", "connecting to example.test:80"),
-    ("https://user:pa%40ss@Example.Test:8443/#top", "connecting to example.test:8443"),
-    ("http://[::1]:9000/health", "connecting to ::1:9000"),
-    ("https://linker.test/api/async/{task_id}", "connecting to linker.test:443"),
-])
+@pytest.mark.parametrize(
+    "url, phase",
+    [
+        ("http://127.0.0.1:8080/ok", "connecting to 127.0.0.1:8080"),
+        ("https://www.sefaria.org/api/texts/Genesis.1.1", "connecting to www.sefaria.org:443"),
+        ("http://example.test?x=1", "connecting to example.test:80"),
+        ("https://user:pa%40ss@Example.Test:8443/#top", "connecting to example.test:8443"),
+        ("http://[::1]:9000/health", "connecting to ::1:9000"),
+        ("https://linker.test/api/async/{task_id}", "connecting to linker.test:443"),
+    ],
+)
 def test_the_connecting_phase_names_host_and_port_as_the_url_says(url, phase):
     """Worked out once per scheme and authority, so it must agree with splitting the
     whole URL: user info, IPv6, default ports, no path."""

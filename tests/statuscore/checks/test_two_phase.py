@@ -11,9 +11,14 @@ from tests.targets import TASKS
 def linker(base: str, kind: str, **options):
     options.setdefault("retries", 0)
     options.setdefault("poll_interval", "20ms")
-    return make_monitor(name="Linker", type="two_phase", url=f"{base}/submit/{kind}",
-                        json={"text": {"title": "", "body": "Job 1:1"}},
-                        poll_url=f"{base}/task/{{task_id}}", **options)
+    return make_monitor(
+        name="Linker",
+        type="two_phase",
+        url=f"{base}/submit/{kind}",
+        json={"text": {"title": "", "body": "Job 1:1"}},
+        poll_url=f"{base}/task/{{task_id}}",
+        **options,
+    )
 
 
 async def test_task_that_finishes_is_up(target):
@@ -51,8 +56,7 @@ async def test_task_that_never_finishes_is_down(target):
 async def test_never_finishing_task_is_cut_by_the_one_overall_timeout(target):
     base, _ = target
     started = time.monotonic()
-    result = await check(linker(base, "pending", poll_interval="100ms", max_poll_attempts=100,
-                                timeout="500ms"))
+    result = await check(linker(base, "pending", poll_interval="100ms", max_poll_attempts=100, timeout="500ms"))
     assert time.monotonic() - started < 1.5
     assert result.status is Status.DOWN
     assert result.error.startswith("timed out after 0.5 s")
@@ -83,9 +87,17 @@ async def test_custom_paths_and_states(target):
     app.router.add_put("/jobs", submit)
     app.router.add_get("/jobs/{job}", poll)
     async with serve_app(app) as base:
-        monitor = make_monitor(name="jobs", type="two_phase", method="PUT", url=f"{base}/jobs",
-                               poll_url=f"{base}/jobs/{{task_id}}", task_id_path="job.id",
-                               state_path="result.status", success_states=["done"],
-                               poll_interval="10ms", retries=0)
+        monitor = make_monitor(
+            name="jobs",
+            type="two_phase",
+            method="PUT",
+            url=f"{base}/jobs",
+            poll_url=f"{base}/jobs/{{task_id}}",
+            task_id_path="job.id",
+            state_path="result.status",
+            success_states=["done"],
+            poll_interval="10ms",
+            retries=0,
+        )
         result = await check(monitor)
     assert result.status is Status.UP, result.error

@@ -25,9 +25,16 @@ def audit(page) -> list[dict]:
         pytest.fail(f"{AXE} is missing: make test installs it (npm ci --prefix tests/js)")
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
-             "where": [node["target"] for node in v["nodes"]][:3]}
-            for v in found if v["impact"] in ("serious", "critical")]
+    return [
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "where": [node["target"] for node in v["nodes"]][:3],
+        }
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def a_troubled_day(engine) -> None:
@@ -64,8 +71,7 @@ def add_page_with_an_unproven_domain(engine) -> int:
 
 
 def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  # noqa: F811
-    ids = add_services(engine, ("sefaria.org", "up"), ("Linker", "down"), ("MCP Server", "degraded"),
-                       ("Export", ""))
+    ids = add_services(engine, ("sefaria.org", "up"), ("Linker", "down"), ("MCP Server", "degraded"), ("Export", ""))
     add_daily_uptime(engine, ids["sefaria-org"], days=40, up=1430, down=10)
     incident = add_incident(engine, "Linker tasks stuck", impact="major", affected={ids["linker"]: "major_outage"})
     add_incident(engine, "Old export delay", status="resolved")
@@ -73,10 +79,22 @@ def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  #
     add_user(engine, "root", "admin")
     waiting = add_page_with_an_unproven_domain(engine)
     public = ["/", "/history", "/services/sefaria-org", f"/incidents/{incident}", "/subscribe", "/admin/login"]
-    admin = ["/admin", "/admin/incidents", "/admin/incidents/new", f"/admin/incidents/{incident}",
-             "/admin/maintenance", "/admin/maintenance/new", f"/admin/services/{ids['linker']}", "/admin/sla",
-             "/admin/checks", "/admin/users", "/admin/subscribers", "/admin/sessions", "/admin/pages",
-             f"/admin/pages/{waiting}"]
+    admin = [
+        "/admin",
+        "/admin/incidents",
+        "/admin/incidents/new",
+        f"/admin/incidents/{incident}",
+        "/admin/maintenance",
+        "/admin/maintenance/new",
+        f"/admin/services/{ids['linker']}",
+        "/admin/sla",
+        "/admin/checks",
+        "/admin/users",
+        "/admin/subscribers",
+        "/admin/sessions",
+        "/admin/pages",
+        f"/admin/pages/{waiting}",
+    ]
     page = browser.new_page(bypass_csp=True)  # our CSP forbids injected scripts, axe's included
     problems = {}
     for path in public:
@@ -155,7 +173,9 @@ def test_every_banner_state_is_readable_in_light_and_dark(engine, db_url, browse
                 session.execute(update(ServiceState).values(last_status=checked, status=checked))
                 session.execute(update(Incident).values(status="resolved"))
             if impact:
-                add_incident(engine, f"{impact} trouble", impact=impact, affected={ids["sefaria-org"]: "partial_outage"})
+                add_incident(
+                    engine, f"{impact} trouble", impact=impact, affected={ids["sefaria-org"]: "partial_outage"}
+                )
             for scheme in ("light", "dark"):
                 page = browser.new_page(color_scheme=scheme, bypass_csp=True)
                 audit_every_width(page, f"{site}/", f"{words} ({scheme})", problems)

@@ -17,8 +17,16 @@ from tests.targets import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -46,9 +54,15 @@ def serving(db_url: str, cache_seconds: str) -> Iterator[str]:
     from statusweb import main
 
     port = free_port()
-    app = main({"here": "."}, **{"sqlalchemy.url": db_url, "statusweb.runner": "false",
-                                 "statusweb.page_cache_seconds": cache_seconds,
-                                 "statusweb.page_url": f"http://127.0.0.1:{port}"})
+    app = main(
+        {"here": "."},
+        **{
+            "sqlalchemy.url": db_url,
+            "statusweb.runner": "false",
+            "statusweb.page_cache_seconds": cache_seconds,
+            "statusweb.page_url": f"http://127.0.0.1:{port}",
+        },
+    )
     server = StopableWSGIServer.create(app, host="127.0.0.1", port=port)
     try:
         yield server.application_url.rstrip("/")
@@ -65,7 +79,9 @@ def site(engine, db_url):
 def log_in(page, site: str, name: str) -> None:
     """Sign `page` in to the admin as `name` (password "correct horse", as add_user sets)."""
     answer = page.goto(f"{site}/admin/login")
-    assert answer is not None and answer.ok, f"/admin/login answered {answer and answer.status}: {page.content()[-3000:]}"
+    assert answer is not None and answer.ok, (
+        f"/admin/login answered {answer and answer.status}: {page.content()[-3000:]}"
+    )
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", "correct horse")
     page.click("button[type=submit]")
@@ -88,8 +104,9 @@ def test_operator_posts_an_incident_the_public_sees_it_then_it_is_resolved(engin
     assert page.inner_text(".banner h1") == "All Systems Operational"
 
     log_in(page, site, "ops")
-    open_incident(page, site, "Linker tasks are not finishing", "Celery workers stopped; we are restarting them.",
-                  "major")
+    open_incident(
+        page, site, "Linker tasks are not finishing", "Celery workers stopped; we are restarting them.", "major"
+    )
     page.select_option(f"select[name=service-{ids['linker']}]", "major_outage")
     page.click("main button[type=submit]")
     assert "Linker tasks are not finishing" in page.inner_text("h1")

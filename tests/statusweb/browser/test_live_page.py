@@ -27,8 +27,11 @@ def live_site(engine, db_url):
 
 def wait_for_text(page, selector: str, text: str, seconds: float = 5.0) -> float:
     started = time.monotonic()
-    page.wait_for_function("([s, t]) => (document.querySelector(s) || {}).textContent?.includes(t)",
-                           arg=[selector, text], timeout=seconds * 1000)
+    page.wait_for_function(
+        "([s, t]) => (document.querySelector(s) || {}).textContent?.includes(t)",
+        arg=[selector, text],
+        timeout=seconds * 1000,
+    )
     return time.monotonic() - started
 
 
@@ -51,8 +54,11 @@ def test_an_open_page_shows_a_new_incident_and_a_status_change_within_five_secon
     print(f"\nincident on the open page after {took:.1f} s")
 
     with get_session_factory(engine).begin() as session:  # what the runner writes when a check fails
-        session.execute(update(ServiceState).where(ServiceState.service_id == ids["sefaria-org"])
-                        .values(status="down", last_status="down", last_checked_at=utcnow(), updated_at=utcnow()))
+        session.execute(
+            update(ServiceState)
+            .where(ServiceState.service_id == ids["sefaria-org"])
+            .values(status="down", last_status="down", last_checked_at=utcnow(), updated_at=utcnow())
+        )
     took = wait_for_text(reader, ".service.status-major_outage .name", "sefaria.org")
     print(f"status change on the open page after {took:.1f} s")
     assert reader.evaluate("window.notReloaded") is True  # updated in place, never reloaded
@@ -60,7 +66,10 @@ def test_an_open_page_shows_a_new_incident_and_a_status_change_within_five_secon
     reader.click("#live-toggle")
     assert reader.get_attribute("#live-toggle", "aria-pressed") == "true"
     with get_session_factory(engine).begin() as session:
-        session.execute(update(ServiceState).where(ServiceState.service_id == ids["sefaria-org"])
-                        .values(status="up", last_status="up", last_checked_at=utcnow() + timedelta(seconds=1)))
+        session.execute(
+            update(ServiceState)
+            .where(ServiceState.service_id == ids["sefaria-org"])
+            .values(status="up", last_status="up", last_checked_at=utcnow() + timedelta(seconds=1))
+        )
     reader.wait_for_timeout(4000)
     assert "sefaria.org" in reader.inner_text(".service.status-major_outage .name")  # paused: nothing moved

@@ -26,8 +26,9 @@ def add_private_page(page, site: str, slug: str, name: str) -> None:
 
 
 def test_two_organizations_each_see_only_their_own(engine, tmp_path, site, browser):  # noqa: F811
-    sync_monitors_toml(engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS,
-                       env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD})
+    sync_monitors_toml(
+        engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS, env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD}
+    )
     add_user(engine, "ann", "owner", organization="acme")
     add_user(engine, "bob", "owner", organization="beta")
     ann, bob, stranger = (browser.new_context().new_page() for _ in range(3))

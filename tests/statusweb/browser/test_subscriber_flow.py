@@ -40,10 +40,18 @@ def test_a_reader_gets_exactly_one_email_per_update(engine, db_url, live_site, b
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    runner = Runner(RunnerSettings(database_url=db_url, monitors_path=str(tmp_path / "monitors.toml"),
-                                   duty_interval=0.2, smtp_url=f"smtp://127.0.0.1:{port}",
-                                   mail_from="status@example.org", page_url=live_site, page_name="Status"),
-                    engine=engine)
+    runner = Runner(
+        RunnerSettings(
+            database_url=db_url,
+            monitors_path=str(tmp_path / "monitors.toml"),
+            duty_interval=0.2,
+            smtp_url=f"smtp://127.0.0.1:{port}",
+            mail_from="status@example.org",
+            page_url=live_site,
+            page_name="Status",
+        ),
+        engine=engine,
+    )
     thread = threading.Thread(target=lambda: asyncio.run(runner.run()), daemon=True)
     thread.start()
     try:
@@ -76,6 +84,8 @@ def test_a_reader_gets_exactly_one_email_per_update(engine, db_url, live_site, b
         controller.stop()
     subjects = [message["Subject"] for _, message in inbox.messages]
     print("\nthe reader's inbox:", subjects)
-    assert subjects == ["Confirm your Status updates",
-                        "[Status] Linker tasks are not finishing: investigating",
-                        "[Status] Linker tasks are not finishing: resolved"]
+    assert subjects == [
+        "Confirm your Status updates",
+        "[Status] Linker tasks are not finishing: investigating",
+        "[Status] Linker tasks are not finishing: resolved",
+    ]

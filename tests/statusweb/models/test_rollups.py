@@ -17,11 +17,15 @@ from tests.statusweb.helpers import T0, monitors, result
 
 SLUGS = ["a", "b", "c"]
 results_strategy = st.lists(
-    st.tuples(st.sampled_from(SLUGS),
-              st.sampled_from([Status.UP, Status.UP, Status.DEGRADED, Status.DOWN, Status.MAINTENANCE]),
-              st.integers(min_value=0, max_value=3 * 24 * 60),  # minutes over three days
-              st.integers(min_value=0, max_value=40_000)),       # latency ms, every band
-    min_size=1, max_size=60)
+    st.tuples(
+        st.sampled_from(SLUGS),
+        st.sampled_from([Status.UP, Status.UP, Status.DEGRADED, Status.DOWN, Status.MAINTENANCE]),
+        st.integers(min_value=0, max_value=3 * 24 * 60),  # minutes over three days
+        st.integers(min_value=0, max_value=40_000),
+    ),  # latency ms, every band
+    min_size=1,
+    max_size=60,
+)
 
 
 def _empty(engine):
@@ -32,14 +36,19 @@ def _empty(engine):
 
 def _stored(engine, model):
     with get_session_factory(engine)() as session:
-        return {(row.service_id, row.bucket): RollupTotals.from_columns(row).as_columns()
-                for row in session.scalars(select(model))}
+        return {
+            (row.service_id, row.bucket): RollupTotals.from_columns(row).as_columns()
+            for row in session.scalars(select(model))
+        }
 
 
 def _recomputed(engine, bucket_of):
     with get_session_factory(engine)() as session:
-        raw = session.execute(select(CheckResultRow.service_id, CheckResultRow.checked_at,
-                                     CheckResultRow.status, CheckResultRow.latency_ms)).all()
+        raw = session.execute(
+            select(
+                CheckResultRow.service_id, CheckResultRow.checked_at, CheckResultRow.status, CheckResultRow.latency_ms
+            )
+        ).all()
     return {key: totals.as_columns() for key, totals in totals_by_bucket(raw, bucket_of).items()}
 
 

@@ -47,8 +47,10 @@ grace = "30m"
 interval = "1h"
 ''')
     ini = tmp_path / "statusweb.ini"
-    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
-                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 1\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
+        f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 1\n"
+    )
     return str(ini)
 
 
@@ -56,8 +58,12 @@ class RunnerThread:
     """The runner in a thread of its own, as the web app's runner thread runs it."""
 
     def __init__(self, ini: str, db_url: str, engine) -> None:
-        settings = RunnerSettings(database_url=db_url, monitors_path=ini.replace("statusweb.ini", "monitors.toml"),
-                                  heartbeat_interval=1.0, duty_interval=0.1)
+        settings = RunnerSettings(
+            database_url=db_url,
+            monitors_path=ini.replace("statusweb.ini", "monitors.toml"),
+            heartbeat_interval=1.0,
+            duty_interval=0.1,
+        )
         self.runner = Runner(settings, engine=engine)
         self.thread = threading.Thread(target=lambda: asyncio.run(self.runner.run()), daemon=True)
 
@@ -123,14 +129,17 @@ def test_check_now_without_a_runner_says_so(engine, operated):
     answer = page.forms[1].submit(status=303).follow()
     assert "No runner is running" in answer.text
     assert slugs_in(engine, CheckRequest, CheckRequest.id) == []
-    for hostile in ("/admin/services/999999", "/admin/services/99999999999999999999", "/admin/services/-1",
-                    "/admin/services/%D7%90"):
+    for hostile in (
+        "/admin/services/999999",
+        "/admin/services/99999999999999999999",
+        "/admin/services/-1",
+        "/admin/services/%D7%90",
+    ):
         assert app.get(hostile, expect_errors=True).status_int in (400, 404)
     assert app.post(f"/admin/services/{first}/check-now", status=400).status_int == 400  # no CSRF token
 
 
-async def test_a_push_goes_through_the_database_to_the_runner_and_an_unknown_token_is_refused(
-        engine, db_url, operated):
+async def test_a_push_goes_through_the_database_to_the_runner_and_an_unknown_token_is_refused(engine, db_url, operated):
     ini, app = operated
     with RunnerThread(ini, db_url, engine) as runner:
         await wait_for(lambda: len(slugs_in(engine, CheckResultRow, CheckResultRow.id)) >= 3)
@@ -143,13 +152,15 @@ async def test_a_push_goes_through_the_database_to_the_runner_and_an_unknown_tok
         assert app.post(f"/api/push/{TOKEN}", {"status": "up", "msg": "again"}).json == {"ok": True}
         assert app.get(f"/api/push/{TOKEN}?status=down&msg=disk%20full").json == {"ok": True}
         await asyncio.sleep(1.1)  # the ledger rereads pushes once a second
-        result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            runner.scheduler.check_now("export"), runner.scheduler._loop))
+        result = await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(runner.scheduler.check_now("export"), runner.scheduler._loop)
+        )
         assert result.status.value == "down" and result.error == "the job reported down: disk full"
         app.get(f"/api/push/{TOKEN}?ping=12")
         await asyncio.sleep(1.1)  # the ledger rereads pushes once a second
-        result = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            runner.scheduler.check_now("export"), runner.scheduler._loop))
+        result = await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(runner.scheduler.check_now("export"), runner.scheduler._loop)
+        )
         assert result.status.value == "up" and result.latency_ms == 12
     with get_session_factory(engine)() as session:
         push = session.scalars(select(ServicePush)).one()
@@ -174,14 +185,19 @@ def test_maintenance_from_the_cli_shows_on_the_page_and_the_api_and_ends(engine,
     from statusweb.runner.sql_store import SqlStore
 
     SqlStore(engine).sync_services(load_config(ini.replace("statusweb.ini", "monitors.toml")).monitors)
-    assert admin_main(["maintenance", "start", ini, "--services", "website,linker", "--minutes", "30",
-                       "--title", "Deploy"]) == 0
+    assert (
+        admin_main(
+            ["maintenance", "start", ini, "--services", "website,linker", "--minutes", "30", "--title", "Deploy"]
+        )
+        == 0
+    )
     window_id = int(capsys.readouterr().out.strip())
     page = app.get("/").text
     assert "Maintenance in progress" in page and "Deploy" in page and "Under Maintenance" in page
     active = app.get("/api/v2/scheduled-maintenances/active.json").json["scheduled_maintenances"]
     assert [(m["id"], m["name"], m["status"], m["impact"]) for m in active] == [
-        (f"m{window_id}", "Deploy", "in_progress", "maintenance")]
+        (f"m{window_id}", "Deploy", "in_progress", "maintenance")
+    ]
     assert {c["id"] for c in active[0]["components"]} == {"website", "linker"}
     assert set(active[0]) >= {"scheduled_for", "scheduled_until", "incident_updates", "shortlink", "started_at"}
     components = {c["id"]: c["status"] for c in app.get("/api/v2/summary.json").json["components"]}
@@ -190,8 +206,9 @@ def test_maintenance_from_the_cli_shows_on_the_page_and_the_api_and_ends(engine,
     assert "in_progress" in capsys.readouterr().out
     assert admin_main(["maintenance", "end", ini, str(window_id)]) == 0
     assert capsys.readouterr().out.strip() == f"maintenance {window_id}: verifying"
-    assert app.get("/api/v2/scheduled-maintenances/active.json").json["scheduled_maintenances"][0]["status"] == \
-        "verifying"
+    assert (
+        app.get("/api/v2/scheduled-maintenances/active.json").json["scheduled_maintenances"][0]["status"] == "verifying"
+    )
     assert admin_main(["maintenance", "end", ini, "999999"]) == 2
     assert admin_main(["maintenance", "start", ini, "--services", "nope"]) == 2
     assert admin_main(["maintenance", "start", ini, "--minutes", "-5"]) == 2
@@ -211,11 +228,15 @@ def test_maintenance_admin_plans_edits_repeats_and_cancels_with_bad_forms_given_
     login(app, "ops")
     start = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
     form = app.get("/admin/maintenance/new").forms[1]
-    for field, value, words in (("ends_at", f"{start - timedelta(hours=1):%Y-%m-%dT%H:%M}", "must come after"),
-                                ("title", "", "This is needed."), ("title", "x" * 201, "At most 200"),
-                                ("rrule", "FREQ=SECONDLY", "at most daily"), ("starts_at", "tomorrow", "Write a date"),
-                                ("rrule", "FREQ=DAILY;BYMINUTE=0,1,2,3,4;BYSECOND=0,30", "less than a day apart"),
-                                ("title", "Upgrade\r\nBcc: all@example.org", "One line, please")):
+    for field, value, words in (
+        ("ends_at", f"{start - timedelta(hours=1):%Y-%m-%dT%H:%M}", "must come after"),
+        ("title", "", "This is needed."),
+        ("title", "x" * 201, "At most 200"),
+        ("rrule", "FREQ=SECONDLY", "at most daily"),
+        ("starts_at", "tomorrow", "Write a date"),
+        ("rrule", "FREQ=DAILY;BYMINUTE=0,1,2,3,4;BYSECOND=0,30", "less than a day apart"),
+        ("title", "Upgrade\r\nBcc: all@example.org", "One line, please"),
+    ):
         form["title"], form["starts_at"] = "Database upgrade", f"{start:%Y-%m-%dT%H:%M}"
         form["ends_at"], form["repeat"], form["rrule"] = f"{start + timedelta(hours=2):%Y-%m-%dT%H:%M}", "none", ""
         if field == "rrule":
@@ -224,10 +245,17 @@ def test_maintenance_admin_plans_edits_repeats_and_cancels_with_bad_forms_given_
         answer = form.submit(status=400)
         assert words in answer.text and "nothing was saved" in answer.text
     for other in ("99999", "²", "-1", "9" * 40, "1 OR 1=1"):  # another service's id or none at all
-        answer = app.post("/admin/maintenance/new", {"csrf_token": form["csrf_token"].value, "title": "x",
-                                                     "starts_at": f"{start:%Y-%m-%dT%H:%M}",
-                                                     "ends_at": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M}",
-                                                     "service": other}, status=400)
+        answer = app.post(
+            "/admin/maintenance/new",
+            {
+                "csrf_token": form["csrf_token"].value,
+                "title": "x",
+                "starts_at": f"{start:%Y-%m-%dT%H:%M}",
+                "ends_at": f"{start + timedelta(hours=1):%Y-%m-%dT%H:%M}",
+                "service": other,
+            },
+            status=400,
+        )
         assert "Unknown service." in answer.text
     form["title"], form["starts_at"] = "Database upgrade", f"{start:%Y-%m-%dT%H:%M}"
     form["ends_at"], form["repeat"] = f"{start + timedelta(hours=2):%Y-%m-%dT%H:%M}", "none"
@@ -253,8 +281,11 @@ def test_maintenance_admin_plans_edits_repeats_and_cancels_with_bad_forms_given_
         statuses = set(session.scalars(select(Maintenance.status).where(Maintenance.title == "Weekly backup")))
         assert statuses == {"cancelled"}
     assert "Weekly backup" not in app.get("/").text
-    for hostile in ("/admin/maintenance/999999", "/admin/maintenance/99999999999999999999",
-                    "/admin/maintenance/%D7%90"):
+    for hostile in (
+        "/admin/maintenance/999999",
+        "/admin/maintenance/99999999999999999999",
+        "/admin/maintenance/%D7%90",
+    ):
         assert app.get(hostile, expect_errors=True).status_int in (400, 404)
     assert app.get("/admin/sla?month=2026-13", expect_errors=True).status_int == 400
     assert app.get("/admin/sla?month=%D7%90", expect_errors=True).status_int == 400

@@ -19,9 +19,16 @@ START = datetime(2026, 11, 1, tzinfo=UTC)
 
 def render(slug: str, kind: str, figures) -> list[Alert]:
     windows = "+".join(figure.window for figure in figures)
-    return [Alert(id=f"{slug}:{kind}:{windows}", sink="ops", monitor=slug, kind=f"sla_{kind}",
-                  payload={"text": "\n".join(sla_alerts.describe(kind, figure) for figure in figures)},
-                  created_at=START)]
+    return [
+        Alert(
+            id=f"{slug}:{kind}:{windows}",
+            sink="ops",
+            monitor=slug,
+            kind=f"sla_{kind}",
+            payload={"text": "\n".join(sla_alerts.describe(kind, figure) for figure in figures)},
+            created_at=START,
+        )
+    ]
 
 
 async def test_budget_warning_then_breach_each_once_per_window_and_again_after_recovery(engine):
@@ -29,8 +36,9 @@ async def test_budget_warning_then_breach_each_once_per_window_and_again_after_r
     store = SqlStore(engine, now=lambda: START)
     store.sync_services([monitor])
     # 20 hours: 19 up, 1 down -> 24h uptime 95.0% (met), budget 60 min, spent 60 min: 100% -> warning only
-    await record_through_state_machine(store, monitor, [Status.UP] * 19 + [Status.DOWN], start=START,
-                                       step=timedelta(hours=1))
+    await record_through_state_machine(
+        store, monitor, [Status.UP] * 19 + [Status.DOWN], start=START, step=timedelta(hours=1)
+    )
     await store.flush()
     now = START + timedelta(hours=19, minutes=30)
     first = sla_alerts.evaluate(engine, now, render)
@@ -42,8 +50,9 @@ async def test_budget_warning_then_breach_each_once_per_window_and_again_after_r
     breach = sla_alerts.evaluate(engine, now + timedelta(hours=1), render)
     assert [a.id for a in breach] == ["linker:breach:24h+7d+30d+90d+365d"]
     assert "24h uptime 90.476% is under the 95% target" in breach[0].payload["text"]
-    await record_through_state_machine(store, monitor, [Status.UP] * 100, start=START + timedelta(hours=21),
-                                       step=timedelta(hours=1))
+    await record_through_state_machine(
+        store, monitor, [Status.UP] * 100, start=START + timedelta(hours=21), step=timedelta(hours=1)
+    )
     await store.flush()
     assert sla_alerts.evaluate(engine, START + timedelta(hours=121), render) == []  # recovered everywhere
     with get_session_factory(engine)() as session:
@@ -64,12 +73,15 @@ def test_the_runner_renders_an_sla_alert_for_the_monitors_own_sinks(engine, db_u
     sefaria = str(Path(__file__).resolve().parents[3] / "examples" / "sefaria.toml")
     runner = Runner(RunnerSettings(database_url=db_url, monitors_path=sefaria), engine=engine)
     runner.scheduler = Scheduler(runner.config.monitors, sinks=runner.config.sinks)
-    [alert] = runner._render_sla_alert("linker", "breach", [SlaFigure("7d", 99.9, 10000, 100, 60),
-                                                             SlaFigure("30d", 99.9, 43000, 100, 60)])
+    [alert] = runner._render_sla_alert(
+        "linker", "breach", [SlaFigure("7d", 99.9, 10000, 100, 60), SlaFigure("30d", 99.9, 43000, 100, 60)]
+    )
     assert alert.kind == "sla_breach" and alert.sink == "slack" and alert.id.startswith("linker:breach:7d+30d:")
     text = alert.payload["text"]
-    assert text.startswith("🟣  SLA Breached: Linker (Target: 99.9% uptime, 7d: uptime 99.010%, 90 min over budget, "
-                           "30d: uptime 99.768%, 57 min over budget)")
+    assert text.startswith(
+        "🟣  SLA Breached: Linker (Target: 99.9% uptime, 7d: uptime 99.010%, 90 min over budget, "
+        "30d: uptime 99.768%, 57 min over budget)"
+    )
     for meaningless in ("Status:", "Response:", "0ms", "HTTP Code"):  # a check's fields mean nothing here
         assert meaningless not in text
     assert runner._render_sla_alert("nope", "breach", [SlaFigure("30d", 99.9, 1, 1, 60)]) == []

@@ -82,12 +82,14 @@ def mail_port():
     return free_port()
 
 
-def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_outage(engine, make_testapp,
-                                                                                     mail_port):
+def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_outage(engine, make_testapp, mail_port):
     ids = add_services(engine, ("Website", "up"), ("Linker", "up"))
     app = make_testapp(**{"statusweb.page_url": "https://status.example.org", "statusweb.page_name": "Sefaria Status"})
-    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
-                        page_url="https://status.example.org", page_name="Sefaria Status")
+    delivery = Delivery(
+        mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
+        page_url="https://status.example.org",
+        page_name="Sefaria Status",
+    )
     now = utcnow()
     run_outbox(engine, delivery, now)  # first run: the cursor starts at today's updates
     form = app.get("/subscribe").forms[0]
@@ -111,8 +113,10 @@ def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_out
         add_incident(engine, "Before confirming", affected={ids["linker"]: "major_outage"})
         assert "Send updates to reader@example.org?" in app.get(link).text  # a mail scanner's GET confirms nothing
         with get_session_factory(engine)() as session:
-            assert session.scalar(select(Subscriber.confirmed_at).where(
-                Subscriber.address == "reader@example.org")) is None
+            assert (
+                session.scalar(select(Subscriber.confirmed_at).where(Subscriber.address == "reader@example.org"))
+                is None
+            )
         assert "now gets updates" in app.get(link).forms[0].submit().text
         incident = add_incident(engine, "Linker tasks stuck", impact="major", affected={ids["linker"]: "major_outage"})
         add_incident(engine, "Website only", affected={ids["website"]: "partial_outage"})
@@ -131,14 +135,17 @@ def test_email_double_opt_in_exactly_once_per_update_in_order_through_a_mail_out
     mine = [m for rcpt, m in inbox.messages if rcpt == ["reader@example.org"]]
     subjects = [m["Subject"] for m in mine]
     print("\nreader@example.org got:", subjects)
-    assert subjects == ["Confirm your Sefaria Status updates",
-                        "[Sefaria Status] Linker tasks stuck: investigating",
-                        "[Sefaria Status] Linker tasks stuck: resolved"]
+    assert subjects == [
+        "Confirm your Sefaria Status updates",
+        "[Sefaria Status] Linker tasks stuck: investigating",
+        "[Sefaria Status] Linker tasks stuck: resolved",
+    ]
     unsubscribe = mine[1]["List-Unsubscribe"].strip("<>")
     assert mine[1]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert unsubscribe in text_of(mine[1]) and "Workers restarted." in text_of(mine[2])
-    assert [m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]] and \
-        len([m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]]) == 1  # unconfirmed: confirm only
+    assert [m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]] and len(
+        [m for rcpt, m in inbox.messages if rcpt == ["website-only@example.org"]]
+    ) == 1  # unconfirmed: confirm only
     path = unsubscribe.removeprefix("https://status.example.org")
     assert "Stop updates to reader@example.org?" in app.get(path).text  # a link scanner's GET changes nothing
     app.post(path, {"List-Unsubscribe": "One-Click"})  # the mail client's one-click POST
@@ -176,8 +183,9 @@ def test_webhooks_are_signed_statuspage_json_and_a_bad_one_blocks_nobody(engine,
     assert body["incident"]["id"] == str(incident) and body["incident"]["status"] == "investigating"
     assert body["incident"]["incident_updates"][0]["body"] == "We are looking into it."
     assert body["meta"]["unsubscribe"].startswith("http://localhost/subscribe/unsubscribe/")
-    signed = hmac.new(good.secrets[0].encode(), f"{headers['X-Statuscore-Timestamp']}.{body['_raw']}".encode(),
-                      hashlib.sha256).hexdigest()
+    signed = hmac.new(
+        good.secrets[0].encode(), f"{headers['X-Statuscore-Timestamp']}.{body['_raw']}".encode(), hashlib.sha256
+    ).hexdigest()
     assert headers["X-Statuscore-Signature"] == f"sha256={signed}"
     with get_session_factory(engine)() as session:
         stuck = session.scalars(select(SubscriberMessage).where(SubscriberMessage.sent_at.is_(None))).one()
@@ -223,31 +231,35 @@ def test_knowing_a_webhook_url_gives_nobody_its_secret(engine, make_testapp):
         silent.close()
 
 
-@pytest.mark.parametrize("kind, address, words", [
-    ("email", "not an address", "does not look like an email"),
-    ("email", "a@b", "does not look like an email"),
-    ("email", "x" * 300 + "@example.org", "does not look like an email"),
-    ("email", "mallory@example.org>\r\nBcc: all@example.org", "does not look like an email"),
-    ("email", "a@[b.c", "does not look like an email"),
-    ("email", "\u00e4rger@example.org", "does not look like an email"),  # no SMTPUTF8 local parts
-    ("webhook", "https://exa mple.org/hook", "is not a host name"),
-    ("webhook", "https://example.org/hook\r\nX-Evil: 1", "control character"),
-    ("webhook", "http://127.0.0.1:8080/hook", "https://"),
-    ("webhook", "https://127.0.0.1/hook", "private network"),
-    ("webhook", "https://10.0.0.7/hook", "private network"),
-    ("webhook", "https://[::1]/hook", "private network"),
-    ("webhook", "https://[64:ff9b::7f00:1]/hook", "private network"),  # NAT64 of 127.0.0.1
-    ("webhook", "https://[2002:a00:7::1]/hook", "private network"),  # 6to4 of 10.0.0.7
-    ("webhook", "https://[::ffff:127.0.0.1]/hook", "private network"),
-    ("webhook", "https://user:pw@example.org/hook", "no user or password"),
-    ("webhook", "javascript:alert(1)", "https://"),
-    ("sms", "+15555550100", "Choose one of"),
-])
+@pytest.mark.parametrize(
+    "kind, address, words",
+    [
+        ("email", "not an address", "does not look like an email"),
+        ("email", "a@b", "does not look like an email"),
+        ("email", "x" * 300 + "@example.org", "does not look like an email"),
+        ("email", "mallory@example.org>\r\nBcc: all@example.org", "does not look like an email"),
+        ("email", "a@[b.c", "does not look like an email"),
+        ("email", "\u00e4rger@example.org", "does not look like an email"),  # no SMTPUTF8 local parts
+        ("webhook", "https://exa mple.org/hook", "is not a host name"),
+        ("webhook", "https://example.org/hook\r\nX-Evil: 1", "control character"),
+        ("webhook", "http://127.0.0.1:8080/hook", "https://"),
+        ("webhook", "https://127.0.0.1/hook", "private network"),
+        ("webhook", "https://10.0.0.7/hook", "private network"),
+        ("webhook", "https://[::1]/hook", "private network"),
+        ("webhook", "https://[64:ff9b::7f00:1]/hook", "private network"),  # NAT64 of 127.0.0.1
+        ("webhook", "https://[2002:a00:7::1]/hook", "private network"),  # 6to4 of 10.0.0.7
+        ("webhook", "https://[::ffff:127.0.0.1]/hook", "private network"),
+        ("webhook", "https://user:pw@example.org/hook", "no user or password"),
+        ("webhook", "javascript:alert(1)", "https://"),
+        ("sms", "+15555550100", "Choose one of"),
+    ],
+)
 def test_the_form_refuses_what_it_cannot_use_and_keeps_what_was_typed(engine, testapp, kind, address, words):
     add_services(engine, ("Website", "up"))
     form = testapp.get("/subscribe").forms[0]
-    answer = testapp.post("/subscribe", {"csrf_token": form["csrf_token"].value, "kind": kind, "address": address},
-                          status=400)
+    answer = testapp.post(
+        "/subscribe", {"csrf_token": form["csrf_token"].value, "kind": kind, "address": address}, status=400
+    )
     assert words in answer.text and "nothing was saved" in answer.text
     with get_session_factory(engine)() as session:
         assert session.scalars(select(Subscriber)).all() == []
@@ -269,14 +281,19 @@ def test_subscribing_is_rate_limited_per_address_and_per_client(engine, testapp)
     token = testapp.get("/subscribe").forms[0]["csrf_token"].value
     for _ in range(3):
         testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": "same@example.org"})
-    assert "Too many requests" in testapp.post("/subscribe", {"csrf_token": token, "kind": "email",
-                                                              "address": "same@example.org"}, status=429).text
+    assert (
+        "Too many requests"
+        in testapp.post(
+            "/subscribe", {"csrf_token": token, "kind": "email", "address": "same@example.org"}, status=429
+        ).text
+    )
     for number in range(7):
         testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": f"r{number}@example.org"})
     testapp.post("/subscribe", {"csrf_token": token, "kind": "email", "address": "fresh@example.org"}, status=429)
     with get_session_factory(engine)() as session:
-        confirmations = session.scalars(select(SubscriberMessage).join(Subscriber)
-                                        .where(Subscriber.address == "same@example.org")).all()
+        confirmations = session.scalars(
+            select(SubscriberMessage).join(Subscriber).where(Subscriber.address == "same@example.org")
+        ).all()
         assert len(confirmations) == 3  # asked three times: three confirmation mails at most, then refused
 
 
@@ -290,8 +307,12 @@ def test_refused_attempts_count_tag_variants_are_one_address_and_a_domain_is_cap
     token = app.get("/subscribe").forms[0]["csrf_token"].value
 
     def post(address: str, client: str, status: int):
-        return app.post("/subscribe", {"csrf_token": token, "kind": "email", "address": address},
-                        extra_environ={"REMOTE_ADDR": client}, status=status)
+        return app.post(
+            "/subscribe",
+            {"csrf_token": token, "kind": "email", "address": address},
+            extra_environ={"REMOTE_ADDR": client},
+            status=status,
+        )
 
     for _ in range(PER_CLIENT_PER_HOUR):
         post("not an address", "192.0.2.1", 400)
@@ -327,8 +348,11 @@ def test_a_subscriber_of_a_second_page_gets_links_that_all_work(engine, make_tes
 
     pages = sync_monitors_toml(engine, tmp_path / "monitors.toml", SECOND_PAGE)
     app = make_testapp(**{"statusweb.page_url": "https://status.example.org"})
-    delivery = Delivery(mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
-                        page_url="https://status.example.org", page_name="Sefaria Status")
+    delivery = Delivery(
+        mail=Mail(f"smtp://127.0.0.1:{mail_port}", "status@example.org"),
+        page_url="https://status.example.org",
+        page_name="Sefaria Status",
+    )
     now = utcnow()
     run_outbox(engine, delivery, now)
     form = app.get("/pages/acme/subscribe").forms[0]

@@ -47,14 +47,28 @@ class GatedTarget:
         return web.Response(status=503 if slug in self.down else 200, text="ok")
 
 
-def write_cluster_config(tmp_path, db_url: str, base: str, slugs=SLUGS, interval=INTERVAL,
-                         hook: str | None = None, heartbeat: float = HEARTBEAT) -> str:
+def write_cluster_config(
+    tmp_path,
+    db_url: str,
+    base: str,
+    slugs=SLUGS,
+    interval=INTERVAL,
+    hook: str | None = None,
+    heartbeat: float = HEARTBEAT,
+) -> str:
     """With `hook`, each monitor alerts through a webhook sink of its own (all posting to
     `hook`), so no grouping of DOWNs holds a message back."""
     monitors = tmp_path / "monitors.toml"
-    sinks = "".join(f'[[alert]]\ntype = "webhook"\nname = "hook-{slug}"\nurl = "{hook}"\n\n'
-                    for slug in slugs) if hook else ""
-    monitors.write_text('status_page_url = "https://status.test"\n' + sinks + "".join(f'''
+    sinks = (
+        "".join(f'[[alert]]\ntype = "webhook"\nname = "hook-{slug}"\nurl = "{hook}"\n\n' for slug in slugs)
+        if hook
+        else ""
+    )
+    monitors.write_text(
+        'status_page_url = "https://status.test"\n'
+        + sinks
+        + "".join(
+            f'''
 [[monitor]]
 name = "{slug}"
 url = "{base}/m/{slug}"
@@ -62,10 +76,15 @@ interval = "{interval}s"
 timeout = "1.5s"
 retries = 0
 {f'alerts = ["hook-{slug}"]' if hook else ""}
-''' for slug in slugs))
+'''
+            for slug in slugs
+        )
+    )
     ini = tmp_path / "cluster.ini"
-    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
-                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {heartbeat}\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
+        f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = {heartbeat}\n"
+    )
     return str(ini)
 
 
@@ -88,14 +107,18 @@ def member_of(engine, runner: RunnerProcess) -> str:
 
 def last_checked(engine) -> dict[str, object]:
     with get_session_factory(engine)() as session:
-        rows = session.execute(select(Service.slug, func.max(CheckResultRow.checked_at)).join(CheckResultRow)
-                               .group_by(Service.slug)).all()
+        rows = session.execute(
+            select(Service.slug, func.max(CheckResultRow.checked_at)).join(CheckResultRow).group_by(Service.slug)
+        ).all()
     return dict(rows)
 
 
 def even(held: dict[str, set[str]], runners: int) -> bool:
-    return (len(held) == runners and sorted(len(s) for s in held.values())[-1] - min(len(s) for s in held.values()) <= 1
-            and sum(len(s) for s in held.values()) == len(SLUGS))
+    return (
+        len(held) == runners
+        and sorted(len(s) for s in held.values())[-1] - min(len(s) for s in held.values()) <= 1
+        and sum(len(s) for s in held.values()) == len(SLUGS)
+    )
 
 
 async def start_all(tmp_path, ini: str, count: int, made: list, hook: str = "http://127.0.0.1:9/unused"):
@@ -107,7 +130,8 @@ async def start_all(tmp_path, ini: str, count: int, made: list, hook: str = "htt
 
 
 async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_runners_writes(
-        engine, db_url, tmp_path, runner_processes):
+    engine, db_url, tmp_path, runner_processes
+):
     gated = GatedTarget()
     async with serve_app(gated.app) as base:
         ini = write_cluster_config(tmp_path, db_url, base)
@@ -154,8 +178,11 @@ async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_run
         assert "refused" in (tmp_path / "runner1.log").read_text()
         await wait_for(lambda: even(shares(engine), 3), 20)
         with get_session_factory(engine)() as session:
-            late = session.execute(select(Service.slug, CheckResultRow.checked_at, CheckResultRow.error).join(Service)
-                                   .where(CheckResultRow.status != "up")).all()
+            late = session.execute(
+                select(Service.slug, CheckResultRow.checked_at, CheckResultRow.error)
+                .join(Service)
+                .where(CheckResultRow.status != "up")
+            ).all()
             assert late == []  # no late timeout got in
             assert set(session.scalars(select(ServiceState.status))) == {"up"}
         for runner in runners:
@@ -174,7 +201,8 @@ def holders(engine) -> dict[str, set[str]]:
 
 
 async def test_a_killed_runner_is_replaced_within_5_s_long_before_its_lease_would_lapse(
-        engine, db_url, tmp_path, runner_processes):
+    engine, db_url, tmp_path, runner_processes
+):
     """Heartbeats 6 s apart, so a lease lasts 12 s: after kill -9 the survivor checks the
     victim's monitors within 5 s, because PostgreSQL drops the victim's liveness lock with
     its session and the survivor looks for that every second."""
@@ -199,7 +227,8 @@ async def test_a_killed_runner_is_replaced_within_5_s_long_before_its_lease_woul
 
 
 async def test_kill_9s_of_three_runners_through_an_outage_alert_once_per_monitor_but_for_explained_repeats(
-        engine, db_url, tmp_path, runner_processes):
+    engine, db_url, tmp_path, runner_processes
+):
     rng = random.Random(KILL_SEED)
     gated = GatedTarget()
     slugs = ["a", "b", "c"]

@@ -22,8 +22,9 @@ TTL = 20.0  # long: these tests age a member by hand instead of waiting
 def add_services(engine, count: int) -> list[int]:
     now = utcnow()
     with get_session_factory(engine).begin() as session:
-        session.add_all([Service(slug=f"s{i:02d}", name=f"S{i}", type="http", created_at=now, updated_at=now)
-                         for i in range(count)])
+        session.add_all(
+            [Service(slug=f"s{i:02d}", name=f"S{i}", type="http", created_at=now, updated_at=now) for i in range(count)]
+        )
     with get_session_factory(engine)() as session:
         return list(session.scalars(select(Service.id).order_by(Service.id)))
 
@@ -45,8 +46,10 @@ def settle(made: list[LeaseBook], rounds: int = 3) -> None:
 def silence(engine, member: str, seconds: float) -> None:
     """As if `member` had not beaten for `seconds` (paused, killed, cut off)."""
     with engine.begin() as connection:
-        connection.execute(text("UPDATE runner_member SET beat_at = now() - make_interval(secs => :s) "
-                                "WHERE id = :m"), {"s": seconds, "m": member})
+        connection.execute(
+            text("UPDATE runner_member SET beat_at = now() - make_interval(secs => :s) WHERE id = :m"),
+            {"s": seconds, "m": member},
+        )
 
 
 def test_quota_splits_exactly_and_the_same_on_every_member():
@@ -85,8 +88,7 @@ def test_a_silent_member_loses_its_leases_and_its_late_writes_are_refused(engine
     store = SqlStore(engine, leases=third)
     store.service_ids = {f"s{i:02d}": service_id for i, service_id in enumerate(ids)}
     slug = next(slug for slug, service_id in store.service_ids.items() if service_id in theirs)
-    late = CheckResult(monitor=slug, slug=slug, status=Status.DOWN, checked_at=utcnow(), latency=1.0,
-                       error="timed out")
+    late = CheckResult(monitor=slug, slug=slug, status=Status.DOWN, checked_at=utcnow(), latency=1.0, error="timed out")
     refused = store._write_batch([late], {slug: MonitorState(status=Status.DOWN)}, [], {})
     assert refused == set()  # no alerts in this batch
     assert third.refused == 2  # the result and the state
@@ -200,8 +202,13 @@ def test_a_first_claim_of_seventy_thousand_leases_passes_the_protocols_parameter
 
     now = utcnow()
     with get_session_factory(engine).begin() as session:
-        session.execute(insert(Service), [{"slug": f"x{i}", "name": f"X{i}", "type": "http", "created_at": now,
-                                           "updated_at": now} for i in range(70_000)])
+        session.execute(
+            insert(Service),
+            [
+                {"slug": f"x{i}", "name": f"X{i}", "type": "http", "created_at": now, "updated_at": now}
+                for i in range(70_000)
+            ],
+        )
         ids = list(session.scalars(select(Service.id)))
     (only,) = books(engine, ids, ["r1"])
     settle([only], rounds=7)  # claimed 10,000 a heartbeat
@@ -255,7 +262,7 @@ def test_a_runner_restarted_on_the_same_host_takes_its_dead_predecessors_leases_
 
     ids = add_services(engine, 4)
     host = socket.gethostname()
-    gone = f"{host}:{2 ** 22 + 12345}:dead00"  # beyond pid_max's default: no such process
+    gone = f"{host}:{2**22 + 12345}:dead00"  # beyond pid_max's default: no such process
     (killed,) = books(engine, ids, [gone])
     killed.rebalance()
     assert len(killed.held) == 4

@@ -49,8 +49,7 @@ class CuttableProxy:
             client_writer.transport.abort()
             return
         self.transports += [client_writer.transport, upstream_writer.transport]
-        await asyncio.gather(self._pipe(client_reader, upstream_writer),
-                             self._pipe(upstream_reader, client_writer))
+        await asyncio.gather(self._pipe(client_reader, upstream_writer), self._pipe(upstream_reader, client_writer))
 
     async def restore(self) -> None:
         self.server = await asyncio.start_server(self._handle, self.listen, self.port)
@@ -122,8 +121,9 @@ async def test_outage_buffers_to_a_bound_keeps_alerting_and_writes_on_return(eng
         assert [m["text"].split(":")[0] for m in slack.messages] == ["🔴  Service Down"]
         assert not await store.flush()  # waits for the flush the alert woke, which fails too
         for minute in range(1, 9):
-            await store.record(result("site", Status.DOWN, T0.replace(minute=minute)),
-                               MonitorState(status=Status.DOWN), [], [])
+            await store.record(
+                result("site", Status.DOWN, T0.replace(minute=minute)), MonitorState(status=Status.DOWN), [], []
+            )
         assert store.dropped_results == 10 - 5
         assert rows(engine, CheckResultRow) == 0
 
@@ -145,12 +145,16 @@ async def test_runner_waits_for_the_database_at_start(engine, tmp_path):
     from statusweb.runner.runner import Runner
     from statusweb.settings import RunnerSettings
 
-    (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n'
-                                            'retries = 0\ntimeout = "200ms"\n')
+    (tmp_path / "monitors.toml").write_text(
+        '[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\nretries = 0\ntimeout = "200ms"\n'
+    )
     async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
         await cut()
-        runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
-                        engine=flaky, clock=FakeClock())
+        runner = Runner(
+            RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
+            engine=flaky,
+            clock=FakeClock(),
+        )
         run = asyncio.ensure_future(runner.run(once=True))
         await asyncio.sleep(0.3)  # minutes of retries in virtual time
         assert not run.done()  # still waiting for the database, not crashed
@@ -167,8 +171,11 @@ async def test_a_runner_waiting_for_the_database_stops_when_asked(engine, tmp_pa
     (tmp_path / "monitors.toml").write_text('[[monitor]]\nname = "Site"\nurl = "http://127.0.0.1:9/"\n')
     async with cuttable_engine(engine, tmp_path) as (flaky, cut, restore):
         await cut()
-        runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
-                        engine=flaky, clock=FakeClock())
+        runner = Runner(
+            RunnerSettings(database_url="unused", monitors_path=str(tmp_path / "monitors.toml")),
+            engine=flaky,
+            clock=FakeClock(),
+        )
         run = asyncio.ensure_future(runner.run())
         await asyncio.sleep(0.3)
         runner.stop()
@@ -192,7 +199,8 @@ def count(engine, query) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
 async def test_alerts_go_on_through_a_database_cut_and_a_runner_killed_meanwhile_loses_nothing(
-        engine, tmp_path, target, runner_processes):
+    engine, tmp_path, target, runner_processes
+):
     """`run-checks` on PostgreSQL behind a proxy. The database is cut; the site goes down:
     the DOWN still reaches the receiver at once, saying it was sent while the status
     database was unreachable, and the runner spools what it sees. It is killed (-9) during
@@ -220,8 +228,9 @@ async def test_alerts_go_on_through_a_database_cut_and_a_runner_killed_meanwhile
         await wait_for(lambda: receiver.news() == [("down", "Site")], 15)
         [down_key] = {key for _, key, _, _ in receiver.arrivals}
         assert "sent while the status database was unreachable" in receiver.notes[down_key]
-        await wait_for(lambda: any(spool.glob("*.jsonl")) and
-                       sum(path.stat().st_size for path in spool.glob("*.jsonl")) > 0, 10)
+        await wait_for(
+            lambda: any(spool.glob("*.jsonl")) and sum(path.stat().st_size for path in spool.glob("*.jsonl")) > 0, 10
+        )
         await asyncio.sleep(2)  # a few more results spooled
         await first.kill()
         await proxy.restore()
@@ -232,8 +241,11 @@ async def test_alerts_go_on_through_a_database_cut_and_a_runner_killed_meanwhile
         with get_session_factory(engine)() as session:
             outbox = session.scalars(select(AlertOutbox).where(AlertOutbox.kind == "down")).one()
             assert outbox.delivered_at is not None and outbox.id == down_key
-            spooled = session.scalar(select(func.count()).select_from(CheckResultRow).where(
-                CheckResultRow.checked_at >= cut_at, CheckResultRow.status == "down"))
+            spooled = session.scalar(
+                select(func.count())
+                .select_from(CheckResultRow)
+                .where(CheckResultRow.checked_at >= cut_at, CheckResultRow.status == "down")
+            )
         assert spooled >= 2, "the results checked during the cut were written"
         await asyncio.sleep(2)  # the second runner checks the site, still down: no new DOWN
         app[SEQUENCES]["site"] = [200]

@@ -82,8 +82,9 @@ def two_regions():
             _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
     except subprocess.CalledProcessError as exc:
         _remove(made)
-        pytest.skip(f"cannot make network namespaces here ({exc.stderr.decode().strip()}): "
-                    "the two-region part cannot run")
+        pytest.skip(
+            f"cannot make network namespaces here ({exc.stderr.decode().strip()}): the two-region part cannot run"
+        )
     yield {region: f"sw{tag}{region}" for region in NETS}
     _remove(made)
 
@@ -120,29 +121,41 @@ quorum = 2
     inis = {}
     for region, url in db_url.items():
         ini = tmp_path / f"{region}.ini"
-        ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n"
-                       f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 0.5\n")
+        ini.write_text(
+            f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {url}\n"
+            f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 0.5\n"
+        )
         inis[region] = str(ini)
     return inis
 
 
 @pytest.mark.slow
 @on_postgresql
-async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_region_is_told(engine, tmp_path, two_regions,
-                                                                    runner_processes):
+async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_region_is_told(
+    engine, tmp_path, two_regions, runner_processes
+):
     gated = GatedTarget()
     slack = SlackShapedServer()
     proxies = {region: CuttableProxy(engine.url.port or 5432, listen=NETS[region][0]) for region in NETS}
     for proxy in proxies.values():
         await proxy.restore()
-    urls = {region: engine.url.set(host=NETS[region][0], port=proxy.port).render_as_string(hide_password=False)
-            for region, proxy in proxies.items()}
+    urls = {
+        region: engine.url.set(host=NETS[region][0], port=proxy.port).render_as_string(hide_password=False)
+        for region, proxy in proxies.items()
+    }
     try:
         async with serve_app_on(gated, NETS["eu"][0]) as target, slack.running(host=NETS["eu"][0]) as hook:
             inis = write_region_config(tmp_path, urls, target, hook)
-            runners = {region: RunnerProcess(inis[region], hook, tmp_path / f"{region}.log",
-                                             prefix=("ip", "netns", "exec", two_regions[region]),
-                                             env={"STATUSWEB_REGION": region}) for region in NETS}
+            runners = {
+                region: RunnerProcess(
+                    inis[region],
+                    hook,
+                    tmp_path / f"{region}.log",
+                    prefix=("ip", "netns", "exec", two_regions[region]),
+                    env={"STATUSWEB_REGION": region},
+                )
+                for region in NETS
+            }
             runner_processes.extend(runners.values())
             for runner in runners.values():
                 await runner.start()
@@ -183,8 +196,12 @@ async def test_one_region_cut_off_pages_nobody_both_down_pages_once_a_lost_regio
         for proxy in proxies.values():
             await proxy.cut()
     titles = [m["text"].split(" (", 1)[0] for m in slack.messages]
-    assert titles == ["🔴  Service Down: Site", "🟢  Service Recovered: Site", "🟠  No Runner In Region: Region us",
-                      "🟢  Runner Back In Region: Region us"]
+    assert titles == [
+        "🔴  Service Down: Site",
+        "🟢  Service Recovered: Site",
+        "🟠  No Runner In Region: Region us",
+        "🟢  Runner Back In Region: Region us",
+    ]
     assert "eu: down" in slack.messages[0]["text"] and "us: down" in slack.messages[0]["text"]
     assert "start a runner with STATUSWEB_REGION=us" in slack.messages[2]["text"]
 
@@ -204,15 +221,25 @@ def test_the_admin_and_healthz_report_runners_regions_and_what_each_region_saw(e
     ids = add_named_services(engine, ("Site", "up"))
     now = utcnow()
     with get_session_factory(engine).begin() as session:
-        session.add(RunnerHeartbeat(name="runner", holder="eu-host:1", started_at=now, beat_at=now,
-                                    interval_s=10, monitors=1))
-        session.add(RegionObservation(service_id=ids["site"], region="us", status="down", checked_at=now,
-                                      latency_ms=0, error="cannot connect to 10.0.0.1:80"))
+        session.add(
+            RunnerHeartbeat(name="runner", holder="eu-host:1", started_at=now, beat_at=now, interval_s=10, monitors=1)
+        )
+        session.add(
+            RegionObservation(
+                service_id=ids["site"],
+                region="us",
+                status="down",
+                checked_at=now,
+                latency_ms=0,
+                error="cannot connect to 10.0.0.1:80",
+            )
+        )
     eu = LeaseBook(engine, ttl=20, region="eu", member="eu-host:1:aa")
     eu.join([ids["site"]], {ids["site"]: ("eu", "us")})
     eu.rebalance()
     assert testapp.get("/healthz", status=503).text == (
-        "region us: no live runner; 1 monitors are not checked from there (counted as unknown)\n")
+        "region us: no live runner; 1 monitors are not checked from there (counted as unknown)\n"
+    )
     add_user(engine, "ann", "admin")
     login(testapp, "ann")
     dashboard = testapp.get("/admin").html

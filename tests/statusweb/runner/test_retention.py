@@ -15,23 +15,44 @@ from tests.statusweb.helpers import T0, monitors
 def fill(engine, days: int, per_day: int) -> None:
     store = SqlStore(engine)
     ids = store.sync_services(monitors("Site"))
-    rows = [{"service_id": ids["site"], "checked_at": T0 - timedelta(days=day, minutes=i),
-             "status": "up", "latency_ms": 5, "attempts": 1}
-            for day in range(days) for i in range(per_day)]
+    rows = [
+        {
+            "service_id": ids["site"],
+            "checked_at": T0 - timedelta(days=day, minutes=i),
+            "status": "up",
+            "latency_ms": 5,
+            "attempts": 1,
+        }
+        for day in range(days)
+        for i in range(per_day)
+    ]
     with engine.begin() as connection:
         connection.execute(insert(CheckResultRow), rows)
         for model in (RollupDaily, RollupHourly):
-            connection.execute(insert(model), [{"service_id": ids["site"], "bucket": T0 - timedelta(days=day),
-                                                "up_count": per_day, "degraded_count": 0, "down_count": 0,
-                                                "maintenance_count": 0, "latency_count": 0, "latency_sum_ms": 0,
-                                                "latency_max_ms": 0}
-                                               for day in range(days)])
+            connection.execute(
+                insert(model),
+                [
+                    {
+                        "service_id": ids["site"],
+                        "bucket": T0 - timedelta(days=day),
+                        "up_count": per_day,
+                        "degraded_count": 0,
+                        "down_count": 0,
+                        "maintenance_count": 0,
+                        "latency_count": 0,
+                        "latency_sum_ms": 0,
+                        "latency_max_ms": 0,
+                    }
+                    for day in range(days)
+                ],
+            )
 
 
 def counts(engine):
     with get_session_factory(engine)() as session:
-        return tuple(session.scalar(select(func.count()).select_from(m))
-                     for m in (CheckResultRow, RollupDaily, RollupHourly))
+        return tuple(
+            session.scalar(select(func.count()).select_from(m)) for m in (CheckResultRow, RollupDaily, RollupHourly)
+        )
 
 
 def test_dry_run_counts_exactly_what_is_then_deleted_in_batches(engine):

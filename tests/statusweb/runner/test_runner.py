@@ -33,14 +33,17 @@ timeout = "1s"
 retries = 0
 ''')
     ini = tmp_path / "runner.ini"
-    ini.write_text(f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
-                   f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 1\n")
+    ini.write_text(
+        f"[app:main]\nuse = egg:statuscore\nsqlalchemy.url = {db_url}\n"
+        f"statuscore.monitors = {monitors}\nstatusweb.heartbeat_interval = 1\n"
+    )
     return str(ini)
 
 
 class RunnerProcess:
-    def __init__(self, ini: str, hook: str, log_path, *, prefix: tuple[str, ...] = (),
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, ini: str, hook: str, log_path, *, prefix: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> None:
         self.ini = ini
         self.prefix = prefix  # e.g. ("ip", "netns", "exec", name): the runner in another network
         self.env = {**os.environ, "SLACK_WEBHOOK_URL": hook, **(env or {})}
@@ -51,8 +54,16 @@ class RunnerProcess:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            *self.prefix, sys.executable, "-m", "statusweb.cli", "run-checks", self.ini, env=self.env,
-            stdout=self.log, stderr=self.log)
+            *self.prefix,
+            sys.executable,
+            "-m",
+            "statusweb.cli",
+            "run-checks",
+            self.ini,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+        )
 
     async def kill(self) -> None:
         assert self.process is not None
@@ -71,14 +82,16 @@ class RunnerProcess:
 
 @pytest.mark.slow
 async def test_sigkill_ten_times_through_an_outage_alerts_once_each_way_but_for_explained_repeats(
-        db_url, tmp_path, target, runner_processes):
+    db_url, tmp_path, target, runner_processes
+):
     base, app = target
     rng = random.Random(KILL_SEED)
     app[SEQUENCES]["site"] = [200]
     receiver = KeyedReceiver()
     async with receiver.running() as hook:
-        runner = RunnerProcess(write_config(tmp_path, db_url, f"{base}/sequence/site", hook), "",
-                               tmp_path / "runner.log")
+        runner = RunnerProcess(
+            write_config(tmp_path, db_url, f"{base}/sequence/site", hook), "", tmp_path / "runner.log"
+        )
         runner_processes.append(runner)
         await runner.start()
         await asyncio.sleep(2)
@@ -106,8 +119,9 @@ async def test_sigkill_ten_times_through_an_outage_alerts_once_each_way_but_for_
 
 
 @pytest.mark.parametrize("migrated_engine", ["sqlite"], indirect=True)  # PostgreSQL shares: test_cluster.py
-async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(db_url, engine, tmp_path, target,
-                                                                             runner_processes):
+async def test_one_runner_per_database_and_a_standby_takes_over_when_it_dies(
+    db_url, engine, tmp_path, target, runner_processes
+):
     from statusweb.pages.queries import heartbeat_holder
 
     base, _ = target

@@ -46,11 +46,15 @@ def test_only_files_of_dead_processes_of_this_host_and_database_are_adopted(tmp_
     spool = Spool(tmp_path, "sqlite:///var/statusweb.sqlite")
     host = socket.gethostname()
     dead, tag = dead_pid(), spool.tag
-    files = {name: tmp_path / name for name in (
-        f"{tag}.{host}.{dead}.jsonl",            # ours to adopt
-        f"{tag}.{host}.{os.getppid()}.jsonl",    # a live process (pytest's parent)
-        f"{tag}.other-host.{dead}.jsonl",        # another machine's (a shared folder)
-        f"0123456789ab.{host}.{dead}.jsonl")}    # another database's
+    files = {
+        name: tmp_path / name
+        for name in (
+            f"{tag}.{host}.{dead}.jsonl",  # ours to adopt
+            f"{tag}.{host}.{os.getppid()}.jsonl",  # a live process (pytest's parent)
+            f"{tag}.other-host.{dead}.jsonl",  # another machine's (a shared folder)
+            f"0123456789ab.{host}.{dead}.jsonl",
+        )
+    }  # another database's
     for path in files.values():
         path.write_text('{"delivered": "x", "at": {"$t": "2026-02-08T14:00:00+00:00"}}\n')
     [adopted] = spool.adopt_orphans()
@@ -92,8 +96,9 @@ async def test_what_a_killed_runner_spooled_during_an_outage_is_written_by_the_n
     [path] = second.spool.adopt_orphans()
     assert second.replay_spool(path) >= 6 and not path.exists()
     with get_session_factory(engine)() as session:
-        rows = session.execute(select(func.count()).select_from(CheckResultRow)
-                               .where(CheckResultRow.status == "down")).scalar_one()
+        rows = session.execute(
+            select(func.count()).select_from(CheckResultRow).where(CheckResultRow.status == "down")
+        ).scalar_one()
         states = dict(session.execute(select(ServiceState.service_id, ServiceState.status)).all())
         outbox = session.scalars(select(AlertOutbox)).one()
     assert rows == 4  # the three results of Site and the old one of Other: history, not state

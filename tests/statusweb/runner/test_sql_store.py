@@ -59,14 +59,19 @@ async def test_a_large_batch_of_awkward_values_is_written_exactly(engine):
     checked = monitors(*(f"M{n}" for n in range(300)))
     store.sync_services(checked)
     await store.load_states()
-    awkward = ['{"a", b}', "back\\slash", "NULL", "", "שגיאה, \"quoted\"", "x" * 5000]
+    awkward = ['{"a", b}', "back\\slash", "NULL", "", 'שגיאה, "quoted"', "x" * 5000]
     written = []
     for step in range(10):
         for n, monitor in enumerate(checked):
             failed = (n + step) % 7 == 0
             error = awkward[(n + step) % len(awkward)] if failed else None
-            one = result(monitor.slug, Status.DOWN if failed else Status.UP, T0 + timedelta(seconds=step),
-                         latency_ms=n, error=error)
+            one = result(
+                monitor.slug,
+                Status.DOWN if failed else Status.UP,
+                T0 + timedelta(seconds=step),
+                latency_ms=n,
+                error=error,
+            )
             if n % 2:
                 one = replace(one, status_code=None)
             written.append(one)
@@ -74,17 +79,30 @@ async def test_a_large_batch_of_awkward_values_is_written_exactly(engine):
         assert await store.flush()
     with get_session_factory(engine)() as session:
         ids = {service.id: service.slug for service in session.scalars(select(Service))}
-        rows = session.execute(select(CheckResultRow.service_id, CheckResultRow.checked_at, CheckResultRow.status,
-                                      CheckResultRow.latency_ms, CheckResultRow.status_code,
-                                      CheckResultRow.error)).all()
+        rows = session.execute(
+            select(
+                CheckResultRow.service_id,
+                CheckResultRow.checked_at,
+                CheckResultRow.status,
+                CheckResultRow.latency_ms,
+                CheckResultRow.status_code,
+                CheckResultRow.error,
+            )
+        ).all()
         assert sorted((ids[r[0]], *r[1:]) for r in rows) == sorted(
             (w.slug, w.checked_at, w.status.value, w.latency_ms, w.status_code, w.error[:2000] if w.error else None)
-            for w in written)
-        daily = session.execute(select(func.sum(RollupDaily.up_count), func.sum(RollupDaily.down_count),
-                                       func.sum(RollupDaily.latency_sum_ms))).one()
-        assert tuple(daily) == (sum(w.status is Status.UP for w in written),
-                                sum(w.status is Status.DOWN for w in written),
-                                sum(w.latency_ms for w in written if w.status is Status.UP))
+            for w in written
+        )
+        daily = session.execute(
+            select(
+                func.sum(RollupDaily.up_count), func.sum(RollupDaily.down_count), func.sum(RollupDaily.latency_sum_ms)
+            )
+        ).one()
+        assert tuple(daily) == (
+            sum(w.status is Status.UP for w in written),
+            sum(w.status is Status.DOWN for w in written),
+            sum(w.latency_ms for w in written if w.status is Status.UP),
+        )
         states = session.scalars(select(ServiceState)).all()
         assert len(states) == 300 and all(s.last_checked_at == T0 + timedelta(seconds=9) for s in states)
     await store.close()
@@ -97,8 +115,13 @@ def test_an_upsert_refuses_a_key_twice(engine):
 
     with get_session_factory(engine).begin() as session:
         with pytest.raises(ValueError, match="a key twice"):
-            upsert(session, ServiceState, [{"service_id": 1}, {"service_id": 1}], ("service_id",),
-                   lambda table, excluded: {})
+            upsert(
+                session,
+                ServiceState,
+                [{"service_id": 1}, {"service_id": 1}],
+                ("service_id",),
+                lambda table, excluded: {},
+            )
 
 
 async def test_restart_restores_states_and_undelivered_alerts_only(engine):
@@ -148,7 +171,11 @@ async def test_failed_delivery_is_kept_with_its_next_try(engine):
     with get_session_factory(engine)() as session:
         row = session.get(AlertOutbox, alert.id)
         assert (row.attempts, row.next_try, row.last_error, row.delivered_at) == (
-            2, T0 + timedelta(seconds=4), "HTTP 429", None)
+            2,
+            T0 + timedelta(seconds=4),
+            "HTTP 429",
+            None,
+        )
     await store.close()
 
 

@@ -21,8 +21,9 @@ def add_user(engine, name: str, role: str, password: str = "correct horse", orga
         user = User(name=name, role=role if role in FROM_USER_ROLE else "editor", created_at=utcnow())
         user.set_password(password)
         session.add(user)
-        join(session, user, organization_named(session, organization, utcnow()), FROM_USER_ROLE.get(role, role),
-             utcnow())
+        join(
+            session, user, organization_named(session, organization, utcnow()), FROM_USER_ROLE.get(role, role), utcnow()
+        )
 
 
 def login(app, name: str, password: str = "correct horse", status: int | str = 303):
@@ -72,8 +73,9 @@ def test_wrong_password_gets_a_generic_error_and_too_many_lock_out(engine, testa
 
 
 def test_post_without_csrf_token_is_rejected(engine, editor):
-    editor.post("/admin/incidents/new", {"title": "x", "impact": "minor", "status": "investigating",
-                                         "body": "y"}, status=400)
+    editor.post(
+        "/admin/incidents/new", {"title": "x", "impact": "minor", "status": "investigating", "body": "y"}, status=400
+    )
     assert incidents(engine) == []
 
 
@@ -134,8 +136,11 @@ def test_updates_resolve_with_root_cause_and_no_reopening(engine, editor):
     assert incident.status == "resolved" and incident.resolved_at is not None
     assert incident.root_cause == "A full disk on the export host."
     token = editor.get("/admin").html.select_one("input[name=csrf_token]")["value"]
-    again = editor.post(f"/admin/incidents/{incident_id}/updates",
-                        {"csrf_token": token, "status": "investigating", "body": "Back?"}, status=400)
+    again = editor.post(
+        f"/admin/incidents/{incident_id}/updates",
+        {"csrf_token": token, "status": "investigating", "body": "Back?"},
+        status=400,
+    )
     assert "cannot be reopened" in again.text
     assert incidents(engine)[0].status == "resolved"
 
@@ -149,14 +154,25 @@ def test_bulk_mark_as_resolved(engine, editor):
             box.checked = True
     form.submit(status=303)
     assert [(i.title, i.status) for i in incidents(engine)] == [
-        ("One", "resolved"), ("Two", "resolved"), ("Three", "investigating")]
+        ("One", "resolved"),
+        ("Two", "resolved"),
+        ("Three", "investigating"),
+    ]
 
 
 def test_check_history_filters_and_keyset_pages(engine, editor):
     ids = add_services(engine, ("Site", "up"), ("API", "up"))
     now = utcnow()
-    rows = [{"service_id": ids["site" if n % 2 else "api"], "checked_at": now - timedelta(minutes=n),
-             "status": "down" if n % 10 == 0 else "up", "latency_ms": n, "attempts": 1} for n in range(130)]
+    rows = [
+        {
+            "service_id": ids["site" if n % 2 else "api"],
+            "checked_at": now - timedelta(minutes=n),
+            "status": "down" if n % 10 == 0 else "up",
+            "latency_ms": n,
+            "attempts": 1,
+        }
+        for n in range(130)
+    ]
     with engine.begin() as connection:
         connection.execute(insert(CheckResultRow), rows)
     first = editor.get("/admin/checks")
@@ -213,14 +229,38 @@ def test_check_history_pages_follow_the_time_of_each_check_even_when_written_lat
     ids = add_services(engine, ("Site", "up"))
     now = utcnow()
     with engine.begin() as connection:
-        connection.execute(insert(CheckResultRow), [
-            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=n), "status": "up",
-             "latency_ms": n, "attempts": 1} for n in range(120)])
-        connection.execute(insert(CheckResultRow), [  # written last, checked long ago / at a tie
-            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=75, seconds=30), "status": "down",
-             "latency_ms": 1000, "attempts": 1},
-            {"service_id": ids["site"], "checked_at": now - timedelta(minutes=75), "status": "up",
-             "latency_ms": 1001, "attempts": 1}])
+        connection.execute(
+            insert(CheckResultRow),
+            [
+                {
+                    "service_id": ids["site"],
+                    "checked_at": now - timedelta(minutes=n),
+                    "status": "up",
+                    "latency_ms": n,
+                    "attempts": 1,
+                }
+                for n in range(120)
+            ],
+        )
+        connection.execute(
+            insert(CheckResultRow),
+            [  # written last, checked long ago / at a tie
+                {
+                    "service_id": ids["site"],
+                    "checked_at": now - timedelta(minutes=75, seconds=30),
+                    "status": "down",
+                    "latency_ms": 1000,
+                    "attempts": 1,
+                },
+                {
+                    "service_id": ids["site"],
+                    "checked_at": now - timedelta(minutes=75),
+                    "status": "up",
+                    "latency_ms": 1001,
+                    "attempts": 1,
+                },
+            ],
+        )
     seen, before = [], None
     with get_session_factory(engine)() as session:
         for _ in range(10):

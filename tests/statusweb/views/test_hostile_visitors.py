@@ -28,11 +28,21 @@ def populated(engine):
 
 # 4. Host header poisoning ------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/history", "/api/v2/summary.json", "/history.atom", "/history.rss",
-                                  "/api/v2/incidents.json", "/api/v2/openapi.json"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/history",
+        "/api/v2/summary.json",
+        "/history.atom",
+        "/history.rss",
+        "/api/v2/incidents.json",
+        "/api/v2/openapi.json",
+    ],
+)
 def test_a_forged_host_never_appears_in_a_page_even_for_the_next_visitor(populated, make_testapp, path):
-    app = make_testapp(**{"statusweb.page_url": "https://status.sefaria.org",
-                          "statusweb.page_cache_seconds": "60"})
+    app = make_testapp(**{"statusweb.page_url": "https://status.sefaria.org", "statusweb.page_cache_seconds": "60"})
     forged = app.get(path, headers={"Host": EVIL, "X-Forwarded-Host": EVIL, "X-Forwarded-Proto": "http"})
     honest = app.get(path)  # served from the cache the forged request filled
     for answer in (forged, honest):
@@ -48,6 +58,7 @@ def test_redirects_use_the_configured_url_too(engine, make_testapp):
 
 
 # 5. Cache busting ----------------------------------------------------------------------
+
 
 def test_unknown_parameters_share_one_cache_entry_and_known_ones_are_canonical(populated, make_testapp):
     app = make_testapp(**{"statusweb.page_cache_seconds": "60"})
@@ -78,6 +89,7 @@ def test_cache_is_bounded_by_bytes_and_evicts_the_least_recently_used(populated,
 
 # 6. Logout ends the session -------------------------------------------------------------
 
+
 def _session_cookie(app) -> str:
     return app.cookies["statusweb_session"]
 
@@ -93,8 +105,7 @@ def test_a_cookie_copied_before_logout_no_longer_opens_the_admin(engine, make_te
     assert thief.get("/admin", status=303).location.endswith("/admin/login?next=%2Fadmin")
 
 
-def test_password_change_and_disabling_end_sessions_and_sessions_end_after_12_hours(engine, make_testapp,
-                                                                                     monkeypatch):
+def test_password_change_and_disabling_end_sessions_and_sessions_end_after_12_hours(engine, make_testapp, monkeypatch):
     add_user(engine, "ed", "editor")
     app = make_testapp()
     login(app, "ed")
@@ -139,8 +150,10 @@ def test_admin_can_set_passwords_and_disable_users_in_the_page(engine, make_test
     assert "disabled" in admin.get("/admin/users").text
     root_id = next(u.id for u in _users(engine) if u.name == "root")
     token = admin.get("/admin/users").forms["add-user"]["csrf_token"].value
-    assert "cannot disable your own" in admin.post(f"/admin/users/{root_id}/disable", {"csrf_token": token},
-                                                   status=400).text
+    assert (
+        "cannot disable your own"
+        in admin.post(f"/admin/users/{root_id}/disable", {"csrf_token": token}, status=400).text
+    )
     for hostile in ("99999999999999999999", "9223372036854775807", "0"):
         admin.post(f"/admin/users/{hostile}/disable", {"csrf_token": token}, status=404)
     ed_app.post(f"/admin/users/{ed_id}/enable", {"csrf_token": token}, status=303)  # not logged in: login
@@ -196,8 +209,24 @@ def test_login_next_with_crlf_or_non_ascii_goes_to_the_dashboard(engine, testapp
 
 
 NOT_UTF8 = ["%ff", "%ED%A0%80", "%C3%28"]  # a stray byte, a lone surrogate, a broken sequence
-HOSTILE_VALUES = ["0", "-1", "9" * 30, "9223372036854775808", "%C2%B2", "%EF%BC%92", "%00", "%0D%0A",
-                  "%E2%80%AE", "' OR 1=1 --", "x" * 5000, "..%2F..%2Fetc%2Fpasswd", "1e309", "NaN", "[]", *NOT_UTF8]
+HOSTILE_VALUES = [
+    "0",
+    "-1",
+    "9" * 30,
+    "9223372036854775808",
+    "%C2%B2",
+    "%EF%BC%92",
+    "%00",
+    "%0D%0A",
+    "%E2%80%AE",
+    "' OR 1=1 --",
+    "x" * 5000,
+    "..%2F..%2Fetc%2Fpasswd",
+    "1e309",
+    "NaN",
+    "[]",
+    *NOT_UTF8,
+]
 
 
 def raw_request(app, method: str, url: str, token: str):
@@ -208,8 +237,25 @@ def raw_request(app, method: str, url: str, token: str):
     request = Request.blank(url, method=method, POST={"csrf_token": token} if method == "POST" else None)
     request.headers["Cookie"] = "; ".join(f"{cookie.name}={cookie.value}" for cookie in app.cookiejar)
     return request.get_response(app.app)
-QUERY_NAMES = ["page", "days", "before", "from", "to", "service", "status", "next", "id", "month", "format", "msg",
-               "ping", "error", "range"]
+
+
+QUERY_NAMES = [
+    "page",
+    "days",
+    "before",
+    "from",
+    "to",
+    "service",
+    "status",
+    "next",
+    "id",
+    "month",
+    "format",
+    "msg",
+    "ping",
+    "error",
+    "range",
+]
 
 
 def test_every_route_with_hostile_values_answers_below_500(populated, engine, make_testapp):
@@ -243,14 +289,39 @@ def test_every_route_with_hostile_values_answers_below_500(populated, engine, ma
                         answer = app.get(url, expect_errors=True)
                     else:
                         raw = unquote(value)  # the decoded bytes: NUL, CR/LF, "²" as sent
-                        answer = app.post(url, {"csrf_token": token, "id": raw, "title": raw, "body": raw,
-                                                "name": raw, "password": raw, "status": raw, "impact": raw,
-                                                "root_cause": raw, "eta": raw, "role": raw, "starts_at": raw,
-                                                "ends_at": raw, "repeat": raw, "rrule": raw, "description": raw,
-                                                "service": raw, "kind": raw, "address": raw, "page": raw,
-                                                "organization": raw, "scope": raw, "days": raw, "slug": raw,
-                                                "domain": raw, "email": raw, "viewer_password": raw},
-                                          expect_errors=True)
+                        answer = app.post(
+                            url,
+                            {
+                                "csrf_token": token,
+                                "id": raw,
+                                "title": raw,
+                                "body": raw,
+                                "name": raw,
+                                "password": raw,
+                                "status": raw,
+                                "impact": raw,
+                                "root_cause": raw,
+                                "eta": raw,
+                                "role": raw,
+                                "starts_at": raw,
+                                "ends_at": raw,
+                                "repeat": raw,
+                                "rrule": raw,
+                                "description": raw,
+                                "service": raw,
+                                "kind": raw,
+                                "address": raw,
+                                "page": raw,
+                                "organization": raw,
+                                "scope": raw,
+                                "days": raw,
+                                "slug": raw,
+                                "domain": raw,
+                                "email": raw,
+                                "viewer_password": raw,
+                            },
+                            expect_errors=True,
+                        )
                     tried += 1
                     if route.name == "healthz" and answer.status_int == 503:
                         continue  # its honest answer: no runner in this test
@@ -260,6 +331,7 @@ def test_every_route_with_hostile_values_answers_below_500(populated, engine, ma
 
 
 # 9. Login ------------------------------------------------------------------------------
+
 
 def _login_time(app, name: str, address: str) -> float:
     form = app.get("/admin/login", extra_environ={"REMOTE_ADDR": address}).forms[0]
@@ -316,15 +388,18 @@ def test_the_limiter_forgets_old_failures():
     assert len(limiter) == 2  # everything older than the window is gone
 
 
-@pytest.mark.parametrize("password, problem", [
-    ("short", "At least 12 characters."),
-    ("Password1234!", "one of the most common"),
-    ("2024qwertyuiop", "one of the most common"),
-    ("123456789012345", "one of the most common"),
-    ("aaaaaaaaaaaaab", "repeats"),
-    ("edward-is-the-best", "user's name"),
-    ("correct horse battery staple", "one of the most common"),
-])
+@pytest.mark.parametrize(
+    "password, problem",
+    [
+        ("short", "At least 12 characters."),
+        ("Password1234!", "one of the most common"),
+        ("2024qwertyuiop", "one of the most common"),
+        ("123456789012345", "one of the most common"),
+        ("aaaaaaaaaaaaab", "repeats"),
+        ("edward-is-the-best", "user's name"),
+        ("correct horse battery staple", "one of the most common"),
+    ],
+)
 def test_weak_passwords_are_refused(password, problem):
     from statusweb.services.passwords import password_problem
 
@@ -338,6 +413,7 @@ def test_admin_pages_are_never_stored(engine, editor):
 
 
 # 10. /metrics --------------------------------------------------------------------------
+
 
 def test_metrics_need_the_token_in_production_and_are_404_without_one(populated, make_testapp):
     closed = make_testapp(**{"statusweb.metrics_public": "false"})
@@ -376,8 +452,20 @@ def test_metrics_are_summed_in_sql_and_cached_a_few_seconds(populated, engine, m
 
 # 11. Small ones ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/", "/history", "/api/v2/summary.json", "/history.atom",
-                                  "/badge/website/status.svg", "/incidents/1", "/services/website", "/healthz"])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/history",
+        "/api/v2/summary.json",
+        "/history.atom",
+        "/badge/website/status.svg",
+        "/incidents/1",
+        "/services/website",
+        "/healthz",
+    ],
+)
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_writing_methods_on_public_pages_are_405(populated, testapp, path, method):
     answer = testapp.request(path, method=method, status=405)
@@ -386,14 +474,20 @@ def test_writing_methods_on_public_pages_are_405(populated, testapp, path, metho
 
 def test_the_404_page_does_not_echo_the_path(testapp):
     marker = "%3Cscript%3Ealert(1)%3C/script%3Eunique-marker"
-    for path in (f"/{marker}", f"/api/v2/{marker}", f"/incidents/{marker}", "/incidents/99999999/unique-marker",
-                 "/services/unique-marker"):
+    for path in (
+        f"/{marker}",
+        f"/api/v2/{marker}",
+        f"/incidents/{marker}",
+        "/incidents/99999999/unique-marker",
+        "/services/unique-marker",
+    ):
         answer = testapp.get(path, status=404)
         own_scripts = re.sub(r'<script src="/static/[\w.-]+" defer></script>|</?noscript>', "", answer.text)
         assert "unique-marker" not in answer.text and "script" not in own_scripts.lower()
 
 
 def test_a_body_over_one_mebibyte_is_refused_before_it_is_read(engine, testapp):
-    answer = testapp.post("/admin/login", b"x" * (1024 * 1024 + 1), status=413,
-                          content_type="application/x-www-form-urlencoded")
+    answer = testapp.post(
+        "/admin/login", b"x" * (1024 * 1024 + 1), status=413, content_type="application/x-www-form-urlencoded"
+    )
     assert "at most 1048576 bytes" in answer.text

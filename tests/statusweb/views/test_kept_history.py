@@ -24,8 +24,13 @@ def bars(page) -> list[tuple[str, str]]:
 def add_down_today(engine, service_id: int, down: int) -> None:
     with get_session_factory(engine).begin() as session:
         row = session.get(RollupDaily, (service_id, day_bucket(utcnow())))
-        totals = RollupTotals(up_count=row.up_count, down_count=down, latency_count=row.up_count,
-                              latency_sum_ms=row.up_count * 100, latency_max_ms=100)
+        totals = RollupTotals(
+            up_count=row.up_count,
+            down_count=down,
+            latency_count=row.up_count,
+            latency_sum_ms=row.up_count * 100,
+            latency_max_ms=100,
+        )
         for name, value in totals.as_columns().items():
             setattr(row, name, value)
 
@@ -74,9 +79,12 @@ def test_a_changed_past_day_is_a_new_strip_and_the_strips_stay_within_their_byte
     strips = BarStrips(max_bytes=40_000)
     first = strips.html("en", days)
     assert first == days_html("en", days[:-1], tab_stop=False) + days_html("en", days[-1:], tab_stop=True)
-    assert first.count('tabindex="0"') == 1 and first.endswith('</li>') and first.count("<li") == 90
-    changed = [*days[:10], DayBar(days[10].day, 99.5, down_minutes=7.0, incidents=(("DNS <failure>", "major"),)),
-               *days[11:]]
+    assert first.count('tabindex="0"') == 1 and first.endswith("</li>") and first.count("<li") == 90
+    changed = [
+        *days[:10],
+        DayBar(days[10].day, 99.5, down_minutes=7.0, incidents=(("DNS <failure>", "major"),)),
+        *days[11:],
+    ]
     second = strips.html("en", changed)
     assert second != first and "DNS &lt;failure&gt;" in second and 'class="bar partial"' in second
     assert len(strips) == 2

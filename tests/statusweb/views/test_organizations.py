@@ -34,13 +34,25 @@ from tests.statusweb.views.test_pages import TWO_ORGANIZATIONS, VIEWER_PASSWORD
 
 # route -> which of the other organization's records its {id} names
 ID_KINDS = {
-    "incident": "incident", "admin_incident": "incident", "admin_incident_update": "incident",
-    "admin_incident_delete": "incident", "admin_service": "service", "admin_service_check_now": "service",
-    "admin_maintenance": "maintenance", "admin_maintenance_update": "maintenance",
-    "admin_maintenance_cancel": "maintenance", "admin_maintenance_end": "maintenance",
-    "admin_subscriber_remove": "subscriber", "admin_user_password": "user", "admin_user_disable": "user",
-    "admin_user_enable": "user", "admin_membership_remove": "membership", "admin_page": "page",
-    "admin_token_revoke": "token", "admin_page_domain_check": "page", "admin_page_domain_approve": "page",
+    "incident": "incident",
+    "admin_incident": "incident",
+    "admin_incident_update": "incident",
+    "admin_incident_delete": "incident",
+    "admin_service": "service",
+    "admin_service_check_now": "service",
+    "admin_maintenance": "maintenance",
+    "admin_maintenance_update": "maintenance",
+    "admin_maintenance_cancel": "maintenance",
+    "admin_maintenance_end": "maintenance",
+    "admin_subscriber_remove": "subscriber",
+    "admin_user_password": "user",
+    "admin_user_disable": "user",
+    "admin_user_enable": "user",
+    "admin_membership_remove": "membership",
+    "admin_page": "page",
+    "admin_token_revoke": "token",
+    "admin_page_domain_check": "page",
+    "admin_page_domain_approve": "page",
     "admin_session_end": "session",
 }
 
@@ -51,8 +63,9 @@ def two_organizations(engine, tmp_path):
     a service, an incident, a maintenance window and a subscriber on each page."""
     from statusweb.services.maintenance import WindowPlan, create_window
 
-    pages = sync_monitors_toml(engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS,
-                               env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD})
+    pages = sync_monitors_toml(
+        engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS, env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD}
+    )
     add_user(engine, "ann", "owner", organization="acme")
     add_user(engine, "bob", "owner", organization="beta")
     now = utcnow()
@@ -60,17 +73,36 @@ def two_organizations(engine, tmp_path):
     with get_session_factory(engine).begin() as session:
         for slug in ("acme", "acme-internal", "beta", "beta-internal"):
             service = session.scalar(select(Service).where(Service.page_id == pages[slug]))
-            window = create_window(session, WindowPlan(title=f"{slug} upgrade", starts_at=now + timedelta(days=1),
-                                                       ends_at=now + timedelta(days=1, hours=1),
-                                                       service_ids=(service.id,), page_id=pages[slug]),
-                                   now=now, author="ops")
-            subscriber = Subscriber(kind="email", address=f"reader@{slug}.example.org", components="", created_at=now,
-                                    confirmed_at=now, confirm_token=f"c-{slug}", unsubscribe_token=f"u-{slug}",
-                                    page_id=pages[slug])
+            window = create_window(
+                session,
+                WindowPlan(
+                    title=f"{slug} upgrade",
+                    starts_at=now + timedelta(days=1),
+                    ends_at=now + timedelta(days=1, hours=1),
+                    service_ids=(service.id,),
+                    page_id=pages[slug],
+                ),
+                now=now,
+                author="ops",
+            )
+            subscriber = Subscriber(
+                kind="email",
+                address=f"reader@{slug}.example.org",
+                components="",
+                created_at=now,
+                confirmed_at=now,
+                confirm_token=f"c-{slug}",
+                unsubscribe_token=f"u-{slug}",
+                page_id=pages[slug],
+            )
             session.add(subscriber)
             session.flush()
-            ids[slug] = {"service": service.id, "maintenance": window.id, "subscriber": subscriber.id,
-                         "page": pages[slug]}
+            ids[slug] = {
+                "service": service.id,
+                "maintenance": window.id,
+                "subscriber": subscriber.id,
+                "page": pages[slug],
+            }
         bob = session.scalar(select(User).where(User.name == "bob"))
         start(session, bob, Arrival("192.0.2.1", "Bob's browser"))
         beta = session.scalar(select(Organization).where(Organization.slug == "beta"))
@@ -83,8 +115,9 @@ def two_organizations(engine, tmp_path):
             ids[slug]["session"] = session.scalar(select(UserSession.id).where(UserSession.user_id == bob.id))
             ids[slug]["membership"] = session.scalar(select(Membership.id).where(Membership.user_id == bob.id))
     for slug in ids:
-        ids[slug]["incident"] = add_incident(engine, f"{slug} is down", page_id=pages[slug],
-                                             affected={ids[slug]["service"]: "major_outage"})
+        ids[slug]["incident"] = add_incident(
+            engine, f"{slug} is down", page_id=pages[slug], affected={ids[slug]["service"]: "major_outage"}
+        )
     return ids
 
 
@@ -101,10 +134,21 @@ def test_every_admin_route_with_the_other_organizations_ids_is_a_404(engine, two
         for slug in ("beta", "beta-internal"):
             path = re.sub(r"\{id[^}]*\}", str(two_organizations[slug][ID_KINDS[route.name]]), route.pattern)
             read = app.get(path, status="*")
-            write = app.post(path, {"csrf_token": token, "title": "mine now", "body": "x", "status": "resolved",
-                                    "impact": "minor", "password": "a long new password",
-                                    "password_again": "a long new password", "name": "Stolen",
-                                    "organization": "beta"}, status="*")
+            write = app.post(
+                path,
+                {
+                    "csrf_token": token,
+                    "title": "mine now",
+                    "body": "x",
+                    "status": "resolved",
+                    "impact": "minor",
+                    "password": "a long new password",
+                    "password_again": "a long new password",
+                    "name": "Stolen",
+                    "organization": "beta",
+                },
+                status="*",
+            )
             answers = {read.status_int, write.status_int}
             assert 404 in answers and answers <= {404, 405}, (route.name, path, answers)  # 405: no such method
             tried += 1
@@ -129,9 +173,20 @@ def test_every_admin_route_with_the_other_organizations_ids_is_a_404(engine, two
 def test_lists_show_only_ones_own_organization(engine, two_organizations, make_testapp):
     app = make_testapp()
     login(app, "ann")
-    for path in ("/admin", "/admin/incidents", "/admin/maintenance", "/admin/subscribers", "/admin/sla",
-                 "/admin/users", "/admin/pages", "/admin/checks", "/admin/incidents/new", "/admin/maintenance/new",
-                 "/admin/tokens", "/admin/audit"):
+    for path in (
+        "/admin",
+        "/admin/incidents",
+        "/admin/maintenance",
+        "/admin/subscribers",
+        "/admin/sla",
+        "/admin/users",
+        "/admin/pages",
+        "/admin/checks",
+        "/admin/incidents/new",
+        "/admin/maintenance/new",
+        "/admin/tokens",
+        "/admin/audit",
+    ):
         text = app.get(path).text
         assert "beta" not in text.lower() and "bob" not in text, path
     assert "acme-internal is down" in app.get("/admin/incidents").text
@@ -195,17 +250,35 @@ def test_organizations_pages_and_members_from_the_cli(engine, db_url, tmp_path, 
     add_user(engine, "dora", "editor")
     assert admin_main(["organization", "add", str(ini), "gamma", "--name", "Gamma Inc."]) == 0
     assert admin_main(["page", "add", str(ini), "gamma-internal", "--organization", "gamma", "--private"]) == 0
-    assert admin_main(["page", "add", str(ini), "gamma", "--organization", "gamma", "--domain", "status.gamma.test",
-                       "--name", "Gamma Status"]) == 0
+    assert (
+        admin_main(
+            [
+                "page",
+                "add",
+                str(ini),
+                "gamma",
+                "--organization",
+                "gamma",
+                "--domain",
+                "status.gamma.test",
+                "--name",
+                "Gamma Status",
+            ]
+        )
+        == 0
+    )
     assert admin_main(["member", "add", str(ini), "gamma", "dora", "--role", "admin"]) == 0
     assert admin_main(["organization", "list", str(ini)]) == 0
     listing = capsys.readouterr().out
     assert "gamma  Gamma Inc." in listing and "page gamma-internal  private" in listing and "admin  dora" in listing
-    for bad in (["organization", "add", str(ini), "Bad Slug"], ["organization", "add", str(ini), "gamma"],
-                ["page", "add", str(ini), "x", "--organization", "nope"],
-                ["page", "add", str(ini), "gamma", "--organization", "gamma"],
-                ["page", "add", str(ini), "y", "--organization", "gamma", "--domain", "https://x/"],
-                ["member", "add", str(ini), "gamma", "nobody"]):
+    for bad in (
+        ["organization", "add", str(ini), "Bad Slug"],
+        ["organization", "add", str(ini), "gamma"],
+        ["page", "add", str(ini), "x", "--organization", "nope"],
+        ["page", "add", str(ini), "gamma", "--organization", "gamma"],
+        ["page", "add", str(ini), "y", "--organization", "gamma", "--domain", "https://x/"],
+        ["member", "add", str(ini), "gamma", "nobody"],
+    ):
         assert admin_main(bad) == 2, bad
     capsys.readouterr()
     app = make_testapp()
@@ -275,8 +348,11 @@ def test_eight_accepts_of_one_owner_invitation_at_once_make_one_owner(engine, tw
     forms = []
     for number in range(8):
         form = TestApp(shared).get(path).forms[0]
-        form["name"], form["password"], form["password_again"] = (f"racer{number}", "a long new password",
-                                                                   "a long new password")
+        form["name"], form["password"], form["password_again"] = (
+            f"racer{number}",
+            "a long new password",
+            "a long new password",
+        )
         forms.append(form)
     start = threading.Barrier(len(forms))
     answers: list[int] = []
@@ -293,8 +369,9 @@ def test_eight_accepts_of_one_owner_invitation_at_once_make_one_owner(engine, tw
     assert sorted(answers) == [303] + [404] * 7, answers
     with get_session_factory(engine)() as session:
         acme = session.scalar(select(Page.organization_id).where(Page.id == two_organizations["acme"]["page"]))
-        owners = session.scalars(select(Membership).where(Membership.role == "owner",
-                                                          Membership.organization_id == acme)).all()
+        owners = session.scalars(
+            select(Membership).where(Membership.role == "owner", Membership.organization_id == acme)
+        ).all()
     assert len(owners) == 2  # ann, and the one who won
 
 
@@ -309,8 +386,11 @@ def test_accepting_a_member_invitation_never_demotes_an_owner(engine, two_organi
     owner.get(path).forms[0].submit(status=303)  # ann herself, signed in, clicks it
     with get_session_factory(engine)() as session:
         acme = session.scalar(select(Page.organization_id).where(Page.id == two_organizations["acme"]["page"]))
-        roles = session.scalars(select(Membership.role).join(User, User.id == Membership.user_id).where(
-            Membership.organization_id == acme, User.name == "ann")).all()
+        roles = session.scalars(
+            select(Membership.role)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.organization_id == acme, User.name == "ann")
+        ).all()
     assert roles == ["owner"]
 
 

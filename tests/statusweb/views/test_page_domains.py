@@ -82,7 +82,8 @@ def test_a_domain_serves_only_after_its_txt_record_holds_the_token(engine, apps,
     assert "(DNS TXT record)" in ann.get(f"/admin/pages/{page_id}").text
     with get_session_factory(engine)() as session:
         assert session.scalar(select(AuditEvent.subject).where(AuditEvent.action == "page.domain_verified")) == (
-            f"acme-partners: {DOMAIN} by DNS")
+            f"acme-partners: {DOMAIN} by DNS"
+        )
 
     form = ann.get(f"/admin/pages/{page_id}").forms["page-form"]  # a new domain needs its own proof
     form["domain"] = "status2.acme-partners.example.org"
@@ -123,8 +124,9 @@ def test_an_install_owner_approves_another_organizations_domain_and_nobody_else_
     assert "/admin/login" in visitor.post(f"/admin/pages/{page_id}/domain/approve", status=303).location
 
 
-def test_an_install_owner_setting_a_domain_needs_no_proof_and_the_cli_approves(engine, db_url, apps, tmp_path,
-                                                                             capsys, make_testapp):
+def test_an_install_owner_setting_a_domain_needs_no_proof_and_the_cli_approves(
+    engine, db_url, apps, tmp_path, capsys, make_testapp
+):
     from statusweb.cli import main as admin_main
 
     root, ann = apps["root"], apps["ann"]
@@ -149,8 +151,10 @@ def test_a_bad_resolver_setting_names_the_variable(value):
     from statusweb.settings import Settings, SettingsError
 
     if not value:
-        assert Settings.from_settings({"sqlalchemy.url": "sqlite://", "statusweb.dns_resolver": value}).dns_resolver \
+        assert (
+            Settings.from_settings({"sqlalchemy.url": "sqlite://", "statusweb.dns_resolver": value}).dns_resolver
             is None
+        )
         return
     with pytest.raises(SettingsError, match="STATUSWEB_DNS_RESOLVER"):
         Settings.from_settings({"sqlalchemy.url": "sqlite://", "statusweb.dns_resolver": value})

@@ -54,15 +54,28 @@ url = "http://127.0.0.1:9/"
 page = "beta-internal"
 """
 VIEWER_PASSWORD = "partners only, please"
-PRIVATE_PATHS = ("/", "/history", "/services/acme-staging", "/api/v2/summary.json", "/api/v2/components.json",
-                 "/api/v2/incidents.json", "/api/live", "/history.atom", "/history.rss", "/subscribe",
-                 "/badge/acme-staging/status.svg", "/api/v2/scheduled-maintenances.json", "/theme.css")
+PRIVATE_PATHS = (
+    "/",
+    "/history",
+    "/services/acme-staging",
+    "/api/v2/summary.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/live",
+    "/history.atom",
+    "/history.rss",
+    "/subscribe",
+    "/badge/acme-staging/status.svg",
+    "/api/v2/scheduled-maintenances.json",
+    "/theme.css",
+)
 
 
 @pytest.fixture
 def pages(engine, tmp_path):
-    return sync_monitors_toml(engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS,
-                              env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD})
+    return sync_monitors_toml(
+        engine, tmp_path / "monitors.toml", TWO_ORGANIZATIONS, env={"BETA_VIEWER_PASSWORD": VIEWER_PASSWORD}
+    )
 
 
 def member_of(engine, organization: str, name: str, role: str = "member") -> None:
@@ -71,7 +84,8 @@ def member_of(engine, organization: str, name: str, role: str = "member") -> Non
 
 def names_on(answer) -> set[str]:
     return {h.text.strip() for h in answer.html.select(".service h3, .service h2, .service .name")} or {
-        c["name"] for c in answer.json["components"]}
+        c["name"] for c in answer.json["components"]
+    }
 
 
 def test_each_page_shows_its_own_services_and_incidents(engine, pages, make_testapp):
@@ -117,7 +131,8 @@ def test_members_see_their_organizations_private_pages_only(engine, pages, make_
     internal = app.get("/pages/acme-internal/")
     assert "Acme Staging" in internal.text and "private" in internal.headers["Cache-Control"]
     assert [c["name"] for c in app.get("/pages/acme-internal/api/v2/components.json").json["components"]] == [
-        "Acme Staging"]
+        "Acme Staging"
+    ]
     app.get("/pages/acme-internal/badge/acme-staging/status.svg", status=404)  # badges of private services: never
     app.get("/pages/beta-internal/", status=404)  # another organization's
     stranger = make_testapp(**{"statusweb.page_cache_seconds": "30"})
@@ -154,7 +169,8 @@ def test_a_custom_domain_serves_its_page_at_the_root_and_unknown_hosts_never_app
     acme = app.get("/", headers={"Host": "status.acme.test"})
     assert "Acme Shop" in acme.text and "Sefaria Website" not in acme.text
     assert app.get("/api/v2/summary.json", headers={"Host": "status.acme.test"}).json["page"]["url"] == (
-        "http://status.acme.test/")
+        "http://status.acme.test/"
+    )
     app.get("/admin/login", headers={"Host": "status.acme.test"}, status=404)  # the admin is at the main address
     evil = app.get("/", headers={"Host": "evil.example", "X-Forwarded-Host": "status.acme.test"})
     assert "Sefaria Website" in evil.text and "evil.example" not in evil.text and "acme.test" not in evil.text
@@ -170,16 +186,32 @@ def test_pages_are_cached_apart(engine, pages, make_testapp):
     app.get("/pages/acme/api/live", headers={"If-None-Match": live.headers["ETag"]}, status=304)
 
 
-@pytest.mark.parametrize("path", ["/pages/%00/", "/pages/" + "a" * 5000 + "/", "/pages/%C3%BCn%C3%AF/", "/pages//",
-                                  "/pages/acme/admin", "/pages/acme/admin/incidents", "/pages/acme/metrics",
-                                  "/pages/acme/healthz", "/pages/acme/api/push/" + "x" * 30, "/pages/default/",
-                                  "/pages/acme/pages/acme/", "/pages/-1/", "/pages/ACME/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/pages/%00/",
+        "/pages/" + "a" * 5000 + "/",
+        "/pages/%C3%BCn%C3%AF/",
+        "/pages//",
+        "/pages/acme/admin",
+        "/pages/acme/admin/incidents",
+        "/pages/acme/metrics",
+        "/pages/acme/healthz",
+        "/pages/acme/api/push/" + "x" * 30,
+        "/pages/default/",
+        "/pages/acme/pages/acme/",
+        "/pages/-1/",
+        "/pages/ACME/",
+    ],
+)
 def test_hostile_page_paths_get_404(engine, pages, make_testapp, path):
     make_testapp().get(path, status=404)
 
 
 def test_the_single_page_install_is_unchanged(engine, tmp_path, make_testapp):
-    sync_monitors_toml(engine, tmp_path / "monitors.toml", '[[monitor]]\nname = "Website"\nurl = "http://127.0.0.1:9/"\n')
+    sync_monitors_toml(
+        engine, tmp_path / "monitors.toml", '[[monitor]]\nname = "Website"\nurl = "http://127.0.0.1:9/"\n'
+    )
     app = make_testapp()
     home = app.get("/")
     assert "Website" in home.text and home.html.select_one("header .brand").text.strip() == "Status"
@@ -204,8 +236,9 @@ def test_a_monitor_on_an_undeclared_page_is_named_with_file_monitor_and_key(tmp_
 
 
 def test_public_requests_are_limited_per_client_and_page_and_per_page(engine, pages, make_testapp):
-    app = make_testapp(**{"statusweb.rate_per_client": "5", "statusweb.rate_per_page": "8",
-                          "statusweb.page_cache_seconds": "30"})
+    app = make_testapp(
+        **{"statusweb.rate_per_client": "5", "statusweb.rate_per_page": "8", "statusweb.page_cache_seconds": "30"}
+    )
     me, other = {"REMOTE_ADDR": "192.0.2.1"}, {"REMOTE_ADDR": "192.0.2.2"}
     for _ in range(5):
         app.get("/", extra_environ=me)  # cached after the first: still counted

@@ -74,8 +74,12 @@ def test_shown_status_is_the_worse_of_checks_and_incident_until_resolved(engine,
     from statusweb.models import Incident, get_session_factory
 
     ids = add_services(engine, ("Site", "up"), ("API", "down"))
-    incident_id = add_incident(engine, "Partial outage of the site", impact="minor",
-                               affected={ids["site"]: "partial_outage", ids["api"]: "degraded_performance"})
+    incident_id = add_incident(
+        engine,
+        "Partial outage of the site",
+        impact="minor",
+        affected={ids["site"]: "partial_outage", ids["api"]: "degraded_performance"},
+    )
     page = testapp.get("/").html
     assert page.select_one(".status-partial_outage .name").text == "Site"
     assert page.select_one(".status-major_outage .name").text == "API"  # checks are worse here
@@ -175,8 +179,16 @@ def test_healthz_follows_the_runner_heartbeat(engine, testapp):
     assert testapp.get("/healthz", status=503).text == "runner has not started\n"
     now = utcnow()
     with get_session_factory(engine).begin() as session:
-        session.add(RunnerHeartbeat(name="runner", holder="test", started_at=now, beat_at=now - timedelta(seconds=5),
-                                    interval_s=10, monitors=1))
+        session.add(
+            RunnerHeartbeat(
+                name="runner",
+                holder="test",
+                started_at=now,
+                beat_at=now - timedelta(seconds=5),
+                interval_s=10,
+                monitors=1,
+            )
+        )
     assert testapp.get("/healthz").text.startswith("ok")
     with get_session_factory(engine).begin() as session:
         session.get(RunnerHeartbeat, "runner").beat_at = now - timedelta(seconds=31)
@@ -221,6 +233,7 @@ def test_an_expired_page_is_rendered_by_one_thread_while_others_get_the_previous
             if text == "second":
                 release.wait(5)
             return Response(text)
+
         return slow
 
     assert cache.serve(blank("/"), {}, render("first")).text == "first"
@@ -246,8 +259,11 @@ def test_history_is_grouped_by_month_with_how_long_each_incident_lasted(engine, 
     first = add_incident(engine, "Linker down", impact="major", status="resolved", created=now - timedelta(days=40))
     add_incident(engine, "Search slow", status="investigating", created=now - timedelta(hours=1))
     with get_session_factory(engine).begin() as session:
-        session.execute(update(Incident).where(Incident.id == first)
-                        .values(resolved_at=now - timedelta(days=40) + timedelta(hours=2, minutes=5)))
+        session.execute(
+            update(Incident)
+            .where(Incident.id == first)
+            .values(resolved_at=now - timedelta(days=40) + timedelta(hours=2, minutes=5))
+        )
     page = testapp.get("/history").html
     months = [h.text for h in page.select("section.month > h2")]
     assert months == [f"{now:%B %Y}", f"{now - timedelta(days=40):%B %Y}"]  # 40 days always cross a month
@@ -255,8 +271,13 @@ def test_history_is_grouped_by_month_with_how_long_each_incident_lasted(engine, 
 
 
 def test_branding_from_the_environment_and_a_theme_the_policy_allows(engine, make_testapp):
-    app = make_testapp(**{"statusweb.page_name": "Sefaria Status", "statusweb.accent_color": "#FACC15",
-                          "statusweb.logo_url": "https://cdn.sefaria.org/logo.svg"})
+    app = make_testapp(
+        **{
+            "statusweb.page_name": "Sefaria Status",
+            "statusweb.accent_color": "#FACC15",
+            "statusweb.logo_url": "https://cdn.sefaria.org/logo.svg",
+        }
+    )
     page = app.get("/")
     assert "<title>All Systems Operational · Sefaria Status</title>" in page.text
     assert page.html.select_one("header .brand img.logo")["src"] == "https://cdn.sefaria.org/logo.svg"
@@ -267,14 +288,17 @@ def test_branding_from_the_environment_and_a_theme_the_policy_allows(engine, mak
     assert "--on-accent: #ffffff" in make_testapp(**{"statusweb.accent_color": "#1d4ed8"}).get("/theme.css").text
 
 
-@pytest.mark.parametrize("key, value, words", [
-    ("statusweb.accent_color", "red", "STATUSWEB_ACCENT_COLOR must be a colour like #1d4ed8"),
-    ("statusweb.accent_color", "#12345g", "STATUSWEB_ACCENT_COLOR"),
-    ("statusweb.logo_url", "javascript:alert(1)", "STATUSWEB_LOGO_URL must be an https://"),
-    ("statusweb.logo_url", "http://cdn.example/logo.png", "STATUSWEB_LOGO_URL must be an https://"),
-    ("statusweb.logo_url", "//evil.example/logo.png", "STATUSWEB_LOGO_URL must be an https://"),
-    ("statusweb.logo_url", 'https://cdn.example/x"onerror="alert(1)', "STATUSWEB_LOGO_URL may not hold quotes"),
-])
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("statusweb.accent_color", "red", "STATUSWEB_ACCENT_COLOR must be a colour like #1d4ed8"),
+        ("statusweb.accent_color", "#12345g", "STATUSWEB_ACCENT_COLOR"),
+        ("statusweb.logo_url", "javascript:alert(1)", "STATUSWEB_LOGO_URL must be an https://"),
+        ("statusweb.logo_url", "http://cdn.example/logo.png", "STATUSWEB_LOGO_URL must be an https://"),
+        ("statusweb.logo_url", "//evil.example/logo.png", "STATUSWEB_LOGO_URL must be an https://"),
+        ("statusweb.logo_url", 'https://cdn.example/x"onerror="alert(1)', "STATUSWEB_LOGO_URL may not hold quotes"),
+    ],
+)
 def test_branding_settings_refuse_what_could_break_the_page(key, value, words):
     from statusweb.settings import Settings, SettingsError
 
@@ -365,9 +389,20 @@ def test_the_hebrew_catalog_covers_every_string_the_templates_translate():
     assert not missing, missing
 
 
-@pytest.mark.parametrize("accept, encoding", [("br, gzip", "br"), ("gzip, deflate", "gzip"), ("br;q=0.5, gzip", "gzip"),
-                                              ("identity", None), ("gzip;q=0, br;q=0", None), ("*", "br"),
-                                              ("gzip;q=nonsense", None), ("x" * 5000, None), ("", None)])
+@pytest.mark.parametrize(
+    "accept, encoding",
+    [
+        ("br, gzip", "br"),
+        ("gzip, deflate", "gzip"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("identity", None),
+        ("gzip;q=0, br;q=0", None),
+        ("*", "br"),
+        ("gzip;q=nonsense", None),
+        ("x" * 5000, None),
+        ("", None),
+    ],
+)
 def test_cached_pages_go_precompressed_as_the_client_accepts(engine, make_testapp, accept, encoding):
     import gzip
 
@@ -418,15 +453,28 @@ def test_a_cached_page_is_answered_before_pyramid_with_the_same_headers(engine, 
     pyramid, shortcut.app = shortcut.app, None  # from now on Pyramid is not there to answer
     second = Request.blank(path, headers=headers).get_response(testapp.app)
     assert second.status_int == 200 and second.body == first.body
-    for name in ("ETag", "Content-Type", "Content-Encoding", "Vary", "Content-Security-Policy", "X-Frame-Options",
-                 "Access-Control-Allow-Origin", "Referrer-Policy"):
+    for name in (
+        "ETag",
+        "Content-Type",
+        "Content-Encoding",
+        "Vary",
+        "Content-Security-Policy",
+        "X-Frame-Options",
+        "Access-Control-Allow-Origin",
+        "Referrer-Policy",
+    ):
         assert second.headers.get(name) == first.headers.get(name), name
-    assert Request.blank(path, headers={**headers, "If-None-Match": first.headers["ETag"]}).get_response(
-        testapp.app).status_int == 304
+    assert (
+        Request.blank(path, headers={**headers, "If-None-Match": first.headers["ETag"]})
+        .get_response(testapp.app)
+        .status_int
+        == 304
+    )
     hebrew = {**headers, "Accept-Language": "he"}
     shortcut.app = pyramid  # another language is another entry: Pyramid renders it
     assert Request.blank(path, headers=hebrew).get_response(testapp.app).body != first.body or path.endswith(
-        (".json", ".atom"))
+        (".json", ".atom")
+    )
 
 
 def test_the_shortcut_keeps_the_rate_limit_and_private_pages_out(engine, make_testapp, tmp_path):
@@ -436,8 +484,11 @@ def test_the_shortcut_keeps_the_rate_limit_and_private_pages_out(engine, make_te
     from statusweb.pages.directory import PageInfo
     from tests.statusweb.pages import sync_monitors_toml
 
-    sync_monitors_toml(engine, tmp_path / "monitors.toml", '[[page]]\nslug = "inside"\nprivate = true\n'
-                       '[[monitor]]\nname = "Website"\nurl = "http://127.0.0.1:9/"\n')
+    sync_monitors_toml(
+        engine,
+        tmp_path / "monitors.toml",
+        '[[page]]\nslug = "inside"\nprivate = true\n[[monitor]]\nname = "Website"\nurl = "http://127.0.0.1:9/"\n',
+    )
     testapp = make_testapp(**{"statusweb.page_cache_seconds": "30", "statusweb.rate_per_client": "3"})
     shortcut = cached_shortcut(testapp)
     client = {"REMOTE_ADDR": "198.51.100.7"}

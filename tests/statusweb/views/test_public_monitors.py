@@ -36,8 +36,9 @@ async def record(engine, statuses: dict[str, Status]) -> None:
     store = SqlStore(engine)
     store.sync_services(load_config(store_path.path, env={}).monitors)
     for slug, status in statuses.items():
-        checked = result(slug, status, utcnow(), error="certificate expires in 10 days" if slug == "certificate"
-                         else None)
+        checked = result(
+            slug, status, utcnow(), error="certificate expires in 10 days" if slug == "certificate" else None
+        )
         await store.record(checked, MonitorState(status=status, last_result=checked), [], [])
     await store.close()
 
@@ -51,11 +52,11 @@ def monitors(engine, tmp_path):
     def write(text: str = MONITORS):
         store_path.path = tmp_path / "monitors.toml"
         sync_monitors_toml(engine, store_path.path, text)
+
     return write
 
 
-async def test_a_private_monitor_and_an_expiring_certificate_stay_off_the_public_banner(engine, monitors,
-                                                                                       make_testapp):
+async def test_a_private_monitor_and_an_expiring_certificate_stay_off_the_public_banner(engine, monitors, make_testapp):
     monitors()
     await record(engine, {"website": Status.UP, "nightly-export-db": Status.DOWN, "certificate": Status.DEGRADED})
     app = make_testapp()
@@ -68,8 +69,11 @@ async def test_a_private_monitor_and_an_expiring_certificate_stay_off_the_public
     assert summary["status"]["indicator"] == "none"
     assert {c["name"] for c in summary["components"]} == {"Website", "Certificate"}
     assert {c["name"] for c in app.get("/api/v2/components.json").json["components"]} == {"Website", "Certificate"}
-    for path in ("/services/nightly-export-db", "/badge/nightly-export-db/status.svg",
-                 "/history.atom?service=nightly-export-db"):
+    for path in (
+        "/services/nightly-export-db",
+        "/badge/nightly-export-db/status.svg",
+        "/history.atom?service=nightly-export-db",
+    ):
         app.get(path, status=404)
     assert "Nightly Export DB" not in app.get("/subscribe").text
     add_user(engine, "root", "admin")
@@ -89,7 +93,7 @@ async def test_the_operator_may_show_a_certificate_warning_publicly(engine, moni
 async def test_a_public_monitor_made_private_leaves_the_page_and_comes_back(engine, monitors, make_testapp):
     monitors()
     await record(engine, {"website": Status.UP})
-    monitors(MONITORS.replace('public = false', 'public = true'))
+    monitors(MONITORS.replace("public = false", "public = true"))
     assert "Nightly Export DB" in make_testapp().get("/").text
     monitors()
     assert "Nightly Export DB" not in make_testapp().get("/").text

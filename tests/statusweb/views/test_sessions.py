@@ -37,8 +37,7 @@ def ann_twice(engine, make_testapp):
 def rows(engine, name: str) -> list[UserSession]:
     with get_session_factory(engine)() as session:
         user = session.scalar(select(User).where(User.name == name))
-        return list(session.scalars(select(UserSession).where(UserSession.user_id == user.id)
-                                    .order_by(UserSession.id)))
+        return list(session.scalars(select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.id)))
 
 
 def test_each_browser_is_listed_and_one_ends_another(engine, ann_twice):
@@ -84,7 +83,8 @@ def test_ending_the_session_in_use_signs_out(engine, ann_twice):
     this = rows(engine, "ann")[0].id
     csrf = laptop.get("/admin/sessions").forms["end-others"]["csrf_token"].value
     assert laptop.post(f"/admin/sessions/{this}/end", {"csrf_token": csrf}, status=303).location.endswith(
-        "/admin/login")
+        "/admin/login"
+    )
     laptop.get("/admin", status=303)
 
 

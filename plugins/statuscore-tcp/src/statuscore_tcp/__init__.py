@@ -1,12 +1,12 @@
 """`tcp`: a port accepts connections and, optionally, answers a line as expected.
 
-    [[monitor]]
-    name = "Redis"
-    type = "tcp"
-    host = "127.0.0.1"
-    port = 6379
-    send = "PING"
-    expect = "+PONG"
+[[monitor]]
+name = "Redis"
+type = "tcp"
+host = "127.0.0.1"
+port = 6379
+send = "PING"
+expect = "+PONG"
 """
 
 from __future__ import annotations
@@ -44,8 +44,7 @@ class TcpCheck(CheckType[TcpConfig]):
     async def run(self, ctx: CheckContext) -> Attempt:
         config = self.config
         ctx.phase = f"connecting to {config.host}:{config.port}"
-        reader, writer = await asyncio.open_connection(config.host, config.port,
-                                                       limit=config.max_reply_bytes)
+        reader, writer = await asyncio.open_connection(config.host, config.port, limit=config.max_reply_bytes)
         try:
             if not config.send:
                 return Attempt(ok=True)
@@ -61,8 +60,12 @@ class TcpCheck(CheckType[TcpConfig]):
             return Attempt(ok=False, retryable=True, error="connection closed without a reply")
         if config.expect and not text.startswith(config.expect):
             shown = text if len(text) <= 60 else text[:57] + "..."
-            return Attempt(ok=False, body=reply, values={"reply": text},
-                           error=f"reply did not start with {config.expect!r} (got {shown!r})")
+            return Attempt(
+                ok=False,
+                body=reply,
+                values={"reply": text},
+                error=f"reply did not start with {config.expect!r} (got {shown!r})",
+            )
         return Attempt(ok=True, body=reply, values={"reply": text})
 
 

@@ -55,6 +55,7 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
     Config = TlsCertConfig
     condition_subjects = frozenset({"days_left"})
     public_degraded = False  # expiring soon is the operator's business, not a degraded service
+
     def __init__(self, config: TlsCertConfig) -> None:
         super().__init__(config)
         self._ca_pem = _read(config.ca_file) if config.ca_file else None
@@ -88,9 +89,11 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
         days_left = _days_left(certificate)
         values = {"days_left": days_left, "not_after": _not_after(certificate).isoformat()}
         if days_left * 86400 < config.warn_within:
-            return Attempt(ok=True, values=values,
-                           warning=f"certificate expires in {_days(days_left)} "
-                                   f"({_not_after(certificate):%Y-%m-%d})")
+            return Attempt(
+                ok=True,
+                values=values,
+                warning=f"certificate expires in {_days(days_left)} ({_not_after(certificate):%Y-%m-%d})",
+            )
         return Attempt(ok=True, values=values)
 
     async def _refused(self, exc: ssl.SSLCertVerificationError) -> Attempt:
@@ -99,19 +102,18 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
         values: dict[str, object] = {}
         try:
             certificate = await self._peer_certificate(self._reading)
-            values = {"days_left": _days_left(certificate),
-                      "not_after": _not_after(certificate).isoformat()}
+            values = {"days_left": _days_left(certificate), "not_after": _not_after(certificate).isoformat()}
         except (OSError, ssl.SSLError, ValueError):
             certificate = None
         code = exc.verify_code
         if code == _EXPIRED and certificate is not None:
-            reason = (f"certificate expired {_days(-_days_left(certificate))} ago "
-                      f"({_not_after(certificate):%Y-%m-%d})")
+            reason = f"certificate expired {_days(-_days_left(certificate))} ago ({_not_after(certificate):%Y-%m-%d})"
         elif code == _EXPIRED:
             reason = "certificate expired"
         elif code == _NOT_YET_VALID:
             reason = "certificate not yet valid" + (
-                f" (valid from {_not_before(certificate):%Y-%m-%d})" if certificate is not None else "")
+                f" (valid from {_not_before(certificate):%Y-%m-%d})" if certificate is not None else ""
+            )
         elif code in _NAME_MISMATCH:
             reason = f"hostname mismatch: certificate is not valid for {self._sni}"
         else:
@@ -124,7 +126,8 @@ class TlsCertCheck(CheckType[TlsCertConfig]):
 
     async def _peer_certificate(self, context: ssl.SSLContext) -> x509.Certificate:
         reader, writer = await asyncio.open_connection(
-            self.config.host, self.config.port, ssl=context, server_hostname=self._sni)
+            self.config.host, self.config.port, ssl=context, server_hostname=self._sni
+        )
         try:
             der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
         finally:

@@ -19,9 +19,12 @@ depends_on = None
 def _rollup_table(name: str) -> None:
     op.create_table(
         name,
-        sa.Column("service_id", sa.Integer, sa.ForeignKey("service.id", ondelete="CASCADE",
-                                                          name=f"fk_{name}_service_id_service"),
-                  nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name=f"fk_{name}_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("bucket", UTCDateTime, nullable=False),
         sa.Column("up_count", sa.Integer, nullable=False),
         sa.Column("degraded_count", sa.Integer, nullable=False),
@@ -53,9 +56,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "service_state",
-        sa.Column("service_id", sa.Integer, sa.ForeignKey("service.id", ondelete="CASCADE",
-                                                          name="fk_service_state_service_id_service"),
-                  primary_key=True),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_service_state_service_id_service"),
+            primary_key=True,
+        ),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("since", UTCDateTime, nullable=True),
         sa.Column("consecutive_failures", sa.Integer, nullable=False),
@@ -76,9 +82,12 @@ def upgrade() -> None:
     op.create_table(
         "check_result",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
-        sa.Column("service_id", sa.Integer, sa.ForeignKey("service.id", ondelete="CASCADE",
-                                                          name="fk_check_result_service_id_service"),
-                  nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_check_result_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("checked_at", UTCDateTime, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("latency_ms", sa.Integer, nullable=False),
@@ -115,6 +124,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("runner_heartbeat", "alert_outbox", "rollup_daily", "rollup_hourly",
-                  "check_result", "service_state", "service"):
+    for table in (
+        "runner_heartbeat",
+        "alert_outbox",
+        "rollup_daily",
+        "rollup_hourly",
+        "check_result",
+        "service_state",
+        "service",
+    ):
         op.drop_table(table)

@@ -32,9 +32,12 @@ def upgrade() -> None:
     op.create_table(
         "incident_update",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("incident_id", sa.Integer, sa.ForeignKey("incident.id", ondelete="CASCADE",
-                                                           name="fk_incident_update_incident_id_incident"),
-                  nullable=False),
+        sa.Column(
+            "incident_id",
+            sa.Integer,
+            sa.ForeignKey("incident.id", ondelete="CASCADE", name="fk_incident_update_incident_id_incident"),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("eta", UTCDateTime, nullable=True),
@@ -43,12 +46,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "incident_service",
-        sa.Column("incident_id", sa.Integer, sa.ForeignKey("incident.id", ondelete="CASCADE",
-                                                           name="fk_incident_service_incident_id_incident"),
-                  nullable=False),
-        sa.Column("service_id", sa.Integer, sa.ForeignKey("service.id", ondelete="CASCADE",
-                                                          name="fk_incident_service_service_id_service"),
-                  nullable=False),
+        sa.Column(
+            "incident_id",
+            sa.Integer,
+            sa.ForeignKey("incident.id", ondelete="CASCADE", name="fk_incident_service_incident_id_incident"),
+            nullable=False,
+        ),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_incident_service_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("component_status", sa.String(30), nullable=False),
         sa.PrimaryKeyConstraint("incident_id", "service_id", name="pk_incident_service"),
     )

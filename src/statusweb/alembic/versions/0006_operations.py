@@ -33,9 +33,12 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("all_services", sa.Boolean, nullable=False),
         sa.Column("rrule", sa.String(500), nullable=False, server_default=""),
-        sa.Column("series_id", sa.Integer, sa.ForeignKey("maintenance.id", ondelete="SET NULL",
-                                                         name="fk_maintenance_series_id_maintenance"),
-                  nullable=True),
+        sa.Column(
+            "series_id",
+            sa.Integer,
+            sa.ForeignKey("maintenance.id", ondelete="SET NULL", name="fk_maintenance_series_id_maintenance"),
+            nullable=True,
+        ),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("author", sa.String(100), nullable=False),
@@ -45,9 +48,14 @@ def upgrade() -> None:
     op.create_table(
         "maintenance_update",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("maintenance_id", sa.Integer, sa.ForeignKey(
-            "maintenance.id", ondelete="CASCADE", name="fk_maintenance_update_maintenance_id_maintenance"),
-            nullable=False),
+        sa.Column(
+            "maintenance_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "maintenance.id", ondelete="CASCADE", name="fk_maintenance_update_maintenance_id_maintenance"
+            ),
+            nullable=False,
+        ),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
@@ -56,17 +64,30 @@ def upgrade() -> None:
     )
     op.create_table(
         "maintenance_service",
-        sa.Column("maintenance_id", sa.Integer, sa.ForeignKey(
-            "maintenance.id", ondelete="CASCADE", name="fk_maintenance_service_maintenance_id_maintenance"),
-            nullable=False),
-        sa.Column("service_id", sa.Integer, sa.ForeignKey(
-            "service.id", ondelete="CASCADE", name="fk_maintenance_service_service_id_service"), nullable=False),
+        sa.Column(
+            "maintenance_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "maintenance.id", ondelete="CASCADE", name="fk_maintenance_service_maintenance_id_maintenance"
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_maintenance_service_service_id_service"),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("maintenance_id", "service_id", name="pk_maintenance_service"),
     )
     op.create_table(
         "service_push",
-        sa.Column("service_id", sa.Integer, sa.ForeignKey(
-            "service.id", ondelete="CASCADE", name="fk_service_push_service_id_service"), nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_service_push_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("received_at", UTCDateTime, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("message", sa.String(500), nullable=False),
@@ -77,8 +98,12 @@ def upgrade() -> None:
     op.create_table(
         "check_request",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("service_id", sa.Integer, sa.ForeignKey(
-            "service.id", ondelete="CASCADE", name="fk_check_request_service_id_service"), nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_check_request_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("requested_at", UTCDateTime, nullable=False),
         sa.Column("requested_by", sa.String(100), nullable=False),
         sa.Column("done_at", UTCDateTime, nullable=True),
@@ -90,8 +115,12 @@ def upgrade() -> None:
     op.create_index("ix_check_request_done_at", "check_request", ["done_at"])
     op.create_table(
         "sla_alert_state",
-        sa.Column("service_id", sa.Integer, sa.ForeignKey(
-            "service.id", ondelete="CASCADE", name="fk_sla_alert_state_service_id_service"), nullable=False),
+        sa.Column(
+            "service_id",
+            sa.Integer,
+            sa.ForeignKey("service.id", ondelete="CASCADE", name="fk_sla_alert_state_service_id_service"),
+            nullable=False,
+        ),
         sa.Column("window", sa.String(10), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("since", UTCDateTime, nullable=False),
@@ -100,8 +129,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("sla_alert_state", "check_request", "service_push", "maintenance_service",
-                 "maintenance_update"):
+    for name in ("sla_alert_state", "check_request", "service_push", "maintenance_service", "maintenance_update"):
         op.drop_table(name)
     op.drop_index("ix_maintenance_status_starts_at", "maintenance")
     op.drop_table("maintenance")

@@ -36,9 +36,12 @@ def upgrade() -> None:
     op.create_table(
         "subscriber_message",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("subscriber_id", sa.Integer, sa.ForeignKey(
-            "subscriber.id", ondelete="CASCADE", name="fk_subscriber_message_subscriber_id_subscriber"),
-            nullable=False),
+        sa.Column(
+            "subscriber_id",
+            sa.Integer,
+            sa.ForeignKey("subscriber.id", ondelete="CASCADE", name="fk_subscriber_message_subscriber_id_subscriber"),
+            nullable=False,
+        ),
         sa.Column("event", sa.String(100), nullable=False),
         sa.Column("subject", sa.String(300), nullable=False),
         sa.Column("body", sa.Text, nullable=False),

@@ -34,8 +34,12 @@ def upgrade() -> None:
     op.create_table(
         "page",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("organization_id", sa.Integer, sa.ForeignKey(
-            "organization.id", ondelete="CASCADE", name="fk_page_organization_id_organization"), nullable=False),
+        sa.Column(
+            "organization_id",
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE", name="fk_page_organization_id_organization"),
+            nullable=False,
+        ),
         sa.Column("slug", sa.String(63), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("private", sa.Boolean, nullable=False),
@@ -49,11 +53,18 @@ def upgrade() -> None:
     op.create_table(
         "membership",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("user_id", sa.Integer, sa.ForeignKey(
-            "user.id", ondelete="CASCADE", name="fk_membership_user_id_user"), nullable=False),
-        sa.Column("organization_id", sa.Integer, sa.ForeignKey(
-            "organization.id", ondelete="CASCADE", name="fk_membership_organization_id_organization"),
-            nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("user.id", ondelete="CASCADE", name="fk_membership_user_id_user"),
+            nullable=False,
+        ),
+        sa.Column(
+            "organization_id",
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE", name="fk_membership_organization_id_organization"),
+            nullable=False,
+        ),
         sa.Column("role", sa.String(10), nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("user_id", "organization_id", name="uq_membership_user_organization"),
@@ -61,9 +72,12 @@ def upgrade() -> None:
     op.create_table(
         "invitation",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("organization_id", sa.Integer, sa.ForeignKey(
-            "organization.id", ondelete="CASCADE", name="fk_invitation_organization_id_organization"),
-            nullable=False),
+        sa.Column(
+            "organization_id",
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE", name="fk_invitation_organization_id_organization"),
+            nullable=False,
+        ),
         sa.Column("role", sa.String(10), nullable=False),
         sa.Column("email", sa.String(254), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False),
@@ -76,9 +90,12 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("organization_id", sa.Integer, sa.ForeignKey(
-            "organization.id", ondelete="CASCADE", name="fk_audit_event_organization_id_organization"),
-            nullable=True),
+        sa.Column(
+            "organization_id",
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE", name="fk_audit_event_organization_id_organization"),
+            nullable=True,
+        ),
         sa.Column("at", UTCDateTime, nullable=False),
         sa.Column("actor", sa.String(120), nullable=False),
         sa.Column("action", sa.String(40), nullable=False),
@@ -88,8 +105,12 @@ def upgrade() -> None:
     op.create_table(
         "api_token",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("organization_id", sa.Integer, sa.ForeignKey(
-            "organization.id", ondelete="CASCADE", name="fk_api_token_organization_id_organization"), nullable=False),
+        sa.Column(
+            "organization_id",
+            sa.Integer,
+            sa.ForeignKey("organization.id", ondelete="CASCADE", name="fk_api_token_organization_id_organization"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("prefix", sa.String(12), nullable=False),
@@ -117,8 +138,7 @@ def upgrade() -> None:
     for table_name in ON_A_PAGE:
         with op.batch_alter_table(table_name) as table:
             table.add_column(sa.Column("page_id", sa.Integer, nullable=True))
-            table.create_foreign_key(f"fk_{table_name}_page_id_page", "page", ["page_id"], ["id"],
-                                     ondelete="RESTRICT")
+            table.create_foreign_key(f"fk_{table_name}_page_id_page", "page", ["page_id"], ["id"], ondelete="RESTRICT")
             table.create_index(f"ix_{table_name}_page_id", ["page_id"])
     with op.batch_alter_table("subscriber") as table:  # the same address may follow several pages
         table.drop_constraint("uq_subscriber_kind_address", type_="unique")
@@ -130,20 +150,47 @@ def _default_organization_and_members() -> None:
     """The default organization and page; every existing user a member of it."""
     now = datetime.now(UTC)
     bind = op.get_bind()
-    organization = sa.table("organization", sa.column("id"), sa.column("slug"), sa.column("name"),
-                            sa.column("created_at", UTCDateTime))
-    page = sa.table("page", sa.column("organization_id"), sa.column("slug"), sa.column("name"),
-                    sa.column("private"), sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
-    membership = sa.table("membership", sa.column("user_id"), sa.column("organization_id"), sa.column("role"),
-                          sa.column("created_at", UTCDateTime))
+    organization = sa.table(
+        "organization", sa.column("id"), sa.column("slug"), sa.column("name"), sa.column("created_at", UTCDateTime)
+    )
+    page = sa.table(
+        "page",
+        sa.column("organization_id"),
+        sa.column("slug"),
+        sa.column("name"),
+        sa.column("private"),
+        sa.column("created_at", UTCDateTime),
+        sa.column("updated_at", UTCDateTime),
+    )
+    membership = sa.table(
+        "membership",
+        sa.column("user_id"),
+        sa.column("organization_id"),
+        sa.column("role"),
+        sa.column("created_at", UTCDateTime),
+    )
     bind.execute(organization.insert().values(slug="default", name="Default", created_at=now))
     organization_id = bind.execute(sa.select(organization.c.id).where(organization.c.slug == "default")).scalar_one()
-    bind.execute(page.insert().values(organization_id=organization_id, slug="default", name="Status", private=False,
-                                      created_at=now, updated_at=now))
+    bind.execute(
+        page.insert().values(
+            organization_id=organization_id,
+            slug="default",
+            name="Status",
+            private=False,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     users = bind.execute(sa.text('SELECT id, role FROM "user"')).all()
     for user_id, role in users:
-        bind.execute(membership.insert().values(user_id=user_id, organization_id=organization_id,
-                                                role="owner" if role == "admin" else "admin", created_at=now))
+        bind.execute(
+            membership.insert().values(
+                user_id=user_id,
+                organization_id=organization_id,
+                role="owner" if role == "admin" else "admin",
+                created_at=now,
+            )
+        )
 
 
 def downgrade() -> None:

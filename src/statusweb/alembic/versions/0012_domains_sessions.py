@@ -25,11 +25,18 @@ def upgrade() -> None:
         batch.add_column(sa.Column("domain_token", sa.String(64), nullable=True))
         batch.add_column(sa.Column("domain_verified_at", UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("domain_verified_by", sa.String(120), nullable=False, server_default=""))
-    page = sa.table("page", sa.column("domain", sa.String), sa.column("updated_at", UTCDateTime()),
-                    sa.column("domain_verified_at", UTCDateTime()),
-                    sa.column("domain_verified_by", sa.String))
-    op.execute(page.update().where(page.c.domain.isnot(None)).values(
-        domain_verified_at=page.c.updated_at, domain_verified_by="set before verification existed"))
+    page = sa.table(
+        "page",
+        sa.column("domain", sa.String),
+        sa.column("updated_at", UTCDateTime()),
+        sa.column("domain_verified_at", UTCDateTime()),
+        sa.column("domain_verified_by", sa.String),
+    )
+    op.execute(
+        page.update()
+        .where(page.c.domain.isnot(None))
+        .values(domain_verified_at=page.c.updated_at, domain_verified_by="set before verification existed")
+    )
     op.create_table(
         "user_session",
         sa.Column("id", sa.Integer(), primary_key=True),
