@@ -3,8 +3,9 @@ window, updated whenever it gets an update, with every update in the entry's con
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 from pyramid.request import Request
@@ -19,6 +20,8 @@ from statusweb.models import AffectedService, Incident, Maintenance
 from statusweb.pages.identity import page_identity
 from statusweb.pages.queries import visible_service
 from statusweb.routes import READ_METHODS
+from statusweb.services.incidents import incident_json
+from statusweb.services.maintenance import maintenance_json
 from statusweb.services.params import slug
 
 FEED_DAYS = 90
@@ -42,7 +45,9 @@ def build_feed(request: Request) -> FeedGenerator:
             Incident.id.in_(select(AffectedService.incident_id).where(AffectedService.service_id == service.id))
         )
     incidents = request.dbsession.scalars(
-        query.options(selectinload(Incident.updates)).order_by(Incident.updated_at.desc()).limit(FEED_LIMIT)
+        query.options(selectinload(Incident.updates), selectinload(Incident.affected))
+        .order_by(Incident.updated_at.desc())
+        .limit(FEED_LIMIT)
     ).all()
     feed = FeedGenerator()
     feed.id(request.route_url("history", _query={"service": only} if only else {}))
@@ -71,13 +76,10 @@ def build_feed(request: Request) -> FeedGenerator:
     for window in windows:
         _maintenance_entry(request, feed, window)
     for incident in incidents:
-        content = "".join(
-            f"<p><strong>{escape(update.status.title())}</strong> "
-            f"({update.created_at:%b %d, %H:%M} UTC): {escape(update.body)}</p>"
-            for update in incident.updates
-        )
-        if incident.root_cause:
-            content += f"<p><strong>Root cause:</strong> {escape(incident.root_cause)}</p>"
+        ours = incident_json(incident, {}, public=True)
+        content = _updates_html(ours["updates"])
+        if ours["root_cause"]:
+            content += f"<p><strong>Root cause:</strong> {escape(ours['root_cause'])}</p>"
         _add_entry(
             feed,
             request.route_url("incident", id=incident.id),
@@ -86,6 +88,15 @@ def build_feed(request: Request) -> FeedGenerator:
             content,
         )
     return feed
+
+
+def _updates_html(updates: list[dict[str, Any]]) -> str:
+    """Each update of an incident_json or maintenance_json, newest first, as the feed shows it."""
+    return "".join(
+        f"<p><strong>{escape(update['status'].replace('_', ' ').title())}</strong> "
+        f"({datetime.fromisoformat(update['created_at']):%b %d, %H:%M} UTC): {escape(update['body'])}</p>"
+        for update in updates
+    )
 
 
 def _add_entry(feed: FeedGenerator, link: str, title: str, item: Incident | Maintenance, content: str) -> None:
@@ -102,14 +113,10 @@ def _add_entry(feed: FeedGenerator, link: str, title: str, item: Incident | Main
 
 def _maintenance_entry(request: Request, feed: FeedGenerator, window: Maintenance) -> None:
     page = "status" if window.is_open else "history"  # open windows are on the front page
+    ours = maintenance_json(window, {}, public=True)
     content = (
         f"<p>Scheduled {window.starts_at:%b %d, %H:%M} – {window.ends_at:%b %d, %H:%M} UTC.</p>"
-        f"<p>{escape(window.description)}</p>"
-        + "".join(
-            f"<p><strong>{escape(update.status.replace('_', ' ').title())}</strong> "
-            f"({update.created_at:%b %d, %H:%M} UTC): {escape(update.body)}</p>"
-            for update in window.updates
-        )
+        f"<p>{escape(ours['description'])}</p>" + _updates_html(ours["updates"])
     )
     _add_entry(
         feed,

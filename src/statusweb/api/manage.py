@@ -26,7 +26,6 @@ from statusweb.models import (
     DEFAULT_SLUG,
     IMPACTS,
     INCIDENT_STATUSES,
-    AffectedService,
     ApiToken,
     Incident,
     IncidentNotEditable,
@@ -35,6 +34,7 @@ from statusweb.models import (
     Service,
 )
 from statusweb.pages.queries import organization_of_rows, scope_to_organizations
+from statusweb.services import incidents
 from statusweb.services.audit import TOKEN_ACTOR
 from statusweb.services.maintenance import (
     MaintenanceError,
@@ -43,6 +43,7 @@ from statusweb.services.maintenance import (
     cancel,
     create_window,
     end_now,
+    maintenance_json,
     same_page,
 )
 from statusweb.services.organizations import valid_token
@@ -161,35 +162,6 @@ def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> di
     return known
 
 
-def incident_json(incident: Incident, slugs: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "title": incident.title,
-        "impact": incident.impact,
-        "status": incident.status,
-        "created_at": incident.created_at.isoformat(),
-        "updated_at": incident.updated_at.isoformat(),
-        "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
-        "components": {slugs.get(a.service_id, "?"): a.component_status for a in incident.affected},
-        "updates": [
-            {"status": u.status, "body": u.body, "created_at": u.created_at.isoformat(), "author": u.author}
-            for u in incident.updates
-        ],
-    }
-
-
-def maintenance_json(window: Maintenance, slugs: dict[int, str]) -> dict[str, Any]:
-    return {
-        "id": window.id,
-        "title": window.title,
-        "description": window.description,
-        "status": window.status,
-        "starts_at": window.starts_at.isoformat(),
-        "ends_at": window.ends_at.isoformat(),
-        "services": "all" if window.all_services else [slugs.get(a.service_id, "?") for a in window.affected],
-    }
-
-
 def _slugs(request: Request) -> dict[int, str]:
     return dict(request.dbsession.execute(select(Service.id, Service.slug)).all())
 
@@ -209,7 +181,7 @@ def _window(request: Request) -> Maintenance:
     found = request.dbsession.scalars(
         select(Maintenance)
         .where(Maintenance.id == record_id(request.matchdict["id"], "maintenance"))
-        .options(selectinload(Maintenance.affected))
+        .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
     ).first()
     if found is None:
         raise ApiRefusal(404, "no such maintenance")
@@ -223,7 +195,7 @@ def _changed(request: Request) -> None:
 @view_config(route_name="api_v1_incidents", request_method="GET", renderer="json", require_csrf=False)
 def list_incidents(request: Request) -> dict[str, Any]:
     _token(request, "read")
-    incidents = request.dbsession.scalars(
+    rows = request.dbsession.scalars(
         select(Incident)
         .where(Incident.deleted.is_(False))
         .order_by(Incident.created_at.desc())
@@ -231,7 +203,7 @@ def list_incidents(request: Request) -> dict[str, Any]:
         .options(selectinload(Incident.updates), selectinload(Incident.affected))
     ).all()
     slugs = _slugs(request)
-    return {"incidents": [incident_json(incident, slugs) for incident in incidents]}
+    return {"incidents": [incidents.incident_json(incident, slugs, public=False) for incident in rows]}
 
 
 @view_config(route_name="api_v1_incidents", request_method="POST", renderer="json", require_csrf=False)
@@ -241,38 +213,27 @@ def create_incident(request: Request) -> dict[str, Any]:
     if not isinstance(components, dict) or any(v not in COMPONENT_STATUSES for v in components.values()):
         raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
     services = _services(request, page_id, components, "components")
-    now = utcnow()
-    incident = Incident(
+    incident = incidents.create(
+        request.dbsession,
+        page_id=page_id,
         title=_text(body, "title", limit=200, one_line=True),
         impact=_choice(body, "impact", IMPACTS, "minor"),
-        status="investigating",
-        root_cause="",
-        created_at=now,
-        updated_at=now,
-        deleted=False,
-        page_id=page_id,
-    )
-    incident.affected = [
-        AffectedService(service_id=services[slug], component_status=status) for slug, status in components.items()
-    ]
-    incident.post_update(
+        components={services[slug]: status for slug, status in components.items()},
         status=_choice(body, "status", INCIDENT_STATUSES, "investigating"),
         body=_text(body, "body", limit=10_000),
-        at=now,
+        root_cause=_text(body, "root_cause", limit=5000, required=False),
         author=str(request.environ[TOKEN_ACTOR]),
     )
-    request.dbsession.add(incident)
-    request.dbsession.flush()
     audit_on_page(request, page_id, "incident.create", f"#{incident.id} {incident.title}")
     _changed(request)
     request.response.status_int = 201
-    return {"incident": incident_json(incident, _slugs(request))}
+    return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_incident", request_method="GET", renderer="json", require_csrf=False)
 def show_incident(request: Request) -> dict[str, Any]:
     _token(request, "read")
-    return {"incident": incident_json(_incident(request), _slugs(request))}
+    return {"incident": incidents.incident_json(_incident(request), _slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_incident_updates", request_method="POST", renderer="json", require_csrf=False)
@@ -282,15 +243,19 @@ def update_incident(request: Request) -> dict[str, Any]:
     body = _body(request)
     status = _choice(body, "status", INCIDENT_STATUSES, incident.status)
     try:
-        incident.post_update(
-            status=status, body=_text(body, "body", limit=10_000), at=utcnow(), author=str(request.environ[TOKEN_ACTOR])
+        incidents.post_update(
+            incident,
+            status=status,
+            body=_text(body, "body", limit=10_000),
+            root_cause=_text(body, "root_cause", limit=5000, required=False),
+            author=str(request.environ[TOKEN_ACTOR]),
         )
     except IncidentNotEditable as exc:
         raise ApiRefusal(409, str(exc)) from None
     audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
     _changed(request)
     request.response.status_int = 201
-    return {"incident": incident_json(incident, _slugs(request))}
+    return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_maintenances", request_method="GET", renderer="json", require_csrf=False)
@@ -301,10 +266,10 @@ def list_maintenance(request: Request) -> dict[str, Any]:
         .where(Maintenance.rrule == "")
         .order_by(Maintenance.starts_at.desc())
         .limit(LIST_LIMIT)
-        .options(selectinload(Maintenance.affected))
+        .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
     ).all()
     slugs = _slugs(request)
-    return {"maintenance": [maintenance_json(window, slugs) for window in windows]}
+    return {"maintenance": [maintenance_json(window, slugs, public=False) for window in windows]}
 
 
 @view_config(route_name="api_v1_maintenances", request_method="POST", renderer="json", require_csrf=False)
@@ -328,7 +293,7 @@ def create_maintenance(request: Request) -> dict[str, Any]:
     audit_on_page(request, page_id, "maintenance.create", f"#{window.id} {window.title}")
     _changed(request)
     request.response.status_int = 201
-    return {"maintenance": maintenance_json(window, _slugs(request))}
+    return {"maintenance": maintenance_json(window, _slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_maintenance_end", request_method="POST", renderer="json", require_csrf=False)
@@ -347,4 +312,4 @@ def finish_maintenance(request: Request) -> dict[str, Any]:
         request, window.page_id, "maintenance.end" if ending else "maintenance.cancel", f"#{window.id} {window.title}"
     )
     _changed(request)
-    return {"maintenance": maintenance_json(window, _slugs(request))}
+    return {"maintenance": maintenance_json(window, _slugs(request), public=False)}

@@ -117,6 +117,7 @@ SCHEMAS: dict[str, Any] = {
             "page_id": {"type": "string"},
             "incident_updates": {"type": "array", "items": {"$ref": "#/components/schemas/IncidentUpdate"}},
             "components": {"type": "array", "items": {"$ref": "#/components/schemas/Component"}},
+            "root_cause": {"type": "string", "description": "statusweb's own: what caused it, once known"},
         },
     },
     "ScheduledMaintenance": {
@@ -224,6 +225,7 @@ MANAGE_SCHEMAS: dict[str, Any] = {
             "created_at": TIME,
             "updated_at": TIME,
             "resolved_at": NULLABLE_TIME,
+            "root_cause": {"type": "string"},
             "components": {"type": "object", "additionalProperties": COMPONENT_STATUS},
             "updates": {"type": "array", "items": {"type": "object"}},
         },
@@ -247,6 +249,7 @@ MANAGE_SCHEMAS: dict[str, Any] = {
         "properties": {
             "title": {"type": "string", "maxLength": 200},
             "body": {"type": "string"},
+            "root_cause": {"type": "string", "maxLength": 5000},
             "impact": {"type": "string", "enum": ["none", "minor", "major", "critical"]},
             "status": {"type": "string", "enum": ["investigating", "identified", "monitoring", "resolved"]},
             "page": {"type": "string", "description": "a page's slug (default: default)"},
@@ -260,7 +263,11 @@ MANAGE_SCHEMAS: dict[str, Any] = {
     "IncidentUpdateRequest": {
         "type": "object",
         "required": ["body"],
-        "properties": {"status": {"type": "string"}, "body": {"type": "string"}},
+        "properties": {
+            "status": {"type": "string"},
+            "body": {"type": "string"},
+            "root_cause": {"type": "string", "maxLength": 5000, "description": "replaces the incident's"},
+        },
     },
     "NewMaintenance": {
         "type": "object",

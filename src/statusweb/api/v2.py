@@ -17,13 +17,11 @@ from statusweb.models import Incident, Maintenance, Service
 from statusweb.pages.identity import page_identity
 from statusweb.pages.page_model import SEVERITY, StatusPage, build_status_page
 from statusweb.routes import READ_METHODS
+from statusweb.services.incidents import iso, statuspage_incident
+from statusweb.services.maintenance import statuspage_maintenance
 
 INDICATORS = {"operational": "none", "maintenance": "minor", "degraded": "minor", "partial": "minor", "major": "major"}
 INCIDENT_LIMIT = 50
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="milliseconds") if moment else None
 
 
 def page_json(request: Request, updated_at: datetime | None) -> dict[str, Any]:
@@ -102,80 +100,26 @@ def group_component_id(group: str) -> str:
 
 
 def incident_json(request: Request, incident: Incident, components: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    page_id = page_identity(request).id
-    monitoring = [u.created_at for u in incident.updates if u.status == "monitoring"]
-    return {
-        "id": str(incident.id),
-        "name": incident.title,
-        "status": incident.status,
-        "impact": incident.impact,
-        "created_at": iso(incident.created_at),
-        "updated_at": iso(incident.updated_at),
-        "monitoring_at": iso(min(monitoring) if monitoring else None),
-        "resolved_at": iso(incident.resolved_at),
-        "started_at": iso(incident.created_at),
-        "shortlink": request.route_url("incident", id=incident.id),
-        "page_id": page_id,
-        "incident_updates": [
-            {
-                "id": str(update.id),
-                "status": update.status,
-                "body": update.body,
-                "incident_id": str(incident.id),
-                "created_at": iso(update.created_at),
-                "updated_at": iso(update.created_at),
-                "display_at": iso(update.created_at),
-                "affected_components": None,
-            }
-            for update in incident.updates
-        ],
-        "components": [components[a.service_id] for a in incident.affected if a.service_id in components],
-    }
+    return statuspage_incident(
+        incident,
+        page_id=page_identity(request).id,
+        shortlink=request.route_url("incident", id=incident.id),
+        components=[components[a.service_id] for a in incident.affected if a.service_id in components],
+    )
 
 
 def maintenance_json(request: Request, window: Maintenance, components: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """A window in Statuspage's scheduled-maintenance shape (impact "maintenance")."""
-    page_id = page_identity(request).id
-    shown = window.status if window.status != "cancelled" else "completed"
-    started = [u.created_at for u in window.updates if u.status == "in_progress"]
-    finished = [u.created_at for u in window.updates if u.status in ("completed", "cancelled")]
-    verifying = [u.created_at for u in window.updates if u.status == "verifying"]
     affected = (
         list(components.values())
         if window.all_services
         else [components[a.service_id] for a in window.affected if a.service_id in components]
     )
-    anchor = f"maintenance-{window.id}"
-    return {
-        "id": f"m{window.id}",
-        "name": window.title,
-        "status": shown,
-        "impact": "maintenance",
-        "created_at": iso(window.created_at),
-        "updated_at": iso(window.updated_at),
-        "monitoring_at": iso(min(verifying) if verifying else None),
-        "resolved_at": iso(max(finished) if finished else None),
-        "started_at": iso(min(started) if started else window.starts_at),
-        "scheduled_for": iso(window.starts_at),
-        "scheduled_until": iso(window.ends_at),
-        "shortlink": request.route_url("status" if window.is_open else "history", _anchor=anchor),
-        "page_id": page_id,
-        "cancelled": window.status == "cancelled",
-        "incident_updates": [
-            {
-                "id": f"m{window.id}-{update.id}",
-                "status": update.status if update.status != "cancelled" else "completed",
-                "body": update.body,
-                "incident_id": f"m{window.id}",
-                "created_at": iso(update.created_at),
-                "updated_at": iso(update.created_at),
-                "display_at": iso(update.created_at),
-                "affected_components": None,
-            }
-            for update in window.updates
-        ],
-        "components": affected,
-    }
+    return statuspage_maintenance(
+        window,
+        page_id=page_identity(request).id,
+        shortlink=request.route_url("status" if window.is_open else "history", _anchor=f"maintenance-{window.id}"),
+        components=affected,
+    )
 
 
 class _Snapshot:

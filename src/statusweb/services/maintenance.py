@@ -1,7 +1,8 @@
 """Planning maintenance, the same way from the admin, the CLI and the runner: create
 a window (or a recurring series), expand a series into windows a week ahead, and move
 every window along its lifecycle as time passes (scheduled -> in_progress at its
-start -> verifying at its end -> completed once its services pass again).
+start -> verifying at its end -> completed once its services pass again). Every output
+of a window (/api/v1, /api/v2, feeds, subscriber messages) starts from `maintenance_json`.
 
 `advance_windows` is idempotent and safe to call from anyone; the runner calls it every
 few seconds, the CLI and the admin right after a change so the page is current at once.
@@ -10,7 +11,7 @@ few seconds, the CLI and the admin right after a change so the page is current a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from statuscore import MaintenanceWindow, has_control_characters
-from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, Service, ServiceState
+from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, MaintenanceUpdate, Service, ServiceState
+from statusweb.services.incidents import PRIVATE_FIELDS, iso
 
 log = logging.getLogger("statusweb.services.maintenance")
 RULE_SAMPLE = 50  # occurrences of a rule looked at to judge how often it repeats
@@ -305,3 +307,86 @@ def services_of(window: Maintenance, services: Sequence[Service]) -> list[Servic
         return list(services)
     wanted = {a.service_id for a in window.affected}
     return [service for service in services if service.id in wanted]
+
+
+# our names that Statuspage's shape spells its own way (see statuspage_maintenance)
+STATUSPAGE_RENAMED = ("title", "updates", "services", "starts_at", "ends_at")
+
+
+def maintenance_json(window: Maintenance, slugs: Mapping[int, str], *, public: bool) -> dict[str, Any]:
+    """Every field of a window, once. `public` leaves out who wrote it and its updates."""
+    hidden = PRIVATE_FIELDS if public else ()
+    ours = {
+        "id": window.id,
+        "title": window.title,
+        "description": window.description,
+        "status": window.status,
+        "starts_at": window.starts_at.isoformat(),
+        "ends_at": window.ends_at.isoformat(),
+        "rrule": window.rrule,
+        "created_at": window.created_at.isoformat(),
+        "updated_at": window.updated_at.isoformat(),
+        "author": window.author,
+        "services": "all" if window.all_services else [slugs.get(a.service_id, "?") for a in window.affected],
+        "updates": [
+            {key: value for key, value in _update_json(update).items() if key not in hidden}
+            for update in window.updates
+        ],
+    }
+    return {key: value for key, value in ours.items() if key not in hidden}
+
+
+def statuspage_maintenance(
+    window: Maintenance, *, page_id: str, shortlink: str, components: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Statuspage's scheduled-maintenance shape (impact "maintenance"; a cancelled window
+    shows as completed, with `cancelled` true), with every public field of ours beside it."""
+    ours = maintenance_json(window, {}, public=True)
+    started = [u.created_at for u in window.updates if u.status == "in_progress"]
+    finished = [u.created_at for u in window.updates if u.status in ("completed", "cancelled")]
+    verifying = [u.created_at for u in window.updates if u.status == "verifying"]
+    return {
+        **{key: value for key, value in ours.items() if key not in STATUSPAGE_RENAMED},
+        "id": f"m{window.id}",
+        "name": window.title,
+        "status": _statuspage_status(window.status),
+        "impact": "maintenance",
+        "created_at": iso(window.created_at),
+        "updated_at": iso(window.updated_at),
+        "monitoring_at": iso(min(verifying) if verifying else None),
+        "resolved_at": iso(max(finished) if finished else None),
+        "started_at": iso(min(started) if started else window.starts_at),
+        "scheduled_for": iso(window.starts_at),
+        "scheduled_until": iso(window.ends_at),
+        "shortlink": shortlink,
+        "page_id": page_id,
+        "cancelled": window.status == "cancelled",
+        "incident_updates": [
+            {
+                **{key: value for key, value in theirs.items() if key != "created_at"},
+                "id": f"m{window.id}-{update.id}",
+                "status": _statuspage_status(update.status),
+                "incident_id": f"m{window.id}",
+                "created_at": iso(update.created_at),
+                "updated_at": iso(update.created_at),
+                "display_at": iso(update.created_at),
+                "affected_components": None,
+            }
+            for update, theirs in zip(window.updates, ours["updates"], strict=True)
+        ],
+        "components": components,
+    }
+
+
+def _statuspage_status(status: str) -> str:
+    return status if status != "cancelled" else "completed"
+
+
+def _update_json(update: MaintenanceUpdate) -> dict[str, Any]:
+    return {
+        "id": update.id,
+        "status": update.status,
+        "body": update.body,
+        "created_at": update.created_at.isoformat(),
+        "author": update.author,
+    }

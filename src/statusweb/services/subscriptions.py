@@ -43,6 +43,8 @@ from statusweb.models import (
     SubscriptionCursor,
     get_session_factory,
 )
+from statusweb.services.incidents import incident_json, iso, statuspage_incident
+from statusweb.services.maintenance import maintenance_json, statuspage_maintenance
 
 log = logging.getLogger("statusweb.services.subscriptions")
 
@@ -285,33 +287,24 @@ def _render(subscriber: Subscriber, item: Any, update: Any, delivery: Delivery) 
     link = f"{delivery.page_url}/history{anchor}" if maintenance else f"{delivery.page_url}/incidents/{item.id}"
     unsubscribe = f"{delivery.page_url}/subscribe/unsubscribe/{subscriber.unsubscribe_token}"
     if subscriber.kind == "webhook":
-        return subject, json.dumps(
-            {
-                "meta": {"unsubscribe": unsubscribe, "generated_at": update.created_at.isoformat()},
-                "page": {"id": "statusweb", "name": delivery.page_name, "url": delivery.page_url},
-                "incident": {
-                    "id": f"m{item.id}" if maintenance else str(item.id),
-                    "name": item.title,
-                    "status": update.status if update.status != "cancelled" else "completed",
-                    "impact": "maintenance" if maintenance else item.impact,
-                    "shortlink": link,
-                    "created_at": item.created_at.isoformat(),
-                    "updated_at": update.created_at.isoformat(),
-                    "incident_updates": [
-                        {
-                            "id": str(update.id),
-                            "status": update.status,
-                            "body": update.body,
-                            "created_at": update.created_at.isoformat(),
-                        }
-                    ],
-                },
-            }
+        shape = statuspage_maintenance if maintenance else statuspage_incident
+        shaped = shape(item, page_id="statusweb", shortlink=link, components=[])
+        # the item as it was when this update was posted: its status then, the updates up to it
+        since = [u.id for u in item.updates].index(update.id)
+        shaped.update(
+            status=shaped["incident_updates"][since]["status"],
+            updated_at=iso(update.created_at),
+            incident_updates=shaped["incident_updates"][since:],
         )
+        meta = {"unsubscribe": unsubscribe, "generated_at": update.created_at.isoformat()}
+        page = {"id": "statusweb", "name": delivery.page_name, "url": delivery.page_url}
+        return subject, json.dumps({"meta": meta, "page": page, "incident": shaped})
     when = f"{update.created_at:%b %d, %H:%M} UTC"
     window = f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n" if maintenance else ""
+    ours = maintenance_json(item, {}, public=True) if maintenance else incident_json(item, {}, public=True)
+    root_cause = f"\n\nRoot cause: {ours['root_cause']}" if ours.get("root_cause") else ""
     return subject, (
-        f"{item.title}\n{status.title()} ({when})\n{window}\n{update.body}\n\nMore: {link}\n\n--\n"
+        f"{item.title}\n{status.title()} ({when})\n{window}\n{update.body}{root_cause}\n\nMore: {link}\n\n--\n"
         f"You get this because you subscribed to {delivery.page_name} updates.\n"
         f"Unsubscribe (one click): {unsubscribe}\n"
     )

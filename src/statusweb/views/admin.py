@@ -17,7 +17,6 @@ from statusweb.models import (
     IMPACTS,
     INCIDENT_STATUSES,
     MEMBER_ROLES,
-    AffectedService,
     Incident,
     IncidentNotEditable,
     Membership,
@@ -39,6 +38,7 @@ from statusweb.pages.queries import (
     visible_incident,
     visible_services,
 )
+from statusweb.services import incidents
 from statusweb.services.audit import record
 from statusweb.services.forms import Form, read_incident, read_invitation, read_new_password, read_update, read_user
 from statusweb.services.organizations import INVITATION_DAYS, join, make_invitation, organization_named
@@ -108,13 +108,13 @@ class IncidentViews:
 
     @view_config(route_name="admin_incidents", renderer="statusweb:templates/admin/incidents.pt", permission="view")
     def list(self) -> dict[str, Any]:
-        incidents = self.request.dbsession.scalars(
+        rows = self.request.dbsession.scalars(
             select(Incident)
             .where(Incident.deleted.is_(False))
             .order_by((Incident.status == "resolved").asc(), Incident.created_at.desc())
             .limit(200)
         ).all()
-        return {"title": "Incidents", "incidents": incidents}
+        return {"title": "Incidents", "incidents": rows}
 
     @view_config(
         route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt", request_method="GET"
@@ -133,28 +133,19 @@ class IncidentViews:
         if not form.ok or page is None:
             self.request.response.status_int = 400
             return self._form_page(form, None)
-        now = utcnow()
         values = form.values
-        incident = Incident(
+        incident = incidents.create(
+            self.request.dbsession,
+            page_id=page.row_id,
             title=values["title"],
             impact=values["impact"],
-            status="investigating",
-            root_cause=values["root_cause"],
-            created_at=now,
-            updated_at=now,
-            deleted=False,
-            page_id=page.row_id,
-        )
-        incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
-        incident.post_update(
+            components=affected,
             status=values["status"],
             body=values["body"],
-            at=now,
+            root_cause=values["root_cause"],
             author=self.request.identity.name,
             eta=form.parsed["eta"],
         )
-        self.request.dbsession.add(incident)
-        self.request.dbsession.flush()
         audit_on_page(self.request, incident.page_id, "incident.create", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
@@ -185,10 +176,14 @@ class IncidentViews:
         if not form.ok:
             self.request.response.status_int = 400
             return {**self._form_page(form, incident), "update": Form(values={"status": incident.status})}
-        incident.title, incident.impact = form.values["title"], form.values["impact"]
-        incident.root_cause = form.values["root_cause"]
-        incident.affected = [AffectedService(service_id=sid, component_status=cs) for sid, cs in affected.items()]
-        incident.updated_at = utcnow()
+        values = form.values
+        incidents.edit(
+            incident,
+            title=values["title"],
+            impact=values["impact"],
+            root_cause=values["root_cause"],
+            components=affected,
+        )
         audit_on_page(self.request, incident.page_id, "incident.edit", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
@@ -211,17 +206,16 @@ class IncidentViews:
             }
             return {**self._form_page(Form(values=values), incident), "update": update}
         try:
-            incident.post_update(
+            incidents.post_update(
+                incident,
                 status=update.values["status"],
                 body=update.values["body"],
-                at=utcnow(),
+                root_cause=update.values["root_cause"],
                 author=self.request.identity.name,
                 eta=update.parsed["eta"],
             )
         except IncidentNotEditable:  # raced with another editor resolving it
             raise HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id)) from None
-        if update.values["root_cause"]:
-            incident.root_cause = update.values["root_cause"]
         audit_on_page(
             self.request,
             incident.page_id,
@@ -247,8 +241,8 @@ class IncidentViews:
         now = utcnow()
         for incident in self.request.dbsession.scalars(select(Incident).where(Incident.id.in_(ids))):
             if incident.is_active:
-                incident.post_update(
-                    status="resolved", body="Marked as resolved.", at=now, author=self.request.identity.name
+                incidents.post_update(
+                    incident, status="resolved", body="Marked as resolved.", author=self.request.identity.name, now=now
                 )
                 audit_on_page(self.request, incident.page_id, "incident.resolve", f"#{incident.id} {incident.title}")
         _public_pages_changed(self.request)
