@@ -13,7 +13,7 @@ import feedparser
 from aiosmtpd.controller import Controller
 
 from statuscore import utcnow
-from statusweb.services.subscriptions import Delivery, Mail
+from statusweb.runner.subscribers import Delivery, Mail
 from tests.statuscore.alerts.test_email import Inbox
 from tests.statusweb.operations.test_subscriptions import Receiver, run_outbox, text_of
 from tests.statusweb.pages import add_services

@@ -55,8 +55,8 @@ from statusweb.runner.retention import cleanup, next_cleanup_time
 from statusweb.runner.spool import Spool
 from statusweb.runner.sql import upsert
 from statusweb.runner.sql_store import SqlStore
+from statusweb.runner.subscribers import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.services.maintenance import advance_windows, calendar_windows
-from statusweb.services.subscriptions import Delivery, Mail, deliver_due, deliver_outgoing, fan_out
 from statusweb.settings import DEFAULT_PAGE_URL, RunnerSettings
 
 log = logging.getLogger("statusweb.runner")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from statuscore import utcnow
 from statusweb.models import Service, Subscriber, SubscriberMessage, get_session_factory
-from statusweb.services.subscriptions import Delivery, Mail, deliver_due, fan_out
+from statusweb.runner.subscribers import Delivery, Mail, deliver_due, fan_out
 from tests.statuscore.alerts.test_email import Inbox
 from tests.statusweb.pages import add_incident, add_services
 from tests.statusweb.views.test_admin import add_user, login

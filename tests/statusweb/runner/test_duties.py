@@ -14,7 +14,7 @@ from sqlalchemy import select
 from statuscore import utcnow
 from statusweb.models import Maintenance, Subscriber, SubscriberMessage, get_session_factory
 from statusweb.runner import sla_alerts
-from statusweb.services.subscriptions import Delivery, Mail
+from statusweb.runner.subscribers import Delivery, Mail
 from tests.statuscore.alerts.test_email import Inbox
 from tests.statusweb.helpers import wait_for
 from tests.statusweb.operations.test_operating import RunnerThread, write_config

@@ -297,7 +297,7 @@ def test_an_invitation_is_mailed_by_the_runner_through_a_mail_outage(engine, two
     from aiosmtpd.controller import Controller
 
     from statusweb.models import OutgoingMail, get_session_factory
-    from statusweb.services.subscriptions import Delivery, Mail, deliver_outgoing
+    from statusweb.runner.subscribers import Delivery, Mail, deliver_outgoing
     from tests.statuscore.alerts.test_email import Inbox
     from tests.targets import free_port
 
