@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from statusweb.models.meta import Base, UTCDateTime
+from statusweb.models.meta import Base, OutboxColumns, UTCDateTime
 
 
-class AlertOutbox(Base):
+class AlertOutbox(OutboxColumns, Base):
     """One rendered alert for one sink. Written with the transition that caused it;
     `delivered_at` is set only after the sink accepted it, so a crash can repeat
     nothing that was confirmed and lose nothing that was not."""
@@ -24,10 +24,6 @@ class AlertOutbox(Base):
     monitor: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_try: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -94,7 +90,7 @@ class SlaAlertState(Base):
     since: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OutgoingMail(Base):
+class OutgoingMail(OutboxColumns, Base):
     """A message to one person that is not a subscriber's (an invitation), sent by the
     runner from here, never by a request; retried with backoff until the server takes it."""
 
@@ -105,8 +101,4 @@ class OutgoingMail(Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_try: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from statusweb.models.meta import Base, UTCDateTime
+from statusweb.models.meta import Base, OutboxColumns, UTCDateTime
 
 SUBSCRIBER_KINDS = ("email", "webhook")
 
@@ -39,7 +39,7 @@ class Subscriber(Base):
         return {int(part) for part in self.components.split(",") if part.isdigit()}
 
 
-class SubscriberMessage(Base):
+class SubscriberMessage(OutboxColumns, Base):
     """One message for one subscriber; `event` is unique per subscriber, so an update is
     queued once however often the fan-out runs; `sent_at` only after the server took it."""
 
@@ -54,10 +54,6 @@ class SubscriberMessage(Base):
     event: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)  # email text, or the webhook's JSON
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_try: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

@@ -41,6 +41,7 @@ from statusweb.models import (
     get_session_factory,
 )
 from statusweb.services.incidents import incident_json, iso, statuspage_incident
+from statusweb.services.mail_text import mail_text
 from statusweb.services.maintenance import maintenance_json, statuspage_maintenance
 from statusweb.services.subscriptions import VERIFY, SubscriptionError, refuse_private_host
 
@@ -173,10 +174,17 @@ def _render(subscriber: Subscriber, item: Any, update: Any, delivery: Delivery) 
     window = f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n" if maintenance else ""
     ours = maintenance_json(item, {}, public=True) if maintenance else incident_json(item, {}, public=True)
     root_cause = f"\n\nRoot cause: {ours['root_cause']}" if ours.get("root_cause") else ""
-    return subject, (
-        f"{item.title}\n{status.title()} ({when})\n{window}\n{update.body}{root_cause}\n\nMore: {link}\n\n--\n"
-        f"You get this because you subscribed to {delivery.page_name} updates.\n"
-        f"Unsubscribe (one click): {unsubscribe}\n"
+    return subject, mail_text(
+        "update",
+        title=item.title,
+        status=status.title(),
+        when=when,
+        window=window,
+        body=update.body,
+        root_cause=root_cause,
+        link=link,
+        page_name=delivery.page_name,
+        unsubscribe=unsubscribe,
     )
 
 

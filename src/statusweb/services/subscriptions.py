@@ -21,6 +21,7 @@ from statusweb.models import (
     Subscriber,
     SubscriberMessage,
 )
+from statusweb.services.mail_text import mail_text
 
 log = logging.getLogger("statusweb.services.subscriptions")
 
@@ -116,10 +117,7 @@ def subscribe(
                 subscriber_id=found.id,
                 event=f"confirm:{now.isoformat()}",
                 subject=f"Confirm your {page_name} updates",
-                body=(
-                    f"Someone (we hope you) asked for {page_name} updates at this address.\n\nConfirm with this "
-                    f"link; until then we send nothing else:\n{link}\n\nDid not ask? Ignore this message."
-                ),
+                body=mail_text("confirm", page_name=page_name, link=link),
                 created_at=now,
                 attempts=0,
             )

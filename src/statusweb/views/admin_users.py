@@ -19,6 +19,7 @@ from statusweb.models import (
 )
 from statusweb.services.audit import record
 from statusweb.services.forms import Form, read_invitation, read_new_password, read_user
+from statusweb.services.mail_text import mail_text
 from statusweb.services.organizations import INVITATION_DAYS, join, make_invitation, organization_named
 from statusweb.services.params import record_id
 from statusweb.services.subscriptions import SubscriptionError, check_email
@@ -143,9 +144,13 @@ class UserViews(OwnerViews):
                 OutgoingMail(
                     to_address=form.values["email"],
                     subject=f"Join {organization.name} on the status page",
-                    body=(
-                        f"{self.request.identity.name} invites you to {organization.name} as {form.values['role']}.\n\n"
-                        f"Accept (once, within {INVITATION_DAYS} days):\n{link}\n\nNot expecting this? Ignore it."
+                    body=mail_text(
+                        "invitation",
+                        inviter=self.request.identity.name,
+                        organization=organization.name,
+                        role=form.values["role"],
+                        days=INVITATION_DAYS,
+                        link=link,
                     ),
                     created_at=now,
                     attempts=0,

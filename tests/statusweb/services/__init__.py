@@ -1,0 +1,1 @@
+"""services/: the domain logic views, the API, the CLI and the runner share."""
