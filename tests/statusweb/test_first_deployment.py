@@ -39,7 +39,7 @@ def test_the_runner_starts_without_slack_and_the_admin_says_so(engine, db_url, m
     else:
         monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
     runner = Runner(RunnerSettings(database_url=db_url, monitors_path=SEFARIA), engine=engine)
-    runner._beat()  # what the running runner writes every few seconds
+    runner.duties.beat()  # what the running runner writes every few seconds
     add_user(engine, "ed", "editor")
     app = make_testapp()
     login(app, "ed")

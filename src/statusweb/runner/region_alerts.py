@@ -7,12 +7,13 @@ repeats nor forgets it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
-from statuscore import Alert
+from statuscore import Alert, CheckResult, Scheduler, Status, Transition, TransitionKind
 from statusweb.models import AlertOutbox, RegionAlertState, get_session_factory
 from statusweb.pages.queries import silent_regions
 from statusweb.runner.sql import insert_ignoring_duplicates
@@ -47,3 +48,32 @@ def describe(region: str, kind: str, count: int) -> str:
             f"unknown; start a runner with STATUSWEB_REGION={region}"
         )
     return f"a runner checks from region {region} again ({count} monitors)"
+
+
+def render(scheduler: Scheduler, now: datetime, region: str, kind: str, count: int, since: datetime) -> list[Alert]:
+    """No runner in a region (or one back) as a transition of the region, for every sink."""
+    lost = kind == "lost"
+    name, slug = f"Region {region}", f"region-{region}"
+    result = CheckResult(
+        monitor=name,
+        slug=slug,
+        status=Status.UNKNOWN if lost else Status.UP,
+        checked_at=now,
+        latency=0.0,
+        error=describe(region, kind, count),
+    )
+    transition = Transition(
+        monitor=name,
+        slug=slug,
+        kind=TransitionKind.REGION_LOST if lost else TransitionKind.REGION_BACK,
+        previous=Status.UP if lost else Status.UNKNOWN,
+        current=result.status,
+        at=now,
+        since=since,
+        duration=None if lost else (now - since).total_seconds(),
+        result=result,
+    )
+    return [
+        replace(alert, id=f"{slug}:{kind}:{since.isoformat()}:{alert.sink}")
+        for alert in scheduler.alerts_for(transition, None)
+    ]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
-from statuscore import Alert
+from statuscore import Alert, CheckResult, Scheduler, Status, Transition, TransitionKind
 from statusweb.models import AlertOutbox, Service, SlaAlertState, get_session_factory
+from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import BUDGET_WARNING, SlaFigure, sla_figures
 from statusweb.runner.sql import insert_ignoring_duplicates
 from statusweb.runner.sql_store import outbox_row
@@ -114,3 +116,41 @@ def _news(
                 ended.append((figure.window, kind))
     alerts = [alert for kind, windows in news.items() if windows for alert in render(service.slug, kind, windows)]
     return told, ended, alerts
+
+
+def render(
+    scheduler: Scheduler, engine: Engine, now: datetime, slug: str, kind: str, figures: list[SlaFigure]
+) -> list[Alert]:
+    """One SLA alert naming every window in `figures`, for the monitor's sinks: the
+    figures ride in `result.values["sla"]`, so sinks show target, uptime and budget."""
+    check = next((c for c in scheduler.checks if c.monitor.slug == slug), None)
+    if check is None or not figures:
+        return []
+    state = scheduler.states.get(slug)
+    # sharing: another runner may check it, and its state is in the database
+    status = state.status if state else Status(saved_status(engine, slug) or Status.UNKNOWN.value)
+    result = CheckResult(
+        monitor=check.monitor.name,
+        slug=slug,
+        status=status,
+        checked_at=now,
+        latency=0.0,
+        error="; ".join(describe(kind, figure) for figure in figures),
+        values={"sla": [sla_values(figure) for figure in figures]},
+    )
+    transition = Transition(
+        monitor=check.monitor.name,
+        slug=slug,
+        kind=TransitionKind.SLA_BREACH if kind == "breach" else TransitionKind.SLA_BUDGET,
+        previous=status,
+        current=status,
+        at=now,
+        since=now,
+        duration=None,
+        result=result,
+    )
+    windows = "+".join(figure.window for figure in figures)
+    return [
+        replace(alert, id=f"{slug}:{kind}:{windows}:{now.isoformat()}:{alert.sink}")
+        for alert in scheduler.alerts_for(transition, check.monitor)
+    ]

@@ -267,7 +267,7 @@ def calendar_windows(session: Session, now: datetime) -> list[MaintenanceWindow]
     if not windows:
         return []
     named = {a.service_id for window in windows if not window.all_services for a in window.affected}
-    slugs = dict(session.execute(select(Service.id, Service.slug).where(Service.id.in_(named))).tuples().all())
+    slugs = dict(session.execute(select(Service.id, Service.slug).where(Service.id.in_(named))).all())
     pages = (
         set(session.scalars(select(Service.page_id).distinct()))
         if any(window.all_services for window in windows)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from statuscore import Alert, Status, make_monitor
+from statuscore import Alert, Status, make_monitor, utcnow
 from statusweb.models import AlertOutbox, SlaAlertState, get_session_factory
 from statusweb.runner import sla_alerts
 from statusweb.runner.sql_store import SqlStore
@@ -66,14 +66,19 @@ def test_the_runner_renders_an_sla_alert_for_the_monitors_own_sinks(engine, db_u
 
     from statuscore import Scheduler
     from statusweb.pages.sla import SlaFigure
+    from statusweb.runner import sla_alerts
     from statusweb.runner.runner import Runner
     from statusweb.settings import RunnerSettings
 
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.example/services/T/B/X")
     sefaria = str(Path(__file__).resolve().parents[3] / "examples" / "sefaria.toml")
     runner = Runner(RunnerSettings(database_url=db_url, monitors_path=sefaria), engine=engine)
-    runner.scheduler = Scheduler(runner.config.monitors, sinks=runner.config.sinks)
-    [alert] = runner._render_sla_alert(
+    scheduler = Scheduler(runner.config.monitors, sinks=runner.config.sinks)
+
+    def render(*args):
+        return sla_alerts.render(scheduler, engine, utcnow(), *args)
+
+    [alert] = render(
         "linker", "breach", [SlaFigure("7d", 99.9, 10000, 100, 60), SlaFigure("30d", 99.9, 43000, 100, 60)]
     )
     assert alert.kind == "sla_breach" and alert.sink == "slack" and alert.id.startswith("linker:breach:7d+30d:")
@@ -84,10 +89,10 @@ def test_the_runner_renders_an_sla_alert_for_the_monitors_own_sinks(engine, db_u
     )
     for meaningless in ("Status:", "Response:", "0ms", "HTTP Code"):  # a check's fields mean nothing here
         assert meaningless not in text
-    assert runner._render_sla_alert("nope", "breach", [SlaFigure("30d", 99.9, 1, 1, 60)]) == []
+    assert render("nope", "breach", [SlaFigure("30d", 99.9, 1, 1, 60)]) == []
     # Runners sharing PostgreSQL: the leader renders it for a monitor another runner checks.
     from tests.statusweb.pages import add_services
 
     add_services(engine, ("Linker", "down"))
-    [alert] = runner._render_sla_alert("linker", "budget", [SlaFigure("30d", 99.9, 43000, 40, 60)])
+    [alert] = render("linker", "budget", [SlaFigure("30d", 99.9, 43000, 40, 60)])
     assert "30d: uptime 99.907%, 3 of 43 min budget left" in alert.payload["text"]

@@ -93,7 +93,7 @@ async def test_bad_rows_fail_alone_and_a_failing_duty_is_named_on_healthz(
     )
     try:
         with thread as runner:
-            await wait_for(lambda: runner.duties.done.get("subscribers"))  # the fan-out cursor is set
+            await wait_for(lambda: runner.duties.log.done.get("subscribers"))  # the fan-out cursor is set
             add_incident(engine, "Linker down\r\nBcc: everyone@example.org")
             window = add_window(engine, "Database upgrade", starts_in=timedelta(seconds=-1))
             await wait_for(
