@@ -17,7 +17,7 @@ from statuscore import Alert, CheckResult, Scheduler, Status, Transition, Transi
 from statusweb.models import AlertOutbox, RegionAlertState, get_session_factory
 from statusweb.pages.queries import silent_regions
 from statusweb.runner.sql import insert_ignoring_duplicates
-from statusweb.runner.sql_store import outbox_row
+from statusweb.runner.store_rows import outbox_row
 
 # (region, kind "lost" or "back", monitors listing it, silent since) -> alerts for the sinks
 Render = Callable[[str, str, int, datetime], list[Alert]]

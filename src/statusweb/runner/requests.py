@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from statuscore import CheckResult, Scheduler
 from statusweb.models import CheckRequest, Service, get_session_factory
-from statusweb.runner.sql_store import MAX_ERROR_CHARS
+from statusweb.runner.store_rows import MAX_ERROR_CHARS
 
 log = logging.getLogger("statusweb.runner")
 STALE_AFTER = timedelta(minutes=10)  # a request nobody took by then is answered as expired

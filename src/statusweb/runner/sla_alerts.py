@@ -22,7 +22,7 @@ from statusweb.models import AlertOutbox, Service, SlaAlertState, get_session_fa
 from statusweb.pages.queries import saved_status
 from statusweb.pages.sla import BUDGET_WARNING, SlaFigure, sla_figures
 from statusweb.runner.sql import insert_ignoring_duplicates
-from statusweb.runner.sql_store import outbox_row
+from statusweb.runner.store_rows import outbox_row
 
 log = logging.getLogger("statusweb.runner")
 

@@ -27,56 +27,53 @@ next runner on the host writes the file to the database (`replay_spool`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, or_, select, text, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Status, Transition, utcnow
+from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Transition, utcnow
 from statusweb.models import (
-    DEFAULT_SLUG,
     AlertOutbox,
-    CheckResultRow,
     RegionObservation,
-    RollupDaily,
-    RollupHourly,
     Service,
     ServiceState,
     get_session_factory,
 )
-from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
 from statusweb.runner.leases import LeaseBook
-from statusweb.runner.pages import sync_pages
-from statusweb.runner.pushes import token_hash
-from statusweb.runner.spool import Spool, read_spool
-from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows, upsert
+from statusweb.runner.service_sync import sync_services
+from statusweb.runner.spool import Spool
+from statusweb.runner.sql import among, insert_ignoring_duplicates, upsert
+from statusweb.runner.store_rows import (
+    MAX_ERROR_CHARS,
+    QueuedAlert,
+    alert_from_row,
+    apply_outbox_updates,
+    fence_batch,
+    queued_outbox_row,
+    replay_spool_file,
+    result_row,
+    save_states,
+    slug_of,
+    spool_records,
+    state_from_row,
+    write_results,
+)
 
 log = logging.getLogger("statusweb.store")
 
-MAX_ERROR_CHARS = 2000
 OUTAGE_NOTE = (
     "sent while the status database was unreachable: if another runner took over meanwhile, "
     "a repeat of this alert is that one's copy"
 )
-SYNC_LOCK_KEY = 0x53796E63  # "Sync": the monitors file's sync, one runner at a time (PostgreSQL)
 OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
-
-
-@dataclass
-class _QueuedAlert:
-    alert: Alert
-    persisted: bool
-    delivered_at: datetime | None = None
-    adopted: bool = False  # stored by another writer of this process (SLA): ours to send, lease or not
 
 
 class SqlStore:
@@ -105,7 +102,7 @@ class SqlStore:
         self.batches_written = 0
         self._results: list[CheckResult] = []
         self._states: dict[str, MonitorState] = {}
-        self._alerts: OrderedDict[str, _QueuedAlert] = OrderedDict()
+        self._alerts: OrderedDict[str, QueuedAlert] = OrderedDict()
         self._outbox_updates: dict[str, dict[str, Any]] = {}
         self._observations: dict[tuple[int, str], dict[str, Any]] = {}  # (service id, region) -> the latest
         self._lock: asyncio.Lock | None = None
@@ -117,46 +114,8 @@ class SqlStore:
     # -- start-up (synchronous: called before the event loop runs checks) --------------
 
     def sync_services(self, monitors: Sequence[Monitor], pages: Sequence[PageSpec] = ()) -> dict[str, int]:
-        """Make `page` and `service` match monitors.toml: add new slugs, update names,
-        groups and pages, hide retired ones (never delete: their history stays)."""
-        now = self.now()
-        with self.session_factory.begin() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # Runners started together take turns: the next one finds the rows made,
-                # instead of inserting the same slugs and failing at commit.
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
-            page_ids = sync_pages(session, pages, now)
-            existing = {service.slug: service for service in session.scalars(select(Service))}
-            for position, monitor in enumerate(monitors):
-                page_id = None if monitor.page in ("", DEFAULT_SLUG) else page_ids[monitor.page]
-                values = {
-                    "name": monitor.name,
-                    "type": monitor.type,
-                    "position": position,
-                    "page_id": page_id,
-                    "group_name": monitor.group,
-                    "description": monitor.description,
-                    "hidden": False,
-                    "interval_s": round(monitor.interval),
-                    "sla_target": monitor.sla,
-                    "push_token_hash": _push_token_hash(monitor),
-                    "public": monitor.public,
-                    "public_degraded": monitor.public_degraded,
-                }
-                service = existing.pop(monitor.slug, None)
-                if service is None:
-                    session.add(Service(slug=monitor.slug, created_at=now, updated_at=now, **values))
-                elif any(getattr(service, key) != value for key, value in values.items()):
-                    for key, value in values.items():
-                        setattr(service, key, value)
-                    service.updated_at = now
-            for retired in existing.values():
-                if not retired.hidden or retired.push_token_hash:
-                    retired.hidden = True
-                    retired.push_token_hash = None  # its token no longer opens anything
-                    retired.updated_at = now
-        with self.session_factory() as session:
-            self.service_ids = {slug: id_ for slug, id_ in session.execute(select(Service.slug, Service.id))}
+        """Make `page` and `service` match monitors.toml (service_sync.py); remember the ids."""
+        self.service_ids = sync_services(self.session_factory, monitors, pages, self.now())
         return self.service_ids
 
     # -- the Store protocol --------------------------------------------------------------
@@ -165,7 +124,7 @@ class SqlStore:
         """Every service's saved state and every undelivered alert; starts the flusher."""
         states, alerts = await asyncio.to_thread(self._load)
         for alert in alerts:
-            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+            self._alerts.setdefault(alert.id, QueuedAlert(alert, persisted=True))
         self._start_flusher()
         return states
 
@@ -177,7 +136,7 @@ class SqlStore:
         self._states[result.slug] = state
         self._enforce_bound()
         for alert in alerts:
-            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=False))
+            self._alerts.setdefault(alert.id, QueuedAlert(alert, persisted=False))
         if not self.database_ok:
             self._spool([result], {result.slug: state}, alerts)
         if alerts:
@@ -187,7 +146,7 @@ class SqlStore:
     def adopt(self, alerts: Sequence[Alert]) -> None:
         """Alerts another writer already stored in the outbox (the SLA and region checks): deliver them."""
         for alert in alerts:
-            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True, adopted=True))
+            self._alerts.setdefault(alert.id, QueuedAlert(alert, persisted=True, adopted=True))
         if alerts:
             self._alerts_ready()  # already stored: the notifier may send them now
 
@@ -203,7 +162,7 @@ class SqlStore:
             for queued in self._alerts.values()
             if queued.delivered_at is None
             and (queued.persisted or outage)
-            and (deciding is None or queued.adopted or _slug_of(queued.alert) in deciding)
+            and (deciding is None or queued.adopted or slug_of(queued.alert) in deciding)
         ]
         return ready[:limit]
 
@@ -228,14 +187,14 @@ class SqlStore:
         scheduler) and their undelivered alerts (delivered from here now). Synchronous."""
         states, alerts = self._load(set(slugs))
         for alert in alerts:
-            self._alerts.setdefault(alert.id, _QueuedAlert(alert, persisted=True))
+            self._alerts.setdefault(alert.id, QueuedAlert(alert, persisted=True))
         return states
 
     def give_up(self, slugs: Sequence[str]) -> None:
         """Monitors another runner holds now: forget their queued alerts (theirs to send)."""
         gone = set(slugs)
         for alert_id in [
-            key for key, queued in self._alerts.items() if not queued.adopted and _slug_of(queued.alert) in gone
+            key for key, queued in self._alerts.items() if not queued.adopted and slug_of(queued.alert) in gone
         ]:
             del self._alerts[alert_id]
 
@@ -331,7 +290,7 @@ class SqlStore:
         self._observations = {**observations, **self._observations}
         self._outbox_updates = {**updates, **self._outbox_updates}
 
-    def _written(self, results: list[CheckResult], new_alerts: list[_QueuedAlert], refused: set[str]) -> None:
+    def _written(self, results: list[CheckResult], new_alerts: list[QueuedAlert], refused: set[str]) -> None:
         """A batch is stored: its alerts may go (those the fence refused are another's)."""
         for queued in new_alerts:
             if queued.alert.id in refused:
@@ -349,50 +308,14 @@ class SqlStore:
                 self.spool.clear()
         self.database_ok = True
 
+    def replay_spool(self, path: Path) -> int:
+        """Write a spool file a runner that died during an outage left (store_rows.replay_spool_file)."""
+        return replay_spool_file(self.session_factory, self.service_ids, path)
+
     def _spool(self, results: Sequence[CheckResult], states: dict[str, MonitorState], alerts: Sequence[Alert]) -> None:
         """Append what the database could not take to the local spool (see the module)."""
-        if self.spool is None:
-            return
-        now = self.now()
-        for result in results:
-            row = _result_row(0, result)
-            del row["service_id"]  # the slug says which, in any process
-            self.spool.append({"result": {"slug": result.slug, **row}}, droppable=True)
-        for slug, state in states.items():
-            self.spool.append({"state": {"slug": slug, **_state_columns(state, now)}})
-        for alert in alerts:
-            self.spool.append({"alert": outbox_row(alert)})
-
-    def replay_spool(self, path: Path) -> int:
-        """Write a spool file a runner that died during an outage left: its results (and
-        rollups), its states where newer than the stored ones, its alerts (delivered or
-        not: the undelivered are sent by whoever decides the monitor now). The records
-        written; the file is removed once they are. Synchronous."""
-        batch = read_spool(path)
-        ids = self.service_ids
-        with self.session_factory.begin() as session:
-            _write_results(session, [{**row, "service_id": ids[slug]} for slug, row in batch.results if slug in ids])
-            _save_newer_states(
-                session, [{**row, "service_id": ids[slug]} for slug, row in batch.states.items() if slug in ids]
-            )
-            insert_ignoring_duplicates(
-                session,
-                AlertOutbox,
-                [
-                    {**row, "delivered_at": batch.delivered.get(alert_id, row["delivered_at"])}
-                    for alert_id, row in batch.alerts.items()
-                ],
-            )
-            _apply_outbox_updates(
-                session,
-                {
-                    alert_id: {"delivered_at": at}
-                    for alert_id, at in batch.delivered.items()
-                    if alert_id not in batch.alerts
-                },
-            )
-        os.unlink(path)
-        return batch.records
+        if self.spool is not None:
+            spool_records(self.spool, results, states, alerts, self.now())
 
     def _alerts_ready(self) -> None:
         if self.on_alerts_ready is not None:
@@ -446,18 +369,20 @@ class SqlStore:
         self,
         results: list[CheckResult],
         states: dict[str, MonitorState],
-        alerts: list[_QueuedAlert],
+        alerts: list[QueuedAlert],
         updates: dict[str, dict[str, Any]],
         observations: dict[tuple[int, str], dict[str, Any]] | None = None,
     ) -> set[str]:
         """One transaction; returns the ids of alerts refused by the fence (not stored)."""
         now = self.now()
-        rows = [_result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
+        rows = [result_row(self.service_ids[r.slug], r) for r in results if r.slug in self.service_ids]
         seen = list((observations or {}).values())
         refused: set[str] = set()
         with self.session_factory.begin() as session:
             if self.leases is not None:
-                rows, states, alerts, seen, refused = self._fenced(session, rows, states, alerts, seen)
+                rows, states, alerts, seen, refused = fence_batch(
+                    self.leases, session, self.service_ids, rows, states, alerts, seen
+                )
             upsert(
                 session,
                 RegionObservation,
@@ -465,51 +390,19 @@ class SqlStore:
                 ("service_id", "region"),
                 lambda table, excluded: {name: excluded[name] for name in OBSERVED},
             )
-            _write_results(session, rows)
-            _save_states(
+            write_results(session, rows)
+            save_states(
                 session,
                 {self.service_ids[slug]: state for slug, state in states.items() if slug in self.service_ids},
                 now,
             )
-            insert_ignoring_duplicates(session, AlertOutbox, [_outbox_row(q) for q in alerts])
-            _apply_outbox_updates(session, updates)
+            insert_ignoring_duplicates(session, AlertOutbox, [queued_outbox_row(q) for q in alerts])
+            apply_outbox_updates(session, updates)
         return refused
-
-    def _fenced(
-        self,
-        session: Any,
-        rows: list[dict[str, Any]],
-        states: dict[str, MonitorState],
-        alerts: list[_QueuedAlert],
-        seen: list[dict[str, Any]],
-    ) -> tuple[list[dict[str, Any]], dict[str, MonitorState], list[_QueuedAlert], list[dict[str, Any]], set[str]]:
-        """What of a batch this runner may still write: observations of the monitors whose
-        lease it holds at its generation (locked until the batch commits); results, states
-        and alerts of those it still decides. The rest is counted and dropped."""
-        assert self.leases is not None
-        ids = self.service_ids
-        judged = {row["service_id"] for row in rows} | {ids[slug] for slug in states if slug in ids}
-        observed = {row["service_id"] for row in seen}
-        held, deciding = self.leases.fence(session, judged | observed)
-        kept_rows = [row for row in rows if row["service_id"] in deciding]
-        kept_states = {slug: state for slug, state in states.items() if ids.get(slug) in deciding}
-        kept_alerts = [q for q in alerts if ids.get(_slug_of(q.alert)) in deciding]
-        kept_seen = [row for row in seen if row["service_id"] in held]
-        late = len(rows) - len(kept_rows) + len(states) - len(kept_states) + len(seen) - len(kept_seen)
-        if late:
-            self.leases.refused += late
-            log.warning(
-                "refused %d late writes (results, states, observations) for %d monitors whose lease "
-                "or decision another runner holds now",
-                late,
-                len((judged - deciding) | (observed - held)),
-            )
-        refused = {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
-        return kept_rows, kept_states, kept_alerts, kept_seen, refused
 
     def _write_outbox_updates(self, updates: dict[str, dict[str, Any]]) -> None:
         with self.session_factory.begin() as session:
-            _apply_outbox_updates(session, updates)
+            apply_outbox_updates(session, updates)
 
     def _load(self, only: set[str] | None = None) -> tuple[dict[str, MonitorState], list[Alert]]:
         """Saved states and undelivered alerts: of every monitor, or of the slugs in `only`
@@ -520,24 +413,14 @@ class SqlStore:
             query = select(Service.slug, ServiceState).join(ServiceState)
             if only is not None:
                 query = query.where(among(session, Service.slug, sorted(only)))
-            states = {slug: _state_from_row(slug, row) for slug, row in session.execute(query).all()}
+            states = {slug: state_from_row(slug, row) for slug, row in session.execute(query).all()}
             outbox = session.scalars(
                 select(AlertOutbox)
                 .where(AlertOutbox.delivered_at.is_(None))
                 .order_by(AlertOutbox.created_at, AlertOutbox.id)
             ).all()
-            alerts = [_alert_from_row(row) for row in outbox]
-            return states, [alert for alert in alerts if only is None or _slug_of(alert) in only]
-
-
-def _slug_of(alert: Alert) -> str:
-    """The monitor an alert is about: every alert id starts with its slug and a colon."""
-    return alert.id.split(":", 1)[0]
-
-
-def _push_token_hash(monitor: Monitor) -> str | None:
-    token = getattr(monitor.options, "token", None) if monitor.type == "push" else None
-    return token_hash(token) if isinstance(token, str) else None
+            alerts = [alert_from_row(row) for row in outbox]
+            return states, [alert for alert in alerts if only is None or slug_of(alert) in only]
 
 
 async def _pause(seconds: float, wake: asyncio.Event) -> None:
@@ -547,157 +430,3 @@ async def _pause(seconds: float, wake: asyncio.Event) -> None:
             await wake.wait()
     except TimeoutError:
         pass
-
-
-def _result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
-    return {
-        "service_id": service_id,
-        "checked_at": result.checked_at,
-        "status": result.status.value,
-        "latency_ms": result.latency_ms,
-        "status_code": result.status_code,
-        "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
-        "attempts": result.attempts,
-    }
-
-
-def _write_results(session: Any, rows: list[dict[str, Any]]) -> None:
-    """Raw results and the rollups they change."""
-    if not rows:
-        return
-    insert_rows(session, CheckResultRow, rows)
-    samples = [(row["service_id"], row["checked_at"], row["status"], row["latency_ms"]) for row in rows]
-    _add_to_rollups(session, RollupHourly, totals_by_bucket(samples, hour_bucket))
-    _add_to_rollups(session, RollupDaily, totals_by_bucket(samples, day_bucket))
-
-
-def _add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime], RollupTotals]) -> None:
-    """Add a batch's totals to the stored rows in SQL: a sum, so it equals a
-    recomputation, and safe with several writers (no read-modify-write)."""
-    rows = [
-        {"service_id": service_id, "bucket": bucket, **batch.as_columns()}
-        for (service_id, bucket), batch in totals.items()
-    ]
-
-    def add_up(table: Any, excluded: Any) -> dict[str, Any]:
-        added = {name: table.c[name] + excluded[name] for name in SUMMED_COLUMNS}
-        added["latency_max_ms"] = case(
-            (excluded.latency_max_ms > table.c.latency_max_ms, excluded.latency_max_ms), else_=table.c.latency_max_ms
-        )
-        return added
-
-    upsert(session, model, rows, ("service_id", "bucket"), add_up)
-
-
-def _save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
-    rows = [{"service_id": service_id, **_state_columns(state, now)} for service_id, state in states.items()]
-    upsert(
-        session,
-        ServiceState,
-        rows,
-        ("service_id",),
-        lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
-    )
-
-
-def _save_newer_states(session: Any, rows: list[dict[str, Any]]) -> None:
-    """States from a spool, each kept only where the stored one was checked earlier
-    (another runner may have decided the monitor since)."""
-    upsert(
-        session,
-        ServiceState,
-        rows,
-        ("service_id",),
-        lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
-        only_if=lambda table, excluded: or_(
-            table.c.last_checked_at.is_(None), table.c.last_checked_at < excluded.last_checked_at
-        ),
-    )
-
-
-def _state_columns(state: MonitorState, now: datetime) -> dict[str, Any]:
-    last = state.last_result
-    return {
-        "status": state.status.value,
-        "since": state.since,
-        "consecutive_failures": state.consecutive_failures,
-        "consecutive_successes": state.consecutive_successes,
-        "failing_since": state.failing_since,
-        "last_alert_at": state.last_alert_at,
-        "flapping": state.flapping,
-        "flips": " ".join(t.isoformat() for t in state.flips),
-        "last_checked_at": last.checked_at if last else None,
-        "last_status": last.status.value if last else None,
-        "last_latency_ms": last.latency_ms if last else None,
-        "last_status_code": last.status_code if last else None,
-        "last_error": last.error[:MAX_ERROR_CHARS] if last and last.error else None,
-        "last_attempts": last.attempts if last else None,
-        "last_max_attempts": last.max_attempts if last else None,
-        "updated_at": now,
-    }
-
-
-def _state_from_row(slug: str, row: ServiceState) -> MonitorState:
-    last = None
-    if row.last_checked_at is not None and row.last_status is not None:
-        last = CheckResult(
-            monitor=slug,
-            slug=slug,
-            status=Status(row.last_status),
-            checked_at=row.last_checked_at,
-            latency=(row.last_latency_ms or 0) / 1000,
-            status_code=row.last_status_code,
-            error=row.last_error,
-            attempts=row.last_attempts or 1,
-            max_attempts=row.last_max_attempts or 1,
-        )
-    return MonitorState(
-        status=Status(row.status),
-        since=row.since,
-        consecutive_failures=row.consecutive_failures,
-        consecutive_successes=row.consecutive_successes,
-        failing_since=row.failing_since,
-        last_result=last,
-        last_alert_at=row.last_alert_at,
-        flapping=row.flapping,
-        flips=tuple(datetime.fromisoformat(t) for t in row.flips.split()),
-    )
-
-
-def _outbox_row(queued: _QueuedAlert) -> dict[str, Any]:
-    return outbox_row(queued.alert, queued.delivered_at)
-
-
-def outbox_row(alert: Alert, delivered_at: datetime | None = None) -> dict[str, Any]:
-    """An alert as an `alert_outbox` row."""
-    return {
-        "id": alert.id,
-        "sink": alert.sink,
-        "monitor": alert.monitor,
-        "kind": alert.kind,
-        "payload": json.dumps(alert.payload),
-        "created_at": alert.created_at,
-        "attempts": alert.attempts,
-        "next_try": alert.next_try,
-        "last_error": alert.last_error,
-        "delivered_at": delivered_at,
-    }
-
-
-def _alert_from_row(row: AlertOutbox) -> Alert:
-    return Alert(
-        id=row.id,
-        sink=row.sink,
-        monitor=row.monitor,
-        kind=row.kind,
-        payload=json.loads(row.payload),
-        created_at=row.created_at,
-        attempts=row.attempts,
-        next_try=row.next_try,
-        last_error=row.last_error,
-    )
-
-
-def _apply_outbox_updates(session: Any, updates: dict[str, dict[str, Any]]) -> None:
-    for alert_id, values in updates.items():
-        session.execute(update(AlertOutbox).where(AlertOutbox.id == alert_id).values(**values))
