@@ -36,7 +36,6 @@ import logging
 import os
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,10 +45,10 @@ from typing import Any
 from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
+from statusweb.runner.liveness import LIVENESS_NAMESPACE, LivenessLock
 from statusweb.runner.spool import process_alive
 from statusweb.runner.sql import among, insert_ignoring_duplicates
 
@@ -58,7 +57,6 @@ log = logging.getLogger("statusweb.leases")
 FORGET_AFTER = 10  # a member silent for this many lease times is deleted (its row only)
 TOTAL_EVERY = 60.0  # seconds between counts of a pool's leases
 CLAIM_BATCH = 10_000  # leases claimed per heartbeat at most: taking over 50,000 states at once starved the beat
-LIVENESS_NAMESPACE = 0x53746174  # "Stat": the first key of every member's liveness lock
 REAP_GRACE = 1.0  # seconds a member's lock must stay missing: after a database blip, everyone
 # takes theirs again within a watch interval, and nobody's monitors move for nothing
 _HELD_LIVENESS_KEYS = text(
@@ -126,9 +124,7 @@ class LeaseBook:
         self.deciding: set[int] = set()  # held, and no lower-ranked region of it has a live holder
         self.refused = 0
         self._renewed_at: float | None = None
-        self.lock_key = member_lock_key(self.member)
-        self._liveness: Any = None  # the connection whose session holds our liveness lock
-        self._liveness_guard = threading.Lock()  # the watch and the renewal run in different threads
+        self.liveness = LivenessLock(engine, member_lock_key(self.member))
         self._missing: dict[tuple[str, int], float] = {}  # member without its lock -> first seen so
 
     # -- membership ---------------------------------------------------------------------
@@ -138,7 +134,7 @@ class LeaseBook:
         region it lists (`regions`), or one of any region. Rows no longer wanted go
         (hidden services, regions taken out of a monitor's list)."""
         regions = regions or {}
-        self.hold_liveness()  # before our row: a member the others can see always holds its lock
+        self.liveness.hold()  # before our row: a member the others can see always holds its lock
         wanted = [
             {"service_id": sid, "region": region, "rank": rank, "generation": 0}
             for sid in sorted(set(service_ids))
@@ -166,7 +162,7 @@ class LeaseBook:
                     beat_at=func.now(),
                     held=0,
                     refused=0,
-                    lock_key=self._live_key(),
+                    lock_key=self.liveness.key,
                 )
                 .on_conflict_do_nothing()
             )
@@ -193,63 +189,14 @@ class LeaseBook:
         self.held = {}
         self.deciding = set()
         self._renewed_at = None
-        self.release_liveness()
-
-    # -- liveness -------------------------------------------------------------------------
-
-    def hold_liveness(self) -> bool:
-        """Hold our liveness lock, taking it again on a new connection when the old one
-        died (the others may have forgotten us meanwhile: our next beat joins again).
-        False when it cannot be had: we are then judged by our beat alone."""
-        with self._liveness_guard:
-            return self._hold_liveness()
-
-    def _hold_liveness(self) -> bool:
-        if self._liveness is not None:
-            try:
-                self._liveness.execute(text("SELECT 1"))
-                self._liveness.commit()
-                return True
-            except SQLAlchemyError:
-                self._drop_liveness()
-        connection = self.engine.connect()
-        try:
-            got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:namespace, :key)"),
-                {"namespace": LIVENESS_NAMESPACE, "key": self.lock_key},
-            ).scalar_one()
-            connection.commit()
-        except SQLAlchemyError:
-            connection.invalidate()
-            connection.close()
-            raise
-        if not got:  # another member's id hashed to our key: rare, and safe without the lock
-            connection.close()
-            log.warning("liveness lock %d is taken by another member: judged by heartbeats only", self.lock_key)
-            return False
-        self._liveness = connection
-        return True
-
-    def release_liveness(self) -> None:
-        """End the session that holds our lock (no SQL: the network may be gone)."""
-        with self._liveness_guard:
-            self._drop_liveness()
-
-    def _drop_liveness(self) -> None:
-        if self._liveness is not None:
-            self._liveness.invalidate()
-            self._liveness.close()
-            self._liveness = None
-
-    def _live_key(self) -> int | None:
-        return self.lock_key if self._liveness is not None else None
+        self.liveness.release()
 
     def reap_the_dead(self) -> list[str]:
         """Forget the members whose liveness lock has been gone for REAP_GRACE (their
         process or session died): their leases are free now, for the next claim.
         Members first, locks second: a member we can see had its lock before its row
         was written. Our own lock is taken again first, should the database have blinked."""
-        self.hold_liveness()
+        self.liveness.hold()
         now = self.monotonic()
         with self.session_factory.begin() as session:
             keyed = session.execute(
@@ -349,13 +296,13 @@ class LeaseBook:
         """Only the beat, nothing moved: the runner renews this on its own timer, so a
         heartbeat busy taking over thousands of monitors never lets our leases lapse."""
         started = self.monotonic()
-        self.hold_liveness()
+        self.liveness.hold()
         with self.session_factory.begin() as session:
             self._beat(session)
         self._renewed_at = started
 
     def _beat(self, session: Any) -> None:
-        values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused, "lock_key": self._live_key()}
+        values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused, "lock_key": self.liveness.key}
         renewed = session.execute(update(RunnerMember).where(RunnerMember.id == self.member).values(**values))
         if renewed.rowcount == 0:  # forgotten by the others (a long silence, our lock lost): join again
             session.execute(
