@@ -188,10 +188,6 @@ def _window(request: Request) -> Maintenance:
     return found
 
 
-def _changed(request: Request) -> None:
-    request.registry["statusweb.page_cache"].clear()
-
-
 @view_config(route_name="api_v1_incidents", request_method="GET", renderer="json", require_csrf=False)
 def list_incidents(request: Request) -> dict[str, Any]:
     _token(request, "read")
@@ -225,7 +221,6 @@ def create_incident(request: Request) -> dict[str, Any]:
         author=str(request.environ[TOKEN_ACTOR]),
     )
     audit_on_page(request, page_id, "incident.create", f"#{incident.id} {incident.title}")
-    _changed(request)
     request.response.status_int = 201
     return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
 
@@ -253,7 +248,6 @@ def update_incident(request: Request) -> dict[str, Any]:
     except IncidentNotEditable as exc:
         raise ApiRefusal(409, str(exc)) from None
     audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
-    _changed(request)
     request.response.status_int = 201
     return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
 
@@ -291,7 +285,6 @@ def create_maintenance(request: Request) -> dict[str, Any]:
         raise ApiRefusal(400, str(exc)) from None
     advance_windows(request.dbsession, utcnow(), author=str(request.environ[TOKEN_ACTOR]))
     audit_on_page(request, page_id, "maintenance.create", f"#{window.id} {window.title}")
-    _changed(request)
     request.response.status_int = 201
     return {"maintenance": maintenance_json(window, _slugs(request), public=False)}
 
@@ -311,5 +304,4 @@ def finish_maintenance(request: Request) -> dict[str, Any]:
     audit_on_page(
         request, window.page_id, "maintenance.end" if ending else "maintenance.cancel", f"#{window.id} {window.title}"
     )
-    _changed(request)
     return {"maintenance": maintenance_json(window, _slugs(request), public=False)}

@@ -11,5 +11,6 @@ def includeme(config: Configurator) -> None:
     config.include(".request_limits")  # 413 for bodies over 1 MiB, whatever the server
     config.include(".page_mount")  # which status page a request is for, and who may see it
     config.include(".page_cache")  # a few seconds of cache, ETag and 304 for public pages
+    config.include(".purge_on_commit")  # a commit that changed what pages show clears that cache
     config.include(".public_limits")  # 429 for a client (or everyone) asking a page too often
     config.include(".cors")  # widgets on other sites may read the public JSON

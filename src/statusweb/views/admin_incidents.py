@@ -1,5 +1,5 @@
 """The incident admin: open, correct, update, resolve and delete incidents (through
-services/incidents.py), each change audited and the public pages' cache cleared."""
+services/incidents.py), each change audited (the public pages' cache follows the commit: edge/purge_on_commit.py)."""
 
 from __future__ import annotations
 
@@ -26,10 +26,6 @@ from statusweb.services import incidents
 from statusweb.services.forms import Form, read_incident, read_update
 from statusweb.services.params import optional_id
 from statusweb.views.admin_pages import audit_on_page, page_choice, page_from_form
-
-
-def _public_pages_changed(request: Request) -> None:
-    request.registry["statusweb.page_cache"].clear()
 
 
 @view_defaults(permission="edit")
@@ -96,7 +92,6 @@ class IncidentViews:
             eta=form.parsed["eta"],
         )
         audit_on_page(self.request, incident.page_id, "incident.create", f"#{incident.id} {incident.title}")
-        _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
     @view_config(
@@ -134,7 +129,6 @@ class IncidentViews:
             components=affected,
         )
         audit_on_page(self.request, incident.page_id, "incident.edit", f"#{incident.id} {incident.title}")
-        _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
     @view_config(
@@ -171,7 +165,6 @@ class IncidentViews:
             "incident.update",
             f"#{incident.id} {incident.title}: {update.values['status']}",
         )
-        _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
 
     @view_config(route_name="admin_incident_delete", request_method="POST")
@@ -181,7 +174,6 @@ class IncidentViews:
         incident.deleted = True
         incident.updated_at = utcnow()
         audit_on_page(self.request, incident.page_id, "incident.delete", f"#{incident.id} {incident.title}")
-        _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incidents"))
 
     @view_config(route_name="admin_incidents_resolve", request_method="POST")
@@ -194,5 +186,4 @@ class IncidentViews:
                     incident, status="resolved", body="Marked as resolved.", author=self.request.identity.name, now=now
                 )
                 audit_on_page(self.request, incident.page_id, "incident.resolve", f"#{incident.id} {incident.title}")
-        _public_pages_changed(self.request)
         return HTTPSeeOther(self.request.route_url("admin_incidents"))

@@ -35,8 +35,8 @@ UPDATE_STATUSES = ("scheduled", "in_progress", "verifying", "completed")
 
 
 def _changed(request: Request) -> None:
+    """A window planned or moved on: its lifecycle caught up at once, not at the runner's next round."""
     advance_windows(request.dbsession, utcnow(), author=request.identity.name)
-    request.registry["statusweb.page_cache"].clear()
 
 
 @view_defaults(permission="edit")
@@ -175,7 +175,6 @@ class MaintenanceViews:
             return self._invalid(Form(values={"title": window.title}), window, update)
         window.post_update(status=status, body=body, at=utcnow(), author=self.request.identity.name)
         audit_on_page(self.request, window.page_id, "maintenance.update", f"#{window.id} {window.title}: {status}")
-        self.request.registry["statusweb.page_cache"].clear()
         return HTTPSeeOther(self.request.route_url("admin_maintenance", id=window.id))
 
     @view_config(route_name="admin_maintenance_cancel", request_method="POST")

@@ -169,14 +169,8 @@ class PageViews(OwnerViews):
             page.viewer_password_hash = PasswordHasher().hash(spec.viewer_password)
         elif self.request.POST.get("clear_viewer_password"):
             page.viewer_password_hash = None
-        self._changed()
+        self.request.dbsession.flush()  # a new page's id, for the address below
         return HTTPSeeOther(self.request.route_url("admin_page", id=page.id))
-
-    def _changed(self) -> None:
-        """Pages are read from memory: read them again, and drop what was cached."""
-        self.request.dbsession.flush()
-        self.request.registry["statusweb.pages"].forget()
-        self.request.registry["statusweb.page_cache"].clear()
 
     def _refuse(self, form: Form, editing: Page | None = None) -> dict[str, Any]:
         self.request.response.status_int = 400
@@ -235,7 +229,6 @@ class PageViews(OwnerViews):
         result = check_txt(page, self.request.registry["statusweb.settings"].dns_resolver, utcnow())
         if page.domain_verified_at != before:
             record(self.request, page.organization_id, "page.domain_verified", f"{page.slug}: {page.domain} by DNS")
-            self._changed()
         return self.edit(result.message)
 
     @view_config(route_name="admin_page_domain_approve", request_method="POST")
@@ -247,7 +240,6 @@ class PageViews(OwnerViews):
         if page.domain_verified_at is None:
             approve(page, f"approved by {self.request.identity.name}", utcnow())
             record(self.request, page.organization_id, "page.domain_approved", f"{page.slug}: {page.domain}")
-            self._changed()
         return HTTPSeeOther(self.request.route_url("admin_pages"))
 
     @view_config(route_name="admin_page", renderer="statusweb:templates/admin/pages.pt", request_method="POST")

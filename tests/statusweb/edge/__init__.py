@@ -1,0 +1,1 @@
+"""edge/: what every request passes before a view."""
