@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy.engine import Engine
 
 from statusweb.api.live import LiveShortcut
-from statusweb.edge.page_cache import CachedShortcut
+from statusweb.edge.page_cache import CachedShortcut, PageCache
 from statusweb.edge.page_mount import PageMount
 from statusweb.edge.request_limits import Utf8Guard
 from statusweb.settings import Settings, apply_environment
+
+
+def _settings(request: Request) -> Settings:
+    """The app's settings, read once at start (settings.py)."""
+    return cast(Settings, request.registry["statusweb.settings"])
+
+
+def _engine(request: Request) -> Engine:
+    """The app's engine (models/), for what runs outside the request's transaction."""
+    return cast(Engine, request.registry["statusweb.engine"])
+
+
+def _page_cache(request: Request) -> PageCache:
+    """The public pages' cache (edge/page_cache.py)."""
+    return cast(PageCache, request.registry["statusweb.page_cache"])
 
 
 def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
@@ -19,6 +36,10 @@ def make_app(global_config: dict[str, Any], settings: dict[str, Any]) -> Any:
     typed = Settings.from_settings(settings)  # SettingsError stops the app here, at start
     with Configurator(settings=settings) as config:
         config.registry["statusweb.settings"] = typed
+        # typed seams for views: request.settings, request.engine, request.page_cache
+        config.add_request_method(_settings, "settings", reify=True)
+        config.add_request_method(_engine, "engine", reify=True)
+        config.add_request_method(_page_cache, "page_cache", reify=True)
         config.include("pyramid_chameleon")  # .pt templates
         config.include(".template_compile")  # compiled one at a time (a CPython 3.11 bug otherwise)
         config.include(".i18n")  # English and Hebrew: _() and when() in every template

@@ -316,7 +316,7 @@ class ScrapeCache:
 
 @view_config(route_name="metrics", request_method=READ_METHODS)
 def metrics(request: Request) -> Response:
-    settings = request.registry["statusweb.settings"]
+    settings = request.settings
     if settings.metrics_token:
         sent = request.headers.get("Authorization", "")
         expected = f"Bearer {settings.metrics_token}"
@@ -331,9 +331,7 @@ def metrics(request: Request) -> Response:
         raise HTTPNotFound()  # production without a token: not served, not even admitted to
 
     def render() -> bytes:
-        figures = DatabaseFigures(
-            request.dbsession, request.registry["statusweb.engine"], request.registry["statusweb.metrics_past_days"]
-        )
+        figures = DatabaseFigures(request.dbsession, request.engine, request.registry["statusweb.metrics_past_days"])
         return scrape(figures, request.registry["statusweb.metrics_lines"])
 
     response = Response(request.registry["statusweb.metrics_cache"].get(render))

@@ -375,7 +375,7 @@ def cached(
 
     def decorate(view: RenderedView) -> RenderedView:
         def through_cache(context: Any, request: Request) -> Response:
-            cache: PageCache = request.registry["statusweb.page_cache"]
+            cache: PageCache = request.page_cache
             return cache.serve(request, declared, lambda: view(context, request), seconds)
 
         return through_cache

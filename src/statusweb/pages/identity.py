@@ -19,7 +19,7 @@ class PageIdentity:
 def page_identity(request: Request) -> PageIdentity:
     """Name, id and public URL (STATUS_PAGE_URL: never the request's Host) of the page the
     request is for; another page than the default one is at its /pages/{slug}/ or domain."""
-    settings = request.registry["statusweb.settings"]
+    settings = request.settings
     page = page_of(request)
     if page.is_default:
         return PageIdentity(id=settings.page_id, name=page.name, url=settings.page_url)

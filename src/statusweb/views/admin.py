@@ -38,9 +38,9 @@ def dashboard(request: Request) -> dict[str, Any]:
     active = session.scalar(
         select(func.count()).select_from(Incident).where(Incident.status != "resolved", Incident.deleted.is_(False))
     )
-    engine = request.registry["statusweb.engine"]
+    engine = request.engine
     beat = last_heartbeat(engine)
-    ttl = lease_seconds(request.registry["statusweb.settings"].heartbeat_interval)
+    ttl = lease_seconds(request.settings.heartbeat_interval)
     return {
         "title": "Admin",
         "by_status": by_status,

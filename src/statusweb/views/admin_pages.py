@@ -151,7 +151,7 @@ class PageViews(OwnerViews):
         """Why `spec.domain` may not be this page's ("" when it may)."""
         if not spec.domain:
             return ""
-        if claims_install_host(spec.domain, self.request.registry["statusweb.settings"].page_url):
+        if claims_install_host(spec.domain, self.request.settings.page_url):
             return "That is this install's own address (or a parent of it): a page cannot take it."
         taken = (
             self.request.dbsession.scalar(select(Page.id).where(Page.domain == spec.domain, Page.id != (page_id or 0)))
@@ -226,7 +226,7 @@ class PageViews(OwnerViews):
         """Look the page's token up in DNS now; serve the domain once it is there."""
         page = self._owned_page()
         before = page.domain_verified_at
-        result = check_txt(page, self.request.registry["statusweb.settings"].dns_resolver, utcnow())
+        result = check_txt(page, self.request.settings.dns_resolver, utcnow())
         if page.domain_verified_at != before:
             record(self.request, page.organization_id, "page.domain_verified", f"{page.slug}: {page.domain} by DNS")
         return self.edit(result.message)

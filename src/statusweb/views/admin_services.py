@@ -53,7 +53,7 @@ def service_page(request: Request) -> dict[str, Any]:
         .order_by(CheckResultRow.checked_at.desc())
         .limit(20)
     ).all()
-    age = heartbeat_age(request.registry["statusweb.engine"], now)
+    age = heartbeat_age(request.engine, now)
     regions = region_observations(session, service.id)
     return {
         "title": service.name,
@@ -73,7 +73,7 @@ def check_now(request: Request) -> HTTPSeeOther:
     """Ask the runner to check this service now (once: a request already waiting is reused)."""
     service = _service(request)
     page = request.route_url("admin_service", id=service.id)
-    age = heartbeat_age(request.registry["statusweb.engine"])
+    age = heartbeat_age(request.engine)
     if age is None or age >= RUNNER_GONE_AFTER:
         return HTTPSeeOther(page + "?error=no-runner")
     waiting = request.dbsession.scalar(

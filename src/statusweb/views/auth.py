@@ -55,7 +55,7 @@ def login(request: Request) -> Any:
     limiter.succeeded(address, name)
     headers = remember(request, user.id)
     response = HTTPSeeOther(location=_safe_next(request), headers=headers)
-    device.remember(request, response, name, request.registry["statusweb.settings"].secure_cookies)
+    device.remember(request, response, name, request.settings.secure_cookies)
     return response
 
 

@@ -18,11 +18,11 @@ from statusweb.routes import READ_METHODS
 
 @view_config(route_name="healthz", request_method=READ_METHODS)
 def healthz(request: Request) -> Response:
-    engine = request.registry["statusweb.engine"]
-    limit = 3 * request.registry["statusweb.settings"].heartbeat_interval
+    engine = request.engine
+    limit = 3 * request.settings.heartbeat_interval
     try:
         beat = last_heartbeat(engine)
-        silent = silent_regions(engine, lease_seconds(request.registry["statusweb.settings"].heartbeat_interval))
+        silent = silent_regions(engine, lease_seconds(request.settings.heartbeat_interval))
     except SQLAlchemyError:
         return _answer(503, "database unreachable")
     if beat is None:

@@ -96,7 +96,7 @@ def subscribe_post(request: Request) -> dict[str, Any]:
             address = (
                 check_email(raw)
                 if kind == "email"
-                else check_webhook_url(raw, allow_private=request.registry["statusweb.settings"].private_webhooks)
+                else check_webhook_url(raw, allow_private=request.settings.private_webhooks)
             )
         except SubscriptionError as exc:
             form.errors["address"] = str(exc)

@@ -34,8 +34,6 @@ def theme_css(accent: str) -> str:
 
 @view_config(route_name="theme", request_method=READ_METHODS)
 def theme(request: Request) -> Response:
-    response = Response(
-        theme_css(request.registry["statusweb.settings"].accent_color), content_type="text/css", charset="utf-8"
-    )
+    response = Response(theme_css(request.settings.accent_color), content_type="text/css", charset="utf-8")
     response.cache_control = "public, max-age=3600"
     return response
