@@ -242,12 +242,18 @@ def _accent_color(settings: Mapping[str, Any]) -> str:
     return raw.lower()
 
 
+def named(key: str) -> str:
+    """A setting as an operator knows it: the ini key, and the variable that overrides it."""
+    variables = [variable for variable, overridden in ENVIRONMENT_OVERRIDES.items() if overridden == key]
+    return f"{key} ({variables[0]})" if variables else key
+
+
 def _number(settings: Mapping[str, Any], key: str, default: float) -> float:
     raw = settings.get(key)
     if raw is None or str(raw).strip() == "":
         return default
     if not re.fullmatch(r"\d+(\.\d+)?", str(raw).strip()):
-        raise SettingsError(f"{key} must be a number, got {raw!r}")
+        raise SettingsError(f"{named(key)} must be a number, got {str(raw)[:60]!r}")
     return float(raw)
 
 
@@ -270,14 +276,15 @@ class RunnerSettings:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any], here: str = ".") -> RunnerSettings:
+        """Typed settings, or SettingsError naming the variable that is wrong."""
         url = settings.get("sqlalchemy.url")
         if not url:
-            raise ValueError("no database: set sqlalchemy.url in the ini's [app:main] or DATABASE_URL")
+            raise SettingsError("no database: set DATABASE_URL (or sqlalchemy.url in the ini's [app:main])")
         monitors = settings.get("statuscore.monitors")
         if not monitors:
-            raise ValueError(
-                "no monitors: set statuscore.monitors in the ini's [app:main] "
-                "(the path of a monitors.toml) or STATUSCORE_MONITORS"
+            raise SettingsError(
+                "no monitors: set STATUSCORE_MONITORS (or statuscore.monitors in the ini's [app:main]) "
+                "to the path of a monitors.toml"
             )
         path = Path(monitors)
         if not path.is_absolute():
@@ -285,8 +292,8 @@ class RunnerSettings:
         return cls(
             database_url=url,
             monitors_path=str(path),
-            retention_days=int(settings.get("statusweb.retention_days", 60)),
-            heartbeat_interval=float(settings.get("statusweb.heartbeat_interval", 10)),
+            retention_days=int(_number(settings, "statusweb.retention_days", 60)),
+            heartbeat_interval=_number(settings, "statusweb.heartbeat_interval", 10.0),
             smtp_url=str(settings.get("statusweb.smtp_url") or ""),
             mail_from=str(settings.get("statusweb.mail_from") or ""),
             page_url=str(settings.get("statusweb.page_url") or DEFAULT_PAGE_URL).rstrip("/"),
@@ -300,8 +307,8 @@ class RunnerSettings:
 def _region(raw: Any) -> str:
     region = str(raw or DEFAULT_REGION).strip()
     if not re.fullmatch(REGION_PATTERN, region):
-        raise ValueError(
-            f"statusweb.region (STATUSWEB_REGION) must be a short name of a-z, 0-9, '-' and '_', got {region[:60]!r}"
+        raise SettingsError(
+            f"{named('statusweb.region')} must be a short name of a-z, 0-9, '-' and '_', got {region[:60]!r}"
         )
     return region
 
