@@ -34,7 +34,7 @@ from sqlalchemy import select
 from statusweb.models import DEFAULT_SLUG, Membership
 from statusweb.pages.directory import PageDirectory, PageInfo
 from statusweb.pages.queries import install_page_scoping, scope_to_organizations, scope_to_page
-from statusweb.routes import PAGE_ROUTES
+from statusweb.routes import admin_routes, page_routes
 from statusweb.services.security import organizations_for
 
 PAGE = "statusweb.page"  # environ: the PageInfo this request is for
@@ -123,20 +123,21 @@ def may_read(request: Request, page: PageInfo) -> bool:
 
 def page_gate_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
     mapper = registry.getUtility(IRoutesMapper)
+    on_pages, admin = page_routes(registry), admin_routes(registry)
 
     def only_readable_pages(request: Request) -> Response:
         page = page_of(request)
         route = mapper(request)["route"]
         if route is not None and route.name == "page_access":
             return handler(request)  # the same form for a private page and for none at all
-        on_a_page = route is not None and route.name in PAGE_ROUTES
+        on_a_page = route is not None and route.name in on_pages
         if request.environ.get(MISSING) or (chosen_page(request) and not on_a_page):
             _not_there(request)
         if on_a_page:
-            if not may_read(request, page) or (page.private and route.name.startswith("badge_")):
+            if not may_read(request, page) or (page.private and not on_pages[route.name].on_private_pages):
                 _not_there(request)  # badges are for embedding elsewhere: never a private service's
             scope_to_page(request.dbsession, page)
-        elif route is not None and route.name.startswith("admin") and request.identity is not None:
+        elif route is not None and route.name in admin and request.identity is not None:
             # reading: every organization the user is in; writing: those where they may edit
             permission = "view" if request.method in ("GET", "HEAD") else "edit"
             scope_to_organizations(request.dbsession, organizations_for(request, permission))

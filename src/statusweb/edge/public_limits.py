@@ -20,9 +20,7 @@ from pyramid.response import Response
 from statusweb.api.responses import json_error
 from statusweb.edge.page_mount import page_of
 from statusweb.edge.rate_limit import TokenBuckets
-from statusweb.routes import PAGE_ROUTES
-
-NOT_LIMITED = {"__static/", "theme"}
+from statusweb.routes import page_routes
 
 
 class PublicLimits:
@@ -43,10 +41,11 @@ class PublicLimits:
 def public_limits_tween_factory(handler: Callable[[Request], Response], registry: Any) -> Callable[[Request], Response]:
     limits: PublicLimits = registry["statusweb.edge.public_limits"]
     mapper = registry.getUtility(IRoutesMapper)
+    on_pages = page_routes(registry)
 
     def limited(request: Request) -> Response:
         route = mapper(request)["route"]
-        if route is None or route.name not in PAGE_ROUTES or route.name in NOT_LIMITED:
+        if route is None or route.name not in on_pages or not on_pages[route.name].rate_limited:
             return handler(request)
         wait = limits.wait(request.client_addr or "?", page_of(request).slug)
         return too_many(request.path_info, wait) if wait else handler(request)
