@@ -14,8 +14,8 @@ from statuscore import utcnow
 from statusweb.edge.page_cache import cached
 from statusweb.models import RollupDaily, Service
 from statusweb.models.rollups import PASSING, day_bucket, uptime_level, uptime_percent
-from statusweb.pages.page_model import FROM_CHECKS, LABELS, active_incidents, service_rows
-from statusweb.pages.queries import visible_service
+from statusweb.pages.page_model import FROM_CHECKS, LABELS, service_rows
+from statusweb.pages.queries import active_incidents, visible_service
 from statusweb.routes import READ_METHODS
 from statusweb.services.params import whole_number
 

@@ -16,7 +16,7 @@ from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, S
 from statusweb.models.rollups import CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.charts import RANGES, LatencyPoint
 from statusweb.pages.histories import ServiceHistories
-from statusweb.pages.queries import visible_services
+from statusweb.pages.queries import active_incidents, visible_services
 from statusweb.services.maintenance import active_windows, under_maintenance
 
 # Public component statuses, worst last (Statuspage's value set).
@@ -174,17 +174,6 @@ def banner_for(statuses: Iterable[str], incidents: Iterable[Incident]) -> Banner
     if "under_maintenance" in statuses:
         return Banner("maintenance", "Under Maintenance")
     return Banner("operational", "All Systems Operational")
-
-
-def active_incidents(session: Session) -> list[Incident]:
-    return list(
-        session.scalars(
-            select(Incident)
-            .where(Incident.status != "resolved", Incident.deleted.is_(False))
-            .options(selectinload(Incident.updates), selectinload(Incident.affected))
-            .order_by(Incident.created_at.desc())
-        )
-    )
 
 
 def build_status_page(

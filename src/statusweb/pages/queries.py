@@ -306,3 +306,15 @@ def latest_result_per_service(session: Session) -> dict[str, CheckResultRow]:
         .join(Service, Service.id == CheckResultRow.service_id)
     )
     return {slug: row for slug, row in rows}
+
+
+def active_incidents(session: Session) -> list[Incident]:
+    """The open incidents (of the page the session is scoped to), newest first, with their updates."""
+    return list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.status != "resolved", Incident.deleted.is_(False))
+            .options(selectinload(Incident.updates), selectinload(Incident.affected))
+            .order_by(Incident.created_at.desc())
+        )
+    )

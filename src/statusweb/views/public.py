@@ -19,12 +19,12 @@ from statusweb.pages.charts import RANGES, chart_range, latency_chart, latency_t
 from statusweb.pages.page_model import (
     FROM_CHECKS,
     LABELS,
-    active_incidents,
     build_status_page,
     latency_points,
     service_rows,
 )
 from statusweb.pages.queries import (
+    active_incidents,
     incident_history,
     maintenance_history,
     region_observations,
