@@ -1,0 +1,1 @@
+"""api/: the open interfaces (Statuspage JSON, feeds, badges, metrics) and /api/v1."""
