@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.statusweb.api.test_open_interfaces import add_maintenance
 from tests.statusweb.browser.test_incident_flow import browser, log_in, site  # noqa: F401 (fixtures)
 from tests.statusweb.pages import add_daily_uptime, add_incident, add_services
 from tests.statusweb.views.test_admin import add_user
-from tests.statusweb.api.test_open_interfaces import add_maintenance
 
 pytestmark = pytest.mark.browser
 

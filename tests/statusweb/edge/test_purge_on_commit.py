@@ -11,9 +11,9 @@ from sqlalchemy import event
 from statuscore import utcnow
 from statusweb.models import Incident, Page, User
 from statusweb.services.organizations import organization_named
+from tests.statusweb.api.test_api_tokens import bearer, make_token
 from tests.statusweb.pages import add_services
 from tests.statusweb.views.test_admin import add_user, login
-from tests.statusweb.api.test_api_tokens import bearer, make_token
 
 
 def cached_app(make_testapp):

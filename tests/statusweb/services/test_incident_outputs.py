@@ -15,10 +15,10 @@ from aiosmtpd.controller import Controller
 from statuscore import utcnow
 from statusweb.runner.subscribers import Delivery, Mail
 from tests.statuscore.alerts.test_email import Inbox
+from tests.statusweb.api.test_api_tokens import bearer, make_token
 from tests.statusweb.operations.test_subscriptions import Receiver, run_outbox, text_of
 from tests.statusweb.pages import add_services
 from tests.statusweb.views.test_admin import add_user, login
-from tests.statusweb.api.test_api_tokens import bearer, make_token
 from tests.targets import free_port
 
 ROOT_CAUSE = "A migration locked the refs table — for 14 minutes"
