@@ -39,7 +39,7 @@ class TimedStore(SqlStore):
         self.backlogs: list[int] = []
 
     async def flush(self) -> bool:
-        self.backlogs.append(len(self._results))
+        self.backlogs.append(len(self.backlog.waiting.results))
         started = time.perf_counter()
         ok = await super().flush()
         self.batch_seconds.append(time.perf_counter() - started)

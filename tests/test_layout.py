@@ -14,9 +14,7 @@ SOURCES = sorted([*ROOT.glob("src/**/*.py"), *ROOT.glob("plugins/*/src/**/*.py")
 MAX_FILE_LINES = 450
 MAX_CLASS_LINES = 200
 STILL_TOO_BIG = {  # class -> the lines it has now, at most
-    "statuscore/scheduler.py:Scheduler": 385,
-    "statusweb/runner/sql_store.py:SqlStore": 345,
-    "statusweb/runner/leases.py:LeaseBook": 302,
+    "statuscore/scheduler.py:Scheduler": 385,  # statuscore, kept as it is this round
 }
 
 

@@ -39,30 +39,23 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 
-from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, Service, get_session_factory
-from statusweb.runner.liveness import LIVENESS_NAMESPACE, LivenessLock
-from statusweb.runner.spool import process_alive
-from statusweb.runner.sql import among, insert_ignoring_duplicates
+from statusweb.models import ANY_REGION, DEFAULT_REGION, MonitorLease, RunnerMember, get_session_factory
+from statusweb.runner import lease_rows
+from statusweb.runner.liveness import LivenessLock
+from statusweb.runner.sql import among
 
 log = logging.getLogger("statusweb.leases")
 
-FORGET_AFTER = 10  # a member silent for this many lease times is deleted (its row only)
 TOTAL_EVERY = 60.0  # seconds between counts of a pool's leases
 CLAIM_BATCH = 10_000  # leases claimed per heartbeat at most: taking over 50,000 states at once starved the beat
 REAP_GRACE = 1.0  # seconds a member's lock must stay missing: after a database blip, everyone
 # takes theirs again within a watch interval, and nobody's monitors move for nothing
-_HELD_LIVENESS_KEYS = text(
-    "SELECT objid::bigint FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = :namespace"
-    " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-)
 
 
 def new_member_id() -> str:
@@ -135,24 +128,9 @@ class LeaseBook:
         (hidden services, regions taken out of a monitor's list)."""
         regions = regions or {}
         self.liveness.hold()  # before our row: a member the others can see always holds its lock
-        wanted = [
-            {"service_id": sid, "region": region, "rank": rank, "generation": 0}
-            for sid in sorted(set(service_ids))
-            for rank, region in enumerate(regions.get(sid) or (ANY_REGION,))
-        ]
         with self.session_factory.begin() as session:
-            insert_ignoring_duplicates(session, MonitorLease, wanted)
-            keep = {(row["service_id"], row["region"]) for row in wanted}
-            ours = {row["service_id"] for row in wanted}
-            rows = session.execute(select(MonitorLease.service_id, MonitorLease.region)).all()
-            for sid, region in (row for row in rows if row[0] in ours):
-                if (sid, region) not in keep:
-                    session.execute(
-                        delete(MonitorLease).where(MonitorLease.service_id == sid, MonitorLease.region == region)
-                    )
-            hidden = select(Service.id).where(Service.hidden.is_(True))
-            session.execute(delete(MonitorLease).where(MonitorLease.service_id.in_(hidden)))
-            self._forget_predecessors(session)
+            lease_rows.ensure(session, service_ids, regions)
+            lease_rows.forget_predecessors(session, self.member)
             session.execute(
                 pg_insert(RunnerMember)
                 .values(
@@ -166,19 +144,6 @@ class LeaseBook:
                 )
                 .on_conflict_do_nothing()
             )
-
-    def _forget_predecessors(self, session: Any) -> None:
-        """Members of this host whose process is gone (or whose pid is ours: a restarted
-        container) are dead for certain: forgetting them frees their leases now, not a
-        lease time later, so a runner killed and restarted here resumes at once."""
-        host = socket.gethostname()
-        for member in session.scalars(select(RunnerMember.id).where(RunnerMember.id.startswith(f"{host}:"))):
-            parts = member.rsplit(":", 2)
-            if member == self.member or len(parts) != 3 or not parts[1].isdigit():
-                continue
-            pid = int(parts[1])
-            if pid == os.getpid() or not process_alive(pid):
-                session.execute(delete(RunnerMember).where(RunnerMember.id == member))
 
     def leave(self) -> None:
         """Give every lease back and say goodbye, so the others take over at their next
@@ -199,13 +164,7 @@ class LeaseBook:
         self.liveness.hold()
         now = self.monotonic()
         with self.session_factory.begin() as session:
-            keyed = session.execute(
-                select(RunnerMember.id, RunnerMember.lock_key).where(
-                    RunnerMember.lock_key.is_not(None), RunnerMember.id != self.member, self._alive()
-                )
-            ).all()
-            held = set(session.scalars(_HELD_LIVENESS_KEYS, {"namespace": LIVENESS_NAMESPACE})) if keyed else set()
-            missing = {(member, key) for member, key in keyed if key not in held}
+            missing = lease_rows.without_their_locks(session, self.member, self.ttl)
             self._missing = {pair: self._missing.get(pair, now) for pair in missing}
             dead = [pair for pair, since in self._missing.items() if now - since >= REAP_GRACE]
             for member, key in dead:
@@ -229,9 +188,11 @@ class LeaseBook:
         held: dict[int, int] = {}
         pools: dict[int, str] = {}
         with self.session_factory.begin() as session:
-            self._beat(session)
+            lease_rows.beat(
+                session, self.member, self.region, held=len(self.held), refused=self.refused, lock_key=self.liveness.key
+            )
             for pool, region in ((self.region, self.region), (ANY_REGION, None)):
-                live = self._live_members(session, region)
+                live = lease_rows.live_members(session, region, self.ttl)
                 total = self._total(session, pool)
                 quota = quota_for(self.member, live, total)
                 if pool == self.region:
@@ -240,7 +201,7 @@ class LeaseBook:
                 pools.update(dict.fromkeys(share, pool))
                 held.update(share)
             deciding = self._deciding(session, held)
-            self._forget_the_long_gone(session)
+            lease_rows.forget_the_long_gone(session, self.ttl)
         change.lost = {sid for sid, generation in self.held.items() if held.get(sid) != generation}
         change.gained = {sid: generation for sid, generation in held.items() if self.held.get(sid) != generation}
         change.now_deciding = (deciding - self.deciding) - set(change.gained)
@@ -254,18 +215,10 @@ class LeaseBook:
         mine = self._ours(session, pool)
         surplus = set(sorted(mine, reverse=True)[: max(0, len(mine) - quota)])
         if surplus:
-            session.execute(
-                update(MonitorLease)
-                .where(
-                    MonitorLease.region == pool,
-                    MonitorLease.holder == self.member,
-                    among(session, MonitorLease.service_id, surplus),
-                )
-                .values(holder=None)
-            )
+            lease_rows.give_back(session, self.member, pool, surplus)
         kept = {sid: generation for sid, generation in mine.items() if sid not in surplus}
         if quota > len(kept):
-            kept.update(self._claim(session, pool, min(quota - len(kept), CLAIM_BATCH)))
+            kept.update(lease_rows.claim(session, self.member, pool, min(quota - len(kept), CLAIM_BATCH), self.ttl))
         return kept
 
     def _total(self, session: Any, pool: str) -> int:
@@ -298,85 +251,19 @@ class LeaseBook:
         started = self.monotonic()
         self.liveness.hold()
         with self.session_factory.begin() as session:
-            self._beat(session)
-        self._renewed_at = started
-
-    def _beat(self, session: Any) -> None:
-        values = {"beat_at": func.now(), "held": len(self.held), "refused": self.refused, "lock_key": self.liveness.key}
-        renewed = session.execute(update(RunnerMember).where(RunnerMember.id == self.member).values(**values))
-        if renewed.rowcount == 0:  # forgotten by the others (a long silence, our lock lost): join again
-            session.execute(
-                pg_insert(RunnerMember).values(id=self.member, region=self.region, started_at=func.now(), **values)
+            lease_rows.beat(
+                session, self.member, self.region, held=len(self.held), refused=self.refused, lock_key=self.liveness.key
             )
-
-    def _alive(self) -> Any:
-        return RunnerMember.alive(self.ttl)
-
-    def _live_members(self, session: Any, region: str | None) -> list[str]:
-        """Live members of `region` (of every region for None), sorted by id."""
-        query = select(RunnerMember.id).where(self._alive())
-        if region is not None:
-            query = query.where(RunnerMember.region == region)
-        return list(session.scalars(query.order_by(RunnerMember.id)))
-
-    def _claim(self, session: Any, pool: str, count: int) -> dict[int, int]:
-        """Up to `count` free leases: no holder, or a holder that is not alive. Leases
-        another member is claiming (or writing under) right now are skipped, not waited for."""
-        alive = exists().where(RunnerMember.id == MonitorLease.holder, self._alive())
-        free = (
-            select(MonitorLease.service_id)
-            .where(MonitorLease.region == pool, or_(MonitorLease.holder.is_(None), ~alive))
-            .order_by(MonitorLease.service_id)
-            .limit(count)
-            .with_for_update(skip_locked=True, of=MonitorLease)
-        )
-        ids = list(session.scalars(free))
-        if not ids:
-            return {}
-        claimed = session.execute(
-            update(MonitorLease)
-            .where(MonitorLease.region == pool, among(session, MonitorLease.service_id, ids))
-            .values(holder=self.member, generation=MonitorLease.generation + 1, acquired_at=func.now())
-            .returning(MonitorLease.service_id, MonitorLease.generation)
-        )
-        return {sid: generation for sid, generation in claimed}
+        self._renewed_at = started
 
     def _deciding(self, session: Any, service_ids: Iterable[int]) -> set[int]:
         """Of our leases, those no lower-ranked lease of the same monitor has a live holder
         for: there, state and alerts are decided (a monitor of one vantage point: always,
         while our own beat is alive)."""
         wanted = sorted(set(service_ids))
-        if not wanted or not self._beat_alive(session):
+        if not wanted or not lease_rows.beat_alive(session, self.member, self.ttl):
             return set()  # our own beat is stale (paused, cut off): another region may decide now
-        return set(wanted) - self._outranked(session)
-
-    def _beat_alive(self, session: Any) -> bool:
-        return session.scalar(select(RunnerMember.id).where(RunnerMember.id == self.member, self._alive())) is not None
-
-    def _outranked(self, session: Any, service_ids: list[int] | None = None) -> set[int]:
-        """Our leases (of `service_ids`, or all) of a region listed after another whose
-        lease has a live holder. Only leases ranked above 0 are looked at: most monitors
-        list no regions."""
-        other = aliased(MonitorLease)
-        outranked = exists().where(
-            other.service_id == MonitorLease.service_id,
-            other.rank < MonitorLease.rank,
-            RunnerMember.id == other.holder,
-            self._alive(),
-        )
-        query = select(MonitorLease.service_id).where(
-            MonitorLease.region == self.region,  # (region, holder) index
-            MonitorLease.holder == self.member,
-            MonitorLease.rank > 0,
-            outranked,
-        )
-        if service_ids is not None:
-            query = query.where(among(session, MonitorLease.service_id, service_ids))
-        return set(session.scalars(query))
-
-    def _forget_the_long_gone(self, session: Any) -> None:
-        long_ago = func.now() - timedelta(seconds=self.ttl * FORGET_AFTER)
-        session.execute(delete(RunnerMember).where(RunnerMember.beat_at < long_ago))
+        return set(wanted) - lease_rows.outranked(session, self.member, self.region, self.ttl)
 
     # -- fencing (inside the writer's transaction) -----------------------------------------
 
@@ -397,7 +284,8 @@ class LeaseBook:
             .with_for_update(read=True)
         ).all()
         held = {sid for sid, generation, _ in rows if self.held.get(sid) == generation}
-        if not held or not self._beat_alive(session):
+        if not held or not lease_rows.beat_alive(session, self.member, self.ttl):
             return held, set()
         ranked = [sid for sid, _, rank in rows if rank > 0 and sid in held]
-        return held, held - (self._outranked(session, ranked) if ranked else set())
+        outranked = lease_rows.outranked(session, self.member, self.region, self.ttl, ranked) if ranked else set()
+        return held, held - outranked

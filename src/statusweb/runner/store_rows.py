@@ -8,44 +8,45 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import case, or_, select, update
 
 from statuscore import Alert, CheckResult, MonitorState, Status
 from statusweb.models import (
     AlertOutbox,
     CheckResultRow,
+    RegionObservation,
     RollupDaily,
     RollupHourly,
+    Service,
     ServiceState,
 )
 from statusweb.models.rollups import SUMMED_COLUMNS, RollupTotals, day_bucket, hour_bucket, totals_by_bucket
+from statusweb.runner.alert_queue import QueuedAlert, slug_of
+from statusweb.runner.backlog import Batch
 from statusweb.runner.leases import LeaseBook
 from statusweb.runner.spool import Spool, read_spool
-from statusweb.runner.sql import insert_ignoring_duplicates, insert_rows, upsert
+from statusweb.runner.sql import among, insert_ignoring_duplicates, insert_rows, upsert
 
 log = logging.getLogger("statusweb.store")
 
 MAX_ERROR_CHARS = 2000  # of an error kept in a row
+OBSERVED = ("status", "checked_at", "latency_ms", "error")  # a region observation's columns
 
 
-@dataclass
-class QueuedAlert:
-    """An alert in the store's memory until it is delivered, stored yet or not."""
-
-    alert: Alert
-    persisted: bool
-    delivered_at: datetime | None = None
-    adopted: bool = False  # stored by another writer of this process (SLA): ours to send, lease or not
-
-
-def slug_of(alert: Alert) -> str:
-    """The monitor an alert is about: every alert id starts with its slug and a colon."""
-    return alert.id.split(":", 1)[0]
+def observation_row(service_id: int, region: str, result: CheckResult) -> dict[str, Any]:
+    """What one region saw of a monitor checked from several (the latest only is kept)."""
+    return {
+        "service_id": service_id,
+        "region": region,
+        "status": result.status.value,
+        "checked_at": result.checked_at,
+        "latency_ms": result.latency_ms,
+        "error": result.error[:MAX_ERROR_CHARS] if result.error else None,
+    }
 
 
 def result_row(service_id: int, result: CheckResult) -> dict[str, Any]:
@@ -89,28 +90,32 @@ def add_to_rollups(session: Any, model: type, totals: dict[tuple[int, datetime],
 
 
 def save_states(session: Any, states: dict[int, MonitorState], now: datetime) -> None:
-    rows = [{"service_id": service_id, **state_columns(state, now)} for service_id, state in states.items()]
-    upsert(
-        session,
-        ServiceState,
-        rows,
-        ("service_id",),
-        lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
+    _upsert_states(
+        session, [{"service_id": service_id, **state_columns(state, now)} for service_id, state in states.items()]
     )
 
 
 def save_newer_states(session: Any, rows: list[dict[str, Any]]) -> None:
     """States from a spool, each kept only where the stored one was checked earlier
     (another runner may have decided the monitor since)."""
+    _upsert_states(
+        session,
+        rows,
+        only_if=lambda table, excluded: or_(
+            table.c.last_checked_at.is_(None), table.c.last_checked_at < excluded.last_checked_at
+        ),
+    )
+
+
+def _upsert_states(session: Any, rows: list[dict[str, Any]], only_if: Any = None) -> None:
+    """Each row's state columns over the stored ones (all of them, or where `only_if`)."""
     upsert(
         session,
         ServiceState,
         rows,
         ("service_id",),
         lambda table, excluded: {name: excluded[name] for name in rows[0] if name != "service_id"},
-        only_if=lambda table, excluded: or_(
-            table.c.last_checked_at.is_(None), table.c.last_checked_at < excluded.last_checked_at
-        ),
+        only_if=only_if,
     )
 
 
@@ -283,3 +288,58 @@ def fence_batch(
         )
     refused = {q.alert.id for q in alerts} - {q.alert.id for q in kept_alerts}
     return kept_rows, kept_states, kept_alerts, kept_seen, refused
+
+
+def write_batch(
+    session_factory: Any,
+    service_ids: dict[str, int],
+    leases: LeaseBook | None,
+    now: datetime,
+    batch: Batch,
+    alerts: list[QueuedAlert],
+) -> set[str]:
+    """A batch in one transaction: results, rollups, states, observations, new alerts and
+    outbox updates; the ids of alerts the lease fence refused (not stored)."""
+    rows = [result_row(service_ids[r.slug], r) for r in batch.results if r.slug in service_ids]
+    states, seen, updates = batch.states, list(batch.observations.values()), batch.updates
+    refused: set[str] = set()
+    with session_factory.begin() as session:
+        if leases is not None:
+            rows, states, alerts, seen, refused = fence_batch(leases, session, service_ids, rows, states, alerts, seen)
+        upsert(
+            session,
+            RegionObservation,
+            seen,
+            ("service_id", "region"),
+            lambda table, excluded: {name: excluded[name] for name in OBSERVED},
+        )
+        write_results(session, rows)
+        save_states(
+            session,
+            {service_ids[slug]: state for slug, state in states.items() if slug in service_ids},
+            now,
+        )
+        insert_ignoring_duplicates(session, AlertOutbox, [queued_outbox_row(q) for q in alerts])
+        apply_outbox_updates(session, updates)
+    return refused
+
+
+def write_outbox_updates(session_factory: Any, updates: dict[str, dict[str, Any]]) -> None:
+    with session_factory.begin() as session:
+        apply_outbox_updates(session, updates)
+
+
+def load_saved(session_factory: Any, only: set[str] | None) -> tuple[dict[str, MonitorState], list[Alert]]:
+    """Saved states and undelivered alerts: of every monitor, or of the slugs in `only`."""
+    with session_factory() as session:
+        query = select(Service.slug, ServiceState).join(ServiceState)
+        if only is not None:
+            query = query.where(among(session, Service.slug, sorted(only)))
+        states = {slug: state_from_row(slug, row) for slug, row in session.execute(query).all()}
+        outbox = session.scalars(
+            select(AlertOutbox)
+            .where(AlertOutbox.delivered_at.is_(None))
+            .order_by(AlertOutbox.created_at, AlertOutbox.id)
+        ).all()
+        alerts = [alert_from_row(row) for row in outbox]
+        return states, [alert for alert in alerts if only is None or slug_of(alert) in only]

@@ -133,13 +133,14 @@ def _queue_update(
     everyone = maintenance and item.all_services
     event = f"{'maintenance' if maintenance else 'incident'}-update:{update.id}"
     made = 0
+    rendered = _render_update(item, update, delivery)
     for subscriber in subscribers:
         wanted = subscriber.service_ids
         if wanted and not everyone and not wanted & touched:
             continue  # this subscriber follows other services
         if subscriber.confirmed_at and update.created_at < subscriber.confirmed_at:
             continue
-        subject, body = _render(subscriber, item, update, delivery)
+        subject, body = _message(rendered, subscriber, delivery)
         session.add(
             SubscriberMessage(
                 subscriber_id=subscriber.id, event=event, subject=subject, body=body, created_at=now, attempts=0
@@ -149,43 +150,68 @@ def _queue_update(
     return made
 
 
-def _render(subscriber: Subscriber, item: Any, update: Any, delivery: Delivery) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Rendered:
+    """What one update's messages share, worked out once for all its subscribers: each
+    message only adds its subscriber's unsubscribe link."""
+
+    subject: str
+    incident: dict[str, Any]  # for webhooks: the item as it was at this update, Statuspage's shape
+    generated_at: str
+    mail: dict[str, str]  # for mail: templates/mail/update.txt's values but the unsubscribe link
+
+
+def _render_update(item: Any, update: Any, delivery: Delivery) -> _Rendered:
     maintenance = isinstance(item, Maintenance)
     status = update.status.replace("_", " ")
     # one line whatever a title holds (a CR/LF saved before forms refused it never reaches a header)
     subject = " ".join(f"[{delivery.page_name}] {'Maintenance: ' if maintenance else ''}{item.title}: {status}".split())
     anchor = f"#maintenance-{item.id}" if maintenance else ""
     link = f"{delivery.page_url}/history{anchor}" if maintenance else f"{delivery.page_url}/incidents/{item.id}"
+    shape = statuspage_maintenance if maintenance else statuspage_incident
+    shaped = shape(item, page_id="statusweb", shortlink=link, components=[])
+    since = [u.id for u in item.updates].index(update.id)
+    shaped.update(
+        status=shaped["incident_updates"][since]["status"],
+        updated_at=iso(update.created_at),
+        incident_updates=shaped["incident_updates"][since:],
+    )
+    ours = maintenance_json(item, {}, public=True) if maintenance else incident_json(item, {}, public=True)
+    window = f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n" if maintenance else ""
+    mail = {
+        "title": item.title,
+        "status": status.title(),
+        "when": f"{update.created_at:%b %d, %H:%M} UTC",
+        "window": window,
+        "body": update.body,
+        "root_cause": f"\n\nRoot cause: {ours['root_cause']}" if ours.get("root_cause") else "",
+        "link": link,
+        "page_name": delivery.page_name,
+    }
+    return _Rendered(subject, shaped, update.created_at.isoformat(), mail)
+
+
+def _message(rendered: _Rendered, subscriber: Subscriber, delivery: Delivery) -> tuple[str, str]:
+    """One subscriber's subject and body: the webhook's JSON, or the mail's text."""
     unsubscribe = f"{delivery.page_url}/subscribe/unsubscribe/{subscriber.unsubscribe_token}"
     if subscriber.kind == "webhook":
-        shape = statuspage_maintenance if maintenance else statuspage_incident
-        shaped = shape(item, page_id="statusweb", shortlink=link, components=[])
-        # the item as it was when this update was posted: its status then, the updates up to it
-        since = [u.id for u in item.updates].index(update.id)
-        shaped.update(
-            status=shaped["incident_updates"][since]["status"],
-            updated_at=iso(update.created_at),
-            incident_updates=shaped["incident_updates"][since:],
-        )
-        meta = {"unsubscribe": unsubscribe, "generated_at": update.created_at.isoformat()}
+        meta = {"unsubscribe": unsubscribe, "generated_at": rendered.generated_at}
         page = {"id": "statusweb", "name": delivery.page_name, "url": delivery.page_url}
-        return subject, json.dumps({"meta": meta, "page": page, "incident": shaped})
-    when = f"{update.created_at:%b %d, %H:%M} UTC"
-    window = f"\nScheduled: {item.starts_at:%b %d, %H:%M} – {item.ends_at:%b %d, %H:%M} UTC\n" if maintenance else ""
-    ours = maintenance_json(item, {}, public=True) if maintenance else incident_json(item, {}, public=True)
-    root_cause = f"\n\nRoot cause: {ours['root_cause']}" if ours.get("root_cause") else ""
-    return subject, mail_text(
+        return rendered.subject, json.dumps({"meta": meta, "page": page, "incident": rendered.incident})
+    mail = rendered.mail
+    body = mail_text(
         "update",
-        title=item.title,
-        status=status.title(),
-        when=when,
-        window=window,
-        body=update.body,
-        root_cause=root_cause,
-        link=link,
-        page_name=delivery.page_name,
+        title=mail["title"],
+        status=mail["status"],
+        when=mail["when"],
+        window=mail["window"],
+        body=mail["body"],
+        root_cause=mail["root_cause"],
+        link=mail["link"],
+        page_name=mail["page_name"],
         unsubscribe=unsubscribe,
     )
+    return rendered.subject, body
 
 
 # -- delivery --------------------------------------------------------------------------

@@ -131,18 +131,23 @@ def statuspage_incident(
         "shortlink": shortlink,
         "page_id": page_id,
         "incident_updates": [
-            {
-                **{key: value for key, value in theirs.items() if key != "created_at"},
-                "id": str(update.id),
-                "incident_id": str(incident.id),
-                "created_at": iso(update.created_at),
-                "updated_at": iso(update.created_at),
-                "display_at": iso(update.created_at),
-                "affected_components": None,
-            }
+            statuspage_update(theirs, update_id=str(update.id), incident_id=str(incident.id), at=update.created_at)
             for update, theirs in zip(incident.updates, ours["updates"], strict=True)
         ],
         "components": components,
+    }
+
+
+def statuspage_update(ours: dict[str, Any], *, update_id: str, incident_id: str, at: datetime) -> dict[str, Any]:
+    """One update (of an incident or a window) in Statuspage's shape, our fields beside it."""
+    return {
+        **{key: value for key, value in ours.items() if key != "created_at"},
+        "id": update_id,
+        "incident_id": incident_id,
+        "created_at": iso(at),
+        "updated_at": iso(at),
+        "display_at": iso(at),
+        "affected_components": None,
     }
 
 

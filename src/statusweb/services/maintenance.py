@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from statuscore import MaintenanceWindow, has_control_characters
 from statusweb.models import OPEN_STATUSES, Maintenance, MaintenanceService, MaintenanceUpdate, Service, ServiceState
-from statusweb.services.incidents import PRIVATE_FIELDS, iso
+from statusweb.services.incidents import PRIVATE_FIELDS, iso, statuspage_update
 
 log = logging.getLogger("statusweb.services.maintenance")
 RULE_SAMPLE = 50  # occurrences of a rule looked at to judge how often it repeats
@@ -362,16 +362,12 @@ def statuspage_maintenance(
         "page_id": page_id,
         "cancelled": window.status == "cancelled",
         "incident_updates": [
-            {
-                **{key: value for key, value in theirs.items() if key != "created_at"},
-                "id": f"m{window.id}-{update.id}",
-                "status": _statuspage_status(update.status),
-                "incident_id": f"m{window.id}",
-                "created_at": iso(update.created_at),
-                "updated_at": iso(update.created_at),
-                "display_at": iso(update.created_at),
-                "affected_components": None,
-            }
+            statuspage_update(
+                {**theirs, "status": _statuspage_status(update.status)},
+                update_id=f"m{window.id}-{update.id}",
+                incident_id=f"m{window.id}",
+                at=update.created_at,
+            )
             for update, theirs in zip(window.updates, ours["updates"], strict=True)
         ],
         "components": components,

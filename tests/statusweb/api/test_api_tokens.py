@@ -196,6 +196,11 @@ def test_tokens_are_scoped_expire_and_can_be_revoked(engine, owner, two_organiza
         b'{"title": "x", "body": "y", "status": "exploded"}',
         b'{"title": "Down\\r\\nBcc: all@example.org", "body": "y"}',
         b'{"title": "Down\\u2028again", "body": "y"}',
+        b'{"title": "x", "body": "y", "root_cause": 5}',
+        b'{"title": "x", "body": "y", "root_cause": ["a"]}',
+        b'{"title": "x", "body": "y", "root_cause": "\\u0000"}',
+        b'{"title": "x", "body": "y", "root_cause": "\\udc80"}',
+        b'{"title": "x", "body": "y", "root_cause": "' + "\u05e9".encode() * 5001 + b'"}',
     ],
 )
 def test_hostile_incident_bodies_get_400(owner, make_testapp, body):

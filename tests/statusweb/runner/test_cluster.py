@@ -172,7 +172,12 @@ async def test_three_runners_split_evenly_survive_kill_9_and_refuse_a_paused_run
             await wait_for(lambda: not (shares(engine).get(paused_id)) and even(shares(engine), 2), 10)
             await asyncio.sleep(3 * INTERVAL - 1)
         finally:
-            os.kill(paused.process.pid, signal.SIGCONT)
+            try:
+                os.kill(paused.process.pid, signal.SIGCONT)
+            except ProcessLookupError:  # it died while stopped, or just before: say how, with its log
+                await paused.process.wait()
+                log = (tmp_path / "runner1.log").read_text()
+                raise AssertionError(f"the paused runner exited ({paused.process.returncode}):\n{log}") from None
         # at least the timed-out result of each check it had in flight (counted on its next heartbeats)
         await wait_for(lambda: any(m["id"] == paused_id and m["refused"] >= len(hung) for m in members(engine)), 10)
         assert "refused" in (tmp_path / "runner1.log").read_text()

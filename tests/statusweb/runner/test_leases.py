@@ -11,8 +11,10 @@ from sqlalchemy import select, text
 from statuscore import CheckResult, MonitorState, Status, utcnow
 from statusweb.models import CheckResultRow, MonitorLease, Service, ServiceState, get_session_factory
 from statusweb.pages.queries import members
+from statusweb.runner.backlog import Batch
 from statusweb.runner.leases import LeaseBook, quota_for
 from statusweb.runner.sql_store import SqlStore
+from statusweb.runner.store_rows import write_batch
 
 on_postgresql = pytest.mark.parametrize("migrated_engine", ["postgresql"], indirect=True)
 
@@ -89,7 +91,8 @@ def test_a_silent_member_loses_its_leases_and_its_late_writes_are_refused(engine
     store.service_ids = {f"s{i:02d}": service_id for i, service_id in enumerate(ids)}
     slug = next(slug for slug, service_id in store.service_ids.items() if service_id in theirs)
     late = CheckResult(monitor=slug, slug=slug, status=Status.DOWN, checked_at=utcnow(), latency=1.0, error="timed out")
-    refused = store._write_batch([late], {slug: MonitorState(status=Status.DOWN)}, [], {})
+    batch = Batch([late], {slug: MonitorState(status=Status.DOWN)})
+    refused = write_batch(store.session_factory, store.service_ids, third, utcnow(), batch, [])
     assert refused == set()  # no alerts in this batch
     assert third.refused == 2  # the result and the state
     with get_session_factory(engine)() as session:
@@ -111,7 +114,8 @@ def test_a_writer_holding_its_lease_writes_and_a_claim_waits_for_nothing(engine)
     store = SqlStore(engine, leases=only)
     store.service_ids = {"s00": ids[0], "s01": ids[1]}
     result = CheckResult(monitor="s00", slug="s00", status=Status.UP, checked_at=utcnow(), latency=0.1)
-    store._write_batch([result], {"s00": MonitorState(status=Status.UP)}, [], {})
+    batch = Batch([result], {"s00": MonitorState(status=Status.UP)})
+    write_batch(store.session_factory, store.service_ids, only, utcnow(), batch, [])
     assert only.refused == 0
     with get_session_factory(engine)() as session:
         assert session.scalar(select(ServiceState.status).where(ServiceState.service_id == ids[0])) == "up"

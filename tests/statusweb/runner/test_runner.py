@@ -46,7 +46,8 @@ class RunnerProcess:
     ) -> None:
         self.ini = ini
         self.prefix = prefix  # e.g. ("ip", "netns", "exec", name): the runner in another network
-        self.env = {**os.environ, "SLACK_WEBHOOK_URL": hook, **(env or {})}
+        # PYTHONFAULTHANDLER: a runner that dies of a signal or a fatal error says where, in its log
+        self.env = {**os.environ, "PYTHONFAULTHANDLER": "1", "SLACK_WEBHOOK_URL": hook, **(env or {})}
         self.log = open(log_path, "ab")
         self.process: asyncio.subprocess.Process | None = None
         self.kills = 0

@@ -18,6 +18,7 @@ from statusweb.models import (
     ServiceState,
     get_session_factory,
 )
+from statusweb.runner.alert_queue import AlertQueue
 from statusweb.runner.sql_store import SqlStore
 from tests.statusweb.helpers import T0, alert_for, monitors, record_through_state_machine, result
 
@@ -153,7 +154,7 @@ async def test_requeued_alert_ids_are_ignored(engine):
     for _ in range(2):
         await store.record(result(site.slug, Status.DOWN, T0), MonitorState(status=Status.DOWN), [], [alert])
         await store.flush()
-        store._alerts.clear()  # as after a restart: only the database knows it
+        store.alerts = AlertQueue()  # as after a restart: only the database knows it
     assert count(engine, AlertOutbox) == 1
     await store.close()
 
