@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from .addresses import checked_email, checked_url, has_control_characters, is_public_address
+from .addresses import checked_email, checked_url, has_control_characters, is_public_address, private_host_reason
 from .alerts.base import AlertSink, Delivery
 from .alerts.email import smtp_send
 from .alerts.webhook import sign as sign_webhook
@@ -80,6 +80,7 @@ __all__ = [
     "count_votes",
     "has_control_characters",
     "is_public_address",
+    "private_host_reason",
     "check_sync",
     "format_duration",
     "hookimpl",

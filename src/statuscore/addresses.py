@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 
 from yarl import URL
 
@@ -71,6 +72,19 @@ def is_public_address(address: str) -> bool:
         ]
         return all(inner is None or inner.is_global for inner in carried)
     return True
+
+
+def private_host_reason(host: str, port: int) -> str | None:
+    """Why a message must not go to `host` (it does not resolve, or one of its addresses
+    is not public: this server's own network), or None. It blocks on DNS: call it off
+    the event loop. The same rule for subscribers' webhooks and Apprise's URLs."""
+    try:
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return f"the host {host!r} does not resolve"
+    if not all(is_public_address(address) for address in addresses):
+        return f"the host {host!r} is in a private network"
+    return None
 
 
 def _is_ip(host: str) -> bool:

@@ -34,16 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from .alerts.base import AlertSink
-from .alerts.grouping import GroupPolicy
+from .alerts.loading import build_sinks, check_routes, environment_slack
 from .conditions import ConditionSyntaxError, parse_condition
 from .errors import ConfigError
 from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
-from .schema import build_config
+from .schema import as_table, build_config, substitute_env
 
 log = logging.getLogger("statuscore.config")
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert", "page"}
 
 # Every environment variable statuscore reads, and where in monitors.toml it lands (over
@@ -125,14 +124,14 @@ def _load(
             key=unknown[0],
         )
     raw = {
-        key: value if key in ("monitor", "alert", "page") else _substitute_env(value, env, key)
+        key: value if key in ("monitor", "alert", "page") else substitute_env(value, env, key)
         for key, value in raw.items()
     }
     raw = _apply_environment(raw, env)
     status_page_url = raw.get("status_page_url", "")
     if not isinstance(status_page_url, str):
         raise ConfigError("expected a string", key="status_page_url")
-    defaults = _table(raw.get("defaults", {}), "defaults")
+    defaults = as_table(raw.get("defaults", {}), "defaults")
     unknown = sorted(set(defaults) - _POLICY_KEYS)
     if unknown:
         raise ConfigError(
@@ -146,9 +145,9 @@ def _load(
     names: set[str] = set()
     slugs: dict[str, str] = {}
     for index, table in enumerate(tables):
-        table = _table(table, f"monitor[{index}]")
+        table = as_table(table, f"monitor[{index}]")
         try:
-            table = _substitute_env(table, env, "") if references else table
+            table = substitute_env(table, env, "") if references else table
         except ConfigError as exc:
             name = table.get("name") if isinstance(table.get("name"), str) else f"number {index + 1}"
             raise exc.located(monitor=name) from None
@@ -167,8 +166,8 @@ def _load(
         slugs[monitor.slug] = monitor.name
         monitors.append(monitor)
     warnings: list[str] = []
-    sinks = _build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
-    _check_routes(monitors, raw.get("alert", []))
+    sinks = build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
+    check_routes(monitors, raw.get("alert", []))
     pages = _build_pages(raw.get("page", []), env)
     _check_pages(monitors, pages)
     for warning in warnings:
@@ -183,7 +182,7 @@ def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
     pages: list[PageSpec] = []
     for index, table in enumerate(tables):
         key = f"page[{index}]"
-        table = _substitute_env(_table(table, key), env, key)
+        table = substitute_env(as_table(table, key), env, key)
         try:
             page: PageSpec = build_config(PageSpec, table)
         except ConfigError as exc:
@@ -207,19 +206,6 @@ def _check_pages(monitors: list[Monitor], pages: tuple[PageSpec, ...]) -> None:
                 monitor=monitor.name,
                 key="page",
             )
-
-
-def _check_routes(monitors: list[Monitor], tables: list[Any]) -> None:
-    """A monitor's `alerts` must name [[alert]] sinks ("name", or the type when unnamed).
-    A sink that is off (its secret unset) still counts: routing to it is not a mistake."""
-    declared = {str(t.get("name") or t.get("type")) for t in tables if isinstance(t, dict)}
-    for monitor in monitors:
-        for number, name in enumerate(monitor.alerts):
-            if name not in declared:
-                named = ", ".join(sorted(declared)) or "none"
-                raise ConfigError(
-                    f"no [[alert]] is named {name!r} (named: {named})", monitor=monitor.name, key=f"alerts[{number}]"
-                )
 
 
 def _build_monitor(
@@ -287,82 +273,19 @@ def _policy(
     return found
 
 
-def _build_sinks(
-    tables: Any, env: Mapping[str, str], registry: PluginRegistry, status_page_url: str, warnings: list[str]
-) -> list[AlertSink[Any]]:
-    """The alert sinks. One whose secret is not in the environment is switched off with
-    a warning, not an error: the monitors and the page work without alerts."""
-    if not isinstance(tables, list):
-        raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
-    tables = [dict(_table(t, f"alert[{i}]")) for i, t in enumerate(tables)]
-    available: list[tuple[int, dict[str, Any]]] = []
-    for index, table in enumerate(tables):
-        label = table.get("name") or table.get("type") or f"number {index + 1}"
-        try:
-            table = _substitute_env(table, env, f"alert[{index}]")
-        except ConfigError as exc:
-            warnings.append(f"alert sink {label!r} is off: {exc.message}")
-            continue
-        if table.get("type") == "slack" and not table.get("webhook_url"):
-            warnings.append(f"alert sink {label!r} is off: no webhook URL (set SLACK_WEBHOOK_URL)")
-            continue
-        available.append((index, table))
-    sinks: list[AlertSink[Any]] = []
-    seen: set[str] = set()
-    for index, table in available:
-        sink_type = table.pop("type", None)
-        instance = table.pop("name", sink_type)
-        key = f"alert[{index}]"
-        notices = table.pop("maintenance_notices", False)
-        if not isinstance(notices, bool):
-            raise ConfigError("expected true or false", key=f"{key}.maintenance_notices")
-        grouping = _group_policy(table, key)
-        provided = registry.sinks.get(sink_type) if isinstance(sink_type, str) else None
-        if provided is None:
-            known = ", ".join(sorted(registry.sinks))
-            raise ConfigError(f"unknown alert type {sink_type!r} (installed: {known})", key=f"{key}.type")
-        if instance in seen:
-            raise ConfigError(f"two alert sinks are named {instance!r}; give one a `name`", key=f"{key}.name")
-        seen.add(instance)
-        try:
-            config = build_config(provided.cls.Config, table)
-        except ConfigError as exc:
-            raise exc.located(key_prefix=key) from None
-        sink = provided.cls(config, instance_name=instance, status_page_url=status_page_url)
-        sink.maintenance_notices = notices
-        sink.grouping = grouping
-        sinks.append(sink)
-    return sinks
-
-
-def _group_policy(table: dict[str, Any], key: str) -> GroupPolicy:
-    """`group_wait` and `group_window`, taken out of an [[alert]] table (every sink has them)."""
-    raw: dict[str, Any] = {name: table.pop(name) for name in ("group_wait", "group_window") if name in table}
-    try:
-        policy: GroupPolicy = build_config(GroupPolicy, raw)
-    except ConfigError as exc:
-        raise exc.located(key_prefix=key) from None
-    if policy.group_wait > policy.group_window:
-        raise ConfigError(
-            f"group_wait ({policy.group_wait:g} s) must not be longer than group_window ({policy.group_window:g} s)",
-            key=f"{key}.group_wait",
-        )
-    return policy
-
-
 def _apply_environment(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """`raw` with the ENVIRONMENT table applied: set variables win over the file."""
     raw = dict(raw)
     if env.get("STATUS_PAGE_URL"):
         raw["status_page_url"] = env["STATUS_PAGE_URL"]
-    raw["defaults"] = _environment_defaults(_table(raw.get("defaults", {}), "defaults"), env)
+    raw["defaults"] = _environment_defaults(as_table(raw.get("defaults", {}), "defaults"), env)
     slack = {
         key: env[variable]
         for variable, key in (("SLACK_WEBHOOK_URL", "webhook_url"), ("SLACK_CHANNEL", "channel"))
         if env.get(variable)
     }
     if slack:
-        raw["alert"] = _environment_slack(raw.get("alert", []), slack)
+        raw["alert"] = environment_slack(raw.get("alert", []), slack)
     return raw
 
 
@@ -378,51 +301,6 @@ def _environment_defaults(defaults: dict[str, Any], env: Mapping[str, str]) -> d
             raise ConfigError(f"HEALTH_CHECK_RETRIES must be a whole number, got {retries!r}", key="defaults.retries")
         defaults["retries"] = int(retries)
     return defaults
-
-
-def _environment_slack(alerts: Any, slack: dict[str, str]) -> list[Any]:
-    """SLACK_* into every slack [[alert]] that does not set them; one more when there is none."""
-    if not isinstance(alerts, list):
-        raise ConfigError("write alert sinks as [[alert]] tables", key="alert")
-    tables = [dict(t) if isinstance(t, dict) else t for t in alerts]
-    slack_tables = [t for t in tables if isinstance(t, dict) and t.get("type") == "slack"]
-    if "webhook_url" in slack and not slack_tables:
-        slack_tables = [{"type": "slack"}]
-        tables += slack_tables
-    for table in slack_tables:
-        for key, value in slack.items():
-            table[key] = table.get(key) or value
-    return tables
-
-
-def _substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:
-    """`${NAME}` and `${NAME:-default}` in every string, so secrets stay out of the file."""
-    if isinstance(value, str):
-        if "${" not in value:
-            return value
-
-        def replace(match: re.Match[str]) -> str:
-            name, default = match.group(1), match.group(2)
-            if name in env and env[name] != "":
-                return env[name]
-            if default is not None:
-                return default
-            raise ConfigError(
-                f"environment variable {name} is not set (write ${{{name}:-default}} for a fallback)", key=key or None
-            )
-
-        return _ENV_REF.sub(replace, value)
-    if isinstance(value, dict):
-        return {k: _substitute_env(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute_env(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
-    return value
-
-
-def _table(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"expected a table, got {type(value).__name__}", key=key)
-    return value
 
 
 def slugify(name: str, fallback: str = "monitor") -> str:

@@ -376,7 +376,7 @@ class Scheduler:
             if not sink.wants(transition):
                 continue
             try:
-                payload = sink.render(transition)
+                payload = sink.render_alert(transition, monitor)
             except Exception:
                 log.exception("sink %s could not render an alert for %s", sink.instance_name, transition.monitor)
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -159,3 +160,36 @@ def _convert_scalar(annotation: Any, value: Any) -> Any:
 def _kind(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a table"}
     return f"{names.get(type(value), type(value).__name__)} ({value!r})"
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def substitute_env(value: Any, env: Mapping[str, str], key: str) -> Any:
+    """`${NAME}` and `${NAME:-default}` in every string, so secrets stay out of the file."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env and env[name] != "":
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"environment variable {name} is not set (write ${{{name}:-default}} for a fallback)", key=key or None
+            )
+
+        return _ENV_REF.sub(replace, value)
+    if isinstance(value, dict):
+        return {k: substitute_env(v, env, f"{key}.{k}" if key else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, env, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def as_table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"expected a table, got {type(value).__name__}", key=key)
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from statuscore import CheckResult, Status, make_monitor
 
@@ -34,4 +35,18 @@ def result(
         error=error,
         attempts=attempts,
         max_attempts=max_attempts,
+    )
+
+
+def sequence_scheduler(base: str, sink: Any, *names: str, clock: Any, store: Any = None) -> Any:
+    """A scheduler of one monitor per name, checking the target's /sequence/<name> with
+    no retries, telling `sink` without jitter (an alert test's whole set-up)."""
+    from statuscore import MemoryStore, Scheduler, no_jitter
+
+    return Scheduler(
+        [make_monitor(name=name, url=f"{base}/sequence/{name}", retries=0) for name in names],
+        sinks=[sink],
+        store=store if store is not None else MemoryStore(),
+        clock=clock,
+        alert_jitter=no_jitter,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +12,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 import aiohttp
 
 from ..durations import format_duration
-from ..model import Alert, Transition, TransitionKind
+from ..model import Alert, Monitor, Transition, TransitionKind
 from .grouping import GroupPolicy
+from .templates import MessageTemplates, template_context
+
+log = logging.getLogger("statuscore.alerts")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,11 @@ class AlertSink(Generic[ConfigT]):
     maintenance_notices: bool = False
     #: `group_wait` and `group_window` in its [[alert]] (see `grouping`); set at load.
     grouping: GroupPolicy = GroupPolicy()
+    #: The template keys (`title_template`, `body_template`) this sink words its messages
+    #: with, in `render_templated`; () for a sink that takes none.
+    template_keys: ClassVar[tuple[str, ...]] = ()
+    #: Compiled from its [[alert]] at load (see `templates`); None: the sink's own words.
+    templates: MessageTemplates | None = None
 
     def __init__(self, config: ConfigT, *, instance_name: str, status_page_url: str = "") -> None:
         self.config = config
@@ -60,6 +69,33 @@ class AlertSink(Generic[ConfigT]):
 
     def render(self, transition: Transition) -> dict[str, Any]:
         raise NotImplementedError
+
+    def escape_body(self, text: str) -> str:
+        """Applied to every field a body template prints (Slack's mrkdwn: &, < and >)."""
+        return text
+
+    def render_templated(self, transition: Transition, title: str | None, body: str | None) -> dict[str, Any]:
+        """`render` with a template's `title` and `body` (None: that part as `render` has it)."""
+        raise NotImplementedError
+
+    def render_alert(self, transition: Transition, monitor: Monitor | None) -> dict[str, Any]:
+        """What is stored and sent: `render`'s message, in the templates' words if it has
+        any. A template that fails on this transition (it passed a sample of every kind
+        at load) leaves the sink's own message: a late word is better than no alert."""
+        if self.templates is None:
+            return self.render(transition)
+        try:
+            title, body = self.templates.render(template_context(transition, monitor, self.status_page_url))
+        except Exception as exc:
+            log.warning(
+                "alert sink %s: its template failed on %s (%s: %s); sending its usual message",
+                self.instance_name,
+                transition.monitor,
+                type(exc).__name__,
+                exc,
+            )
+            return self.render(transition)
+        return self.render_templated(transition, title, body)
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         raise NotImplementedError

@@ -34,6 +34,7 @@ from ..model import Alert, Transition, TransitionKind
 from ..schema import Duration
 from .base import AlertSink, Delivery, group_title
 from .fields import alert_fields
+from .templates import KEYS
 
 _SUBJECTS = {
     TransitionKind.DOWN: "DOWN",
@@ -81,11 +82,16 @@ def _address(key: str, address: str) -> str:
         raise FieldError(key, f"expected an email address: {exc}") from None
 
 
-def render_email(transition: Transition, *, status_page_url: str = "") -> dict[str, str]:
-    """Subject and text for one transition; pure, so it is tested on its own."""
+def render_email(
+    transition: Transition, *, status_page_url: str = "", title: str | None = None, body: str | None = None
+) -> dict[str, str]:
+    """Subject and text for one transition; pure, so it is tested on its own. `title` and
+    `body` (from templates) replace the subject and the text."""
     kind = transition.kind
     word = _SUBJECTS.get(kind, transition.current.value.upper())
-    subject = f"[{word}] {transition.monitor}"
+    subject = title if title is not None else f"[{word}] {transition.monitor}"
+    if body is not None:
+        return {"subject": subject, "text": body + "\n"}
     if kind in (TransitionKind.SLA_BREACH, TransitionKind.SLA_BUDGET):
         lines = [f"{transition.monitor}: {word.lower()}.", ""]
     else:
@@ -100,9 +106,13 @@ class EmailSink(AlertSink[EmailConfig]):
     name = "email"
     label = "the mail server"
     Config = EmailConfig
+    template_keys = KEYS
 
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_email(transition, status_page_url=self.status_page_url)
+
+    def render_templated(self, transition: Transition, title: str | None, body: str | None) -> dict[str, Any]:
+        return render_email(transition, status_page_url=self.status_page_url, title=title, body=body)
 
     def mark_late(self, payload: Mapping[str, Any], note: str, late_by: float) -> Mapping[str, Any]:
         return {**payload, "text": f"({note})\n\n{payload.get('text', '')}"}

@@ -1,6 +1,7 @@
 """What a person reads in an alert, per kind of news: a check's fields for an outage
 (status, since, HTTP code, error, retries), an SLA's for an SLA alert (target, uptime,
-budget left), the last push for a push monitor. Shared by the Slack and email sinks."""
+budget left), the last push for a push monitor; and the title over them. Shared by the
+Slack, email and Apprise sinks and by message templates."""
 
 from __future__ import annotations
 
@@ -10,6 +11,54 @@ from typing import Any
 
 from ..durations import format_duration
 from ..model import CheckResult, Transition, TransitionKind
+
+_ICONS: dict[TransitionKind, str] = {
+    TransitionKind.DOWN: "🔴",
+    TransitionKind.REMINDER: "🔴",
+    TransitionKind.RECOVERED: "🟢",
+    TransitionKind.DEGRADED: "🟡",
+    TransitionKind.IMPROVED: "🟢",
+    TransitionKind.FLAPPING: "🟠",
+    TransitionKind.SLA_BREACH: "🟣",
+    TransitionKind.SLA_BUDGET: "🟣",
+    TransitionKind.REGION_LOST: "🟠",
+    TransitionKind.REGION_BACK: "🟢",
+    TransitionKind.MAINTENANCE: "🔧",
+    TransitionKind.MAINTENANCE_ENDED: "🔧",
+}
+_TITLES: dict[TransitionKind, str] = {
+    TransitionKind.DOWN: "Service Down",
+    TransitionKind.REMINDER: "Still Down",
+    TransitionKind.RECOVERED: "Service Recovered",
+    TransitionKind.DEGRADED: "Service Degraded",
+    TransitionKind.IMPROVED: "Service Performance Normal",
+    TransitionKind.FLAPPING: "Service Flapping",
+    TransitionKind.SLA_BREACH: "SLA Breached",
+    TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
+    TransitionKind.REGION_LOST: "No Runner In Region",
+    TransitionKind.REGION_BACK: "Runner Back In Region",
+    TransitionKind.MAINTENANCE: "Maintenance Started",
+    TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
+}
+
+
+def alert_icon(transition: Transition) -> str:
+    """The emoji a message starts with: red for an outage, green for good news..."""
+    if transition.kind is TransitionKind.SETTLED:
+        return "🔴" if transition.current.is_failure else "🟢"
+    return _ICONS.get(transition.kind, "🔵")
+
+
+def alert_heading(transition: Transition) -> str:
+    """ "Service Down", "Service Recovered", ..."""
+    if transition.kind is TransitionKind.SETTLED:  # flapping is over: say plainly where it ended
+        return f"Service {transition.current.value.title()}, No Longer Flapping"
+    return _TITLES.get(transition.kind) or str(transition.kind.value).title()
+
+
+def alert_title(transition: Transition) -> str:
+    """ "🔴  Service Down: sefaria.org" (Slack's header, Apprise's title)."""
+    return f"{alert_icon(transition)}  {alert_heading(transition)}: {transition.monitor}"
 
 
 def format_time(moment: datetime) -> str:

@@ -97,8 +97,17 @@ class PagerDutySink(AlertSink[PagerDutyConfig]):
             return False
         return transition.kind in _TRIGGERS | {TransitionKind.RECOVERED} or (transition.kind is TransitionKind.SETTLED)
 
+    template_keys = ("title_template",)
+
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_pagerduty_event(transition, severity=self.config.severity, status_page_url=self.status_page_url)
+
+    def render_templated(self, transition: Transition, title: str | None, body: str | None) -> dict[str, Any]:
+        """A title template words the incident's summary (a resolve has none)."""
+        event = self.render(transition)
+        if title is not None and "payload" in event:
+            event["payload"]["summary"] = title[:1024]
+        return event
 
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         body = {"routing_key": self.config.routing_key, **payload}

@@ -16,43 +16,19 @@ import aiohttp
 
 from ..errors import FieldError
 from ..hookspecs import hookimpl
-from ..model import Alert, Transition, TransitionKind
+from ..model import Alert, Transition
 from .base import AlertSink, Delivery, delivery_from_status, group_title
-from .fields import alert_fields
+from .fields import alert_fields, alert_title
+from .templates import KEYS
 
 # slack_sdk logs the webhook URL at DEBUG; the URL is a secret, so its logger stays quiet.
 _quiet_sdk_log = logging.getLogger("statuscore.alerts.slack_sdk")
 _quiet_sdk_log.setLevel(logging.WARNING)
 _quiet_sdk_log.propagate = False
 
-_ICONS = {
-    TransitionKind.DOWN: "🔴",
-    TransitionKind.REMINDER: "🔴",
-    TransitionKind.RECOVERED: "🟢",
-    TransitionKind.DEGRADED: "🟡",
-    TransitionKind.IMPROVED: "🟢",
-    TransitionKind.FLAPPING: "🟠",
-    TransitionKind.SLA_BREACH: "🟣",
-    TransitionKind.SLA_BUDGET: "🟣",
-    TransitionKind.REGION_LOST: "🟠",
-    TransitionKind.REGION_BACK: "🟢",
-    TransitionKind.MAINTENANCE: "🔧",
-    TransitionKind.MAINTENANCE_ENDED: "🔧",
-}
-_TITLES = {
-    TransitionKind.DOWN: "Service Down",
-    TransitionKind.REMINDER: "Still Down",
-    TransitionKind.RECOVERED: "Service Recovered",
-    TransitionKind.DEGRADED: "Service Degraded",
-    TransitionKind.IMPROVED: "Service Performance Normal",
-    TransitionKind.FLAPPING: "Service Flapping",
-    TransitionKind.SLA_BREACH: "SLA Breached",
-    TransitionKind.SLA_BUDGET: "Error Budget 80% Spent",
-    TransitionKind.REGION_LOST: "No Runner In Region",
-    TransitionKind.REGION_BACK: "Runner Back In Region",
-    TransitionKind.MAINTENANCE: "Maintenance Started",
-    TransitionKind.MAINTENANCE_ENDED: "Maintenance Ended",
-}
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,26 +47,32 @@ class SlackConfig:
         return f"SlackConfig(channel={self.channel!r})"
 
 
-def render_slack_message(transition: Transition, *, status_page_url: str = "", channel: str = "") -> dict[str, Any]:
-    """The Block Kit payload for one transition; pure, so it is tested on its own."""
-    kind = transition.kind
-    if kind is TransitionKind.SETTLED:  # flapping is over: say plainly where it ended
-        icon = "🔴" if transition.current.is_failure else "🟢"
-        heading = f"Service {transition.current.value.title()}, No Longer Flapping"
-    else:
-        icon = _ICONS.get(kind, "🔵")
-        heading = _TITLES.get(kind, kind.value.title())
-    title = f"{icon}  {heading}: {transition.monitor}"
+def render_slack_message(
+    transition: Transition,
+    *,
+    status_page_url: str = "",
+    channel: str = "",
+    title: str | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """The Block Kit payload for one transition; pure, so it is tested on its own.
+    `title` and `body` (from templates) replace the header and the fields."""
+    title = title if title is not None else alert_title(transition)
     fields = alert_fields(transition)
-    text = f"{title} ({', '.join(f'{k}: {v}' for k, v in fields)})"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
-        {
+    if body is None:
+        text = f"{title} ({', '.join(f'{k}: {v}' for k, v in fields)})"
+        section: dict[str, Any] = {
             "type": "section",
             "fields": [
                 {"type": "mrkdwn", "text": f"*{name}:*\n{_clip(_escape(value), 1900)}"} for name, value in fields
             ],
-        },
+        }
+    else:  # a template's fields are escaped as it prints them; its own text is the author's mrkdwn
+        text = f"{title}\n{body}"
+        section = {"type": "section", "text": {"type": "mrkdwn", "text": _clip(body, 2900)}}
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(title, 150), "emoji": True}},
+        section,
     ]
     if status_page_url:
         blocks.append(
@@ -123,9 +105,18 @@ class SlackSink(AlertSink[SlackConfig]):
     name = "slack"
     label = "Slack"
     Config = SlackConfig
+    template_keys = KEYS
+
+    def escape_body(self, text: str) -> str:
+        return _escape(text)
 
     def render(self, transition: Transition) -> dict[str, Any]:
-        payload = render_slack_message(transition, status_page_url=self.status_page_url, channel=self.config.channel)
+        return self.render_templated(transition, None, None)
+
+    def render_templated(self, transition: Transition, title: str | None, body: str | None) -> dict[str, Any]:
+        payload = render_slack_message(
+            transition, status_page_url=self.status_page_url, channel=self.config.channel, title=title, body=body
+        )
         if self.config.username:
             payload["username"] = self.config.username
         return payload
@@ -138,7 +129,8 @@ class SlackSink(AlertSink[SlackConfig]):
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         title = f"🔴  {group_title(alerts, already_told, self.grouping.group_window)}"
-        lines = [f"• {alert.payload.get('text', alert.monitor)}" for alert in alerts]
+        # one line each: a templated message's text is its title, a line break, its body
+        lines = [f"• {str(alert.payload.get('text') or alert.monitor).splitlines()[0]}" for alert in alerts]
         if already_told:
             lines.append(f"• already reported: {', '.join(already_told)}")
         lines.append("Several services failing together: look for a shared dependency first.")
@@ -165,10 +157,6 @@ class SlackSink(AlertSink[SlackConfig]):
         )
         response = await client.send_dict(dict(payload))
         return delivery_from_status(response.status_code, response.headers or {}, response.body or "")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clip(text: str, limit: int) -> str:

@@ -24,6 +24,7 @@ from ..hookspecs import hookimpl
 from ..model import Alert, Transition
 from ..schema import Duration
 from .base import AlertSink, Delivery, group_title, post_for_delivery
+from .templates import KEYS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,8 +79,19 @@ class WebhookSink(AlertSink[WebhookConfig]):
     def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
         return {**payload, "note": note}
 
+    template_keys = KEYS
+
     def render(self, transition: Transition) -> dict[str, Any]:
         return render_webhook_payload(transition, status_page_url=self.status_page_url)
+
+    def render_templated(self, transition: Transition, title: str | None, body: str | None) -> dict[str, Any]:
+        """The same JSON, with `title` and `text` for a chat bridge that shows a message."""
+        payload = self.render(transition)
+        if title is not None:
+            payload["title"] = title
+        if body is not None:
+            payload["text"] = body
+        return payload
 
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         """event "down_group": the single DOWN payloads inside, unchanged."""

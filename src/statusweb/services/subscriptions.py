@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import socket
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statuscore import checked_email, checked_url, is_public_address
+from statuscore import checked_email, checked_url, private_host_reason
 from statusweb.models import (
     Subscriber,
     SubscriberMessage,
@@ -62,11 +61,10 @@ def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
 
 
 def refuse_private_host(host: str, port: int) -> None:
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
-    except (socket.gaierror, UnicodeError):
-        raise SubscriptionError(f"The host {host!r} does not resolve.") from None
-    if not all(is_public_address(str(address)) for address in addresses):
+    reason = private_host_reason(host, port)
+    if reason and reason.endswith("does not resolve"):
+        raise SubscriptionError(f"The host {host!r} does not resolve.")
+    if reason:
         raise SubscriptionError("That URL points into a private network; webhooks go to public addresses.")
 
 
