@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         ("disable-user", _disable_user, "stop a user from logging in; ends the user's sessions"),
         ("enable-user", _enable_user, "let a disabled user log in again"),
+        (
+            "reset-2fa",
+            _reset_2fa,
+            "take a locked-out user's second factor away (lost phone, no recovery code); ends the user's sessions",
+        ),
     ):
         sub = commands.add_parser(command, help=text)
         sub.add_argument("config", help=CONFIG_HELP)
@@ -319,6 +324,32 @@ def _enable_user(args: argparse.Namespace) -> int:
     with _user_session(args.config) as session:
         _existing_user(session, args.name).disabled = False
     print(f"{args.name!r} may log in again")
+    return 0
+
+
+def _reset_2fa(args: argparse.Namespace) -> int:
+    from statusweb.models import AuditEvent
+    from statusweb.services import second_factor
+
+    with _user_session(args.config) as session:
+        user = _existing_user(session, args.name)
+        had = second_factor.reset(session, user)
+        required = second_factor.required_for(session, user)
+        if had:
+            session.add(
+                AuditEvent(
+                    organization_id=None,
+                    at=utcnow(),
+                    actor="statusweb-admin",
+                    action="user.2fa_reset",
+                    subject=args.name[:300],
+                )
+            )
+    if not had:
+        print(f"{args.name!r} had no second factor; nothing changed")
+        return 0
+    then = "must set up a new one at their next login" if required else "logs in with the password alone"
+    print(f"{args.name!r}: second factor and recovery codes removed, sessions ended; {args.name} {then}")
     return 0
 
 

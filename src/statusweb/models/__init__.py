@@ -57,7 +57,7 @@ from statusweb.models.runtime import (
 )
 from statusweb.models.service import Service, ServiceState
 from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
-from statusweb.models.user import ROLES, User, UserSession
+from statusweb.models.user import ROLES, RecoveryCode, User, UserSession
 
 __all__ = [
     "ANY_REGION",
@@ -105,6 +105,7 @@ __all__ = [
     "Subscriber",
     "SubscriberMessage",
     "SubscriptionCursor",
+    "RecoveryCode",
     "User",
     "UserSession",
     "UTCDateTime",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -26,6 +26,8 @@ class Organization(Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # its owners require a second factor (TOTP) of every member before the admin opens
+    require_2fa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     pages: Mapped[list[Page]] = relationship(back_populates="organization", order_by="Page.id")
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -27,6 +27,11 @@ class User(Base):
     # password, disabling) ends every session of this user at once.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # TOTP (services/second_factor.py): the base32 secret, set when enrolment starts and
+    # in force from its confirmation; the last time step accepted, so a code is used once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     def set_password(self, password: str) -> None:
         """A new password ends every session made with the old one."""
@@ -80,3 +85,16 @@ class UserSession(Base):
     address: Mapped[str] = mapped_column(String(45), default="")  # the client address at sign-in
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RecoveryCode(Base):
+    """One of a user's ten one-time codes for a lost phone: only its SHA-256 is kept
+    (a code is 50 random bits, not a password to stretch), and using it ends it."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -6,8 +6,9 @@ one names a session row (sign_ins.py) and carries its user's session generation 
 login time: logging out ends its row, and every copy of that cookie with it; a new
 password or a disabled account bumps the generation and ends every session at once;
 no session lives longer than 12 hours however often it is renewed.
-Every POST needs the session's CSRF token; failed logins are limited per address and
-slowed per account (see `LoginLimiter`).
+Every POST needs the session's CSRF token; failed logins (and wrong second-factor codes)
+are limited per address and slowed per account (see `LoginLimiter`); a member of an
+organization that requires a second factor is allowed nothing until they enrol.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from webob.cookies import SignedSerializer
 
 from statusweb.models import DEFAULT_SLUG, Membership, Organization, User
-from statusweb.services import sign_ins
+from statusweb.services import second_factor, sign_ins
 
 log = logging.getLogger("statusweb.services.security")
 
@@ -55,6 +56,7 @@ DEVICE_COOKIE = "statusweb_device"
 DEVICE_LIFETIME = 30 * 86400
 _IDENTITY = "statusweb.identity"
 _SIGN_IN = "statusweb.sign_in"  # environ: this request's UserSession row
+_MUST_ENROL = "statusweb.must_enrol"
 
 
 class SecurityPolicy:
@@ -93,6 +95,8 @@ class SecurityPolicy:
         """Allowed when the user has a granting role in at least one organization; which
         rows they then reach is the admin's scope (organizations_for)."""
         granting = PERMISSIONS.get(permission, ())
+        if must_enrol(request):
+            return Denied("an organization of yours requires a second factor: enrol first")
         if any(role in granting for role in roles_of(request).values()):
             return Allowed(f"a role in {granting} may {permission}")
         return Denied(f"{permission} needs one of {granting} in an organization")
@@ -103,8 +107,8 @@ class SecurityPolicy:
         user = request.dbsession.get(User, userid)
         key = sign_ins.start(request.dbsession, user, sign_ins.Arrival.of(request))
         request.session.update(user_id=userid, generation=user.session_generation, issued_at=time.time(), key=key)
-        request.environ.pop(_IDENTITY, None)
-        request.environ.pop(_ROLES, None)
+        for cached in (_IDENTITY, _ROLES, _MUST_ENROL):
+            request.environ.pop(cached, None)
         return []
 
     def forget(self, request: Any, **kw: Any) -> list[tuple[str, str]]:
@@ -121,6 +125,31 @@ class SecurityPolicy:
 def current_sign_in(request: Any) -> Any:
     """This request's session row (None when nobody is signed in)."""
     return request.environ.get(_SIGN_IN) if request.identity is not None else None
+
+
+def must_enrol(request: Any) -> bool:
+    """The signed-in user has no second factor and an organization of theirs requires one:
+    until they enrol, the enrolment page is all of the admin they reach."""
+    if _MUST_ENROL not in request.environ:
+        user = request.identity
+        request.environ[_MUST_ENROL] = (
+            user is not None
+            and not second_factor.enrolled(user)
+            and second_factor.required_for(request.dbsession, user)
+        )
+    return bool(request.environ[_MUST_ENROL])
+
+
+def too_many_attempts(request: Any, limiter: LoginLimiter, address: str, name: str, known_device: bool = False) -> str:
+    """ "" when this password or code may be tried now; else the sentence to show, with
+    the answer made a 429 with Retry-After."""
+    wait = limiter.wait_seconds(address, name, known_device=known_device)
+    if wait <= 0:
+        return ""
+    request.response.status_int = 429
+    request.response.headers["Retry-After"] = str(int(wait) + 1)
+    when = f"{int(wait // 60) + 1} minutes" if wait >= 60 else f"{int(wait) + 1} seconds"
+    return f"Too many failed attempts; try again in {when}."
 
 
 def roles_of(request: Any) -> dict[int, str]:

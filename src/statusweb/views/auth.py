@@ -13,7 +13,10 @@ from sqlalchemy import select
 
 from statusweb.models import User
 from statusweb.models.user import verify_without_user
+from statusweb.services import second_factor
 from statusweb.services.params import storable
+from statusweb.services.security import must_enrol, too_many_attempts
+from statusweb.views.two_factor import start_code_step
 
 GENERIC_FAILURE = "Wrong name or password."
 MAX_PASSWORD_CHARS = 1000
@@ -22,7 +25,8 @@ _SAFE_PATH = re.compile(r"/admin(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?"
 
 @view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="GET")
 def login_form(request: Request) -> dict[str, Any]:
-    return {"title": "Log in", "name": "", "error": None, "next": _safe_next(request)}
+    expired = "Your code came too late; log in again." if request.params.get("expired") else None
+    return {"title": "Log in", "name": "", "error": expired, "next": _safe_next(request)}
 
 
 @view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="POST")
@@ -32,17 +36,9 @@ def login(request: Request) -> Any:
     limiter = request.registry["statusweb.login_limiter"]
     device = request.registry["statusweb.device_cookie"]
     address = request.client_addr or "?"
-    wait = limiter.wait_seconds(address, name, known_device=device.knows(request, name))
-    if wait > 0:
-        request.response.status_int = 429
-        request.response.headers["Retry-After"] = str(int(wait) + 1)
-        when = f"{int(wait // 60) + 1} minutes" if wait >= 60 else f"{int(wait) + 1} seconds"
-        return {
-            "title": "Log in",
-            "name": name,
-            "next": _safe_next(request),
-            "error": f"Too many failed attempts; try again in {when}.",
-        }
+    refused = too_many_attempts(request, limiter, address, name, known_device=device.knows(request, name))
+    if refused:
+        return {"title": "Log in", "name": name, "next": _safe_next(request), "error": refused}
     known = name and storable(name)
     user = request.dbsession.scalar(select(User).where(User.name == name)) if known else None
     # The same argon2 work whether or not the name exists, and for a disabled account:
@@ -52,6 +48,8 @@ def login(request: Request) -> Any:
         limiter.failed(address, name)
         request.response.status_int = 400
         return {"title": "Log in", "name": name, "error": GENERIC_FAILURE, "next": _safe_next(request)}
+    if second_factor.enrolled(user):  # the limiter stays as it is until the code is right too
+        return start_code_step(request, user, _safe_next(request))
     limiter.succeeded(address, name)
     headers = remember(request, user.id)
     response = HTTPSeeOther(location=_safe_next(request), headers=headers)
@@ -71,6 +69,8 @@ def logout(request: Request) -> HTTPSeeOther:
 def forbidden(exc: HTTPForbidden, request: Request) -> Any:
     if request.identity is None:
         return HTTPSeeOther(location=request.route_url("login", _query={"next": request.path_qs}))
+    if must_enrol(request):
+        return HTTPSeeOther(location=request.route_url("admin_2fa"))
     request.response.status_int = 403
     return {"title": "Not allowed", "message": "Your role does not allow this."}
 

@@ -92,6 +92,7 @@ def test_no_serious_or_critical_violation_on_any_page(engine, site, browser):  #
         "/admin/users",
         "/admin/subscribers",
         "/admin/sessions",
+        "/admin/2fa",
         "/admin/pages",
         f"/admin/pages/{waiting}",
     ]

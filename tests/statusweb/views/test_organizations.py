@@ -54,6 +54,7 @@ ID_KINDS = {
     "admin_page_domain_check": "page",
     "admin_page_domain_approve": "page",
     "admin_session_end": "session",
+    "admin_organization_2fa": "organization",
 }
 
 
@@ -106,6 +107,8 @@ def two_organizations(engine, tmp_path):
         bob = session.scalar(select(User).where(User.name == "bob"))
         start(session, bob, Arrival("192.0.2.1", "Bob's browser"))
         beta = session.scalar(select(Organization).where(Organization.slug == "beta"))
+        for slug in ("beta", "beta-internal"):
+            ids[slug]["organization"] = beta.id
         make_token(session, beta, "beta deploys", "write", 30, by="bob", now=now)
         session.flush()
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.organization_id == beta.id))
@@ -146,6 +149,7 @@ def test_every_admin_route_with_the_other_organizations_ids_is_a_404(engine, two
                     "password_again": "a long new password",
                     "name": "Stolen",
                     "organization": "beta",
+                    "require": "on",
                 },
                 status="*",
             )
@@ -165,6 +169,7 @@ def test_every_admin_route_with_the_other_organizations_ids_is_a_404(engine, two
         assert session.scalar(select(UserSession.ended_at).where(UserSession.user_id == bob.id)) is None
         assert session.scalar(select(Page.domain_verified_by).where(Page.id == two_organizations["beta"]["page"])) == ""
         assert session.get(ApiToken, two_organizations["beta"]["token"]).revoked_at is None
+        assert not session.get(Organization, two_organizations["beta"]["organization"]).require_2fa
     app.post("/admin/incidents/resolve", {"csrf_token": token, "id": str(two_organizations["beta"]["incident"])})
     with get_session_factory(engine)() as session:
         assert session.get(Incident, two_organizations["beta"]["incident"]).status == "investigating"
