@@ -17,7 +17,8 @@ install: $(STAMP)
 
 AXE := tests/js/node_modules/axe-core/axe.min.js
 
-# axe-core for the accessibility audit, from the npm registry (pinned by package-lock.json).
+# axe-core for the accessibility audit and oidc-provider for the sign-in tests, from the npm
+# registry (pinned by package-lock.json).
 $(AXE): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --silent
 	touch $(AXE)

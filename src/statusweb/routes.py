@@ -91,6 +91,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("metrics", "/metrics")
     config.add_route("login", "/admin/login")
     config.add_route("login_code", "/admin/login/code")
+    config.add_route("login_oidc", "/admin/login/oidc")
+    config.add_route("login_oidc_callback", "/admin/login/oidc/callback")
     config.add_route("logout", "/admin/logout")
     config.add_admin_route("admin", "/admin")
     config.add_admin_route("admin_incidents", "/admin/incidents")

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from statuscore import REGION_PATTERN
@@ -43,7 +43,17 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_REGION": "statusweb.region",  # where this runner checks from (runners sharing PostgreSQL)
     "STATUSWEB_SPOOL_DIR": "statusweb.spool_dir",  # the runner's local spool during a database outage
     "STATUSWEB_DNS_RESOLVER": "statusweb.dns_resolver",  # proving page domains: host[:port] ("" the system's)
+    "STATUSWEB_OIDC_ISSUER": "statusweb.oidc_issuer",  # sign in with OpenID Connect (services/oidc.py)
+    "STATUSWEB_OIDC_CLIENT_ID": "statusweb.oidc_client_id",
+    "STATUSWEB_OIDC_CLIENT_SECRET": "statusweb.oidc_client_secret",  # never logged
+    "STATUSWEB_OIDC_AUTO_CREATE": "statusweb.oidc_auto_create",
+    "STATUSWEB_OIDC_EMAIL_DOMAINS": "statusweb.oidc_email_domains",
+    "STATUSWEB_OIDC_LABEL": "statusweb.oidc_label",
+    "STATUSWEB_PASSWORD_LOGIN": "statusweb.password_login",  # false: only the provider signs people in
 }
+
+if TYPE_CHECKING:
+    from statusweb.services.oidc import OidcSettings
 
 MIN_SECRET_LENGTH = 32
 DEFAULT_PAGE_URL = "http://localhost:6543"
@@ -113,6 +123,8 @@ class Settings:
     trusted_proxy: str = ""
     private_webhooks: bool = False  # subscriber webhooks may point at private addresses
     dns_resolver: tuple[str, int] | None = None  # where page domains' TXT records are looked up (None: the system's)
+    oidc: OidcSettings | None = None  # sign in with OpenID Connect (None: not offered)
+    password_login: bool = True
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
@@ -157,7 +169,25 @@ class Settings:
             here=str(settings.get("statusweb.here", ".")),
             trusted_proxy=check_trusted_proxy(str(settings.get("statusweb.trusted_proxy") or "")),
             dns_resolver=_dns_resolver(settings),
+            **_sign_in(settings),
         )
+
+
+def _sign_in(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenID Connect and whether passwords still sign in (not both off: nobody could)."""
+    from statusweb.services.oidc import OidcSettings
+
+    names = ("issuer", "client_id", "client_secret", "auto_create", "email_domains", "label")
+    try:
+        oidc = OidcSettings.read({name: str(settings.get(f"statusweb.oidc_{name}") or "") for name in names})
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    password_login = as_bool(settings.get("statusweb.password_login", "true"))
+    if not password_login and oidc is None:
+        raise SettingsError(
+            "STATUSWEB_PASSWORD_LOGIN is false but STATUSWEB_OIDC_ISSUER is not set: nobody could sign in"
+        )
+    return {"oidc": oidc, "password_login": password_login}
 
 
 def _dns_resolver(settings: Mapping[str, Any]) -> tuple[str, int] | None:

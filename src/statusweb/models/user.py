@@ -32,6 +32,10 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # OpenID Connect (services/oidc.py): the address a provider's verified email claim is
+    # matched with, and "<issuer> <sub>" once the user signed in through it
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True, unique=True)
+    oidc_subject: Mapped[str | None] = mapped_column(String(600), nullable=True, unique=True)
 
     def set_password(self, password: str) -> None:
         """A new password ends every session made with the old one."""

@@ -6,7 +6,9 @@ import re
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPSeeOther
+from pyramid.renderers import render_to_response
 from pyramid.request import Request
+from pyramid.response import Response
 from pyramid.security import forget, remember
 from pyramid.view import forbidden_view_config, view_config
 from sqlalchemy import select
@@ -23,22 +25,47 @@ MAX_PASSWORD_CHARS = 1000
 _SAFE_PATH = re.compile(r"/admin(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?")
 
 
-@view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="GET")
+LOGIN_TEMPLATE = "statusweb:templates/admin/login.pt"
+
+
+def _form(request: Request, error: str | None = None, name: str = "") -> dict[str, Any]:
+    oidc = request.settings.oidc
+    return {
+        "title": "Log in",
+        "name": name,
+        "error": error,
+        "next": safe_next(request),
+        "oidc_label": oidc.label if oidc is not None else "",
+        "password_login": request.settings.password_login,
+    }
+
+
+def login_page(request: Request, error: str, status: int) -> Response:
+    """The login page saying what went wrong (a sign-in elsewhere that did not work)."""
+    response = render_to_response(LOGIN_TEMPLATE, _form(request, error), request=request)
+    response.status_int = status
+    return response
+
+
+@view_config(route_name="login", renderer=LOGIN_TEMPLATE, request_method="GET")
 def login_form(request: Request) -> dict[str, Any]:
     expired = "Your code came too late; log in again." if request.params.get("expired") else None
-    return {"title": "Log in", "name": "", "error": expired, "next": _safe_next(request)}
+    return _form(request, expired)
 
 
-@view_config(route_name="login", renderer="statusweb:templates/admin/login.pt", request_method="POST")
+@view_config(route_name="login", renderer=LOGIN_TEMPLATE, request_method="POST")
 def login(request: Request) -> Any:
     name = request.POST.get("name", "").strip()[:100]
+    if not request.settings.password_login:
+        request.response.status_int = 400
+        return _form(request, "Passwords do not sign in here; use the button below.")
     password = request.POST.get("password", "")[:MAX_PASSWORD_CHARS]
     limiter = request.registry["statusweb.login_limiter"]
     device = request.registry["statusweb.device_cookie"]
     address = request.client_addr or "?"
     refused = too_many_attempts(request, limiter, address, name, known_device=device.knows(request, name))
     if refused:
-        return {"title": "Log in", "name": name, "next": _safe_next(request), "error": refused}
+        return _form(request, refused, name)
     known = name and storable(name)
     user = request.dbsession.scalar(select(User).where(User.name == name)) if known else None
     # The same argon2 work whether or not the name exists, and for a disabled account:
@@ -47,12 +74,12 @@ def login(request: Request) -> Any:
     if not valid or user is None or user.disabled:
         limiter.failed(address, name)
         request.response.status_int = 400
-        return {"title": "Log in", "name": name, "error": GENERIC_FAILURE, "next": _safe_next(request)}
+        return _form(request, GENERIC_FAILURE, name)
     if second_factor.enrolled(user):  # the limiter stays as it is until the code is right too
-        return start_code_step(request, user, _safe_next(request))
+        return start_code_step(request, user, safe_next(request))
     limiter.succeeded(address, name)
     headers = remember(request, user.id)
-    response = HTTPSeeOther(location=_safe_next(request), headers=headers)
+    response = HTTPSeeOther(location=safe_next(request), headers=headers)
     device.remember(request, response, name, request.settings.secure_cookies)
     return response
 
@@ -75,7 +102,7 @@ def forbidden(exc: HTTPForbidden, request: Request) -> Any:
     return {"title": "Not allowed", "message": "Your role does not allow this."}
 
 
-def _safe_next(request: Request) -> str:
+def safe_next(request: Request) -> str:
     """Where to go after logging in: only an admin path on this site, in plain ASCII
     (no other host, no CR/LF to split headers with), else the dashboard."""
     target = request.params.get("next", "")

@@ -47,13 +47,14 @@ def browser():
 
 
 @contextmanager
-def serving(db_url: str, cache_seconds: str) -> Iterator[str]:
-    """The real app on a real local HTTP server (waitress), on the test database; its URL."""
+def serving(db_url: str, cache_seconds: str, port: int | None = None, **settings: str) -> Iterator[str]:
+    """The real app on a real local HTTP server (waitress), on the test database; its URL.
+    `settings`: more ini keys (statusweb.oidc_issuer, ...)."""
     from webtest.http import StopableWSGIServer
 
     from statusweb import main
 
-    port = free_port()
+    port = port or free_port()
     app = main(
         {"here": "."},
         **{
@@ -61,6 +62,7 @@ def serving(db_url: str, cache_seconds: str) -> Iterator[str]:
             "statusweb.runner": "false",
             "statusweb.page_cache_seconds": cache_seconds,
             "statusweb.page_url": f"http://127.0.0.1:{port}",
+            **settings,
         },
     )
     server = StopableWSGIServer.create(app, host="127.0.0.1", port=port)

@@ -15,6 +15,8 @@ INSTALL_ROUTES = {  # at the main address only, each with its own guard
     "api_push",  # the push token in the address
     "login",
     "login_code",  # half signed in: the session names who, for five minutes
+    "login_oidc",  # off to the OpenID Connect provider
+    "login_oidc_callback",  # back from it: the state in the session must match
     "logout",
     "invitation",  # the invitation's token in the address
     "api_v1_incidents",  # /api/v1: an organization's bearer token
@@ -44,7 +46,7 @@ def test_the_signed_in_side_is_all_admin_routes_and_badges_never_serve_a_private
     registry, routes = routes_of(testapp)
     admin = admin_routes(registry)
     under_admin = {name for name, route in routes.items() if route.pattern.startswith("/admin")}
-    assert under_admin - admin == {"login", "login_code", "logout", "invitation"}
+    assert under_admin - admin == {"login", "login_code", "login_oidc", "login_oidc_callback", "logout", "invitation"}
     assert all(routes[name].pattern.startswith("/admin") for name in admin)
     private = {name for name, kind in page_routes(registry).items() if not kind.on_private_pages}
     assert private == {"badge_status", "badge_uptime", "badge_latency"}
