@@ -136,3 +136,4 @@ def includeme(config: Configurator) -> None:
     config.add_route("api_v1_maintenances", "/api/v1/maintenance")
     config.add_route("api_v1_maintenance_end", "/api/v1/maintenance/{id:[0-9]+}/end")
     config.add_route("api_v1_maintenance_cancel", "/api/v1/maintenance/{id:[0-9]+}/cancel")
+    config.add_route("api_v1_slack", "/api/v1/slack/command")

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,6 +50,9 @@ ENVIRONMENT_OVERRIDES = {
     "STATUSWEB_OIDC_EMAIL_DOMAINS": "statusweb.oidc_email_domains",
     "STATUSWEB_OIDC_LABEL": "statusweb.oidc_label",
     "STATUSWEB_PASSWORD_LOGIN": "statusweb.password_login",  # false: only the provider signs people in
+    "STATUSWEB_SLACK_SIGNING_SECRET": "statusweb.slack_signing_secret",  # the /status command (api/slack_command.py)
+    "STATUSWEB_SLACK_PAGE": "statusweb.slack_page",
+    "STATUSWEB_SLACK_TEAM": "statusweb.slack_team",
 }
 
 if TYPE_CHECKING:
@@ -125,6 +128,9 @@ class Settings:
     dns_resolver: tuple[str, int] | None = None  # where page domains' TXT records are looked up (None: the system's)
     oidc: OidcSettings | None = None  # sign in with OpenID Connect (None: not offered)
     password_login: bool = True
+    slack_signing_secret: str = field(default="", repr=False)  # "" : no Slack slash command
+    slack_page: str = "default"  # the page the slash command acts on
+    slack_team: str = ""  # the Slack workspace (team id) it takes commands from ("": any)
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Settings:
@@ -170,6 +176,9 @@ class Settings:
             trusted_proxy=check_trusted_proxy(str(settings.get("statusweb.trusted_proxy") or "")),
             dns_resolver=_dns_resolver(settings),
             **_sign_in(settings),
+            slack_signing_secret=str(settings.get("statusweb.slack_signing_secret") or "").strip(),
+            slack_page=str(settings.get("statusweb.slack_page") or "default").strip()[:63],
+            slack_team=str(settings.get("statusweb.slack_team") or "").strip()[:40],
         )
 
 

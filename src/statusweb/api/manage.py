@@ -145,7 +145,7 @@ def _page_id(request: Request, token: ApiToken, body: dict[str, Any]) -> int | N
     return page_id
 
 
-def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> dict[str, int]:
+def services_named(request: Request, page_id: int | None, slugs: Any, key: str) -> dict[str, int]:
     """slug -> id of the named services, all on the page."""
     if not isinstance(slugs, (list, dict)) or len(slugs) > 500:
         raise ApiRefusal(400, f"{key}: a list (or object) of service slugs")
@@ -162,7 +162,7 @@ def _services(request: Request, page_id: int | None, slugs: Any, key: str) -> di
     return known
 
 
-def _slugs(request: Request) -> dict[int, str]:
+def service_slugs(request: Request) -> dict[int, str]:
     return dict(request.dbsession.execute(select(Service.id, Service.slug)).all())
 
 
@@ -198,7 +198,7 @@ def list_incidents(request: Request) -> dict[str, Any]:
         .limit(LIST_LIMIT)
         .options(selectinload(Incident.updates), selectinload(Incident.affected))
     ).all()
-    slugs = _slugs(request)
+    slugs = service_slugs(request)
     return {"incidents": [incidents.incident_json(incident, slugs, public=False) for incident in rows]}
 
 
@@ -208,7 +208,7 @@ def create_incident(request: Request) -> dict[str, Any]:
     components = body.get("components", {})
     if not isinstance(components, dict) or any(v not in COMPONENT_STATUSES for v in components.values()):
         raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
-    services = _services(request, page_id, components, "components")
+    services = services_named(request, page_id, components, "components")
     incident = incidents.create(
         request.dbsession,
         page_id=page_id,
@@ -222,13 +222,13 @@ def create_incident(request: Request) -> dict[str, Any]:
     )
     audit_on_page(request, page_id, "incident.create", f"#{incident.id} {incident.title}")
     request.response.status_int = 201
-    return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
+    return {"incident": incidents.incident_json(incident, service_slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_incident", request_method="GET", renderer="json", require_csrf=False)
 def show_incident(request: Request) -> dict[str, Any]:
     _token(request, "read")
-    return {"incident": incidents.incident_json(_incident(request), _slugs(request), public=False)}
+    return {"incident": incidents.incident_json(_incident(request), service_slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_incident_updates", request_method="POST", renderer="json", require_csrf=False)
@@ -249,7 +249,7 @@ def update_incident(request: Request) -> dict[str, Any]:
         raise ApiRefusal(409, str(exc)) from None
     audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
     request.response.status_int = 201
-    return {"incident": incidents.incident_json(incident, _slugs(request), public=False)}
+    return {"incident": incidents.incident_json(incident, service_slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_maintenances", request_method="GET", renderer="json", require_csrf=False)
@@ -262,14 +262,14 @@ def list_maintenance(request: Request) -> dict[str, Any]:
         .limit(LIST_LIMIT)
         .options(selectinload(Maintenance.affected), selectinload(Maintenance.updates))
     ).all()
-    slugs = _slugs(request)
+    slugs = service_slugs(request)
     return {"maintenance": [maintenance_json(window, slugs, public=False) for window in windows]}
 
 
 @view_config(route_name="api_v1_maintenances", request_method="POST", renderer="json", require_csrf=False)
 def create_maintenance(request: Request) -> dict[str, Any]:
     body, page_id = _writing(request)
-    services = _services(request, page_id, body.get("services", []), "services")
+    services = services_named(request, page_id, body.get("services", []), "services")
     try:
         plan = WindowPlan(
             title=_text(body, "title", limit=200, one_line=True),
@@ -286,7 +286,7 @@ def create_maintenance(request: Request) -> dict[str, Any]:
     advance_windows(request.dbsession, utcnow(), author=str(request.environ[TOKEN_ACTOR]))
     audit_on_page(request, page_id, "maintenance.create", f"#{window.id} {window.title}")
     request.response.status_int = 201
-    return {"maintenance": maintenance_json(window, _slugs(request), public=False)}
+    return {"maintenance": maintenance_json(window, service_slugs(request), public=False)}
 
 
 @view_config(route_name="api_v1_maintenance_end", request_method="POST", renderer="json", require_csrf=False)
@@ -304,4 +304,4 @@ def finish_maintenance(request: Request) -> dict[str, Any]:
     audit_on_page(
         request, window.page_id, "maintenance.end" if ending else "maintenance.cancel", f"#{window.id} {window.title}"
     )
-    return {"maintenance": maintenance_json(window, _slugs(request), public=False)}
+    return {"maintenance": maintenance_json(window, service_slugs(request), public=False)}

@@ -20,6 +20,7 @@ INSTALL_ROUTES = {  # at the main address only, each with its own guard
     "logout",
     "invitation",  # the invitation's token in the address
     "api_v1_incidents",  # /api/v1: an organization's bearer token
+    "api_v1_slack",  # Slack's signature, with the app's signing secret
     "api_v1_incident",
     "api_v1_incident_updates",
     "api_v1_maintenances",
