@@ -34,7 +34,7 @@ TEMPLATE_FIELDS: Mapping[str, str] = {
     "previous": "the status before",
     "since": "when the previous status began, e.g. 2026-12-06 09:14:03 UTC",
     "at": "when this happened",
-    "duration": "seconds the previous status lasted (a recovery's downtime), or none",
+    "duration": "seconds the previous status lasted (a recovery: its downtime; a DOWN: how long it was up), or none",
     "duration_text": 'the same for a person, e.g. "~12 min", or ""',
     "reason": 'what the check said (the error), or ""',
     "status_code": "the HTTP status code, or none",

@@ -83,7 +83,7 @@ async def test_a_templated_slack_message_reaches_slack(tmp_path, target):
             f'status_page_url = "{PAGE}"\n[[alert]]\nname = "chat"\ntype = "slack"\nwebhook_url = "{url}"\n'
             'title_template = "{{ icon }} {{ monitor }} is {{ status }}"\n'
             "body_template = '''\n"
-            "*{{ heading }}* since {{ since }}{% if duration_text %} (down {{ duration_text }}){% endif %}\n"
+            "*{{ heading }}* since {{ since }}{% if kind == 'recovered' %} (down {{ duration_text }}){% endif %}\n"
             "{% if reason %}Reason: `{{ reason }}`{% endif %}\n"
             "Checked: {{ url }} | <{{ page_url }}|status page>'''\n"
         )
