@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from statusweb.models import AuditEvent, Page, get_session_factory
-from tests.dns_server import SERVFAIL, SILENT, Zone, dns_server
+from statuscore.testing_dns import SERVFAIL, SILENT, Zone, dns_server
 from tests.statusweb.views.test_admin import add_user, login
 from tests.statusweb.views.test_organizations import two_organizations  # noqa: F401 - the fixture
 
