@@ -17,7 +17,8 @@ COPY plugins ./plugins
 # These are this repository's own packages; their dependencies are pinned to the versions
 # CI ran by constraints.txt.
 # hadolint ignore=DL3013
-RUN pip install -c constraints.txt ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp
+RUN pip install -c constraints.txt ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp \
+    ./plugins/statuscore-dns ./plugins/statuscore-db
 
 COPY production.ini ./
 COPY examples ./examples

@@ -34,7 +34,7 @@ test: lint $(AXE)
 # (import-linter); and
 # complexity: no function graded D or worse.
 lint: $(STAMP)
-	$(VENV)/bin/mypy --strict src/statuscore plugins/statuscore-tcp/src plugins/statuscore-tls/src
+	$(VENV)/bin/mypy --strict src/statuscore $(wildcard plugins/*/src)
 	$(VENV)/bin/mypy src/statusweb
 	$(VENV)/bin/ruff check --quiet .
 	$(VENV)/bin/ruff format --check --quiet .

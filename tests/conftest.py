@@ -72,6 +72,8 @@ def image_venv(tmp_path_factory):
             f"{root}[web]",
             str(root / "plugins/statuscore-tls"),
             str(root / "plugins/statuscore-tcp"),
+            str(root / "plugins/statuscore-dns"),
+            str(root / "plugins/statuscore-db"),
         ],
         check=True,
         timeout=900,

@@ -28,6 +28,7 @@ from .model import REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSpe
 from .plugins import PluginRegistry, load_registry
 from .process import settle_loaded_config
 from .push import MemoryPushLedger, PushLedger, PushRecord
+from .redact import redact_urls
 from .scheduler import Scheduler
 from .schema import Duration
 from .state import MonitorState, RegionVote, advance, count_votes
@@ -79,6 +80,7 @@ __all__ = [
     "checked_url",
     "count_votes",
     "has_control_characters",
+    "redact_urls",
     "is_public_address",
     "private_host_reason",
     "check_sync",

@@ -1,6 +1,15 @@
 """A small authoritative DNS server on 127.0.0.1 for tests (dnspython, UDP, a thread):
 answers from a table the test fills, and can refuse (SERVFAIL) or stay silent (a
-timeout) for a name. Nothing leaves the machine."""
+timeout) for a name, or mark its answer DNSSEC-validated (the AD flag a validating
+resolver sets). Nothing leaves the machine.
+
+    from statuscore.testing_dns import Zone, dns_server
+
+    zone = Zone()
+    zone.add("www.example.org", "A", "192.0.2.10")
+    with dns_server(zone) as address:        # "127.0.0.1:<port>"
+        ...
+"""
 
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ class Zone:
     records: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     failing: dict[str, str] = field(default_factory=dict)
     queries: list[tuple[str, str]] = field(default_factory=list)
+    validated: set[str] = field(default_factory=set)  # names answered with the AD flag
 
     def add(self, name: str, rdtype: str, *values: str) -> None:
         self.records.setdefault(_key(name), {}).setdefault(rdtype.upper(), []).extend(values)
@@ -52,7 +62,10 @@ class Zone:
             response.answer.append(
                 dns.rrset.from_text_list(question.name, 60, "IN", rdtype, self.records[name][rdtype])
             )
-        return response.to_wire()
+        if name in self.validated:
+            response.flags |= dns.flags.AD
+        wire_reply: bytes = response.to_wire()
+        return wire_reply
 
 
 def _key(name: str) -> str:

@@ -11,8 +11,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from statusweb.models import AuditEvent, Page, get_session_factory
 from statuscore.testing_dns import SERVFAIL, SILENT, Zone, dns_server
+from statusweb.models import AuditEvent, Page, get_session_factory
 from tests.statusweb.views.test_admin import add_user, login
 from tests.statusweb.views.test_organizations import two_organizations  # noqa: F401 - the fixture
 
