@@ -74,6 +74,7 @@ def image_venv(tmp_path_factory):
             str(root / "plugins/statuscore-tcp"),
             str(root / "plugins/statuscore-dns"),
             str(root / "plugins/statuscore-db"),
+            str(root / "plugins/statuscore-grpc"),
         ],
         check=True,
         timeout=900,
