@@ -18,7 +18,8 @@ COPY plugins ./plugins
 # CI ran by constraints.txt.
 # hadolint ignore=DL3013
 RUN pip install -c constraints.txt ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp \
-    ./plugins/statuscore-dns ./plugins/statuscore-db ./plugins/statuscore-grpc
+    ./plugins/statuscore-dns ./plugins/statuscore-db ./plugins/statuscore-grpc \
+    ./plugins/statuscore-icmp
 
 COPY production.ini ./
 COPY examples ./examples

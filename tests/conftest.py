@@ -75,6 +75,7 @@ def image_venv(tmp_path_factory):
             str(root / "plugins/statuscore-dns"),
             str(root / "plugins/statuscore-db"),
             str(root / "plugins/statuscore-grpc"),
+            str(root / "plugins/statuscore-icmp"),
         ],
         check=True,
         timeout=900,
