@@ -19,7 +19,7 @@ COPY plugins ./plugins
 # hadolint ignore=DL3013
 RUN pip install -c constraints.txt ".[web]" ./plugins/statuscore-tls ./plugins/statuscore-tcp \
     ./plugins/statuscore-dns ./plugins/statuscore-db ./plugins/statuscore-grpc \
-    ./plugins/statuscore-icmp
+    ./plugins/statuscore-icmp ./plugins/statuscore-domain
 
 COPY production.ini ./
 COPY examples ./examples

@@ -76,6 +76,7 @@ def image_venv(tmp_path_factory):
             str(root / "plugins/statuscore-db"),
             str(root / "plugins/statuscore-grpc"),
             str(root / "plugins/statuscore-icmp"),
+            str(root / "plugins/statuscore-domain"),
         ],
         check=True,
         timeout=900,

@@ -57,7 +57,7 @@ async def test_the_plugin_guide_check_type_registers_and_checks():
 
 
 def test_the_plugin_guides_monitors_load_with_the_plugins_installed(tmp_path):
-    """docs/plugins.md's monitors.toml for dns, postgres, redis, icmp and grpc, as a reader pastes it."""
+    """docs/plugins.md's monitors.toml for dns, postgres, redis, domain_expiry, icmp and grpc, as a reader pastes it."""
     from statuscore import load_config
 
     text = (ROOT / "docs" / "plugins.md").read_text()
@@ -67,5 +67,5 @@ def test_the_plugin_guides_monitors_load_with_the_plugins_installed(tmp_path):
     path.write_text(block)
     env = {"STATUS_DB_URL": "postgresql://monitor:secret@db:5432/sefaria", "STATUS_REDIS_URL": "redis://cache:6379/0"}
     loaded = load_config(str(path), env=env)
-    assert [m.type for m in loaded.monitors] == ["dns", "postgres", "redis", "icmp", "grpc"]
+    assert [m.type for m in loaded.monitors] == ["dns", "postgres", "redis", "domain_expiry", "icmp", "grpc"]
     assert "secret" not in repr(loaded.monitors)
