@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from . import shorthand
 from .alerts.base import AlertSink
 from .alerts.loading import build_sinks, check_routes, environment_slack
 from .conditions import ConditionSyntaxError, parse_condition
@@ -219,6 +220,7 @@ def _build_monitor(
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"every [[monitor]] needs a name (monitor number {index + 1} has none)", key="name")
     try:
+        table = shorthand.expand(table, defaults)
         merged = {**defaults, **table}
         policy, values = _policy(
             merged, {} if policies is None else policies, only_defaults=_POLICY_KEYS.isdisjoint(table)
