@@ -145,7 +145,7 @@ headers = {{ Authorization = "Bearer {written}" }}
             '[[monitor]]\nname = "A"\ntype = "gopher"\nurl = "https://a.test/"\n',
             "A",
             "type",
-            "unknown check type 'gopher' (installed: http, ",
+            "unknown check type 'gopher' (installed: dns, domain_expiry, grpc, http, icmp, ",
         ),
         (
             '[[monitor]]\nname = "A"\nurl = "https://a.test/"\n[[monitor]]\nname = "A"\nurl = "https://b.test/"\n',
