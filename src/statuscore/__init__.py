@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from .addresses import checked_email, checked_url, has_control_characters, is_public_address, private_host_reason
+from .addresses import (
+    checked_email,
+    checked_url,
+    has_control_characters,
+    host_addresses,
+    is_public_address,
+    private_host_reason,
+)
 from .alerts.base import AlertSink, Delivery
 from .alerts.email import smtp_send
 from .alerts.webhook import sign as sign_webhook
@@ -81,6 +88,7 @@ __all__ = [
     "count_votes",
     "has_control_characters",
     "redact_urls",
+    "host_addresses",
     "is_public_address",
     "private_host_reason",
     "check_sync",

@@ -74,12 +74,18 @@ def is_public_address(address: str) -> bool:
     return True
 
 
+def host_addresses(host: str, port: int) -> set[str]:
+    """Every address `host` resolves to (OSError or UnicodeError when it does not). It
+    blocks on DNS: call it off the event loop."""
+    return {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+
+
 def private_host_reason(host: str, port: int) -> str | None:
     """Why a message must not go to `host` (it does not resolve, or one of its addresses
-    is not public: this server's own network), or None. It blocks on DNS: call it off
-    the event loop. The same rule for subscribers' webhooks and Apprise's URLs."""
+    is not public: this server's own network), or None. The rule subscribers' webhooks
+    and Apprise's URLs share; it blocks on DNS."""
     try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+        addresses = host_addresses(host, port)
     except (OSError, UnicodeError):
         return f"the host {host!r} does not resolve"
     if not all(is_public_address(address) for address in addresses):

@@ -94,6 +94,12 @@ def notify_target(key: str, url: str) -> str:
             f"Apprise does not understand this {scheme_of(url)}:// URL "
             "(see https://github.com/caronc/apprise/wiki for each service's form)",
         )
+    return named_host(plugin)
+
+
+def named_host(plugin: Any) -> str:
+    """The host an instantiated Apprise plugin sends to when its URL forms name one
+    ({host} in Apprise's own templates), else ""."""
     names_host = any("{host}" in template for template in getattr(plugin, "templates", ()))
     return str(plugin.host or "") if names_host else ""
 
@@ -204,7 +210,7 @@ def notify_one(url: str, payload: Mapping[str, Any], timeout: float, allow_priva
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return "Apprise no longer understands this URL"
-    host = str(plugin.host or "") if any("{host}" in t for t in getattr(plugin, "templates", ())) else ""
+    host = named_host(plugin)
     if host and not allow_private:
         reason = private_host_reason(host.strip("[]"), int(plugin.port or 443))
         if reason:

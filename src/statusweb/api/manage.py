@@ -30,10 +30,9 @@ from statusweb.models import (
     Incident,
     IncidentNotEditable,
     Maintenance,
-    Page,
     Service,
 )
-from statusweb.pages.queries import organization_of_rows, scope_to_organizations
+from statusweb.pages.queries import organization_of_rows, rows_page_id, scope_to_organizations
 from statusweb.services import incidents
 from statusweb.services.audit import TOKEN_ACTOR
 from statusweb.services.maintenance import (
@@ -137,10 +136,11 @@ def _page_id(request: Request, token: ApiToken, body: dict[str, Any]) -> int | N
     slug = body.get("page", DEFAULT_SLUG)
     if not isinstance(slug, str) or len(slug) > 63:
         raise ApiRefusal(400, "page: a page's slug")
-    page_id = None if slug == DEFAULT_SLUG else request.dbsession.scalar(select(Page.id).where(Page.slug == slug))
-    if (slug != DEFAULT_SLUG and page_id is None) or organization_of_rows(
-        request.dbsession, page_id
-    ) != token.organization_id:
+    try:
+        page_id = rows_page_id(request.dbsession, slug)
+    except LookupError:
+        raise ApiRefusal(404, f"no such page: {slug}") from None
+    if organization_of_rows(request.dbsession, page_id) != token.organization_id:
         raise ApiRefusal(404, f"no such page: {slug}")
     return page_id
 

@@ -26,8 +26,8 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import parse_duration, utcnow
 from statusweb.api.manage import ApiRefusal, services_named
-from statusweb.models import DEFAULT_SLUG, IMPACTS, INCIDENT_STATUSES, Incident, IncidentNotEditable, Maintenance, Page
-from statusweb.pages.queries import organization_of_rows, scope_to_organizations
+from statusweb.models import IMPACTS, INCIDENT_STATUSES, Incident, IncidentNotEditable, Maintenance
+from statusweb.pages.queries import organization_of_rows, rows_page_id, scope_to_organizations
 from statusweb.services import incidents
 from statusweb.services.audit import TOKEN_ACTOR
 from statusweb.services.maintenance import (
@@ -41,8 +41,12 @@ from statusweb.services.maintenance import (
 from statusweb.views.admin_pages import audit_on_page
 
 MAX_AGE = 300  # seconds a signed request stays good
-COMPONENT_FOR_IMPACT = {"none": "operational", "minor": "degraded_performance", "major": "partial_outage"}
-COMPONENT_FOR_IMPACT["critical"] = "major_outage"
+COMPONENT_FOR_IMPACT = {
+    "none": "operational",
+    "minor": "degraded_performance",
+    "major": "partial_outage",
+    "critical": "major_outage",
+}
 USAGE = """Usage:
 /status list
 /status open [minor|major|critical] [+service ...] <title> [-- <first update>]
@@ -87,8 +91,9 @@ def slash_command(request: Request) -> dict[str, Any]:
     if settings.slack_team and form["team_id"] != settings.slack_team:
         raise ApiRefusal(403, "this workspace may not change this status page")
     slug = settings.slack_page
-    page_id = None if slug == DEFAULT_SLUG else request.dbsession.scalar(select(Page.id).where(Page.slug == slug))
-    if slug != DEFAULT_SLUG and page_id is None:
+    try:
+        page_id = rows_page_id(request.dbsession, slug)
+    except LookupError:
         return _reply(f"There is no page {slug!r} here; check STATUSWEB_SLACK_PAGE.")
     organization = organization_of_rows(request.dbsession, page_id)
     if organization is None:

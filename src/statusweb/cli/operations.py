@@ -96,14 +96,12 @@ def _start(args: argparse.Namespace, session: Session) -> int:
 
 def _page_id(db: Any, slug: str) -> int | None:
     """What a window on page `slug` stores as its page_id (None: the default page)."""
-    from statusweb.models import DEFAULT_SLUG, Page
+    from statusweb.pages.queries import rows_page_id
 
-    if slug == DEFAULT_SLUG:
-        return None
-    found = db.scalar(select(Page.id).where(Page.slug == slug))
-    if found is None:
-        raise ValueError(f"no page {slug!r} (statusweb-admin organization list shows them)")
-    return int(found)
+    try:
+        return rows_page_id(db, slug)
+    except LookupError:
+        raise ValueError(f"no page {slug!r} (statusweb-admin organization list shows them)") from None
 
 
 def _end(args: argparse.Namespace, session: Session) -> int:

@@ -74,6 +74,17 @@ def scope_to_organizations(session: Session, organization_ids: Iterable[int]) ->
     session.info[_SCOPE] = PageScope(frozenset(pages.values()), default_owner in wanted)
 
 
+def rows_page_id(session: Session, slug: str) -> int | None:
+    """What rows on the page `slug` store as their page_id (None: the default page's);
+    LookupError when there is no such page."""
+    if slug == DEFAULT_SLUG:
+        return None
+    found = session.scalar(select(Page.id).where(Page.slug == slug))
+    if found is None:
+        raise LookupError(slug)
+    return int(found)
+
+
 def organization_of_rows(session: Session, page_id: int | None) -> int | None:
     """The organization that owns a row with this page_id (NULL: the default page's)."""
     if page_id is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from statuscore import checked_email, checked_url, private_host_reason
+from statuscore import checked_email, checked_url, host_addresses, is_public_address
 from statusweb.models import (
     Subscriber,
     SubscriberMessage,
@@ -61,10 +61,11 @@ def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
 
 
 def refuse_private_host(host: str, port: int) -> None:
-    reason = private_host_reason(host, port)
-    if reason and reason.endswith("does not resolve"):
-        raise SubscriptionError(f"The host {host!r} does not resolve.")
-    if reason:
+    try:
+        addresses = host_addresses(host, port)
+    except (OSError, UnicodeError):
+        raise SubscriptionError(f"The host {host!r} does not resolve.") from None
+    if not all(is_public_address(address) for address in addresses):
         raise SubscriptionError("That URL points into a private network; webhooks go to public addresses.")
 
 

@@ -81,7 +81,7 @@ def code_given(request: Request) -> Any:
     address = request.client_addr or "?"
     refused = too_many_attempts(request, limiter, address, user.name)
     if refused:
-        return {"title": "Your code", "error": refused}
+        return _code_form(request, refused, 429)
     code = request.POST.get("code", "")[:MAX_CODE_CHARS]
     if not second_factor.accept(request.dbsession, user, code):
         limiter.failed(address, user.name)
