@@ -22,6 +22,12 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
 
+def _in_namespace(namespace: str, setting: str, value: str) -> None:
+    """Set /proc/sys/<setting> inside `namespace` only (no procps needed: each network
+    namespace has its own /proc/sys/net)."""
+    _ip("netns", "exec", namespace, "sh", "-c", f'echo "{value}" > /proc/sys/{setting}')
+
+
 def need_namespaces() -> None:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         message = "network namespaces need root and iproute2's `ip`"
@@ -50,7 +56,7 @@ def quiet_host():
         _ip("netns", "exec", namespace, "ip", "link", "set", inside, "up")
 
         def ignore(yes: bool) -> None:
-            _ip("netns", "exec", namespace, "sysctl", "-qw", f"net.ipv4.icmp_echo_ignore_all={int(yes)}")
+            _in_namespace(namespace, "net/ipv4/icmp_echo_ignore_all", str(int(yes)))
 
         yield ignore
     finally:
@@ -93,7 +99,7 @@ def test_a_process_allowed_no_icmp_socket_is_told_why():
     try:
         _ip("netns", "add", namespace)
         _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
-        _ip("netns", "exec", namespace, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
+        _in_namespace(namespace, "net/ipv4/ping_group_range", "1 0")
         done = subprocess.run(
             [
                 "ip",

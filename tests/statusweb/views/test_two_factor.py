@@ -240,3 +240,28 @@ def test_reset_2fa_from_the_command_line(engine, owner, db_url, tmp_path):
         assert (
             session.scalar(select(AuditEvent.actor).where(AuditEvent.action == "user.2fa_reset")) == "statusweb-admin"
         )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"action": "confirm", "code": "9" * 10_000},
+        {"action": "confirm", "code": "12\r\n34"},
+        {"action": "confirm", "code": "１２３４５６"},
+        {"action": "recovery", "code": "000000"},
+        {"action": "off", "password": "x" * 5000},
+        {"action": "delete-everything"},
+        {"action": "", "code": "-1"},
+        b"action=confirm&code=%FF%FE%FD",
+    ],
+)
+def test_a_hostile_settings_form_is_a_400_never_a_500(engine, owner, fields):
+    page = form_doing(owner.get("/admin/2fa"), "start").submit()  # pending: a confirm would be possible
+    token = page.forms[0]["csrf_token"].value
+    if isinstance(fields, bytes):
+        body = b"csrf_token=" + token.encode() + b"&" + fields
+        owner.post("/admin/2fa", body, content_type="application/x-www-form-urlencoded", status=400)
+    else:
+        answer = owner.post("/admin/2fa", {"csrf_token": token, **fields}, status=400)
+        assert answer.html.select_one("[role=alert]") is not None
+    assert user_row(engine, "olga").totp_enabled_at is None  # nothing came into force
