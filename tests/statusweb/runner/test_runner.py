@@ -64,6 +64,10 @@ class RunnerProcess:
             env=self.env,
             stdout=self.log,
             stderr=self.log,
+            # Its own session: a SIGSTOPped runner in the test's process group died of SIGHUP
+            # (returncode -1) one run in seven, the kernel's rule for a stopped process in a
+            # process group that becomes orphaned; a process of another session never gets it.
+            start_new_session=True,
         )
 
     async def kill(self) -> None:
