@@ -27,6 +27,7 @@ from .checks.http_client import read_capped
 from .clock import Clock, SystemClock, utcnow
 from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .delays import backoff_delay, no_jitter
+from .dependencies import Dependencies
 from .durations import format_duration, parse_duration
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
@@ -58,6 +59,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Delivery",
+    "Dependencies",
     "Duration",
     "FieldError",
     "LoadedConfig",

@@ -37,6 +37,7 @@ from . import shorthand
 from .alerts.base import AlertSink
 from .alerts.loading import build_sinks, check_routes, environment_slack
 from .conditions import ConditionSyntaxError, parse_condition
+from .dependencies import resolve_dependencies
 from .errors import ConfigError
 from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
@@ -166,6 +167,7 @@ def _load(
         names.add(monitor.name)
         slugs[monitor.slug] = monitor.name
         monitors.append(monitor)
+    monitors = resolve_dependencies(monitors)
     warnings: list[str] = []
     sinks = build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
     check_routes(monitors, raw.get("alert", []))

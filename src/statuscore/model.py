@@ -85,6 +85,9 @@ class MonitorPolicy:
     # Whether DEGRADED shows on status pages as such (false: operational there, while the
     # admin and alerts still say degraded). Unset: the check type's default (tls_cert: false).
     public_degraded: bool | None = None
+    # Monitors (names or slugs) this one needs: while one of them is DOWN, this one's DOWN
+    # is told with it ("also affected") and its pages say "affected by" (dependencies.py).
+    depends_on: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._check_regions()
@@ -173,6 +176,7 @@ class Monitor:
     quorum: int | None = MonitorPolicy.quorum
     public: bool = MonitorPolicy.public
     public_degraded: bool = True
+    depends_on: tuple[str, ...] = MonitorPolicy.depends_on  # slugs, resolved at load
 
     @property
     def max_attempts(self) -> int:

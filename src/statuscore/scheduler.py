@@ -20,8 +20,10 @@ import aiohttp
 
 from .alerts.base import AlertSink
 from .alerts.notifier import Notifier
+from .alerts.queueing import alerts_for
 from .checking import build_check
 from .clock import Clock, SystemClock
+from .dependencies import Dependencies
 from .maintenance import MaintenanceSource
 from .model import Alert, CheckResult, Monitor, Status, Transition
 from .plugins import PluginRegistry, default_registry
@@ -57,6 +59,8 @@ class Scheduler:
     `maintenance` (a `MaintenanceCalendar`) to record checks inside windows as
     MAINTENANCE, `pushes` (a `PushLedger`) for `push` monitors, and `verdict` to judge
     a result together with other vantage points' before the state machine sees it.
+    `states_elsewhere` gives the state of a monitor another process checks (by slug),
+    for the alerts of monitors that depend on it.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class Scheduler:
         verdict: Verdict | None = None,
         launch_tick: float = LAUNCH_TICK,
         alert_jitter: Callable[[float], float] | None = None,
+        states_elsewhere: Callable[[str], MonitorState | None] | None = None,
     ) -> None:
         self.registry = registry or default_registry()
         self.checks = [build_check(m, self.registry) for m in monitors]
@@ -93,6 +98,7 @@ class Scheduler:
         self.verdict = verdict
         self.launch_tick = launch_tick
         self.alert_jitter = alert_jitter  # the notifier's retry jitter (tests pass no_jitter)
+        self.states_elsewhere = states_elsewhere
         self._index_of = {check.monitor.slug: index for index, check in enumerate(self.checks)}
         self.states: dict[str, MonitorState] = {}
         self.checks_done = 0
@@ -155,7 +161,15 @@ class Scheduler:
         self._slots = asyncio.Semaphore(self.concurrency)
         if self.session is None:
             self.session = new_session(limit=self.concurrency, keepalive=self.keepalive)
-        self.notifier = Notifier(self.store, self.sinks, self.session, self.clock, jitter=self.alert_jitter)
+        self.notifier = Notifier(
+            self.store,
+            self.sinks,
+            self.session,
+            self.clock,
+            jitter=self.alert_jitter,
+            dependencies=Dependencies(self.monitors),
+            status_of=self.state_of,
+        )
         restored = await self.store.load_states()
         self.states = {
             r.monitor.slug: restored[r.monitor.slug]
@@ -164,6 +178,13 @@ class Scheduler:
         }
         if restored:
             log.info("restored the state of %d monitors", len(self.states))
+
+    def state_of(self, slug: str) -> MonitorState | None:
+        """A monitor's state: kept here when checked here, else as `states_elsewhere` says."""
+        state = self.states.get(slug)
+        if state is None and self.states_elsewhere is not None:
+            state = self.states_elsewhere(slug)
+        return state
 
     def stop(self) -> None:
         """Stop scheduling; in-flight checks finish (each within its timeout)."""
@@ -367,30 +388,8 @@ class Scheduler:
         return replace(result, status=Status.MAINTENANCE, error=f"maintenance: {window.title} (the check said {said})")
 
     def alerts_for(self, transition: Transition, monitor: Monitor | None) -> list[Alert]:
-        """One rendered alert per sink that this monitor's alerts go to (every sink for
-        news about no monitor in particular) and that wants it."""
-        alerts = []
-        for sink in self.sinks.values():
-            if monitor is not None and monitor.alerts and sink.instance_name not in monitor.alerts:
-                continue  # this monitor's alerts go to other people
-            if not sink.wants(transition):
-                continue
-            try:
-                payload = sink.render_alert(transition, monitor)
-            except Exception:
-                log.exception("sink %s could not render an alert for %s", sink.instance_name, transition.monitor)
-                continue
-            alerts.append(
-                Alert(
-                    id=f"{transition.slug}:{transition.kind.value}:{transition.at.isoformat()}:{sink.instance_name}",
-                    sink=sink.instance_name,
-                    monitor=transition.monitor,
-                    kind=transition.kind.value,
-                    payload=payload,
-                    created_at=transition.at,
-                )
-            )
-        return alerts
+        """One rendered alert per sink of this monitor that wants it (`alerts.queueing`)."""
+        return alerts_for(self.sinks.values(), transition, monitor)
 
     async def _sleep(self, delay: float) -> None:
         """Sleep by the clock; `stop()` or an earlier due time cuts it short."""

@@ -13,6 +13,7 @@ import aiohttp
 
 from ..durations import format_duration
 from ..model import Alert, Monitor, Transition, TransitionKind
+from .folding import also_affected_note
 from .grouping import GroupPolicy
 from .templates import MessageTemplates, template_context
 
@@ -127,6 +128,12 @@ class AlertSink(Generic[ConfigT]):
         status database was unreachable ..."), so a repeat after a failover is explained.
         The default sends it unchanged."""
         return payload
+
+    def fold(self, payload: Mapping[str, Any], cause: Alert, affected: Sequence[Alert]) -> Mapping[str, Any]:
+        """`payload`, the DOWN of `cause`, naming the monitors that depend on it and went
+        down with it (`depends_on`), whose own DOWNs it replaces. Only asked of a sink
+        that groups; the default adds the line with `add_note`."""
+        return self.add_note(payload, also_affected_note(cause.monitor, [alert.monitor for alert in affected]))
 
 
 def can_group(sink: AlertSink[Any] | None) -> bool:

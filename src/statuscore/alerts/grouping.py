@@ -59,6 +59,8 @@ class DownDecision:
     batch: Sequence[Alert] = ()
     already_told: Sequence[str] = ()
     hold_until: datetime | None = None
+    #: The batch is one monitor's DOWN with its dependents' (`folding.py`), not a group.
+    folded: bool = False
 
 
 def down_heads(pending: Sequence[Alert], now: datetime) -> dict[str, list[Alert]]:

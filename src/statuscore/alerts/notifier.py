@@ -5,7 +5,8 @@ dropped, and one monitor's held or failing alert never delays another monitor's.
 Retries wait at most a minute (`backoff.expo` with full jitter), so alerts resume within a
 minute of the receiver coming back; an alert delivered more than `LATE_AFTER` seconds
 after its transition says so, so a burst of queued alerts is not mistaken for fresh news.
-DOWNs of several monitors close together go out as one message (see `grouping`). Each
+DOWNs of several monitors close together go out as one message (see `grouping`), and a
+monitor's DOWN carries those of the monitors that depend on it (see `folding`). Each
 delivery carries the alert's id as its idempotency key (`AlertSink.send`)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,11 +22,14 @@ import aiohttp
 
 from ..clock import Clock, SystemClock
 from ..delays import Jitter, backoff_delay
+from ..dependencies import Dependencies
 from ..model import Alert
 from ..redact import redact_urls
 from ..store import Store
-from .base import AlertSink, Delivery, can_group, late_note
-from .grouping import DownDecision, ToldDown, decide_down, down_heads
+from .base import AlertSink, Delivery, late_note
+from .combining import combined_payload, decide, dependency_notes
+from .folding import StatusOf
+from .grouping import DownDecision, ToldDown, down_heads
 
 log = logging.getLogger("statuscore.alerts")
 
@@ -50,6 +55,8 @@ class Notifier:
         clock: Clock | None = None,
         *,
         jitter: Jitter | None = None,
+        dependencies: Dependencies | None = None,
+        status_of: StatusOf | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -62,6 +69,8 @@ class Notifier:
         self._last_failure: dict[str, datetime] = {}
         self._paused: dict[str, datetime] = {}  # a failing sink: no try before then
         self._told_down = ToldDown()
+        self.dependencies = dependencies or Dependencies(())
+        self.status_of: StatusOf = status_of or (lambda slug: None)  # a monitor's state, by slug
 
     def wake(self) -> None:
         self._wake.set()
@@ -72,50 +81,54 @@ class Notifier:
 
     async def deliver_due(self) -> float | None:
         """Send what is due now; returns seconds until the next retry or hold ends, if any."""
+        for _ in range(3):
+            wait, again = await self._deliver_round()
+            if not again:
+                break
+        return wait
+
+    async def _deliver_round(self) -> tuple[float | None, bool]:
+        """One pass over the queue: the next wait, and whether a held DOWN went inside
+        another's message, so its monitor's later alerts, passed over, may go (go again)."""
         now = self.clock.now()
-        blocked: set[tuple[str, str]] = set()  # (sink, monitor): a later alert waits behind
-        holding: set[str] = set()  # sinks with a DOWN held in this round
-        sent: set[str] = set()
-        waits: list[float] = []
         pending = await self.store.pending_alerts(now, limit=500)
-        heads = down_heads(pending, now)
+        done = _Round.of(pending, now)
         for alert in pending:
             pair = (alert.sink, alert.monitor)
-            if alert.id in sent or pair in blocked:
+            if alert.id in done.sent or pair in done.blocked:
                 continue
-            not_before = self._not_before(alert)
-            if not_before is not None and not_before > now:
-                blocked.add(pair)
-                waits.append((not_before - now).total_seconds())
-                continue
-            sink = self.sinks.get(alert.sink)
+            sink = self._ready_sink(alert, done)
             if sink is None:
-                blocked.add(pair)
-                log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
                 continue
-            others = [head for head in heads.get(alert.sink, ()) if head.id not in sent]
-            decision = self._decide(sink, alert, others, first=alert.sink not in holding, now=now)
-            if decision.hold_until is not None:  # a group may be forming
-                blocked.add(pair)
-                holding.add(alert.sink)
-                waits.append((decision.hold_until - now).total_seconds())
+            queued = done.queued_downs(alert.sink)
+            decision = decide(
+                sink,
+                alert,
+                done.others(alert),
+                queued,
+                told_down=self._told_down,
+                dependencies=self.dependencies,
+                status_of=self.status_of,
+                first=alert.sink not in done.holding,
+                now=now,
+            )
+            if decision.hold_until is not None:  # a group or a dependency's message may be forming
+                done.hold(pair, decision)
                 continue
-            delay = await self._send(sink, alert, decision, now)
-            if delay is None:
-                sent.update(member.id for member in decision.batch)
-            else:
-                blocked.update((member.sink, member.monitor) for member in decision.batch)
-                waits.append(delay)
-        return min(waits) if waits else None
+            done.after_send(decision, await self._send(sink, alert, decision, now))
+        return (min(done.waits) if done.waits else None), done.again
 
-    def _decide(
-        self, sink: AlertSink[Any], alert: Alert, others: Sequence[Alert], *, first: bool, now: datetime
-    ) -> DownDecision:
-        """Send `alert` alone, with companions, or hold it (a DOWN to a sink that groups)."""
-        if alert.kind != "down" or not can_group(sink):
-            return DownDecision(batch=[alert])
-        told = self._told_down.recent(alert.sink, now, sink.grouping.group_window)
-        return decide_down(alert, others, told, first=first, policy=sink.grouping, now=now)
+    def _ready_sink(self, alert: Alert, done: _Round) -> AlertSink[Any] | None:
+        """The alert's sink if the alert may be tried now; else None, noted in `done`."""
+        not_before = self._not_before(alert)
+        if not_before is not None and not_before > done.now:
+            done.wait((alert.sink, alert.monitor), (not_before - done.now).total_seconds())
+            return None
+        sink = self.sinks.get(alert.sink)
+        if sink is None:
+            done.blocked.add((alert.sink, alert.monitor))
+            log.warning("alert %s waits for sink %r, which is not configured", alert.id, alert.sink)
+        return sink
 
     def _not_before(self, alert: Alert) -> datetime | None:
         """When `alert` may be tried: its own retry time or its sink's pause, the later."""
@@ -127,11 +140,12 @@ class Notifier:
         batch: Sequence[Alert] = decision.batch
         payload: Mapping[str, Any] = alert.payload
         if len(batch) > 1:
-            grouped = self._group_payload(sink, batch, decision.already_told)
-            if grouped is None:
+            combined = combined_payload(sink, decision)
+            if combined is None:
                 batch = [alert]  # the others go one by one
             else:
-                payload = grouped
+                payload = combined
+        payload = dependency_notes(sink, batch, payload, self.dependencies, self.status_of)
         outcome = await self._deliver(sink, self._as_sent(sink, alert, payload), alert.id)
         if outcome.ok:
             self.sent += 1
@@ -160,15 +174,6 @@ class Notifier:
             delay,
         )
         return delay
-
-    def _group_payload(
-        self, sink: AlertSink[Any], batch: Sequence[Alert], already_told: Sequence[str]
-    ) -> Mapping[str, Any] | None:
-        try:
-            return sink.group(batch, already_told)
-        except Exception:  # a plugin's bug here must not hold the alerts back
-            log.exception("sink %s could not group alerts", sink.instance_name)
-            return None
 
     def _as_sent(self, sink: AlertSink[Any], alert: Alert, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """The payload with the alert's note, if any, and marked late when the transition
@@ -219,3 +224,53 @@ class Notifier:
             )
             for task in pending:
                 task.cancel()
+
+
+@dataclass
+class _Round:
+    """One pass over the queue: what it sent, held and left waiting so far."""
+
+    now: datetime
+    heads: dict[str, list[Alert]]  # per sink, the due DOWNs at the head of their monitor's queue
+    downs: dict[str, dict[str, list[str]]]  # per sink and monitor, the queued DOWNs' ids
+    blocked: set[tuple[str, str]] = field(default_factory=set)  # (sink, monitor): later alerts wait
+    holding: set[str] = field(default_factory=set)  # sinks with a DOWN held for a group
+    sent: set[str] = field(default_factory=set)
+    waits: list[float] = field(default_factory=list)
+    again: bool = False
+
+    @classmethod
+    def of(cls, pending: Sequence[Alert], now: datetime) -> _Round:
+        downs: dict[str, dict[str, list[str]]] = {}
+        for alert in pending:
+            if alert.kind == "down":
+                downs.setdefault(alert.sink, {}).setdefault(alert.monitor, []).append(alert.id)
+        return cls(now, down_heads(pending, now), downs)
+
+    def others(self, alert: Alert) -> list[Alert]:
+        return [head for head in self.heads.get(alert.sink, ()) if head.id not in self.sent and head.id != alert.id]
+
+    def queued_downs(self, sink: str) -> set[str]:
+        """The monitors with a DOWN for `sink` not sent yet."""
+        return {monitor for monitor, ids in self.downs.get(sink, {}).items() if not self.sent.issuperset(ids)}
+
+    def wait(self, pair: tuple[str, str], seconds: float) -> None:
+        self.blocked.add(pair)
+        self.waits.append(seconds)
+
+    def hold(self, pair: tuple[str, str], decision: DownDecision) -> None:
+        assert decision.hold_until is not None
+        self.wait(pair, (decision.hold_until - self.now).total_seconds())
+        if not decision.folded:
+            self.holding.add(pair[0])
+
+    def after_send(self, decision: DownDecision, delay: float | None) -> None:
+        """`delay`: None when delivered, else the retry delay."""
+        if delay is None:
+            self.sent.update(member.id for member in decision.batch)
+            # a rider's later alerts wait behind it until the next pass, in order
+            self.again = self.again or (decision.folded and len(decision.batch) > 1)
+        else:
+            for member in decision.batch:
+                self.blocked.add((member.sink, member.monitor))
+            self.waits.append(delay)

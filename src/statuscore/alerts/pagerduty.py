@@ -109,6 +109,15 @@ class PagerDutySink(AlertSink[PagerDutyConfig]):
             event["payload"]["summary"] = title[:1024]
         return event
 
+    def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
+        """A trigger's note in its custom details (a resolve carries none)."""
+        event = payload.get("payload")
+        if not isinstance(event, Mapping):
+            return payload
+        details = dict(event.get("custom_details") or {})
+        details["note"] = f"{details['note']}\n{note}" if details.get("note") else note
+        return {**payload, "payload": {**event, "custom_details": details}}
+
     async def deliver(self, payload: Mapping[str, Any], session: aiohttp.ClientSession) -> Delivery:
         body = {"routing_key": self.config.routing_key, **payload}
         return await post_for_delivery(session, self.config.url, json=body, timeout=self.config.timeout)

@@ -77,7 +77,13 @@ class WebhookSink(AlertSink[WebhookConfig]):
         return {**payload, "late_by_s": round(late_by), "late": note}
 
     def add_note(self, payload: Mapping[str, Any], note: str) -> Mapping[str, Any]:
-        return {**payload, "note": note}
+        earlier = payload.get("note")
+        return {**payload, "note": f"{earlier}\n{note}" if earlier else note}
+
+    def fold(self, payload: Mapping[str, Any], cause: Alert, affected: Sequence[Alert]) -> Mapping[str, Any]:
+        """Besides the note, a field a receiver can read: the dependents and their alerts' ids."""
+        folded = super().fold(payload, cause, affected)
+        return {**folded, "also_affected": [{"name": alert.monitor, "alert_id": alert.id} for alert in affected]}
 
     template_keys = KEYS
 

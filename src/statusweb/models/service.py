@@ -35,6 +35,8 @@ class Service(Base):
     push_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # the page that shows it (NULL: the default page); a page with rows cannot be deleted
     page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
+    # monitors.toml's `depends_on`: the slugs of the services it needs, space-separated
+    depends_on_slugs: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

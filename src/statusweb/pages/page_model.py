@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, Service, ServiceState
 from statusweb.models.rollups import CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.charts import RANGES, LatencyPoint
+from statusweb.pages.dependencies import AFFECTED_STATUSES, needed_down
 from statusweb.pages.histories import ServiceHistories
 from statusweb.pages.queries import active_incidents, visible_services
 from statusweb.services.maintenance import active_windows, under_maintenance
@@ -129,7 +130,14 @@ class ServiceRow:
     fragments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     waiting_for_push: bool = False  # a push monitor before its first push: no verdict yet
+    # down with services it depends on: their names ("" for one that is not public)
+    affected_by: list[str] = field(default_factory=list)
     today_counted: bool = False  # its history has today's checks (else it is read again once they come)
+
+    @property
+    def affected_names(self) -> str:
+        """ "Database, Cache": the public ones of `affected_by`."""
+        return ", ".join(name for name in self.affected_by if name)
 
     @property
     def label(self) -> str:
@@ -238,6 +246,7 @@ def service_rows(
             by_incident.setdefault(affected.service_id, []).append(affected.component_status)
     everything, in_window = under_maintenance(windows if windows is not None else active_windows(session, now), now)
     history = service_histories(session, services, now, with_bars, histories)
+    causes = needed_down(session, services)
     rows = []
     for service in services:
         state: ServiceState | None = service.state
@@ -256,6 +265,7 @@ def service_rows(
                 latency_ms=state.last_latency_ms if state and checked in PASSING else None,
                 checked_at=state.last_checked_at if state else None,
                 waiting_for_push=service.type == "push" and checked in (None, "unknown"),
+                affected_by=causes.get(service.id, []) if checked in AFFECTED_STATUSES else [],
                 **history[service.id],
             )
         )

@@ -83,6 +83,8 @@ class Duties:
             await self.run("spool", self.replay_spools)
             if runner.sharing is not None and runner.scheduler is not None and runner.scheduler.verdict is not None:
                 await self.run("votes", runner.sharing.read_votes)
+            if runner.sharing is not None and runner.sharing.related:
+                await self.run("dependencies", runner.sharing.read_related_states)
             await self.run("check-now", self.take_requests)
             if runner.leader:
                 await self.run("subscribers", lambda: asyncio.to_thread(self.send_to_subscribers))

@@ -140,6 +140,7 @@ class Runner:
             maintenance=self.calendar,
             pushes=self.pushes,
             verdict=verdict,
+            states_elsewhere=self.sharing.state_elsewhere if self.sharing is not None else None,
         )
         self.store.on_alerts_ready = self.wake_notifier
         if self.sharing is not None and not await self.sharing.join():

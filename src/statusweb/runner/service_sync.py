@@ -47,6 +47,7 @@ def sync_services(
                 "push_token_hash": push_token_hash(monitor),
                 "public": monitor.public,
                 "public_degraded": monitor.public_degraded,
+                "depends_on_slugs": " ".join(monitor.depends_on),
             }
             service = existing.pop(monitor.slug, None)
             if service is None:

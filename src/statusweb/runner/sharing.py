@@ -2,20 +2,25 @@
 share as runners come and go (leases renewed twice a heartbeat, members whose database
 session ended taken over at once), and for a monitor checked from several regions, the
 verdict: this region's observation recorded, and where this runner decides it, the
-result judged with the other regions' votes (`regions.py`)."""
+result judged with the other regions' votes (`regions.py`); and the saved states of
+monitors another runner decides that are related by `depends_on` to ones checked here,
+for the alerts that fold a dependent's DOWN into its parent's."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import CheckResult, Monitor, RegionVote, Scheduler, count_votes
+from statuscore import CheckResult, Dependencies, Monitor, MonitorState, RegionVote, Scheduler, count_votes
+from statusweb.models import Service, ServiceState, get_session_factory
 from statusweb.runner.leases import LeaseBook, Rebalance
 from statusweb.runner.regions import read_votes
+from statusweb.runner.store_rows import state_from_row
 
 if TYPE_CHECKING:
     from statusweb.runner.runner import Runner
@@ -38,6 +43,14 @@ class Sharing:
         # runners whose loops fall into step can see every vote just too old, for minutes.
         self.vote_delay = 2 * (runner.store.flush_interval + runner.settings.duty_interval)
         self._rebalancing = asyncio.Lock()  # (asyncio.Lock binds no loop until first used)
+        dependencies = Dependencies(runner.config.monitors)
+        #: every monitor that needs, or is needed by, another: their states matter to alerts
+        self.related = {
+            dependencies.slug_of[name]
+            for monitor in runner.config.monitors
+            for name in (*dependencies.parents(monitor.name), *dependencies.descendants(monitor.name))
+        }
+        self.states_elsewhere: dict[str, MonitorState] = {}
 
     @property
     def _scheduler(self) -> Scheduler:
@@ -131,6 +144,16 @@ class Sharing:
         """The other regions' latest observations of the monitors decided here."""
         self.votes = await asyncio.to_thread(read_votes, self.runner.engine, self.voting & self.leases.deciding)
 
+    async def read_related_states(self) -> None:
+        """The saved states of the related monitors another runner checks (`related`)."""
+        here = set(self._scheduler.states)
+        wanted = sorted(self.related - here)
+        self.states_elsewhere = await asyncio.to_thread(read_states, self.runner.engine, wanted) if wanted else {}
+
+    def state_elsewhere(self, slug: str) -> MonitorState | None:
+        """For the notifier: a monitor's state as its runner last saved it (read each duty round)."""
+        return self.states_elsewhere.get(slug)
+
     async def watch_members(self) -> None:
         """Every WATCH_INTERVAL, our liveness lock held (again), and members whose
         PostgreSQL session ended (kill -9, a crash, a lost connection) forgotten and their
@@ -156,3 +179,14 @@ class Sharing:
                 await asyncio.to_thread(self.leases.renew)
             except SQLAlchemyError as exc:
                 log.warning("leases not renewed: %s", str(exc).splitlines()[0][:200])
+
+
+def read_states(engine: Any, slugs: Iterable[str]) -> dict[str, MonitorState]:
+    """The saved state of each of `slugs` that has one."""
+    with get_session_factory(engine)() as session:
+        rows = session.execute(
+            select(Service.slug, ServiceState)
+            .join(ServiceState, ServiceState.service_id == Service.id)
+            .where(Service.slug.in_(list(slugs)))
+        )
+        return {slug: state_from_row(slug, row) for slug, row in rows}

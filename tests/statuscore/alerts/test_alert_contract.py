@@ -6,6 +6,8 @@ answer and the commit. Whatever happens, per monitor and sink:
 - alerts arrive in the order of the monitor's transitions, none lost;
 - the only repeat is the alert a kill between the answer and the commit explains;
 - a grouped message names distinct monitors, each once, never one monitor twice;
+- a monitor's DOWN carries only DOWNs of monitors that depend on it (`depends_on`:
+  linker and mcp need web, export needs linker), each once, whatever is down or failing;
 - after each delivery round, an alert still waiting is either not due (its sink
   failed and rests), or a DOWN held for less than `group_wait`: never behind another
   monitor's alert.
@@ -23,14 +25,19 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from statuscore import MemoryStore, no_jitter
+from statuscore import MemoryStore, MonitorState, Status, make_monitor, no_jitter
 from statuscore.alerts.base import AlertSink, Delivery
 from statuscore.alerts.grouping import GroupPolicy
 from statuscore.alerts.notifier import Notifier
+from statuscore.dependencies import Dependencies
 from statuscore.model import Alert
 from statuscore.testing import FakeClock
 
 MONITORS = ["web", "linker", "mcp", "export", "search"]
+NEEDS = {"linker": ["web"], "mcp": ["web"], "export": ["linker"]}
+DEPENDENCIES = Dependencies(
+    make_monitor(name=name, url="http://127.0.0.1:9/", depends_on=NEEDS.get(name, [])) for name in MONITORS
+)
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 POLICY = GroupPolicy(group_wait=10.0, group_window=60.0)
 
@@ -80,9 +87,14 @@ class GroupingSink(RecordingSink):
     def group(self, alerts: Sequence[Alert], already_told: Sequence[str]) -> Mapping[str, Any]:
         return {"group": [alert.id for alert in alerts], "told": list(already_told)}
 
+    def fold(self, payload: Mapping[str, Any], cause: Alert, affected: Sequence[Alert]) -> Mapping[str, Any]:
+        return {**payload, "riders": [alert.id for alert in affected]}
+
 
 def ids_in(payload: Mapping[str, Any]) -> list[str]:
-    return list(payload["group"]) if "group" in payload else [payload["id"]]
+    if "group" in payload:
+        return list(payload["group"])
+    return [payload["id"], *payload.get("riders", ())]
 
 
 class AlertContract(RuleBasedStateMachine):
@@ -94,13 +106,26 @@ class AlertContract(RuleBasedStateMachine):
         self.sinks = {"chat": GroupingSink("chat"), "pager": RecordingSink("pager")}
         self.notifier = self._new_notifier()
         self.down = {name: False for name in MONITORS}
+        self.failing: set[str] = set()  # checks fail, not DOWN yet
         self.queued: dict[tuple[str, str], list[str]] = {}  # (sink, monitor) -> ids, in order
         self.alerts: dict[str, Alert] = {}
         self.may_repeat: set[str] = set()
         self.count = 0
 
     def _new_notifier(self) -> Notifier:
-        return Notifier(self.store, self.sinks, None, self.clock, jitter=no_jitter)  # type: ignore[arg-type]
+        return Notifier(
+            self.store,
+            self.sinks,
+            None,  # type: ignore[arg-type]
+            self.clock,
+            jitter=no_jitter,
+            dependencies=DEPENDENCIES,
+            status_of=self._state_of,
+        )
+
+    def _state_of(self, slug: str) -> MonitorState:
+        status = Status.DOWN if self.down[slug] else Status.UP
+        return MonitorState(status=status, consecutive_failures=int(self.down[slug] or slug in self.failing))
 
     def teardown(self) -> None:
         try:
@@ -118,9 +143,16 @@ class AlertContract(RuleBasedStateMachine):
 
     # -- what happens -------------------------------------------------------------------
 
+    @rule(monitors=st.lists(st.sampled_from(MONITORS), min_size=2, max_size=4, unique=True))
+    def several_at_once(self, monitors: list[str]) -> None:
+        """A shared dependency fails (or comes back): several transitions in one moment."""
+        for monitor in monitors:
+            self.transition(monitor)
+
     @rule(monitor=st.sampled_from(MONITORS))
     def transition(self, monitor: str) -> None:
         self.down[monitor] = not self.down[monitor]
+        self.failing.discard(monitor)
         kind = "down" if self.down[monitor] else "recovered"
         self.count += 1
         fresh = []
@@ -137,6 +169,11 @@ class AlertContract(RuleBasedStateMachine):
             self.queued.setdefault((sink, monitor), []).append(alert.id)
             fresh.append(alert)
         self.store.queue(fresh)
+
+    @rule(monitor=st.sampled_from(MONITORS))
+    def checks_fail(self, monitor: str) -> None:
+        """A monitor's checks start failing, not enough yet for a DOWN (or stop failing)."""
+        self.failing ^= {monitor}
 
     @rule(seconds=st.sampled_from([0.0, 0.5, 1.0, 3.0, 7.0, 12.0, 30.0, 61.0]))
     def advance(self, seconds: float) -> None:
@@ -193,6 +230,10 @@ class AlertContract(RuleBasedStateMachine):
                 assert key == ids[0], "the idempotency key is the (first) alert's id"
                 monitors = [self.alerts[i].monitor for i in ids]
                 assert len(set(monitors)) == len(monitors), f"a group names a monitor twice: {ids}"
+                if payload.get("riders"):
+                    cause = self.alerts[ids[0]].monitor
+                    assert all(self.alerts[i].kind == "down" for i in ids), payload
+                    assert set(monitors[1:]) <= set(DEPENDENCIES.descendants(cause)), payload
                 if "group" in payload:
                     assert all(self.alerts[i].kind == "down" for i in ids)
                     told = payload["told"]
