@@ -32,7 +32,18 @@ from .durations import format_duration, parse_duration
 from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
 from .maintenance import MaintenanceCalendar, MaintenanceWindow
-from .model import REGION_PATTERN, Alert, Attempt, CheckResult, Monitor, PageSpec, Status, Transition, TransitionKind
+from .model import (
+    REGION_PATTERN,
+    Alert,
+    Attempt,
+    CheckResult,
+    GroupSpec,
+    Monitor,
+    PageSpec,
+    Status,
+    Transition,
+    TransitionKind,
+)
 from .plugins import PluginRegistry, load_registry
 from .process import settle_loaded_config
 from .push import MemoryPushLedger, PushLedger, PushRecord
@@ -62,6 +73,7 @@ __all__ = [
     "Dependencies",
     "Duration",
     "FieldError",
+    "GroupSpec",
     "LoadedConfig",
     "MaintenanceCalendar",
     "MaintenanceWindow",

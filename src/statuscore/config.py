@@ -11,6 +11,9 @@
     name = "Website"
     url = "https://example.org/health"
     conditions = ["status == 200", "latency < 2s"]
+    [[group]]                   # what the page says of a group (optional)
+    name = "Texts"
+    description = "Reading and searching the library"
     [[page]]                    # more status pages than the default one (optional)
     slug = "internal"
     private = true
@@ -31,7 +34,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import shorthand
 from .alerts.base import AlertSink
@@ -39,13 +42,13 @@ from .alerts.loading import build_sinks, check_routes, environment_slack
 from .conditions import ConditionSyntaxError, parse_condition
 from .dependencies import resolve_dependencies
 from .errors import ConfigError
-from .model import Monitor, MonitorPolicy, PageSpec, new_monitor
+from .model import GroupSpec, Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
 from .schema import as_table, build_config, substitute_env
 
 log = logging.getLogger("statuscore.config")
 
-_TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert", "page"}
+_TOP_LEVEL = {"status_page_url", "defaults", "monitor", "alert", "page", "group"}
 
 # Every environment variable statuscore reads, and where in monitors.toml it lands (over
 # what the file says). A Slack variable fills every [[alert]] of type "slack", adding one
@@ -80,6 +83,7 @@ class LoadedConfig:
     # not set: alerts are optional, so such a sink is switched off and named here.
     warnings: tuple[str, ...] = ()
     pages: tuple[PageSpec, ...] = ()  # the [[page]] tables (the default page needs none)
+    groups: tuple[GroupSpec, ...] = ()  # the [[group]] tables (a monitor's `group` needs none)
 
 
 def load_config(
@@ -126,7 +130,7 @@ def _load(
             key=unknown[0],
         )
     raw = {
-        key: value if key in ("monitor", "alert", "page") else substitute_env(value, env, key)
+        key: value if key in ("monitor", "alert", "page", "group") else substitute_env(value, env, key)
         for key, value in raw.items()
     }
     raw = _apply_environment(raw, env)
@@ -173,23 +177,48 @@ def _load(
     check_routes(monitors, raw.get("alert", []))
     pages = _build_pages(raw.get("page", []), env)
     _check_pages(monitors, pages)
+    groups = _build_groups(raw.get("group", []), env)
+    used = {monitor.group for monitor in monitors}
+    warnings += [f"[[group]] {group.name!r}: no monitor has this group" for group in groups if group.name not in used]
     for warning in warnings:
         log.warning("%s: %s", file, warning)
-    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings), pages)
+    return LoadedConfig(file, tuple(monitors), tuple(sinks), status_page_url, tuple(warnings), pages, groups)
+
+
+SpecT = TypeVar("SpecT")
+
+
+def _build_tables(
+    tables: Any, kind: str, what: str, cls: type[SpecT], env: Mapping[str, str]
+) -> list[tuple[str, SpecT]]:
+    """Each `[[kind]]` table built as `cls` (secrets from the environment), with its key."""
+    if not isinstance(tables, list):
+        raise ConfigError(f"write {what} as [[{kind}]] tables", key=kind)
+    built = []
+    for index, table in enumerate(tables):
+        key = f"{kind}[{index}]"
+        table = substitute_env(as_table(table, key), env, key)
+        try:
+            built.append((key, build_config(cls, table)))
+        except ConfigError as exc:
+            raise exc.located(key_prefix=key) from None
+    return built
+
+
+def _build_groups(tables: Any, env: Mapping[str, str]) -> tuple[GroupSpec, ...]:
+    """The [[group]] tables: each name once."""
+    groups: dict[str, GroupSpec] = {}
+    for key, group in _build_tables(tables, "group", "groups", GroupSpec, env):
+        if group.name in groups:
+            raise ConfigError(f"two [[group]] tables are named {group.name!r}", key=f"{key}.name")
+        groups[group.name] = group
+    return tuple(groups.values())
 
 
 def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
     """The [[page]] tables: slugs and domains unique, secrets from the environment."""
-    if not isinstance(tables, list):
-        raise ConfigError("write status pages as [[page]] tables", key="page")
     pages: list[PageSpec] = []
-    for index, table in enumerate(tables):
-        key = f"page[{index}]"
-        table = substitute_env(as_table(table, key), env, key)
-        try:
-            page: PageSpec = build_config(PageSpec, table)
-        except ConfigError as exc:
-            raise exc.located(key_prefix=key) from None
+    for key, page in _build_tables(tables, "page", "status pages", PageSpec, env):
         for earlier in pages:
             if page.slug == earlier.slug:
                 raise ConfigError(f"two pages have the slug {page.slug!r}", key=f"{key}.slug")

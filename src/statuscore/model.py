@@ -50,6 +50,9 @@ UP, DEGRADED, DOWN = Status.UP, Status.DEGRADED, Status.DOWN
 MAINTENANCE, UNKNOWN = Status.MAINTENANCE, Status.UNKNOWN
 
 
+GROUP_NAME_MAX = 100  # a group's name, on the page and in the status database
+
+
 @dataclass(frozen=True, kw_only=True)
 class MonitorPolicy:
     """The keys every monitor accepts whatever its type (and `[defaults]` may set)."""
@@ -91,6 +94,8 @@ class MonitorPolicy:
 
     def __post_init__(self) -> None:
         self._check_regions()
+        if len(self.group) > GROUP_NAME_MAX or not self.group.isprintable():
+            raise FieldError("group", f"at most {GROUP_NAME_MAX} printable characters")
         if self.interval < 1:
             raise FieldError("interval", "must be at least 1s")
         if self.timeout <= 0:
@@ -140,6 +145,22 @@ class PageSpec:
             raise FieldError("domain", "a lower-case host name such as status.example.org (no scheme, no port)")
         if self.viewer_password and len(self.viewer_password) < 12:
             raise FieldError("viewer_password", "at least 12 characters")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupSpec:
+    """A `[[group]]` of monitors.toml: what the page says of the monitors whose `group`
+    is `name` (a group needs no table; one gives it a description or starts it closed)."""
+
+    name: str
+    description: str = ""
+    collapsed: bool = False  # shown closed on the page while every service in it is operational
+
+    def __post_init__(self) -> None:
+        if not self.name.strip() or len(self.name) > GROUP_NAME_MAX or not self.name.isprintable():
+            raise FieldError("name", f"1 to {GROUP_NAME_MAX} printable characters")
+        if len(self.description) > 2000:
+            raise FieldError("description", "at most 2000 characters")
 
 
 @quick_init

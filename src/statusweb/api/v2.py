@@ -72,6 +72,7 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
                 "only_show_if_degraded": False,
             }
         )
+    described = {group.name: group.description for group in page.groups}
     for position, (name, members) in enumerate(groups.items(), start=len(items) + 1):
         statuses = [str(item["status"]) for item in items if item["id"] in members]
         items.append(
@@ -82,7 +83,7 @@ def components_json(request: Request, page: StatusPage, services: list[Service])
                 "created_at": items[0]["created_at"],
                 "updated_at": max(str(item["updated_at"]) for item in items if item["id"] in members),
                 "position": position,
-                "description": None,
+                "description": described.get(name) or None,
                 "showcase": False,
                 "start_date": None,
                 "group_id": None,

@@ -55,7 +55,7 @@ from statusweb.models.runtime import (
     ServicePush,
     SlaAlertState,
 )
-from statusweb.models.service import Service, ServiceState
+from statusweb.models.service import Service, ServiceGroup, ServiceState
 from statusweb.models.subscription import SUBSCRIBER_KINDS, Subscriber, SubscriberMessage, SubscriptionCursor
 from statusweb.models.user import ROLES, RecoveryCode, User, UserSession
 
@@ -98,6 +98,7 @@ __all__ = [
     "RollupHourly",
     "RunnerHeartbeat",
     "Service",
+    "ServiceGroup",
     "ServicePush",
     "ServiceState",
     "SlaAlertState",

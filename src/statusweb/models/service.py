@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, true
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -67,3 +67,16 @@ class ServiceState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship(back_populates="state")
+
+
+class ServiceGroup(Base):
+    """A `[[group]]` of monitors.toml: its description and whether the page starts it
+    closed. Services name their group (`Service.group_name`); one without a row is open."""
+
+    __tablename__ = "service_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    collapsed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from statusweb.models import Incident, Maintenance, RollupDaily, RollupHourly, S
 from statusweb.models.rollups import CHECK_STATUSES, PASSING, RollupTotals, day_bucket, uptime_level, uptime_percent
 from statusweb.pages.charts import RANGES, LatencyPoint
 from statusweb.pages.dependencies import AFFECTED_STATUSES, needed_down
+from statusweb.pages.groups import GroupView, group_views
 from statusweb.pages.histories import ServiceHistories
 from statusweb.pages.queries import active_incidents, visible_services
 from statusweb.services.maintenance import active_windows, under_maintenance
@@ -147,7 +148,7 @@ class ServiceRow:
 @dataclass
 class StatusPage:
     banner: Banner
-    groups: list[tuple[str, list[ServiceRow]]]
+    groups: list[GroupView]
     active_incidents: list[Incident]
     recent_incidents: list[Incident]
     updated_at: datetime | None
@@ -158,16 +159,19 @@ class StatusPage:
 
     @property
     def services(self) -> list[ServiceRow]:
-        return [row for _, rows in self.groups for row in rows]
+        return [row for group in self.groups for row in group.rows]
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The most severe of `statuses`; "unknown" only when nothing is known."""
+    known = [status for status in statuses if status in SEVERITY]
+    return max(known, key=SEVERITY.__getitem__) if known else "unknown"
 
 
 def shown_status(checked: str | None, incident_statuses: Iterable[str]) -> str:
     """The worse of what the checks say and what active incidents set."""
     statuses = [FROM_CHECKS[checked]] if checked in FROM_CHECKS else []
-    statuses += list(incident_statuses)
-    if not statuses:
-        return "unknown"
-    return max(statuses, key=SEVERITY.__getitem__)
+    return worst_status([*statuses, *incident_statuses])
 
 
 def banner_for(statuses: Iterable[str], incidents: Iterable[Incident]) -> Banner:
@@ -198,9 +202,6 @@ def build_status_page(
     incidents = active_incidents(session)
     windows = active_windows(session, now, ahead=UPCOMING)
     rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows, histories=histories)
-    groups: dict[str, list[ServiceRow]] = {}
-    for row in rows:
-        groups.setdefault(row.group, []).append(row)
     recent = list(
         session.scalars(
             select(Incident)
@@ -217,7 +218,7 @@ def build_status_page(
     checked = [row.checked_at for row in rows if row.checked_at]
     return StatusPage(
         banner=banner_for((row.status for row in rows), incidents),
-        groups=list(groups.items()),
+        groups=group_views(session, rows, worst_status, LABELS),
         active_incidents=incidents,
         recent_incidents=recent,
         updated_at=max(checked) if checked else None,

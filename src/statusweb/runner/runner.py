@@ -185,7 +185,9 @@ class Runner:
         attempts = 0
         while not self.stop_requested:
             try:
-                await asyncio.to_thread(self.store.sync_services, self.config.monitors, self.config.pages)
+                await asyncio.to_thread(
+                    self.store.sync_services, self.config.monitors, self.config.pages, self.config.groups
+                )
                 await asyncio.to_thread(self.duties.plan_maintenance)
                 return True
             except SQLAlchemyError as exc:

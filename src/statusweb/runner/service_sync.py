@@ -1,6 +1,8 @@
 """The monitors file into the database: `page` and `service` made to match monitors.toml
 at every start (new slugs added, names, groups and pages updated, retired ones hidden,
-never deleted: their history stays). Runners started together take turns."""
+never deleted: their history stays), and `service_group` to its [[group]] tables (a
+group no longer described is deleted: it holds no history). Runners started together
+take turns."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from statuscore import Monitor, PageSpec
+from statuscore import GroupSpec, Monitor, PageSpec
 from statusweb.models import (
     DEFAULT_SLUG,
     Service,
+    ServiceGroup,
 )
 from statusweb.runner.pages import sync_pages
 from statusweb.runner.pushes import token_hash
@@ -22,9 +25,14 @@ SYNC_LOCK_KEY = 0x53796E63  # "Sync": the monitors file's sync, one runner at a 
 
 
 def sync_services(
-    session_factory: Any, monitors: Sequence[Monitor], pages: Sequence[PageSpec], now: datetime
+    session_factory: Any,
+    monitors: Sequence[Monitor],
+    pages: Sequence[PageSpec],
+    now: datetime,
+    groups: Sequence[GroupSpec] | None = None,
 ) -> dict[str, int]:
-    """Make `page` and `service` match monitors.toml; every slug's service id."""
+    """Make `page`, `service` and `service_group` match monitors.toml (groups: None leaves
+    `service_group` alone); every slug's service id."""
     with session_factory.begin() as session:
         if session.get_bind().dialect.name == "postgresql":
             # Runners started together take turns: the next one finds the rows made,
@@ -56,6 +64,8 @@ def sync_services(
                 for key, value in values.items():
                     setattr(service, key, value)
                 service.updated_at = now
+        if groups is not None:
+            sync_groups(session, groups, now)
         for retired in existing.values():
             if not retired.hidden or retired.push_token_hash:
                 retired.hidden = True
@@ -68,3 +78,18 @@ def sync_services(
 def push_token_hash(monitor: Monitor) -> str | None:
     token = getattr(monitor.options, "token", None) if monitor.type == "push" else None
     return token_hash(token) if isinstance(token, str) else None
+
+
+def sync_groups(session: Any, groups: Sequence[GroupSpec], now: datetime) -> None:
+    """`service_group` as the [[group]] tables say: added, changed, or deleted."""
+    rows = {row.name: row for row in session.scalars(select(ServiceGroup))}
+    for group in groups:
+        row = rows.pop(group.name, None)
+        if row is None:
+            session.add(
+                ServiceGroup(name=group.name, description=group.description, collapsed=group.collapsed, updated_at=now)
+            )
+        elif (row.description, row.collapsed) != (group.description, group.collapsed):
+            row.description, row.collapsed, row.updated_at = group.description, group.collapsed, now
+    for gone in rows.values():
+        session.delete(gone)

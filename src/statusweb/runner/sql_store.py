@@ -36,7 +36,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from statuscore import Alert, CheckResult, Monitor, MonitorState, PageSpec, Transition, utcnow
+from statuscore import Alert, CheckResult, GroupSpec, Monitor, MonitorState, PageSpec, Transition, utcnow
 from statusweb.models import (
     get_session_factory,
 )
@@ -94,9 +94,11 @@ class SqlStore:
 
     # -- start-up (synchronous: called before the event loop runs checks) --------------
 
-    def sync_services(self, monitors: Sequence[Monitor], pages: Sequence[PageSpec] = ()) -> dict[str, int]:
+    def sync_services(
+        self, monitors: Sequence[Monitor], pages: Sequence[PageSpec] = (), groups: Sequence[GroupSpec] | None = None
+    ) -> dict[str, int]:
         """Make `page` and `service` match monitors.toml (service_sync.py); remember the ids."""
-        self.service_ids = sync_services(self.session_factory, monitors, pages, self.now())
+        self.service_ids = sync_services(self.session_factory, monitors, pages, self.now(), groups)
         return self.service_ids
 
     # -- the Store protocol --------------------------------------------------------------

@@ -47,6 +47,22 @@
 
   // The new copy of this page; false when the server still had the old one (it marks
   // the status page with its version): the next poll asks again.
+  // A group the reader opened or closed stays so when the page is swapped in again.
+  var chosen = {};
+  main.addEventListener("toggle", function (event) {
+    var name = event.target.matches && event.target.matches("details.group") && event.target.querySelector("summary h2");
+    if (name) { chosen[name.textContent] = event.target.open; }
+  }, true);  // toggle does not bubble: caught on its way down
+
+  function keepChosen() {
+    main.querySelectorAll("details.group").forEach(function (group) {
+      var name = group.querySelector("summary h2");
+      if (name && Object.prototype.hasOwnProperty.call(chosen, name.textContent)) {
+        group.open = chosen[name.textContent];
+      }
+    });
+  }
+
   function refresh(wanted) {
     return fetch(location.pathname + location.search, {cache: "no-cache", credentials: "same-origin"})
       .then(function (answer) {
@@ -58,6 +74,7 @@
         var marked = fresh.getAttribute("data-version");
         if (marked && marked !== wanted) { return false; }
         main.innerHTML = fresh.innerHTML;
+        keepChosen();
         document.dispatchEvent(new CustomEvent("statusweb:updated"));
         var banner = main.querySelector(".banner h1");
         said.textContent = toggle.dataset.updated + (banner ? ": " + banner.textContent : "") + ".";

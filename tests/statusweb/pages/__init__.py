@@ -107,6 +107,21 @@ def sync_monitors_toml(engine, path, text: str, env: dict[str, str] | None = Non
 
     path.write_text(text)
     config = load_config(path, env=env or {})
-    SqlStore(engine).sync_services(config.monitors, config.pages)
+    SqlStore(engine).sync_services(config.monitors, config.pages, config.groups)
     with get_session_factory(engine)() as session:
         return {slug: id_ for slug, id_ in session.execute(select(Page.slug, Page.id))}
+
+
+async def record_statuses(engine, path, statuses) -> None:
+    """Record one check per monitor slug of the monitors.toml at `path`, each giving the
+    status it maps to, through the runner's store (services synced first, as at start)."""
+    from statuscore import MonitorState, Status, load_config
+    from statusweb.runner.sql_store import SqlStore
+    from tests.statusweb.helpers import result
+
+    store = SqlStore(engine)
+    store.sync_services(load_config(path, env={}).monitors)
+    for slug, status in statuses.items():
+        checked = result(slug, status, utcnow(), error="HTTP 503" if status is Status.DOWN else None)
+        await store.record(checked, MonitorState(status=status, last_result=checked), [], [])
+    await store.close()

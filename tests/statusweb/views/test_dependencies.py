@@ -9,10 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from statuscore import MonitorState, Scheduler, Status, load_config, utcnow
+from statuscore import MonitorState, Scheduler, Status
 from statusweb.models import Service, get_session_factory
-from tests.statusweb.helpers import result
-from tests.statusweb.pages import sync_monitors_toml
+from tests.statusweb.pages import record_statuses, sync_monitors_toml
 
 MONITORS = """
 [[monitor]]
@@ -46,17 +45,6 @@ depends_on = ["Database"]
 """
 
 
-async def record(engine, path, statuses: dict[str, Status]) -> None:
-    from statusweb.runner.sql_store import SqlStore
-
-    store = SqlStore(engine)
-    store.sync_services(load_config(path, env={}).monitors)
-    for slug, status in statuses.items():
-        checked = result(slug, status, utcnow(), error="HTTP 503" if status is Status.DOWN else None)
-        await store.record(checked, MonitorState(status=status, last_result=checked), [], [])
-    await store.close()
-
-
 @pytest.fixture
 def monitors_file(engine, tmp_path):
     path = tmp_path / "monitors.toml"
@@ -75,7 +63,7 @@ def affected(page) -> dict[str, str]:
 
 
 async def test_the_page_says_what_a_down_service_is_affected_by(engine, monitors_file, make_testapp):
-    await record(
+    await record_statuses(
         engine,
         monitors_file,
         {
@@ -106,15 +94,15 @@ async def test_the_page_says_what_a_down_service_is_affected_by(engine, monitors
 
 
 async def test_nothing_is_said_while_what_a_service_needs_is_up(engine, monitors_file, make_testapp):
-    await record(engine, monitors_file, {"database": Status.UP, "queue": Status.UP, "website": Status.DOWN})
+    await record_statuses(engine, monitors_file, {"database": Status.UP, "queue": Status.UP, "website": Status.DOWN})
     home = make_testapp().get("/")
     assert affected(home) == {}
-    await record(engine, monitors_file, {"database": Status.DOWN, "website": Status.UP, "search": Status.DOWN})
+    await record_statuses(engine, monitors_file, {"database": Status.DOWN, "website": Status.UP, "search": Status.DOWN})
     assert affected(make_testapp().get("/")) == {"Search": "Affected by Database"}
 
 
 async def test_a_dependency_dropped_from_the_file_is_dropped_from_the_page(engine, monitors_file, make_testapp):
-    await record(engine, monitors_file, {"database": Status.DOWN, "website": Status.DOWN})
+    await record_statuses(engine, monitors_file, {"database": Status.DOWN, "website": Status.DOWN})
     sync_monitors_toml(engine, monitors_file, MONITORS.replace('depends_on = ["Database"]\n', "", 1))
     assert affected(make_testapp().get("/")) == {}
 
@@ -126,7 +114,7 @@ async def test_a_runner_reads_the_state_of_a_needed_monitor_another_runner_check
     from statusweb.runner.runner import Runner
     from statusweb.settings import RunnerSettings
 
-    await record(engine, monitors_file, {"database": Status.DOWN, "search": Status.UP, "website": Status.DOWN})
+    await record_statuses(engine, monitors_file, {"database": Status.DOWN, "search": Status.UP, "website": Status.DOWN})
     runner = Runner(RunnerSettings(database_url="unused", monitors_path=str(monitors_file)), engine=engine)
     assert runner.sharing is not None
     assert runner.sharing.related == {"database", "queue", "website", "linker-api", "export", "search"}
