@@ -88,7 +88,7 @@ class SqlStore:
         self.batches_written = 0
         self.backlog = Backlog(max_buffered)
         self.alerts = AlertQueue()
-        self._lock: asyncio.Lock | None = None
+        self._lock = asyncio.Lock()  # one flush at a time (binds no loop until first used)
         self._flusher = Flusher(self.flush, flush_interval)
         self.on_alerts_ready: Callable[[], None] | None = None  # wakes the notifier: stored alerts can go
 
@@ -199,8 +199,6 @@ class SqlStore:
 
     async def flush(self) -> bool:
         """Write everything queued in one transaction; False when the database failed."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
         async with self._lock:
             batch, new_alerts = self.backlog.take(), self.alerts.unstored()
             if not (batch or new_alerts):
