@@ -1,8 +1,8 @@
-"""English and Hebrew for the public pages (Sefaria's readers read both).
+"""English, Hebrew and Spanish for the public pages (Sefaria's readers read the first two).
 
 The reader's language comes from the `lang` cookie (set by the switcher, /lang/{code}),
 else from Accept-Language, else English. Translations live in gettext catalogs
-(`locale/he.po`, read with Babel at start); templates call `_("...")` and format dates
+(`locale/he.po`, `locale/es.po`, read with Babel at start); templates call `_("...")` and format dates
 with `when(...)` in the reader's locale. Hebrew pages are laid out right to left. The page
 cache keys every page by language, so a Hebrew reader never gets an English copy.
 """
@@ -23,7 +23,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-LANGUAGES = {"en": "English", "he": "עברית"}
+LANGUAGES = {"en": "English", "he": "עברית", "es": "Español"}
 RIGHT_TO_LEFT = {"he"}
 DEFAULT = "en"
 COOKIE = "lang"

@@ -377,7 +377,23 @@ def test_hebrew_for_readers_who_ask_right_to_left_and_cached_apart(engine, make_
     assert "Major Outage" in app.get("/").text  # back to English by the switcher
 
 
-def test_the_hebrew_catalog_covers_every_string_the_templates_translate():
+def test_spanish_for_readers_who_ask_and_by_the_switcher(engine, make_testapp):
+    ids = add_services(engine, ("sefaria.org", "up"), ("Linker", "down"))
+    add_incident(engine, "Linker tasks stuck", impact="major", affected={ids["linker"]: "major_outage"})
+    app = make_testapp(**{"statusweb.page_cache_seconds": "5"})
+    spanish = app.get("/", headers={"Accept-Language": "es-ES,es;q=0.9,en;q=0.5"})
+    assert '<html lang="es" dir="ltr">' in spanish.text
+    assert spanish.html.select_one(".banner h1").text.strip() == "Interrupción grave"
+    assert "Incidentes activos" in spanish.text and "Linker tasks stuck" in spanish.text
+    footer = [a.text for a in spanish.html.select(".languages a")]
+    assert footer == ["English", "עברית", "Español"]
+    switched = app.get("/lang/es?next=/history", status=303)
+    assert "lang=es" in switched.headers["Set-Cookie"]
+    assert "Historial de incidentes" in app.get("/history").text
+
+
+@pytest.mark.parametrize("language", ["he", "es"])
+def test_each_catalog_covers_every_string_the_templates_translate(language):
     import re
     from pathlib import Path
 
@@ -385,7 +401,7 @@ def test_the_hebrew_catalog_covers_every_string_the_templates_translate():
 
     templates = Path(__file__).resolve().parents[3] / "src" / "statusweb" / "templates"
     wanted = {m.group(1) for p in templates.glob("*.pt") for m in re.finditer(r"_\('((?:[^'\\]|\\.)*)'", p.read_text())}
-    missing = sorted(wanted - set(catalog("he")))
+    missing = sorted(wanted - set(catalog(language)))
     assert not missing, missing
 
 
