@@ -84,8 +84,8 @@ class Notifier:
         for _ in range(3):
             wait, again = await self._deliver_round()
             if not again:
-                break
-        return wait
+                return wait
+        return 0.0  # still more riders' later alerts to pass over: go again at once
 
     async def _deliver_round(self) -> tuple[float | None, bool]:
         """One pass over the queue: the next wait, and whether a held DOWN went inside
@@ -100,7 +100,8 @@ class Notifier:
             sink = self._ready_sink(alert, done)
             if sink is None:
                 continue
-            queued = done.queued_downs(alert.sink)
+            # only a DOWN is folded: skip the scan of the sink's queued DOWNs for the rest
+            queued = done.queued_downs(alert.sink) if alert.kind == "down" and self.dependencies else set()
             decision = decide(
                 sink,
                 alert,
