@@ -21,7 +21,7 @@ def test_set_up_two_factor_then_sign_in_with_a_code(engine, site, browser):  # n
     log_in(page, site, "olga")
     page.click("header nav >> text=Two-factor")
     page.click("main button:has-text('Set up two-factor sign-in')")
-    assert page.locator("figure.qr svg").is_visible()
+    page.locator("figure.qr svg").wait_for(timeout=10000)  # the click posts a form: wait for its answer
     secret = page.inner_text("#totp-key").replace(" ", "")
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.click("main button:has-text('Turn on')")
