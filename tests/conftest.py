@@ -51,35 +51,47 @@ def registry():
 @pytest.fixture(scope="session")
 def image_venv(tmp_path_factory):
     """A clean virtualenv with exactly what the Dockerfile installs (the project with its
-    web extra and both plugins), for the tests that walk an outsider's or the image's path."""
-    import subprocess
-    import sys
+    web extra and the plugins), for the tests that walk an outsider's or the image's path;
+    built once per run (tests/image_venv.py)."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    venv = tmp_path_factory.mktemp("image") / "venv"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    subprocess.run(
-        [
-            str(venv / "bin/python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-c",
-            str(root / "constraints.txt"),
-            f"{root}[web]",
-            str(root / "plugins/statuscore-tls"),
-            str(root / "plugins/statuscore-tcp"),
-            str(root / "plugins/statuscore-dns"),
-            str(root / "plugins/statuscore-db"),
-            str(root / "plugins/statuscore-grpc"),
-            str(root / "plugins/statuscore-icmp"),
-            str(root / "plugins/statuscore-domain"),
-        ],
-        check=True,
-        timeout=900,
-        env=env,
-    )
-    return venv
+    from tests import image_venv as image
+
+    folder = os.environ.get(image.FOLDER_VARIABLE)
+    if folder is None:  # a run of chosen tests: built now, for this process
+        folder = str(tmp_path_factory.mktemp("image"))
+        image.start(Path(folder))
+    return image.wait(Path(folder))
+
+
+def pytest_configure(config):
+    """The whole suite's first process starts building the image's virtualenv at once."""
+    import tempfile
+    from pathlib import Path
+
+    from tests import image_venv as image
+
+    if os.environ.get("PYTEST_XDIST_WORKER") or image.FOLDER_VARIABLE in os.environ:
+        return
+    if image.runs_whole_suite(list(config.invocation_params.args)):
+        folder = Path(tempfile.mkdtemp(prefix="statusweb-image-"))
+        os.environ[image.FOLDER_VARIABLE] = str(folder)
+        config._image_build = (folder, image.start(folder))
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    build = getattr(config, "_image_build", None)
+    if build is not None:
+        folder, process = build
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items):
+    """The files that need the image's virtualenv last, so it is built by then."""
+    needing = {item.path for item in items if "image_venv" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.path in needing)

@@ -37,6 +37,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # waits for the image's virtualenv (tests/image_venv.py)
 async def test_the_image_commands_work_in_a_clean_virtualenv(image_venv, tmp_path):
     workdir = tmp_path / "app"
     workdir.mkdir()

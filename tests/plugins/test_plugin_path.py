@@ -139,6 +139,7 @@ def test_autoload_can_be_switched_off(site, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # waits for the image's virtualenv (tests/image_venv.py)
 async def test_pip_install_of_the_tls_plugin_into_a_clean_virtualenv(image_venv, tmp_path):
     """The issue's 'done when': `pip install ./plugins/statuscore-tls` next to statuscore
     makes `tls_cert` usable from monitors.toml with no other change."""
