@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import socket
 import struct
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from aiohttp import web
 
@@ -103,7 +105,7 @@ def make_target_app() -> web.Application:
         return web.Response(text="<html>not a stream</html>", content_type="text/html")
 
     async def submit(request: web.Request) -> web.Response:
-        kind = request.match_info["kind"]
+        kind = request.match_info["kind"].removesuffix(".json")
         if kind == "noid":
             return web.json_response({"status": "queued"}, status=202)
         if kind == "error":
@@ -308,3 +310,70 @@ class KeyedReceiver:
             if before != at and not any(before <= kill <= min(at, before + self.EXPLAINS_WITHIN) for kill in kills):
                 problems.append(f"{event} {monitor} repeated {at - before:.1f} s later with no kill in between")
         return problems
+
+
+VENDOR_DATA = Path(__file__).parent / "data" / "statuspage"
+
+
+class VendorPages:
+    """Vendors' Statuspage v2 summary.json on 127.0.0.1, as recorded in
+    tests/data/statuspage (github, cloudflare, stripe): /<vendor>/api/v2/summary.json.
+    `set_status` changes one component (or the page's indicator) mid-test; /broken/<kind>
+    is every way a vendor's answer can go wrong."""
+
+    def __init__(self) -> None:
+        self.summaries = {
+            path.name.removesuffix("-summary.json"): json.loads(path.read_text())
+            for path in VENDOR_DATA.glob("*-summary.json")
+        }
+        self.requests: list[str] = []
+        self.app = web.Application()
+        self.app.router.add_get("/{vendor}/api/v2/summary.json", self._summary)
+        self.app.router.add_get("/broken/{kind}", self._broken)
+
+    def set_status(self, vendor: str, component: str, status: str) -> None:
+        summary = self.summaries[vendor]
+        if component == "page":
+            summary["status"]["indicator"] = status
+            return
+        for found in summary["components"]:
+            if found["name"] == component:
+                found["status"] = status
+
+    async def _summary(self, request: web.Request) -> web.Response:
+        self.requests.append(request.path)
+        summary = self.summaries.get(request.match_info["vendor"])
+        if summary is None:
+            return web.json_response({"error": "no such page"}, status=404)
+        return web.json_response(summary)
+
+    async def _broken(self, request: web.Request) -> web.StreamResponse:
+        kind = request.match_info["kind"].removesuffix(".json")
+        if kind == "html":
+            return web.Response(text="<html><body>Maintenance</body></html>", content_type="text/html")
+        if kind == "error":
+            return web.Response(status=503, text="upstream connect error")
+        if kind == "shape":  # JSON, but not Statuspage's
+            return web.json_response({"components": "none", "status": ["minor"], "page": 7})
+        if kind == "control":  # a vendor's strings with line breaks and escapes in them
+            name = "API\r\nX-Injected: 1\x1b[31m"
+            return web.json_response(
+                {
+                    "page": {"name": "Evil\nCorp"},
+                    "status": {"indicator": "major", "description": "Down\r\nnow"},
+                    "components": [{"id": "a", "name": name, "status": "major_outage", "group": False}],
+                    "incidents": [],
+                }
+            )
+        # "endless": a JSON array that never ends
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"components": [')
+        for _ in range(100_000):
+            await response.write(b'{"id": "x", "name": "filler", "status": "operational"},' * 64)
+        return response
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[str]:
+        async with serve_app(self.app) as base:
+            yield base

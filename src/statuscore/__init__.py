@@ -33,6 +33,7 @@ from .errors import ConfigError, FieldError, PluginError
 from .hookspecs import hookimpl
 from .maintenance import MaintenanceCalendar, MaintenanceWindow
 from .model import (
+    CSS_MAX_BYTES,
     REGION_PATTERN,
     Alert,
     Attempt,
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 logging.getLogger("statuscore").addHandler(logging.NullHandler())
 
 __all__ = [
+    "CSS_MAX_BYTES",
     "REGION_PATTERN",
     "Alert",
     "AlertSink",

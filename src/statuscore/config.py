@@ -39,10 +39,11 @@ from typing import Any, TypeVar
 from . import shorthand
 from .alerts.base import AlertSink
 from .alerts.loading import build_sinks, check_routes, environment_slack
+from .checks.base import CheckType
 from .conditions import ConditionSyntaxError, parse_condition
 from .dependencies import resolve_dependencies
 from .errors import ConfigError
-from .model import GroupSpec, Monitor, MonitorPolicy, PageSpec, new_monitor
+from .model import CSS_MAX_BYTES, THIRD_PARTY_GROUP, GroupSpec, Monitor, MonitorPolicy, PageSpec, new_monitor
 from .plugins import PluginRegistry, default_registry
 from .schema import as_table, build_config, substitute_env
 
@@ -175,7 +176,7 @@ def _load(
     warnings: list[str] = []
     sinks = build_sinks(raw.get("alert", []), env, registry, status_page_url, warnings)
     check_routes(monitors, raw.get("alert", []))
-    pages = _build_pages(raw.get("page", []), env)
+    pages = _build_pages(raw.get("page", []), env, Path(file).parent)
     _check_pages(monitors, pages)
     groups = _build_groups(raw.get("group", []), env)
     used = {monitor.group for monitor in monitors}
@@ -215,10 +216,13 @@ def _build_groups(tables: Any, env: Mapping[str, str]) -> tuple[GroupSpec, ...]:
     return tuple(groups.values())
 
 
-def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
-    """The [[page]] tables: slugs and domains unique, secrets from the environment."""
+def _build_pages(tables: Any, env: Mapping[str, str], folder: Path) -> tuple[PageSpec, ...]:
+    """The [[page]] tables: slugs and domains unique, secrets from the environment, each
+    stylesheet read (relative to `folder`, the file's)."""
     pages: list[PageSpec] = []
     for key, page in _build_tables(tables, "page", "status pages", PageSpec, env):
+        if page.css:
+            object.__setattr__(page, "css_text", _read_stylesheet(folder / page.css, f"{key}.css"))
         for earlier in pages:
             if page.slug == earlier.slug:
                 raise ConfigError(f"two pages have the slug {page.slug!r}", key=f"{key}.slug")
@@ -226,6 +230,21 @@ def _build_pages(tables: Any, env: Mapping[str, str]) -> tuple[PageSpec, ...]:
                 raise ConfigError(f"pages {earlier.slug!r} and {page.slug!r} have the same domain", key=f"{key}.domain")
         pages.append(page)
     return tuple(pages)
+
+
+def _read_stylesheet(path: Path, key: str) -> str:
+    """A page's stylesheet: UTF-8, at most CSS_MAX_BYTES (statusweb sanitises it)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(CSS_MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror or exc}", key=key) from None
+    if len(data) > CSS_MAX_BYTES:
+        raise ConfigError(f"{str(path)!r} is over {CSS_MAX_BYTES // 1024} KiB", key=key)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{str(path)!r} is not UTF-8 (byte {exc.start})", key=key) from None
 
 
 def _check_pages(monitors: list[Monitor], pages: tuple[PageSpec, ...]) -> None:
@@ -283,11 +302,24 @@ def _build_monitor(
         slug = table.get("slug", slugify(name))
         if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
             raise ConfigError("a slug is lower-case letters, digits and dashes", key="slug")
-        if policy.public_degraded is None:  # the check type says (a shared dict: copied, not changed)
-            values = {**values, "public_degraded": check_cls.public_degraded}
+        values = _type_defaults(policy, values, check_cls)
         return new_monitor(name=name.strip(), slug=slug, options=options, conditions=tuple(conditions), **values)
     except ConfigError as exc:
         raise exc.located(monitor=name) from None
+
+
+def _type_defaults(policy: MonitorPolicy, values: dict[str, Any], check_cls: type[CheckType[Any]]) -> dict[str, Any]:
+    """`values` with what the check type says for the keys the monitor left unset (a
+    shared dict: copied, not changed)."""
+    third_party = check_cls.third_party
+    chosen: dict[str, Any] = {"third_party": third_party} if third_party else {}
+    if policy.public_degraded is None:
+        chosen["public_degraded"] = check_cls.public_degraded
+    if policy.notify is None:
+        chosen["notify"] = not third_party
+    if third_party and not policy.group:
+        chosen["group"] = THIRD_PARTY_GROUP
+    return {**values, **chosen}
 
 
 def _policy(

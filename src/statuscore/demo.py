@@ -4,7 +4,8 @@
     statuscore check examples/local.toml
 
 It imitates the four services Sefaria watches: a text API, the Linker (202 + task id,
-then Celery-style polling), an MCP server's SSE endpoint and an export server. These are
+then Celery-style polling), an MCP server's SSE endpoint and an export server; and a
+hosting provider's Statuspage summary.json (/vendor), for a third-party monitor. These are
 DEMO targets, clearly not the real services.
 """
 
@@ -19,6 +20,19 @@ from aiohttp import web
 
 DEMO_PORT = 8099
 _POLLS_UNTIL_DONE = 2
+
+
+# A hosting provider's Statuspage summary.json, for the `statuspage` demo monitor
+DEMO_VENDOR = {
+    "page": {"id": "demo", "name": "Hosting provider (demo)", "url": "http://127.0.0.1/vendor"},
+    "components": [
+        {"id": "demo-cdn", "name": "CDN", "status": "operational", "group": False, "group_id": None},
+        {"id": "demo-dns", "name": "DNS", "status": "operational", "group": False, "group_id": None},
+    ],
+    "incidents": [],
+    "scheduled_maintenances": [],
+    "status": {"indicator": "none", "description": "All Systems Operational"},
+}
 
 
 def make_demo_app() -> web.Application:
@@ -65,7 +79,11 @@ def make_demo_app() -> web.Application:
     async def export_health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "demo": True})
 
+    async def vendor_summary(request: web.Request) -> web.Response:
+        return web.json_response(DEMO_VENDOR)
+
     app = web.Application()
+    app.router.add_get("/vendor/api/v2/summary.json", vendor_summary)
     app.router.add_get("/api/texts/Genesis.1.1", text)
     app.router.add_post("/api/find-refs", find_refs)
     app.router.add_get("/api/async/{task_id}", task_state)

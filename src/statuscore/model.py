@@ -50,7 +50,9 @@ UP, DEGRADED, DOWN = Status.UP, Status.DEGRADED, Status.DOWN
 MAINTENANCE, UNKNOWN = Status.MAINTENANCE, Status.UNKNOWN
 
 
+CSS_MAX_BYTES = 64 * 1024  # a [[page]]'s stylesheet
 GROUP_NAME_MAX = 100  # a group's name, on the page and in the status database
+THIRD_PARTY_GROUP = "Third-party"  # where a vendor's status (`statuspage`) is shown by default
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +93,9 @@ class MonitorPolicy:
     # Monitors (names or slugs) this one needs: while one of them is DOWN, this one's DOWN
     # is told with it ("also affected") and its pages say "affected by" (dependencies.py).
     depends_on: tuple[str, ...] = ()
+    # false: transitions are recorded and shown, no sink is told. Unset: the check type's
+    # default (statuspage, a vendor's own status: false).
+    notify: bool | None = None
 
     def __post_init__(self) -> None:
         self._check_regions()
@@ -134,8 +139,16 @@ class PageSpec:
     domain: str = ""  # a host name that serves this page at `/`
     organization: str = "default"  # the slug of the organization it belongs to
     viewer_password: str = ""  # "${INTERNAL_VIEWER_PASSWORD}": shares a private page
+    language: str = ""  # what a reader who chose none gets (statusweb: en, he, es); empty: their browser's
+    css: str = ""  # a stylesheet, relative to monitors.toml, added after the page's own
+    # the stylesheet's text, read when the file is loaded (at most CSS_MAX_BYTES)
+    css_text: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.language and not re.fullmatch(r"[a-z]{2,3}", self.language):
+            raise FieldError("language", "a two-letter language code such as en, he or es")
+        if self.css and (not self.css.isprintable() or not self.css.endswith(".css")):
+            raise FieldError("css", "the path of a .css file, relative to this file")
         for key in ("slug", "organization"):
             if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", getattr(self, key)):
                 raise FieldError(key, "lower-case letters, digits and dashes (at most 63)")
@@ -198,6 +211,8 @@ class Monitor:
     public: bool = MonitorPolicy.public
     public_degraded: bool = True
     depends_on: tuple[str, ...] = MonitorPolicy.depends_on  # slugs, resolved at load
+    notify: bool = True
+    third_party: bool = False  # its check type reports a vendor's status (CheckType.third_party)
 
     @property
     def max_attempts(self) -> int:
@@ -310,6 +325,7 @@ class Transition:
     duration: float | None
     result: CheckResult
     notify: bool = True
+    third_party: bool = False  # its check type reports a vendor's status (CheckType.third_party)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """English, Hebrew and Spanish for the public pages (Sefaria's readers read the first two).
 
 The reader's language comes from the `lang` cookie (set by the switcher, /lang/{code}),
-else from Accept-Language, else English. Translations live in gettext catalogs
+else from the page's own `language` ([[page]] in monitors.toml), else from
+Accept-Language, else English. Translations live in gettext catalogs
 (`locale/he.po`, `locale/es.po`, read with Babel at start); templates call `_("...")` and format dates
 with `when(...)` in the reader's locale. Hebrew pages are laid out right to left. The page
 cache keys every page by language, so a Hebrew reader never gets an English copy.
@@ -23,6 +24,8 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from statusweb.edge.page_mount import PAGE
+
 LANGUAGES = {"en": "English", "he": "עברית", "es": "Español"}
 RIGHT_TO_LEFT = {"he"}
 DEFAULT = "en"
@@ -40,12 +43,20 @@ def catalog(language: str) -> dict[str, str]:
 
 
 def language_of(request: Request) -> str:
-    """The reader's language: the switcher's cookie, else the best of Accept-Language."""
-    chosen = request.cookies.get(COOKIE, "")
+    """The reader's language: the switcher's cookie, else the page's own (a [[page]]'s
+    `language`), else the best of Accept-Language."""
+    page = request.environ.get(PAGE)
+    return pick_language(request.cookies.get(COOKIE, ""), request.accept_language, page.language if page else "")
+
+
+def pick_language(chosen: str, accept_language: Any, page_language: str) -> str:
+    """language_of's rule, for a cookie's value, WebOb's Accept-Language and the page's."""
     if chosen in LANGUAGES:
         return chosen
-    best = request.accept_language.lookup(list(LANGUAGES), default=DEFAULT) if request.accept_language else DEFAULT
-    return best if best in LANGUAGES else DEFAULT
+    if page_language in LANGUAGES:
+        return page_language
+    best = accept_language.lookup(list(LANGUAGES), default=DEFAULT) if accept_language else DEFAULT
+    return str(best) if best in LANGUAGES else DEFAULT
 
 
 def translator(language: str) -> Callable[..., str]:

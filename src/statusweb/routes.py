@@ -65,6 +65,7 @@ def includeme(config: Configurator) -> None:
     config.add_page_route("service", "/services/{slug}")
     config.add_route("healthz", "/healthz")
     config.add_page_route("theme", "/theme.css", rate_limited=False)
+    config.add_page_route("page_css", "/page.css", rate_limited=False)
     config.add_page_route("language", "/lang/{code}")
     config.add_page_route("page_access", "/access")
     config.add_page_route("subscribe", "/subscribe")

@@ -17,7 +17,9 @@ log = logging.getLogger("statuscore.scheduler")
 def alerts_for(sinks: Iterable[AlertSink[Any]], transition: Transition, monitor: Monitor | None) -> list[Alert]:
     """One rendered alert per sink that this monitor's alerts go to (every sink for
     news about no monitor in particular) and that wants it."""
-    alerts = []
+    alerts: list[Alert] = []
+    if monitor is not None and not monitor.notify:
+        return alerts  # shown, never told (`notify = false`, a vendor's status)
     for sink in sinks:
         if monitor is not None and monitor.alerts and sink.instance_name not in monitor.alerts:
             continue  # this monitor's alerts go to other people

@@ -71,12 +71,16 @@ class CheckType(Generic[ConfigT]):
     in `Attempt.values` that conditions may test (e.g. `days_left`). `public_degraded`
     is the default of the monitor key of that name: False when this type's DEGRADED is
     for operators only (a certificate expiring soon is not a degraded service).
+    `third_party` marks a type that reports someone else's status (a vendor's
+    Statuspage): its monitors are shown in a "Third-party" group, never alerted unless
+    they set `notify = true`, and left out of a status page's overall status.
     """
 
     name: ClassVar[str]
     Config: ClassVar[type[Any]]
     condition_subjects: ClassVar[frozenset[str]] = frozenset()
     public_degraded: ClassVar[bool] = True
+    third_party: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

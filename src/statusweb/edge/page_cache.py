@@ -32,7 +32,7 @@ from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_
 from statusweb.edge.cors import cors_headers
 from statusweb.edge.page_mount import BY_DOMAIN, MOUNT, PAGE, page_of
 from statusweb.edge.public_limits import too_many
-from statusweb.i18n import DEFAULT, language_of
+from statusweb.i18n import COOKIE, DEFAULT, language_of, pick_language
 
 RENDER_WAIT = 10.0  # seconds a request waits for another thread's render of the same page
 # name -> canonical form of its raw value (may raise HTTPBadRequest: then no caching)
@@ -124,9 +124,8 @@ class PageCache:
         method = environ.get("REQUEST_METHOD")
         if page is None or page.private or method not in ("GET", "HEAD"):
             return None
-        key = self._aliases.get(
-            arrived_as(environ, _language(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_ACCEPT_LANGUAGE", "")))
-        )
+        language = _language(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_ACCEPT_LANGUAGE", ""), page.language)
+        key = self._aliases.get(arrived_as(environ, language))
         if key is None:
             return None
         now = time.monotonic()
@@ -323,9 +322,11 @@ def client_address(environ: Mapping[str, Any]) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _language(cookie: str, accept_language: str) -> str:
-    """language_of for these two headers (browsers send few different ones: kept)."""
-    return language_of(WebobRequest.blank("/", headers={"Cookie": cookie, "Accept-Language": accept_language}))
+def _language(cookie: str, accept_language: str, page_language: str) -> str:
+    """language_of for these two headers on a page of this language (browsers send few
+    different ones: kept)."""
+    request = WebobRequest.blank("/", headers={"Cookie": cookie, "Accept-Language": accept_language})
+    return pick_language(request.cookies.get(COOKIE, ""), request.accept_language, page_language)
 
 
 @lru_cache(maxsize=1024)

@@ -150,9 +150,13 @@ def page_gate_tween_factory(handler: Callable[[Request], Response], registry: An
 
 
 def add_page_name(event: BeforeRender) -> None:
+    """The page's name, and its own stylesheet's address (None when it has none)."""
     request = event.get("request")
     if request is not None:
-        event.setdefault("page_name", page_of(request).name)
+        page = page_of(request)
+        event.setdefault("page_name", page.name)
+        version = page.stylesheet_version
+        event.setdefault("page_stylesheet", request.route_path("page_css", _query={"v": version}) if version else None)
 
 
 def _not_there(request: Request) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -49,6 +49,10 @@ class Page(Base):
     domain_verified_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
     # argon2 hash of a password that lets a partner read a private page (None: members only)
     viewer_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # the language a reader who chose none gets ("": their browser's)
+    language: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    # CSS added after the page's own, sanitised when saved (services/stylesheets.py)
+    stylesheet: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

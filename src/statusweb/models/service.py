@@ -37,6 +37,8 @@ class Service(Base):
     page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
     # monitors.toml's `depends_on`: the slugs of the services it needs, space-separated
     depends_on_slugs: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # a vendor's status (`statuspage`): left out of the page's overall status
+    third_party: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

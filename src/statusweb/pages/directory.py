@@ -8,9 +8,11 @@ verified domain (domain_checks.py) selects a page; any other Host is the main si
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -32,6 +34,13 @@ class PageInfo:
     private: bool = False
     domain: str | None = None
     viewer_password_hash: str | None = None
+    language: str = ""  # what a reader who chose none gets ("": their browser's)
+    stylesheet: str = ""  # sanitised CSS added after the page's own (/page.css)
+
+    @cached_property
+    def stylesheet_version(self) -> str:
+        """Changes with the stylesheet: /page.css?v=... is cached a long time."""
+        return hashlib.sha256(self.stylesheet.encode()).hexdigest()[:12] if self.stylesheet else ""
 
     @property
     def is_default(self) -> bool:
@@ -99,6 +108,8 @@ class PageDirectory:
                 page.private,
                 page.serving_domain,
                 page.viewer_password_hash,
+                page.language,
+                page.stylesheet,
             )
         self._by_slug = by_slug
         self._by_domain = {info.domain: info for info in by_slug.values() if info.domain}

@@ -134,6 +134,7 @@ class ServiceRow:
     # down with services it depends on: their names ("" for one that is not public)
     affected_by: list[str] = field(default_factory=list)
     today_counted: bool = False  # its history has today's checks (else it is read again once they come)
+    third_party: bool = False  # a vendor's status: not counted in the page's banner
 
     @property
     def affected_names(self) -> str:
@@ -202,6 +203,7 @@ def build_status_page(
     incidents = active_incidents(session)
     windows = active_windows(session, now, ahead=UPCOMING)
     rows = service_rows(session, services, incidents, now, with_bars=with_bars, windows=windows, histories=histories)
+    rows.sort(key=lambda row: row.third_party)  # vendors after our own (a stable sort)
     recent = list(
         session.scalars(
             select(Incident)
@@ -217,7 +219,7 @@ def build_status_page(
     )
     checked = [row.checked_at for row in rows if row.checked_at]
     return StatusPage(
-        banner=banner_for((row.status for row in rows), incidents),
+        banner=banner_for((row.status for row in rows if not row.third_party), incidents),
         groups=group_views(session, rows, worst_status, LABELS),
         active_incidents=incidents,
         recent_incidents=recent,
@@ -267,6 +269,7 @@ def service_rows(
                 checked_at=state.last_checked_at if state else None,
                 waiting_for_push=service.type == "push" and checked in (None, "unknown"),
                 affected_by=causes.get(service.id, []) if checked in AFFECTED_STATUSES else [],
+                third_party=service.third_party,
                 **history[service.id],
             )
         )

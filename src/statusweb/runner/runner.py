@@ -37,6 +37,7 @@ from statusweb.models import get_engine, lease_seconds
 from statusweb.runner.duties import Duties
 from statusweb.runner.leases import LeaseBook
 from statusweb.runner.lock import lock_for
+from statusweb.runner.pages import check_page_looks
 from statusweb.runner.pushes import SqlPushLedger
 from statusweb.runner.sharing import Sharing
 from statusweb.runner.spool import Spool
@@ -55,6 +56,7 @@ class Runner:
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url)
         self.config = load_config(settings.monitors_path)
+        check_page_looks(self.config)
         self.leases = (
             LeaseBook(self.engine, ttl=lease_seconds(settings.heartbeat_interval), region=settings.region)
             if self.engine.dialect.name == "postgresql"

@@ -56,6 +56,7 @@ def sync_services(
                 "public": monitor.public,
                 "public_degraded": monitor.public_degraded,
                 "depends_on_slugs": " ".join(monitor.depends_on),
+                "third_party": monitor.third_party,
             }
             service = existing.pop(monitor.slug, None)
             if service is None:

@@ -13,8 +13,9 @@ from pyramid.request import Request
 from pyramid.view import view_config, view_defaults
 from sqlalchemy import select
 
-from statuscore import FieldError, PageSpec, utcnow
+from statuscore import CSS_MAX_BYTES, FieldError, PageSpec, utcnow
 from statusweb.edge.page_mount import claims_install_host
+from statusweb.i18n import LANGUAGES
 from statusweb.models import DEFAULT_SLUG, AuditEvent, Organization, Page, Service
 from statusweb.pages.directory import PageInfo
 from statusweb.pages.queries import organization_of_rows, visible_services
@@ -23,6 +24,7 @@ from statusweb.services.domain_checks import approve, check_txt, record_name, re
 from statusweb.services.forms import Form
 from statusweb.services.params import record_id
 from statusweb.services.security import is_install_admin, organizations_for
+from statusweb.services.stylesheets import sanitise
 
 AUDIT_LINES = 500
 
@@ -63,6 +65,8 @@ def read_page(params: Any, organizations: tuple[str, ...], *, creating: bool) ->
     form.text(params, "domain", required=False, max_length=253)
     form.values["private"] = "1" if params.get("private") else ""
     password = str(params.get("viewer_password", ""))[:200]
+    form.choice(params, "language", ("", *LANGUAGES))
+    _read_stylesheet(form, params)
     if not form.ok:
         return form, None
     try:
@@ -73,11 +77,29 @@ def read_page(params: Any, organizations: tuple[str, ...], *, creating: bool) ->
             domain=form.values["domain"].strip().lower(),
             organization=form.values["organization"],
             viewer_password=password,
+            language=form.values["language"],
         )
     except FieldError as exc:
         form.errors[exc.key] = exc.message
         return form, None
     return form, spec
+
+
+def _read_stylesheet(form: Form, params: Any) -> None:
+    """The page's own CSS: saved only when sanitising takes nothing out, so what the
+    owner wrote is what the page gets (the form says what to remove)."""
+    css = form.text(params, "stylesheet", required=False, max_length=CSS_MAX_BYTES)
+    if "stylesheet" in form.errors:
+        return
+    if len(css.encode()) > CSS_MAX_BYTES:
+        form.errors["stylesheet"] = f"At most {CSS_MAX_BYTES // 1024} KiB."
+        return
+    sanitised = sanitise(css)
+    if sanitised.notes:
+        form.errors["stylesheet"] = "Remove what would load from another host or run code: " + "; ".join(
+            sanitised.notes[:5]
+        )
+    form.parsed["stylesheet"] = sanitised.css if css else ""
 
 
 def audit_on_page(request: Request, page_id: int | None, action: str, subject: str) -> None:
@@ -139,6 +161,7 @@ class PageViews(OwnerViews):
             "domain_message": domain_message,
             "record_name": record_name,
             "record_value": record_value,
+            "languages": LANGUAGES,
         }
 
     def _owned_page(self) -> Page:
@@ -159,9 +182,10 @@ class PageViews(OwnerViews):
         )
         return "Another page has that domain." if taken else ""
 
-    def _save(self, page: Page, spec: PageSpec, organization: Organization) -> HTTPSeeOther:
+    def _save(self, page: Page, spec: PageSpec, organization: Organization, stylesheet: str) -> HTTPSeeOther:
         now = utcnow()
         page.name, page.private = spec.name, spec.private
+        page.language, page.stylesheet = spec.language, stylesheet
         approver = f"set by install admin {self.request.identity.name}" if is_install_admin(self.request) else ""
         set_domain(page, spec.domain, approved_by=approver, now=now)
         page.organization_id, page.updated_at = organization.id, now
@@ -203,7 +227,7 @@ class PageViews(OwnerViews):
             updated_at=now,
         )
         self.request.dbsession.add(page)
-        answer = self._save(page, spec, organization)
+        answer = self._save(page, spec, organization, form.parsed["stylesheet"])
         record(self.request, organization.id, "page.create", f"{spec.slug} ({'private' if spec.private else 'public'})")
         return answer
 
@@ -216,6 +240,8 @@ class PageViews(OwnerViews):
             "organization": organization.slug if organization else "",
             "domain": page.domain or "",
             "private": "1" if page.private else "",
+            "language": page.language,
+            "stylesheet": page.stylesheet,
         }
         return self._page(Form(values=values), page, domain_message)
 
@@ -251,7 +277,7 @@ class PageViews(OwnerViews):
         if spec is None or not form.ok:
             return self._refuse(form, page)
         organization = self.request.dbsession.scalar(select(Organization).where(Organization.slug == spec.organization))
-        answer = self._save(page, spec, organization)
+        answer = self._save(page, spec, organization, form.parsed["stylesheet"])
         record(self.request, organization.id, "page.update", f"{page.slug} ({'private' if spec.private else 'public'})")
         return answer
 

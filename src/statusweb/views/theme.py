@@ -1,13 +1,16 @@
 """`/theme.css`: the accent colour from settings (STATUSWEB_ACCENT_COLOR) as CSS custom
 properties. A stylesheet of its own, because the Content-Security-Policy allows no
-inline styles; the text colour on the accent is chosen for contrast."""
+inline styles; the text colour on the accent is chosen for contrast. `/page.css`: a
+page's own stylesheet ([[page]] `css`, sanitised when it was saved), after both."""
 
 from __future__ import annotations
 
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from statusweb.edge.page_mount import page_of
 from statusweb.routes import READ_METHODS
 
 
@@ -36,4 +39,16 @@ def theme_css(accent: str) -> str:
 def theme(request: Request) -> Response:
     response = Response(theme_css(request.settings.accent_color), content_type="text/css", charset="utf-8")
     response.cache_control = "public, max-age=3600"
+    return response
+
+
+@view_config(route_name="page_css", request_method=READ_METHODS)
+def page_css(request: Request) -> Response:
+    """Kept for a year when asked for by its version (the page links it so), else 5 minutes."""
+    page = page_of(request)
+    if not page.stylesheet:
+        raise HTTPNotFound("this page has no stylesheet of its own")
+    response = Response(page.stylesheet, content_type="text/css", charset="utf-8")
+    fresh = request.GET.get("v") == page.stylesheet_version
+    response.cache_control = "public, max-age=31536000, immutable" if fresh else "public, max-age=300"
     return response

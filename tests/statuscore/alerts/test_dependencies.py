@@ -294,3 +294,42 @@ async def test_a_parent_in_maintenance_is_not_down_so_its_dependents_alert_as_us
         await scheduler.check_once()
         assert await scheduler.notifier.deliver_due() is None
     assert [t.split(" (")[0] for t in texts(slack)] == ["🔴  Service Down: Website"]
+
+
+async def test_a_vendors_outage_is_told_to_nobody_but_named_in_the_dependents_down(target):
+    """GitHub's own status page (a `statuspage` monitor, which tells no sink) says Git
+    Operations is down, and our deploys fail with it: Slack hears of the deploys once,
+    with why, and nothing of GitHub itself."""
+    from tests.targets import VendorPages
+
+    base, app = target
+    vendors, slack = VendorPages(), SlackShapedServer()
+    async with vendors.running() as vendor_base, slack.running() as hook:
+        github = make_monitor(
+            name="GitHub", type="statuspage", url=f"{vendor_base}/github", component="Git Operations", retries=0
+        )
+        deploys = make_monitor(name="Deploys", url=f"{base}/sequence/deploys", retries=0, depends_on=["github"])
+        clock = FakeClock()
+        scheduler = Scheduler(
+            [github, deploys],
+            sinks=[SlackSink(SlackConfig(webhook_url=hook), instance_name="slack")],
+            store=MemoryStore(),
+            clock=clock,
+            alert_jitter=no_jitter,
+        )
+        try:
+            await scheduler.check_once()
+            vendors.set_status("github", "Git Operations", "major_outage")
+            fail(app, "Deploys")
+            await scheduler.check_once()
+            await settle(scheduler, clock)
+            vendors.set_status("github", "Git Operations", "operational")
+            fail(app, "Deploys", code=200)
+            clock.advance(60)
+            await scheduler.check_once()
+            await settle(scheduler, clock)
+        finally:
+            await scheduler.close()
+    down, up = texts(slack)
+    assert down.startswith("🔴  Service Down: Deploys") and "Depends on GitHub, which is down" in down
+    assert up.startswith("🟢  Service Recovered: Deploys")
