@@ -16,10 +16,11 @@ from sqlalchemy.orm import selectinload
 
 from statuscore import utcnow
 from statusweb.edge.page_cache import cached
-from statusweb.models import AffectedService, Incident, Maintenance
+from statusweb.models import POSTMORTEM, AffectedService, Incident, Maintenance
 from statusweb.pages.identity import page_identity
 from statusweb.pages.queries import visible_service
 from statusweb.routes import READ_METHODS
+from statusweb.services import postmortems
 from statusweb.services.incidents import incident_json
 from statusweb.services.maintenance import maintenance_json
 from statusweb.services.params import slug
@@ -80,6 +81,8 @@ def build_feed(request: Request) -> FeedGenerator:
         content = _updates_html(ours["updates"])
         if ours["root_cause"]:
             content += f"<p><strong>Root cause:</strong> {escape(ours['root_cause'])}</p>"
+        if ours["postmortem_published_at"]:
+            content += f"<h2>Postmortem</h2>{postmortems.render(ours['postmortem'])}"
         _add_entry(
             feed,
             request.route_url("incident", id=incident.id),
@@ -91,10 +94,12 @@ def build_feed(request: Request) -> FeedGenerator:
 
 
 def _updates_html(updates: list[dict[str, Any]]) -> str:
-    """Each update of an incident_json or maintenance_json, newest first, as the feed shows it."""
+    """Each update of an incident_json or maintenance_json, newest first, as the feed shows
+    it (the postmortem's text follows them all, rendered)."""
     return "".join(
         f"<p><strong>{escape(update['status'].replace('_', ' ').title())}</strong> "
-        f"({datetime.fromisoformat(update['created_at']):%b %d, %H:%M} UTC): {escape(update['body'])}</p>"
+        f"({datetime.fromisoformat(update['created_at']):%b %d, %H:%M} UTC): "
+        f"{'published below' if update['status'] == POSTMORTEM else escape(update['body'])}</p>"
         for update in updates
     )
 

@@ -33,7 +33,7 @@ from statusweb.models import (
     Service,
 )
 from statusweb.pages.queries import organization_of_rows, rows_page_id, scope_to_organizations
-from statusweb.services import incidents
+from statusweb.services import incidents, postmortems
 from statusweb.services.audit import TOKEN_ACTOR
 from statusweb.services.maintenance import (
     MaintenanceError,
@@ -249,6 +249,22 @@ def update_incident(request: Request) -> dict[str, Any]:
         raise ApiRefusal(409, str(exc)) from None
     audit_on_page(request, incident.page_id, "incident.update", f"#{incident.id} {incident.title}: {status}")
     request.response.status_int = 201
+    return {"incident": incidents.incident_json(incident, service_slugs(request), public=False)}
+
+
+@view_config(route_name="api_v1_incident_postmortem", request_method="POST", renderer="json", require_csrf=False)
+def publish_postmortem(request: Request) -> dict[str, Any]:
+    """{"body": Markdown}: the first call publishes (subscribers told once), later ones correct."""
+    _token(request, "write")
+    incident = _incident(request)
+    text = _text(_body(request), "body", limit=postmortems.MAX_CHARACTERS)
+    try:
+        first = postmortems.publish(incident, text, author=str(request.environ[TOKEN_ACTOR]))
+    except postmortems.NotResolved as exc:
+        raise ApiRefusal(409, str(exc)) from None
+    action = "incident.postmortem" if first else "incident.postmortem_corrected"
+    audit_on_page(request, incident.page_id, action, f"#{incident.id} {incident.title}")
+    request.response.status_int = 201 if first else 200
     return {"incident": incidents.incident_json(incident, service_slugs(request), public=False)}
 
 

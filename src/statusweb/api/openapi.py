@@ -118,6 +118,8 @@ SCHEMAS: dict[str, Any] = {
             "incident_updates": {"type": "array", "items": {"$ref": "#/components/schemas/IncidentUpdate"}},
             "components": {"type": "array", "items": {"$ref": "#/components/schemas/Component"}},
             "root_cause": {"type": "string", "description": "statusweb's own: what caused it, once known"},
+            "postmortem": {"type": "string", "description": "statusweb's own: Markdown, once published"},
+            "postmortem_published_at": NULLABLE_TIME,
         },
     },
     "ScheduledMaintenance": {
@@ -226,6 +228,8 @@ MANAGE_SCHEMAS: dict[str, Any] = {
             "updated_at": TIME,
             "resolved_at": NULLABLE_TIME,
             "root_cause": {"type": "string"},
+            "postmortem": {"type": "string"},
+            "postmortem_published_at": NULLABLE_TIME,
             "components": {"type": "object", "additionalProperties": COMPONENT_STATUS},
             "updates": {"type": "array", "items": {"type": "object"}},
         },
@@ -268,6 +272,11 @@ MANAGE_SCHEMAS: dict[str, Any] = {
             "body": {"type": "string"},
             "root_cause": {"type": "string", "maxLength": 5000, "description": "replaces the incident's"},
         },
+    },
+    "PostmortemRequest": {
+        "type": "object",
+        "required": ["body"],
+        "properties": {"body": {"type": "string", "maxLength": 50_000, "description": "Markdown (no HTML, no images)"}},
     },
     "NewMaintenance": {
         "type": "object",
@@ -359,6 +368,17 @@ def _manage_paths() -> dict[str, Any]:
                 incident,
                 write=True,
                 body="IncidentUpdateRequest",
+                status="201",
+            ),
+        },
+        "/api/v1/incidents/{id}/postmortem": {
+            "parameters": by_id,
+            "post": _operation(
+                "Publish a resolved incident's postmortem (201; subscribers are told once), or correct it (200)",
+                "incident",
+                incident,
+                write=True,
+                body="PostmortemRequest",
                 status="201",
             ),
         },

@@ -13,6 +13,7 @@ from statusweb.models.meta import Base, UTCDateTime
 
 IMPACTS = ("none", "minor", "major", "critical")
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+POSTMORTEM = "postmortem"  # the status of the update that publishes a postmortem (Statuspage's)
 COMPONENT_STATUSES = ("operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance")
 
 
@@ -32,6 +33,9 @@ class Incident(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Markdown, written once the incident is resolved (services/postmortems.py)
+    postmortem: Mapped[str] = mapped_column(Text, default="", server_default="")
+    postmortem_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # the page that shows it (NULL: the default page); a page with rows cannot be deleted
     page_id: Mapped[int | None] = mapped_column(ForeignKey("page.id", ondelete="RESTRICT"), nullable=True, index=True)
 

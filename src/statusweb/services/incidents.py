@@ -104,6 +104,10 @@ def incident_json(incident: Incident, slugs: Mapping[int, str], *, public: bool)
         "created_at": incident.created_at.isoformat(),
         "updated_at": incident.updated_at.isoformat(),
         "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
+        "postmortem": incident.postmortem,  # Markdown (services/postmortems.py)
+        "postmortem_published_at": incident.postmortem_published_at.isoformat()
+        if incident.postmortem_published_at
+        else None,
         "components": {slugs.get(a.service_id, "?"): a.component_status for a in incident.affected},
         "updates": [
             {key: value for key, value in _update_json(update).items() if key not in hidden}

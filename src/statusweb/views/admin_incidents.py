@@ -22,7 +22,7 @@ from statusweb.pages.queries import (
     visible_incident,
     visible_services,
 )
-from statusweb.services import incidents
+from statusweb.services import incidents, postmortems
 from statusweb.services.forms import Form, read_incident, read_update
 from statusweb.services.params import optional_id
 from statusweb.views.admin_pages import audit_on_page, page_choice, page_from_form
@@ -108,7 +108,11 @@ class IncidentViews:
             "root_cause": incident.root_cause,
             **{f"service-{a.service_id}": a.component_status for a in incident.affected},
         }
-        return {**self._form_page(Form(values=values), incident), "update": Form(values={"status": incident.status})}
+        return {
+            **self._form_page(Form(values=values), incident),
+            "update": Form(values={"status": incident.status}),
+            "postmortem": Form(values={"postmortem": incident.postmortem}),
+        }
 
     @view_config(
         route_name="admin_incident", renderer="statusweb:templates/admin/incident_form.pt", request_method="POST"
@@ -166,6 +170,26 @@ class IncidentViews:
             f"#{incident.id} {incident.title}: {update.values['status']}",
         )
         return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id))
+
+    @view_config(
+        route_name="admin_incident_postmortem",
+        renderer="statusweb:templates/admin/incident_form.pt",
+        request_method="POST",
+    )
+    def postmortem(self) -> Any:
+        """Publish a resolved incident's postmortem (subscribers told once), or correct it."""
+        incident = self._incident()
+        form = Form()
+        text = form.text(self.request.POST, "postmortem", max_length=postmortems.MAX_CHARACTERS)
+        if incident.status != "resolved":
+            form.errors["postmortem"] = "Resolve the incident first: a postmortem tells what happened."
+        if not form.ok:
+            self.request.response.status_int = 400
+            return {**self.edit(), "postmortem": form}
+        first = postmortems.publish(incident, text, author=self.request.identity.name)
+        action = "incident.postmortem" if first else "incident.postmortem_corrected"
+        audit_on_page(self.request, incident.page_id, action, f"#{incident.id} {incident.title}")
+        return HTTPSeeOther(self.request.route_url("admin_incident", id=incident.id, _anchor="postmortem"))
 
     @view_config(route_name="admin_incident_delete", request_method="POST")
     def delete(self) -> HTTPSeeOther:

@@ -35,6 +35,7 @@ from statusweb.pages.queries import (
 from statusweb.pages.sla import sla_figures
 from statusweb.pages.version import page_version
 from statusweb.routes import READ_METHODS
+from statusweb.services import postmortems
 from statusweb.services.params import InvalidParameter, whole_number
 
 HISTORY_DAYS = 90
@@ -103,7 +104,13 @@ def incident(request: Request) -> dict[str, Any]:
     found = visible_incident(request.dbsession, request.matchdict["id"])
     names = service_names(request.dbsession)
     affected = [(names.get(a.service_id, "?"), a.component_status) for a in found.affected]
-    return {"incident": found, "affected": affected, "title": found.title}
+    published = found.postmortem_published_at is not None and found.postmortem
+    return {
+        "incident": found,
+        "affected": affected,
+        "title": found.title,
+        "postmortem_html": postmortems.render(found.postmortem) if published else "",
+    }
 
 
 @view_config(

@@ -142,6 +142,13 @@ def test_tokens_are_scoped_expire_and_can_be_revoked(engine, owner, two_organiza
         content_type="application/json",
         status=404,
     )
+    api.post(
+        f"/api/v1/incidents/{beta['incident']}/postmortem",
+        json.dumps({"body": "mine"}),
+        headers=bearer(writer),
+        content_type="application/json",
+        status=404,
+    )
     api.post(f"/api/v1/maintenance/{beta['maintenance']}/cancel", headers=bearer(writer), status=404)
     api.post(
         "/api/v1/incidents",

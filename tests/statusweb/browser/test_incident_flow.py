@@ -140,3 +140,13 @@ def test_operator_posts_an_incident_the_public_sees_it_then_it_is_resolved(engin
     history = public.inner_text("main")
     assert "Linker tasks are not finishing" in history and "Resolved" in history
     assert "A worker deploy with a bad setting." in history
+
+    # the postmortem, written in Markdown in the admin, read rendered by the public
+    page.fill("#postmortem-form textarea", "## What happened\n\n| when | what |\n|---|---|\n| 14:02 | a deploy |\n")
+    page.click("#postmortem-form button[type=submit]")
+    assert page.inner_text("#postmortem button") == "Save correction"
+    public.goto(page.url.split("#")[0].replace("/admin/incidents/", "/incidents/"))
+    assert public.inner_text("#postmortem h2") == "Postmortem"
+    assert public.inner_text("#postmortem .markdown h2") == "What happened"
+    assert public.inner_text("#postmortem td >> nth=1") == "a deploy"
+    assert "The postmortem is published" in public.inner_text("ol.timeline")

@@ -258,6 +258,7 @@ QUERY_NAMES = [
 ]
 
 
+@pytest.mark.timeout(600)  # thousands of requests: 30-45 s alone, more on a busy machine
 def test_every_route_with_hostile_values_answers_below_500(populated, engine, make_testapp):
     """Walks Pyramid's route table: each path parameter and each query parameter any
     view reads gets every hostile value, as a visitor and as an admin; GET and POST."""

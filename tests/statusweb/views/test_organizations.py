@@ -38,6 +38,7 @@ ID_KINDS = {
     "admin_incident": "incident",
     "admin_incident_update": "incident",
     "admin_incident_delete": "incident",
+    "admin_incident_postmortem": "incident",
     "admin_service": "service",
     "admin_service_check_now": "service",
     "admin_maintenance": "maintenance",
