@@ -232,6 +232,9 @@ def _run_checks(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, runner.stop)
+        logging.getLogger("statusweb.runner").info(
+            "checking %d monitors of %s (SIGTERM or Ctrl-C stops cleanly)", len(runner.config.monitors), args.config
+        )
         results = await runner.run(once=args.once)
         if args.once:
             for result in results:

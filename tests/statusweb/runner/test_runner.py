@@ -54,6 +54,8 @@ class RunnerProcess:
         self.killed_at: list[float] = []  # loop times: which repeats a kill explains
 
     async def start(self) -> None:
+        self.log.flush()
+        self.started_at = self.log.tell()  # where this start's lines begin in the log
         self.process = await asyncio.create_subprocess_exec(
             *self.prefix,
             sys.executable,
@@ -79,8 +81,24 @@ class RunnerProcess:
         self.log.write(b"\n===== SIGKILL =====\n")
         self.log.flush()
 
+    async def running(self, timeout: float = 30) -> None:
+        """Until this start has its signal handlers (it says so): a SIGTERM before that
+        ends the process as any program's start-up would (-15), on a busy machine after
+        seconds of imports."""
+        deadline = time.monotonic() + timeout
+        while b"stops cleanly" not in self.log_since_start():
+            assert self.process is not None and self.process.returncode is None, "the runner died starting"
+            assert time.monotonic() < deadline, f"the runner did not start within {timeout} s"
+            await asyncio.sleep(0.1)
+
+    def log_since_start(self) -> bytes:
+        with open(self.log.name, "rb") as log:
+            log.seek(self.started_at)
+            return log.read()
+
     async def stop(self) -> int:
         assert self.process is not None
+        await self.running()
         self.process.terminate()
         return await asyncio.wait_for(self.process.wait(), 30)
 
@@ -110,7 +128,11 @@ async def test_sigkill_ten_times_through_an_outage_alerts_once_each_way_but_for_
             await asyncio.sleep(settle)  # a runner that lives long enough to see the state
 
         await phase(200, kills=3, settle=0.5)
-        await phase(503, kills=4, settle=3.0)
+        await phase(503, kills=4, settle=0.0)
+        # a runner that lives long enough to see the outage (starting takes seconds on a busy machine)
+        deadline = time.monotonic() + 30
+        while not receiver.news() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
         await phase(200, kills=3, settle=0.0)
         deadline = time.monotonic() + 30
         while len(receiver.news()) < 2 and time.monotonic() < deadline:
