@@ -19,7 +19,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from statuscore import has_control_characters, utcnow
+from statuscore import FieldError, has_control_characters, utcnow
 from statusweb.api.responses import json_error
 from statusweb.models import (
     COMPONENT_STATUSES,
@@ -29,12 +29,13 @@ from statusweb.models import (
     ApiToken,
     Incident,
     IncidentNotEditable,
+    IncidentTemplate,
     Maintenance,
     Service,
 )
 from statusweb.pages.queries import organization_of_rows, rows_page_id, scope_to_organizations
-from statusweb.services import incidents, postmortems
-from statusweb.services.audit import TOKEN_ACTOR
+from statusweb.services import incident_templates, incidents, postmortems
+from statusweb.services.audit import TOKEN_ACTOR, record
 from statusweb.services.maintenance import (
     MaintenanceError,
     WindowPlan,
@@ -204,17 +205,22 @@ def list_incidents(request: Request) -> dict[str, Any]:
 
 @view_config(route_name="api_v1_incidents", request_method="POST", renderer="json", require_csrf=False)
 def create_incident(request: Request) -> dict[str, Any]:
+    """`template` (a template's name or id) fills in what the body leaves out."""
     body, page_id = _writing(request)
-    components = body.get("components", {})
-    if not isinstance(components, dict) or any(v not in COMPONENT_STATUSES for v in components.values()):
-        raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
+    components = _components(body)
     services = services_named(request, page_id, components, "components")
+    affected = {services[slug]: status for slug, status in components.items()}
+    if "template" in body:
+        template = _template(request, organization_of_rows(request.dbsession, page_id), body["template"])
+        body = {"title": template.title, "body": template.body, "impact": template.impact, **body}
+        on_page = request.dbsession.scalars(select(Service).where(same_page(Service, page_id)))
+        affected = {**incident_templates.affected_on(template, on_page), **affected}
     incident = incidents.create(
         request.dbsession,
         page_id=page_id,
         title=_text(body, "title", limit=200, one_line=True),
         impact=_choice(body, "impact", IMPACTS, "minor"),
-        components={services[slug]: status for slug, status in components.items()},
+        components=affected,
         status=_choice(body, "status", INCIDENT_STATUSES, "investigating"),
         body=_text(body, "body", limit=10_000),
         root_cause=_text(body, "root_cause", limit=5000, required=False),
@@ -266,6 +272,84 @@ def publish_postmortem(request: Request) -> dict[str, Any]:
     audit_on_page(request, incident.page_id, action, f"#{incident.id} {incident.title}")
     request.response.status_int = 201 if first else 200
     return {"incident": incidents.incident_json(incident, service_slugs(request), public=False)}
+
+
+def _components(body: dict[str, Any]) -> dict[str, str]:
+    components = body.get("components", {})
+    if not isinstance(components, dict) or any(v not in COMPONENT_STATUSES for v in components.values()):
+        raise ApiRefusal(400, f"components: an object of service slug -> one of {', '.join(COMPONENT_STATUSES)}")
+    return components
+
+
+def _template(request: Request, organization_id: int | None, wanted: Any) -> IncidentTemplate:
+    """One of the organization's templates, by id (a number or a URL's) or by name."""
+    by_id = isinstance(wanted, int) and not isinstance(wanted, bool)
+    if not by_id and not isinstance(wanted, str):
+        raise ApiRefusal(400, "template: a template's name or id")
+    found = request.dbsession.scalar(
+        select(IncidentTemplate).where(
+            IncidentTemplate.organization_id == organization_id,
+            IncidentTemplate.id == wanted if by_id else IncidentTemplate.name == wanted[:100],
+        )
+    )
+    if found is None:
+        raise ApiRefusal(404, "no such template")
+    return found
+
+
+@view_config(route_name="api_v1_incident_templates", request_method="GET", renderer="json", require_csrf=False)
+def list_templates(request: Request) -> dict[str, Any]:
+    token = _token(request, "read")
+    rows = request.dbsession.scalars(
+        select(IncidentTemplate)
+        .where(IncidentTemplate.organization_id == token.organization_id)
+        .order_by(IncidentTemplate.name)
+    )
+    return {"templates": [incident_templates.template_json(template) for template in rows]}
+
+
+@view_config(route_name="api_v1_incident_templates", request_method="POST", renderer="json", require_csrf=False)
+def create_template(request: Request) -> dict[str, Any]:
+    """{name, title, body, impact, components: {slug: status}} (409 for a name in use)."""
+    token = _token(request, "write")
+    body = _body(request)
+    components = _components(body)
+    known = set(request.dbsession.scalars(select(Service.slug).where(Service.slug.in_(list(components)[:500]))))
+    missing = [slug for slug in components if slug not in known]
+    if missing:
+        raise ApiRefusal(400, f"components: no service {str(missing[0])[:100]!r} in this organization")
+    try:
+        spec = incident_templates.TemplateSpec(
+            name=_text(body, "name", limit=100, one_line=True),
+            title=_text(body, "title", limit=200, one_line=True),
+            body=_text(body, "body", limit=10_000, required=False),
+            impact=_choice(body, "impact", IMPACTS, "minor"),
+            components=components,
+        )
+    except FieldError as exc:
+        raise ApiRefusal(400, f"{exc.key}: {exc.message}") from None
+    if incident_templates.name_taken(request.dbsession, token.organization_id, spec.name):
+        raise ApiRefusal(409, "name: another template of this organization has it")
+    template = incident_templates.save(request.dbsession, None, spec, token.organization_id)
+    record(request, token.organization_id, "template.create", template.name)
+    request.response.status_int = 201
+    return {"template": incident_templates.template_json(template)}
+
+
+@view_config(route_name="api_v1_incident_template", request_method="GET", renderer="json", require_csrf=False)
+def show_template(request: Request) -> dict[str, Any]:
+    token = _token(request, "read")
+    found = _template(request, token.organization_id, record_id(request.matchdict["id"], "template"))
+    return {"template": incident_templates.template_json(found)}
+
+
+@view_config(route_name="api_v1_incident_template", request_method="DELETE", renderer="json", require_csrf=False)
+def delete_template(request: Request) -> dict[str, Any]:
+    token = _token(request, "write")
+    found = _template(request, token.organization_id, record_id(request.matchdict["id"], "template"))
+    request.dbsession.delete(found)
+    record(request, token.organization_id, "template.delete", found.name)
+    return {"deleted": found.id}
 
 
 @view_config(route_name="api_v1_maintenances", request_method="GET", renderer="json", require_csrf=False)

@@ -7,14 +7,10 @@ from typing import Any
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from statusweb.api.openapi_manage import MANAGE_SCHEMAS, manage_paths
+from statusweb.api.openapi_types import COMPONENT_STATUS, NULLABLE_TIME, TIME, ref
 from statusweb.routes import READ_METHODS
 
-TIME = {"type": "string", "format": "date-time"}
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-COMPONENT_STATUS = {
-    "type": "string",
-    "enum": ["operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"],
-}
 SCHEMAS: dict[str, Any] = {
     "Page": {
         "type": "object",
@@ -173,228 +169,41 @@ def _answer(description: str, properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
 def _list(name: str) -> dict[str, Any]:
-    return {"type": "array", "items": _ref(name)}
+    return {"type": "array", "items": ref(name)}
 
 
 ROUTES = {
     "/api/v2/summary.json": (
         "Page, components, unresolved incidents and overall status",
         {
-            "page": _ref("Page"),
+            "page": ref("Page"),
             "components": _list("Component"),
             "incidents": _list("Incident"),
             "scheduled_maintenances": _list("ScheduledMaintenance"),
-            "status": _ref("Status"),
+            "status": ref("Status"),
         },
     ),
-    "/api/v2/status.json": ("The overall status", {"page": _ref("Page"), "status": _ref("Status")}),
-    "/api/v2/components.json": ("Every component", {"page": _ref("Page"), "components": _list("Component")}),
-    "/api/v2/incidents.json": ("The 50 most recent incidents", {"page": _ref("Page"), "incidents": _list("Incident")}),
+    "/api/v2/status.json": ("The overall status", {"page": ref("Page"), "status": ref("Status")}),
+    "/api/v2/components.json": ("Every component", {"page": ref("Page"), "components": _list("Component")}),
+    "/api/v2/incidents.json": ("The 50 most recent incidents", {"page": ref("Page"), "incidents": _list("Incident")}),
     "/api/v2/incidents/unresolved.json": (
         "Incidents not yet resolved",
-        {"page": _ref("Page"), "incidents": _list("Incident")},
+        {"page": ref("Page"), "incidents": _list("Incident")},
     ),
     "/api/v2/scheduled-maintenances.json": (
         "The 50 latest maintenance windows",
-        {"page": _ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
+        {"page": ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
     ),
     "/api/v2/scheduled-maintenances/upcoming.json": (
         "Maintenance windows still to start",
-        {"page": _ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
+        {"page": ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
     ),
     "/api/v2/scheduled-maintenances/active.json": (
         "Maintenance windows in progress or verifying",
-        {"page": _ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
+        {"page": ref("Page"), "scheduled_maintenances": _list("ScheduledMaintenance")},
     ),
 }
-
-
-# The management API (/api/v1): an organization's token, read or write scope.
-MANAGE_SCHEMAS: dict[str, Any] = {
-    "ManagedIncident": {
-        "type": "object",
-        "required": ["id", "title", "impact", "status", "components", "updates"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": "string"},
-            "impact": {"type": "string", "enum": ["none", "minor", "major", "critical"]},
-            "status": {"type": "string"},
-            "created_at": TIME,
-            "updated_at": TIME,
-            "resolved_at": NULLABLE_TIME,
-            "root_cause": {"type": "string"},
-            "postmortem": {"type": "string"},
-            "postmortem_published_at": NULLABLE_TIME,
-            "components": {"type": "object", "additionalProperties": COMPONENT_STATUS},
-            "updates": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "ManagedMaintenance": {
-        "type": "object",
-        "required": ["id", "title", "status", "starts_at", "ends_at"],
-        "properties": {
-            "id": {"type": "integer"},
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "status": {"type": "string"},
-            "starts_at": TIME,
-            "ends_at": TIME,
-            "services": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"const": "all"}]},
-        },
-    },
-    "NewIncident": {
-        "type": "object",
-        "required": ["title", "body"],
-        "properties": {
-            "title": {"type": "string", "maxLength": 200},
-            "body": {"type": "string"},
-            "root_cause": {"type": "string", "maxLength": 5000},
-            "impact": {"type": "string", "enum": ["none", "minor", "major", "critical"]},
-            "status": {"type": "string", "enum": ["investigating", "identified", "monitoring", "resolved"]},
-            "page": {"type": "string", "description": "a page's slug (default: default)"},
-            "components": {
-                "type": "object",
-                "additionalProperties": COMPONENT_STATUS,
-                "description": "service slug -> what the public should see",
-            },
-        },
-    },
-    "IncidentUpdateRequest": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {
-            "status": {"type": "string"},
-            "body": {"type": "string"},
-            "root_cause": {"type": "string", "maxLength": 5000, "description": "replaces the incident's"},
-        },
-    },
-    "PostmortemRequest": {
-        "type": "object",
-        "required": ["body"],
-        "properties": {"body": {"type": "string", "maxLength": 50_000, "description": "Markdown (no HTML, no images)"}},
-    },
-    "NewMaintenance": {
-        "type": "object",
-        "required": ["title", "starts_at", "ends_at"],
-        "properties": {
-            "title": {"type": "string"},
-            "description": {"type": "string"},
-            "starts_at": TIME,
-            "ends_at": TIME,
-            "page": {"type": "string"},
-            "services": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "slugs; none: every service of the page",
-            },
-            "rrule": {
-                "type": "string",
-                "description": "an RFC 5545 RRULE repeating the window at most daily, e.g. FREQ=WEEKLY;BYDAY=TU",
-            },
-        },
-    },
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {"type": "object", "properties": {"status": {"type": "integer"}, "message": {"type": "string"}}}
-        },
-    },
-}
-_ERRORS = {
-    "400": "The body or a field will not do (the message says which)",
-    "401": "No token, or an unknown, expired or revoked one",
-    "403": "The token may only read",
-    "404": "Not found in the token's organization",
-    "409": "Not in a state that allows it",
-}
-
-
-def _operation(
-    summary: str,
-    key: str,
-    schema: str,
-    *,
-    write: bool,
-    body: str | None = None,
-    status: str = "200",
-    many: bool = False,
-) -> dict[str, Any]:
-    """One /api/v1 operation: answers {key: schema} (a list of them when `many`)."""
-    answer = {"type": "array", "items": _ref(schema)} if many else _ref(schema)
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "security": [{"token": ["write" if write else "read"]}],
-        "responses": {
-            status: {
-                "description": summary,
-                "content": {
-                    "application/json": {"schema": {"type": "object", "required": [key], "properties": {key: answer}}}
-                },
-            },
-            **{
-                code: {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
-                for code, text in _ERRORS.items()
-            },
-        },
-    }
-    if body:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
-    return operation
-
-
-def _manage_paths() -> dict[str, Any]:
-    incident, window = "ManagedIncident", "ManagedMaintenance"
-    by_id = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-    return {
-        "/api/v1/incidents": {
-            "get": _operation("The organization's latest 100 incidents", "incidents", incident, write=False, many=True),
-            "post": _operation("Open an incident", "incident", incident, write=True, body="NewIncident", status="201"),
-        },
-        "/api/v1/incidents/{id}": {
-            "parameters": by_id,
-            "get": _operation("One incident", "incident", incident, write=False),
-        },
-        "/api/v1/incidents/{id}/updates": {
-            "parameters": by_id,
-            "post": _operation(
-                "Post an update (status, body)",
-                "incident",
-                incident,
-                write=True,
-                body="IncidentUpdateRequest",
-                status="201",
-            ),
-        },
-        "/api/v1/incidents/{id}/postmortem": {
-            "parameters": by_id,
-            "post": _operation(
-                "Publish a resolved incident's postmortem (201; subscribers are told once), or correct it (200)",
-                "incident",
-                incident,
-                write=True,
-                body="PostmortemRequest",
-                status="201",
-            ),
-        },
-        "/api/v1/maintenance": {
-            "get": _operation("The organization's latest 100 windows", "maintenance", window, write=False, many=True),
-            "post": _operation("Plan a window", "maintenance", window, write=True, body="NewMaintenance", status="201"),
-        },
-        "/api/v1/maintenance/{id}/end": {
-            "parameters": by_id,
-            "post": _operation("End a window now (it goes on to verifying)", "maintenance", window, write=True),
-        },
-        "/api/v1/maintenance/{id}/cancel": {
-            "parameters": by_id,
-            "post": _operation("Cancel a window", "maintenance", window, write=True),
-        },
-    }
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
@@ -419,7 +228,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 }
                 for path, (summary, properties) in ROUTES.items()
             },
-            **_manage_paths(),
+            **manage_paths(),
         },
         "components": {
             "schemas": {**SCHEMAS, **MANAGE_SCHEMAS},

@@ -27,6 +27,7 @@ from statusweb.models.incident import (
     AffectedService,
     Incident,
     IncidentNotEditable,
+    IncidentTemplate,
     IncidentUpdate,
 )
 from statusweb.models.maintenance import (
@@ -89,6 +90,7 @@ __all__ = [
     "CheckResultRow",
     "Incident",
     "IncidentNotEditable",
+    "IncidentTemplate",
     "IncidentUpdate",
     "MAINTENANCE_STATUSES",
     "Maintenance",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuscore import format_duration
@@ -93,3 +93,23 @@ class AffectedService(Base):
     component_status: Mapped[str] = mapped_column(String(30), default="partial_outage")
 
     incident: Mapped[Incident] = relationship(back_populates="affected")
+
+
+class IncidentTemplate(Base):
+    """What an incident writer starts from for a kind of trouble they have met before
+    (title, body, impact, the services it touches): one organization's, chosen when
+    opening an incident in the admin or through /api/v1 (services/incident_templates.py)."""
+
+    __tablename__ = "incident_template"
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_incident_template_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    impact: Mapped[str] = mapped_column(String(20), default="minor")
+    # service slug -> component status, as JSON (slugs outlive ids across exports)
+    components: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

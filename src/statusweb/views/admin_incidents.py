@@ -22,9 +22,10 @@ from statusweb.pages.queries import (
     visible_incident,
     visible_services,
 )
-from statusweb.services import incidents, postmortems
+from statusweb.services import incident_templates, incidents, postmortems
 from statusweb.services.forms import Form, read_incident, read_update
 from statusweb.services.params import optional_id
+from statusweb.views.admin_incident_templates import template_of, templates_for
 from statusweb.views.admin_pages import audit_on_page, page_choice, page_from_form
 
 
@@ -65,7 +66,12 @@ class IncidentViews:
         route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt", request_method="GET"
     )
     def new(self) -> dict[str, Any]:
-        return self._form_page(Form(values={"impact": "minor", "status": "investigating"}), None)
+        """The form, empty or (`?template=ID`) filled in from one of the user's templates."""
+        values = {"impact": "minor", "status": "investigating"}
+        if "template" in self.request.GET:
+            template = template_of(self.request, self.request.GET.get("template"))
+            values = incident_templates.form_values(template, visible_services(self.request.dbsession))
+        return {**self._form_page(Form(values=values), None), "templates": templates_for(self.request)}
 
     @view_config(
         route_name="admin_incident_new", renderer="statusweb:templates/admin/incident_form.pt", request_method="POST"

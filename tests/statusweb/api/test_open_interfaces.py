@@ -362,7 +362,7 @@ def test_schemathesis_against_the_openapi_document(populated, db_url):
     )
     schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 17  # the Statuspage reads and /api/v1 (here without a token: 401)
+    assert len(operations) == 21  # the Statuspage reads and /api/v1 (here without a token: 401)
     for operation in operations:
 
         @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))

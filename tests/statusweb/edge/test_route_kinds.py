@@ -24,6 +24,8 @@ INSTALL_ROUTES = {  # at the main address only, each with its own guard
     "api_v1_incident",
     "api_v1_incident_updates",
     "api_v1_incident_postmortem",
+    "api_v1_incident_templates",
+    "api_v1_incident_template",
     "api_v1_maintenances",
     "api_v1_maintenance_end",
     "api_v1_maintenance_cancel",

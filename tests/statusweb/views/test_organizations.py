@@ -16,6 +16,7 @@ from statusweb.models import (
     ApiToken,
     AuditEvent,
     Incident,
+    IncidentTemplate,
     Maintenance,
     Membership,
     Organization,
@@ -39,6 +40,8 @@ ID_KINDS = {
     "admin_incident_update": "incident",
     "admin_incident_delete": "incident",
     "admin_incident_postmortem": "incident",
+    "admin_incident_template": "template",
+    "admin_incident_template_delete": "template",
     "admin_service": "service",
     "admin_service_check_now": "service",
     "admin_maintenance": "maintenance",
@@ -118,6 +121,19 @@ def two_organizations(engine, tmp_path):
             ids[slug]["user"] = bob.id
             ids[slug]["session"] = session.scalar(select(UserSession.id).where(UserSession.user_id == bob.id))
             ids[slug]["membership"] = session.scalar(select(Membership.id).where(Membership.user_id == bob.id))
+    with get_session_factory(engine).begin() as session:
+        for slug in ids:
+            organization = session.scalar(select(Page.organization_id).where(Page.id == ids[slug]["page"]))
+            template = IncidentTemplate(
+                organization_id=organization,
+                name=f"{slug} down",
+                title=f"{slug} is down",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(template)
+            session.flush()
+            ids[slug]["template"] = template.id
     for slug in ids:
         ids[slug]["incident"] = add_incident(
             engine, f"{slug} is down", page_id=pages[slug], affected={ids[slug]["service"]: "major_outage"}
