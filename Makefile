@@ -23,11 +23,12 @@ $(AXE): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --silent
 	touch $(AXE)
 
-# Two workers (pytest-xdist), a file to each at a time: every test process has its own
+# Two workers (pytest-xdist), a file to each at a time (and the 30 slowest tests named at the
+# end, to see where CI time goes): every test process has its own
 # PostgreSQL database and ephemeral ports, so they never collide.
 PYTEST_WORKERS ?= 2
 test: lint $(AXE)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 $(PYTEST_ARGS)
 
 # Types (strict for the library and the plugins a third party copies); ruff (pyflakes,
 # isort, bugbear, pyupgrade; and its formatter); the import contracts in pyproject.toml

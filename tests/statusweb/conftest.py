@@ -91,15 +91,24 @@ def pg_url():
     drop_pg_database(url)
 
 
+def sqlite_url(tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'statusweb.sqlite'}"
+
+
+def migrated(url: str) -> Engine:
+    engine = get_engine(url)
+    upgrade(engine)
+    return engine
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def migrated_engine(request, tmp_path_factory):
     """One migrated database per backend for the whole run."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'statusweb.sqlite'}"
+        url = sqlite_url(tmp_path_factory)
     else:
         url = request.getfixturevalue("pg_url").render_as_string(hide_password=False)
-    engine = get_engine(url)
-    upgrade(engine)
+    engine = migrated(url)
     yield engine
     engine.dispose()
 
