@@ -66,6 +66,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("healthz", "/healthz")
     config.add_page_route("theme", "/theme.css", rate_limited=False)
     config.add_page_route("page_css", "/page.css", rate_limited=False)
+    config.add_page_route("embed", "/embed")
+    config.add_page_route("embed_js", "/embed.js", rate_limited=False)
     config.add_page_route("language", "/lang/{code}")
     config.add_page_route("page_access", "/access")
     config.add_page_route("subscribe", "/subscribe")

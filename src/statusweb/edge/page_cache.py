@@ -33,6 +33,7 @@ from statusweb.edge.cors import cors_headers
 from statusweb.edge.page_mount import BY_DOMAIN, MOUNT, PAGE, page_of
 from statusweb.edge.public_limits import too_many
 from statusweb.i18n import COOKIE, DEFAULT, language_of, pick_language
+from statusweb.services.security import headers_for
 
 RENDER_WAIT = 10.0  # seconds a request waits for another thread's render of the same page
 # name -> canonical form of its raw value (may raise HTTPBadRequest: then no caching)
@@ -296,21 +297,21 @@ class CachedShortcut:
         self.registry = registry
         self.cache: PageCache = registry["statusweb.page_cache"]
         self.limits = registry["statusweb.edge.public_limits"]
-        self.headers: list[tuple[str, str]] = registry["statusweb.security_headers"]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         answer = self.cache.shortcut(environ)
         if answer is None:
             return self.app(environ, start_response)
         path = environ.get("PATH_INFO", "")
+        security = headers_for(self.registry, path)
         wait = self.limits.wait(client_address(environ), environ[PAGE].slug)
         if wait:
             refused = too_many(path, wait)
-            for name, value in self.headers:
+            for name, value in security:
                 refused.headers.setdefault(name, value)
             return refused(environ, start_response)
         status, headers, body = answer
-        start_response(status, [*headers, *self.headers, *cors_headers(environ["REQUEST_METHOD"], path)])
+        start_response(status, [*headers, *security, *cors_headers(environ["REQUEST_METHOD"], path)])
         return [body]
 
 

@@ -292,6 +292,23 @@ class DeviceCookie:
         return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
 
+FRAMED_PATHS = frozenset({"/embed"})  # within a page: made to be framed by any site (views/embed.py)
+
+
+def framed_headers(every: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`every` for a page made to be framed: any site may frame it, nothing else changes."""
+    return [
+        (name, value.replace("frame-ancestors 'none'", "frame-ancestors *"))
+        for name, value in every
+        if name != "X-Frame-Options"
+    ]
+
+
+def headers_for(registry: Any, path_info: str) -> list[tuple[str, str]]:
+    """The security headers of a response to `path_info` (within its page)."""
+    return registry["statusweb.framed_headers" if path_info in FRAMED_PATHS else "statusweb.security_headers"]
+
+
 def security_headers(settings: Any) -> list[tuple[str, str]]:
     """The headers every response carries (the page cache's shortcut sends them too)."""
     headers = [
@@ -329,12 +346,12 @@ def includeme(config: Configurator) -> None:
         attempts=settings.login_attempts, window=settings.login_window_seconds
     )
     config.registry["statusweb.device_cookie"] = DeviceCookie(secret)
-    every_response = security_headers(settings)
-    config.registry["statusweb.security_headers"] = every_response
+    config.registry["statusweb.security_headers"] = security_headers(settings)
+    config.registry["statusweb.framed_headers"] = framed_headers(config.registry["statusweb.security_headers"])
 
     def add_headers(event: Any) -> None:
         headers = event.response.headers
-        for name, value in every_response:
+        for name, value in headers_for(event.request.registry, event.request.path_info):
             headers.setdefault(name, value)
         if event.request.path.startswith(("/admin", "/api/v1")):
             headers["Cache-Control"] = "no-store"  # never kept by a browser, a proxy or a CDN

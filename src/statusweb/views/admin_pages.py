@@ -6,6 +6,7 @@ incident or a window on (the forms' page choice)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
@@ -102,6 +103,15 @@ def _read_stylesheet(form: Form, params: Any) -> None:
     form.parsed["stylesheet"] = sanitised.css if css else ""
 
 
+def public_address(request: Request, page: Page) -> str:
+    """Where the public reads `page` (its verified domain, else under STATUS_PAGE_URL),
+    for the embed snippets."""
+    base = request.settings.page_url.rstrip("/")
+    if page.serving_domain:
+        return f"{urlsplit(base).scheme or 'https'}://{page.serving_domain}"
+    return base if page.slug == DEFAULT_SLUG else f"{base}/pages/{page.slug}"
+
+
 def audit_on_page(request: Request, page_id: int | None, action: str, subject: str) -> None:
     """An audit line for a change to something on a page, under that page's organization."""
     record(request, organization_of_rows(request.dbsession, page_id), action, subject)
@@ -162,6 +172,7 @@ class PageViews(OwnerViews):
             "record_name": record_name,
             "record_value": record_value,
             "languages": LANGUAGES,
+            "address": public_address(self.request, editing) if editing is not None else "",
         }
 
     def _owned_page(self) -> Page:

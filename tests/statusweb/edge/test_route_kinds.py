@@ -55,4 +55,4 @@ def test_the_signed_in_side_is_all_admin_routes_and_badges_never_serve_a_private
     private = {name for name, kind in page_routes(registry).items() if not kind.on_private_pages}
     assert private == {"badge_status", "badge_uptime", "badge_latency"}
     unlimited = {name for name, kind in page_routes(registry).items() if not kind.rate_limited}
-    assert unlimited == {"__static/", "theme", "page_css"}
+    assert unlimited == {"__static/", "theme", "page_css", "embed_js"}

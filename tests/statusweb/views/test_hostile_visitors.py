@@ -255,6 +255,8 @@ QUERY_NAMES = [
     "ping",
     "error",
     "range",
+    "component",
+    "template",
 ]
 
 
