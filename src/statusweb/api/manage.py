@@ -289,7 +289,7 @@ def _template(request: Request, organization_id: int | None, wanted: Any) -> Inc
     found = request.dbsession.scalar(
         select(IncidentTemplate).where(
             IncidentTemplate.organization_id == organization_id,
-            IncidentTemplate.id == wanted if by_id else IncidentTemplate.name == wanted[:100],
+            IncidentTemplate.id == wanted if by_id else IncidentTemplate.name == wanted[: incident_templates.NAME_MAX],
         )
     )
     if found is None:
@@ -320,9 +320,9 @@ def create_template(request: Request) -> dict[str, Any]:
         raise ApiRefusal(400, f"components: no service {str(missing[0])[:100]!r} in this organization")
     try:
         spec = incident_templates.TemplateSpec(
-            name=_text(body, "name", limit=100, one_line=True),
-            title=_text(body, "title", limit=200, one_line=True),
-            body=_text(body, "body", limit=10_000, required=False),
+            name=_text(body, "name", limit=incident_templates.NAME_MAX, one_line=True),
+            title=_text(body, "title", limit=incident_templates.TITLE_MAX, one_line=True),
+            body=_text(body, "body", limit=incident_templates.BODY_MAX, required=False),
             impact=_choice(body, "impact", IMPACTS, "minor"),
             components=components,
         )

@@ -69,7 +69,7 @@ class TemplateViews:
         """The form, checked by TemplateSpec; the organization it goes in."""
         params = self.request.POST
         form = Form()
-        for key, limit in (("name", 100), ("title", 200)):
+        for key, limit in (("name", incident_templates.NAME_MAX), ("title", incident_templates.TITLE_MAX)):
             form.text(params, key, max_length=limit, one_line=True)
         form.text(params, "body", required=False, max_length=incident_templates.BODY_MAX)
         form.choice(params, "impact", IMPACTS)
