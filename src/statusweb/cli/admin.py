@@ -11,6 +11,7 @@ statusweb-admin check-now CONFIG SLUG
 statusweb-admin db current | history | upgrade CONFIG
 statusweb-admin restore-check CONFIG DUMP [--keep]
 statusweb-admin cloudflare-ips refresh [--from URL] [--file PATH]
+statusweb-admin export CONFIG FILE.json [--with-secrets] | import CONFIG FILE [--from TOOL]
 """
 
 from __future__ import annotations
@@ -126,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.set_defaults(handler=_refresh_cloudflare)
     from statusweb.cli import operations as cli_operations
     from statusweb.cli import pages as cli_pages
+    from statusweb.cli import transfer as cli_transfer
 
     cli_operations.add_commands(commands, _user_session)
     cli_pages.add_commands(commands, _user_session)
+    cli_transfer.add_commands(commands, _database_url)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statuscore import format_duration
@@ -79,6 +79,8 @@ class IncidentUpdate(Base):
     eta: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(String(100), default="")
+    # brought in by `statusweb-admin import`: history, which the subscribers' fan-out skips
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     incident: Mapped[Incident] = relationship(back_populates="updates")
 

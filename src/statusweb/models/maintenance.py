@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from statusweb.models.meta import Base, UTCDateTime
@@ -67,6 +67,8 @@ class MaintenanceUpdate(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     author: Mapped[str] = mapped_column(String(100), default="")
+    # brought in by `statusweb-admin import`: history, which the subscribers' fan-out skips
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     maintenance: Mapped[Maintenance] = relationship(back_populates="updates")
 

@@ -76,7 +76,8 @@ class Delivery:
 
 def fan_out(session: Session, now: datetime, delivery: Delivery) -> int:
     """Queue every incident and maintenance update posted since the last run for each
-    confirmed subscriber it concerns; the cursor moves in the same transaction."""
+    confirmed subscriber it concerns (not those an import brought: history, not news);
+    the cursor moves in the same transaction."""
     made = 0
     sources: tuple[tuple[str, Any, type], ...] = (
         ("incident_update", IncidentUpdate, Incident),
@@ -88,7 +89,8 @@ def fan_out(session: Session, now: datetime, delivery: Delivery) -> int:
             cursor = SubscriptionCursor(name=name, last_id=session.scalar(select(func.max(model.id))) or 0)
             session.add(cursor)
             continue
-        updates = session.scalars(select(model).where(model.id > cursor.last_id).order_by(model.id).limit(500)).all()
+        newer = select(model).where(model.id > cursor.last_id, model.imported.is_(False))
+        updates = session.scalars(newer.order_by(model.id).limit(500)).all()
         if not updates:
             continue
         subscribers = session.scalars(select(Subscriber).where(Subscriber.confirmed_at.is_not(None))).all()
