@@ -25,6 +25,7 @@ from .api import check, check_many, check_sync
 from .checks.base import CheckContext, CheckType
 from .checks.http_client import read_capped
 from .clock import Clock, SystemClock, utcnow
+from .conditions import ConditionSyntaxError, parse_condition
 from .config import LoadedConfig, load_config, load_monitors, make_monitor, monitor_for_url, slugify
 from .delays import backoff_delay, no_jitter
 from .dependencies import Dependencies
@@ -122,5 +123,7 @@ __all__ = [
     "sign_webhook",
     "smtp_send",
     "slugify",
+    "parse_condition",
+    "ConditionSyntaxError",
     "utcnow",
 ]

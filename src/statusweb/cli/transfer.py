@@ -15,6 +15,8 @@ from typing import Any
 
 from statusweb.cli.pages import CONFIG_HELP
 
+IMPORTERS = ("uptime-kuma", "gatus", "statuspage")
+
 
 def add_commands(commands: Any, database_url: Any) -> None:
     export = commands.add_parser(
@@ -31,7 +33,16 @@ def add_commands(commands: Any, database_url: Any) -> None:
     export.set_defaults(handler=lambda args: _export(args, database_url(args.config)))
     load = commands.add_parser("import", help="read an export into this database, empty or not; safe to repeat")
     load.add_argument("config", help=CONFIG_HELP)
-    load.add_argument("file", help="the file statusweb-admin export wrote")
+    load.add_argument(
+        "file",
+        help="the file statusweb-admin export wrote, or with --from the other tool's (statuspage: or its address)",
+    )
+    load.add_argument("--from", dest="source", choices=IMPORTERS, help="the tool the file comes from")
+    load.add_argument(
+        "--monitors",
+        default="",
+        help="with --from: the monitors.toml to write (default: <tool>.monitors.toml here; never overwritten)",
+    )
     load.set_defaults(handler=lambda args: _import(args, database_url(args.config)))
 
 
@@ -79,8 +90,19 @@ def _import(args: argparse.Namespace, url: str) -> int:
 
     factory = get_session_factory(get_engine(url))
     path = Path(args.file)
-    _say(f"importing {path} ...")
-    done = import_file(factory, path, progress=lambda section, read: _say(f"  {section}: {read} records read"))
+    if args.source:
+        path = _convert(args)
+    _say(f"importing {args.file} ...")
+    try:
+        done = import_file(
+            factory,
+            path,
+            progress=lambda section, read: _say(f"  {read} records read ({section})"),
+            shown_as=args.file if args.source else "",
+        )
+    finally:
+        if args.source:
+            path.unlink(missing_ok=True)
     for name in sorted(set(done.added) | set(done.kept)):
         _say(f"  {name.replace('_', ' ')}: {done.added[name]} added, {done.kept[name]} there already")
     for line in done.skipped:
@@ -90,3 +112,47 @@ def _import(args: argparse.Namespace, url: str) -> int:
     added = sum(done.added.values())
     _say(f"imported {added} rows from {args.file}" + (f"; {len(done.skipped)} records skipped" if done.skipped else ""))
     return 1 if done.skipped else 0
+
+
+def _convert(args: argparse.Namespace) -> Path:
+    """Another tool's file as a monitors.toml (and its secrets' env file) written here,
+    and our records in a temporary file for the import; what could not be mapped said."""
+    from statusweb.transfer import from_gatus, from_kuma, from_statuspage
+    from statusweb.transfer.foreign import write
+
+    if args.source == "statuspage" and args.file.startswith(("http://", "https://")):
+        document = from_statuspage.fetch(args.file, _say)
+    else:
+        document = _read_document(Path(args.file), yaml=args.source == "gatus")
+    converter = {"uptime-kuma": from_kuma, "gatus": from_gatus, "statuspage": from_statuspage}[args.source]
+    conversion = converter.convert(document, args.file)
+    written = write(conversion, Path(args.monitors or f"{args.source}.monitors.toml"), _say)
+    for line in conversion.unmapped:
+        _say(f"not brought over: {line}")
+    for line in conversion.notes:
+        _say(f"note: {line}")
+    return written.records
+
+
+def _read_document(path: Path, *, yaml: bool) -> Any:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8") from None
+    if yaml:
+        import yaml as pyyaml
+
+        try:
+            return pyyaml.safe_load(text)
+        except pyyaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ValueError(f"{path} is not YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None

@@ -48,8 +48,12 @@ def check_schema(header: Header, path: Path, database: str | None) -> None:
         )
 
 
-def import_file(factory: sessionmaker[Session], path: Path, *, progress: Progress | None = None) -> ImportReport:
-    """Import `path` into the database `factory` opens, a batch per transaction."""
+def import_file(
+    factory: sessionmaker[Session], path: Path, *, progress: Progress | None = None, shown_as: str = ""
+) -> ImportReport:
+    """Import `path` into the database `factory` opens, a batch per transaction. A record
+    that cannot go in is named by `path` and line, or by `shown_as` (the file another
+    tool's was converted from, whose lines these are not)."""
     header, records = read_file(path)
     engine = factory.kw["bind"]
     check_schema(header, path, current(engine))
@@ -62,7 +66,8 @@ def import_file(factory: sessionmaker[Session], path: Path, *, progress: Progres
         with factory.begin() as session:
             context.attach(session)
             for name, number, record in batch:
-                _one(context, report, name, record, f"{path}, line {number} ({name})")
+                where = f"{shown_as} ({name})" if shown_as else f"{path}, line {number} ({name})"
+                _one(context, report, name, record, where)
             context.flush()
         if progress:
             progress(batch[-1][0], context.read)

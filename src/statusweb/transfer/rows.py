@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from statuscore import utcnow
 from statusweb.models import (
     COMPONENT_STATUSES,
     DEFAULT_SLUG,
@@ -43,6 +44,7 @@ from statusweb.models import (
     Subscriber,
     User,
 )
+from statusweb.services.organizations import organization_named
 from statusweb.transfer.shape import (
     INCIDENT_UPDATE_FIELDS,
     MAINTENANCE_UPDATE_FIELDS,
@@ -115,6 +117,8 @@ class Context:
         slug = record.get("organization")
         if slug is None and optional:
             return None
+        if slug == DEFAULT_SLUG and slug not in self.organizations:  # every install has one; make it if missing
+            self.organizations[slug] = organization_named(self.db, slug, utcnow()).id
         return self.find("organization", self.organizations, Organization, slug, "organization")
 
     def service(self, slug: Any, key: str) -> int:
