@@ -27,8 +27,7 @@ def add_commands(commands: Any, database_url: Any) -> None:
     export.add_argument(
         "--with-secrets",
         action="store_true",
-        help="also password hashes, second factors, tokens and webhook subscribers (the file is made readable "
-        "by you alone)",
+        help="also password hashes, second factors, tokens and webhook subscribers",
     )
     export.set_defaults(handler=lambda args: _export(args, database_url(args.config)))
     load = commands.add_parser("import", help="read an export into this database, empty or not; safe to repeat")
@@ -65,7 +64,7 @@ def _export(args: argparse.Namespace, url: str) -> int:
             sys.stdout.flush()
         else:
             partial = target.with_name(f".{target.name}.partial")
-            mode = 0o600 if args.with_secrets else 0o644
+            mode = 0o600  # subscribers' and users' addresses are personal data, secrets or not
             try:
                 descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
                 with open(descriptor, "w", encoding="utf-8", newline="\n") as out:
@@ -90,6 +89,8 @@ def _import(args: argparse.Namespace, url: str) -> int:
 
     factory = get_session_factory(get_engine(url))
     path = Path(args.file)
+    if args.monitors and not args.source:
+        raise ValueError("--monitors goes with --from: an export of ours has no monitors.toml to write")
     if args.source:
         path = _convert(args)
     _say(f"importing {args.file} ...")

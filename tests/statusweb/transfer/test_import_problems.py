@@ -128,6 +128,8 @@ def test_a_missing_file_and_an_old_database_say_what_to_do(engine, db_url, tmp_p
     ini, path = exported
     assert admin_main(["import", ini, str(tmp_path / "nowhere.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+    assert admin_main(["import", ini, str(path), "--monitors", "x.toml"]) == 2
+    assert "--monitors goes with --from" in capsys.readouterr().err
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0020'"))
     try:
