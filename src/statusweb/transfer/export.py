@@ -31,6 +31,7 @@ from statusweb.transfer.shape import (
     ExportWriter,
     Section,
     dump_row,
+    dump_value,
 )
 
 Progress = Callable[[str, int, int], None]  # section, records written, records in all
@@ -116,6 +117,9 @@ def _records(session: Session, part: Section, names: Names, with_secrets: bool) 
     if part.name == "maintenance":
         yield from _maintenance(session, part, names, with_secrets)
         return
+    if part.name.startswith("rollups"):
+        yield from _rollups(session, part, names)
+        return
     options = [selectinload(Incident.updates), selectinload(Incident.affected)] if part.name == "incidents" else []
     for row in _rows(session, part, with_secrets, *options):
         record = dump_row(row, fields)
@@ -130,10 +134,6 @@ def _organization(row: Any, names: Names) -> dict[str, Any]:
 
 def _page(row: Any, names: Names) -> dict[str, Any]:
     return {"page": names.page(row.page_id)}
-
-
-def _service(row: Any, names: Names) -> dict[str, Any]:
-    return {"service": names.services[row.service_id]}
 
 
 def _incident(row: Incident, names: Names) -> dict[str, Any]:
@@ -159,9 +159,17 @@ _EXTRA: dict[str, Callable[[Any, Names], dict[str, Any]]] = {
     "subscribers": _subscriber,
     "api_tokens": _organization,
     "audit_events": _organization,
-    "rollups_hourly": _service,
-    "rollups_daily": _service,
 }
+
+
+def _rollups(session: Session, part: Section, names: Names) -> Iterator[dict[str, Any]]:
+    """Rows as plain tuples, not objects: a long history is mostly these."""
+    model = part.model
+    counts = part.fields[1:]  # after the bucket, whole numbers as they are
+    query = select(model.service_id, model.bucket, *(getattr(model, name) for name in counts))
+    rows = session.execute(query.order_by(model.service_id, model.bucket).execution_options(yield_per=BATCH))
+    for service_id, bucket, *values in rows:
+        yield {"service": names.services[service_id], "bucket": dump_value(bucket), **dict(zip(counts, values))}
 
 
 def _users(session: Session, part: Section, names: Names, with_secrets: bool) -> Iterator[dict[str, Any]]:

@@ -90,7 +90,7 @@ class Context:
         """Insert the batch's rollup rows, many to a statement."""
         for model, rows in self.pending.items():
             if rows:
-                self.db.execute(insert(model), rows)
+                self.db.connection().execute(insert(model.__table__), rows)  # Core: no ORM bookkeeping
         self.pending = {}
 
     @property

@@ -7,9 +7,10 @@ every problem named by file, line and key."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -171,31 +172,56 @@ def _server_default(column: Column[Any]) -> Any:
 
 
 def _checked(column: Column[Any], value: Any, key: str) -> Any:
-    kind = column.type
+    check = _CHECKERS.get(id(column))
+    if check is None:  # one per column, chosen once: an import checks millions of values
+        check = _CHECKERS[id(column)] = _checker_for(column.type)
+    return check(value, key)
+
+
+Checker = Callable[[Any, str], Any]
+_CHECKERS: dict[int, Checker] = {}
+
+
+def _checker_for(kind: Any) -> Checker:
     if isinstance(kind, UTCDateTime):
-        return parse_time(value, key)
+        return parse_time
     if isinstance(kind, Boolean):
-        if not isinstance(value, bool):
-            raise RecordError(f"{value!r} is not true or false", key)
-        return value
+        return _boolean
     if isinstance(kind, Integer):
-        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**63:
-            raise RecordError(f"{value!r} is not a whole number", key)
-        return value
+        return _integer
     if isinstance(kind, Float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RecordError(f"{value!r} is not a number", key)
-        return float(value)
+        return _number
     if isinstance(kind, String | Text):
-        if not isinstance(value, str):
-            raise RecordError(f"{value!r} is not text", key)
-        if "\x00" in value:
-            raise RecordError("holds a NUL character", key)
-        length = getattr(kind, "length", None)
-        if length is not None and len(value) > length:
-            raise RecordError(f"is {len(value)} characters long; at most {length}", key)
-        return value
-    raise RecordError(f"cannot be read into a {kind!r} column", key)  # pragma: no cover - every model type is above
+        return partial(_text, length=getattr(kind, "length", None))
+    raise TypeError(f"no checker for {kind!r}")  # pragma: no cover - every model's column type is above
+
+
+def _boolean(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise RecordError(f"{value!r} is not true or false", key)
+    return value
+
+
+def _integer(value: Any, key: str) -> int:
+    if type(value) is not int or abs(value) >= 2**63:
+        raise RecordError(f"{value!r} is not a whole number", key)
+    return value
+
+
+def _number(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RecordError(f"{value!r} is not a number", key)
+    return float(value)
+
+
+def _text(value: Any, key: str, *, length: int | None) -> str:
+    if not isinstance(value, str):
+        raise RecordError(f"{value!r} is not text", key)
+    if "\x00" in value:
+        raise RecordError("holds a NUL character", key)
+    if length is not None and len(value) > length:
+        raise RecordError(f"is {len(value)} characters long; at most {length}", key)
+    return value
 
 
 def parse_time(value: Any, key: str) -> datetime:
