@@ -38,21 +38,41 @@ Progress = Callable[[str, int, int], None]  # section, records written, records 
 BATCH = 1000  # rows read at a time, and how often progress is told
 
 
+class Slugs(dict[int, str]):
+    """Id -> slug of one table, read at the start; a row made while the export runs (on
+    SQLite, which keeps no snapshot for reads) is looked up when first met."""
+
+    def __init__(self, session: Session, model: Any) -> None:
+        super().__init__({row[0]: row[1] for row in session.execute(select(model.id, model.slug))})
+        self.session, self.model = session, model
+
+    def __missing__(self, key: int) -> str:
+        slug = self.find(key)
+        if slug is None:
+            raise LookupError(f"{self.model.__tablename__} {key} is referred to but gone")  # pragma: no cover - FKs
+        return slug
+
+    def find(self, key: int) -> str | None:
+        """The slug of row `key`, None when there is no such row."""
+        if key not in self:
+            slug = self.session.scalar(select(self.model.slug).where(self.model.id == key))
+            if slug is None:
+                return None
+            self[key] = str(slug)
+        return self[key]
+
+
 @dataclass
 class Names:
     """Ids as the file names them: an organization, a page or a service by its slug."""
 
-    organizations: dict[int, str] = field(default_factory=dict)
-    pages: dict[int, str] = field(default_factory=dict)
-    services: dict[int, str] = field(default_factory=dict)
+    organizations: Slugs
+    pages: Slugs
+    services: Slugs
 
     @classmethod
     def of(cls, session: Session) -> Names:
-        return cls(
-            organizations={row[0]: row[1] for row in session.execute(select(Organization.id, Organization.slug))},
-            pages={row[0]: row[1] for row in session.execute(select(Page.id, Page.slug))},
-            services={row[0]: row[1] for row in session.execute(select(Service.id, Service.slug))},
-        )
+        return cls(Slugs(session, Organization), Slugs(session, Page), Slugs(session, Service))
 
     def page(self, page_id: int | None) -> str | None:
         return None if page_id is None else self.pages[page_id]
@@ -65,7 +85,11 @@ class ExportReport:
 
 
 def export(session: Session, out: IO[str], *, with_secrets: bool, progress: Progress | None = None) -> ExportReport:
-    """Write every section of the database to `out`, telling `progress` as it goes."""
+    """Write every section of the database to `out`, telling `progress` as it goes. On
+    PostgreSQL it reads one snapshot, so a runner writing meanwhile never splits a row's
+    story between two sections."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
     names = Names.of(session)
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
@@ -103,8 +127,7 @@ def _count(session: Session, part: Section, with_secrets: bool) -> int:
 
 def _rows(session: Session, part: Section, with_secrets: bool, *options: Any) -> Iterator[Any]:
     model = part.model
-    order = [model.service_id, model.bucket] if part.name.startswith("rollups") else [model.id]
-    query = select(model).where(*_where(part, with_secrets)).order_by(*order).options(*options)
+    query = select(model).where(*_where(part, with_secrets)).order_by(model.id).options(*options)
     yield from session.scalars(query.execution_options(yield_per=BATCH))
 
 
@@ -147,7 +170,7 @@ def _incident(row: Incident, names: Names) -> dict[str, Any]:
 
 
 def _subscriber(row: Subscriber, names: Names) -> dict[str, Any]:
-    slugs = sorted(names.services[i] for i in row.service_ids if i in names.services)
+    slugs = sorted(filter(None, (names.services.find(i) for i in row.service_ids)))  # ids kept as text may be stale
     return {"page": names.page(row.page_id), "components": slugs}
 
 
