@@ -71,10 +71,9 @@ class Conversion:
     def record(self, section: str, record: dict[str, Any]) -> None:
         self.records.setdefault(section, []).append(record)
 
-    def service(self, table: dict[str, Any], *, page: str | None = None, now: datetime | None = None) -> None:
+    def service(self, table: dict[str, Any], *, page: str | None, moment: str) -> None:
         """The service row a new monitor will have, so incidents can name it now; hidden
         until a runner reads a monitors.toml with the monitor in it."""
-        moment = utc_text(now or datetime.now(UTC))
         self.record(
             "services",
             {
@@ -90,6 +89,15 @@ class Conversion:
                 "updated_at": moment,
             },
         )
+
+
+SECRET_HEADERS = ("authorization", "cookie", "x-api-key", "api-key")
+
+
+def is_secret_header(name: str) -> bool:
+    """A request header whose value is a credential: it goes to the env file."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or "token" in lowered
 
 
 def clean_name(value: Any, fallback: str) -> str:
@@ -129,7 +137,7 @@ def write(conversion: Conversion, monitors: Path, say: Callable[[str], None]) ->
             },
         )
     for table in conversion.monitors:
-        conversion.service(table, page=table.get("page"))
+        conversion.service(table, page=table.get("page"), moment=moment)
     header = (
         f"# {conversion.source}, converted by statusweb-admin import on {datetime.now(UTC):%Y-%m-%d}.\n"
         "# Read it through, then copy what you want into your monitors.toml.\n"

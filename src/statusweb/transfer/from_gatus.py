@@ -21,7 +21,7 @@ from statusweb.transfer.apprise_urls import (
     pushover,
     telegram,
 )
-from statusweb.transfer.foreign import Conversion, clean_name
+from statusweb.transfer.foreign import Conversion, clean_name, is_secret_header
 
 _CONDITION = re.compile(r"^\s*(?P<left>.+?)\s*(?P<op>==|!=|<=|>=|<|>)\s*(?P<right>.*?)\s*$")
 _PLACEHOLDER = re.compile(r"^\[(STATUS|RESPONSE_TIME|BODY|CONNECTED|DNS_RCODE)\](?P<path>(\.[A-Za-z0-9_\-\[\]]+)*)$")
@@ -99,9 +99,7 @@ def _http_options(conversion: Conversion, endpoint: dict[str, Any], table: dict[
     headers = endpoint.get("headers")
     if isinstance(headers, dict) and headers:
         table["headers"] = {
-            str(k): _secret(conversion, f"{table['slug']}_{k}", v)
-            if str(k).lower() in ("authorization", "cookie") or "token" in str(k).lower()
-            else str(v)
+            str(k): _secret(conversion, f"{table['slug']}_{k}", v) if is_secret_header(str(k)) else str(v)
             for k, v in headers.items()
         }
     client = endpoint.get("client") or {}

@@ -21,7 +21,7 @@ from statusweb.transfer.apprise_urls import (
     pushover,
     telegram,
 )
-from statusweb.transfer.foreign import Conversion, clean_name, utc_text
+from statusweb.transfer.foreign import Conversion, clean_name, is_secret_header, utc_text
 
 # Kuma's incident styles -> our impact
 IMPACT_OF_STYLE = {"danger": "major", "warning": "minor", "dark": "major"}
@@ -176,7 +176,7 @@ def _headers(conversion: Conversion, slug: str, kuma: dict[str, Any]) -> dict[st
         pair = f"{kuma['basic_auth_user']}:{kuma.get('basic_auth_pass') or ''}"
         found["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
     for key, value in found.items():
-        if key.lower() in ("authorization", "cookie", "x-api-key", "api-key") or "token" in key.lower():
+        if is_secret_header(key):
             found[key] = conversion.secret(f"{slug}_{key}", value)
     return found
 

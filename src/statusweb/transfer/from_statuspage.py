@@ -34,9 +34,9 @@ def fetch(base: str, say: Callable[[str], None]) -> dict[str, Any]:
                 if answer.status_code != 200:
                     say(f"{url}: HTTP {answer.status_code}; going on without it")
                     continue
-                body = b""
+                body = bytearray()
                 for chunk in answer.iter_content(65536):
-                    body += chunk
+                    body.extend(chunk)
                     if len(body) > MAX_BYTES:
                         raise ValueError(
                             f"{url} is over {MAX_BYTES // 2**20} MiB; save the documents and import the file"

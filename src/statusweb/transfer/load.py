@@ -74,10 +74,7 @@ def import_file(
     with factory.begin() as session:
         context.attach(session)
         report.notes += finish(context)
-    for name, count in context.added.items():
-        report.added[name] += count
-    for name, count in context.kept.items():
-        report.kept[name] += count
+    report.added, report.kept = context.added, context.kept
     return report
 
 
